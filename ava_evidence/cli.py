@@ -1,0 +1,201 @@
+"""The ``ava-evidence`` command line: parse, call the library, report.
+
+Nothing here knows about video. Every library error is an ``AvaError``; it is
+printed as one ``Error:`` line and mapped to its exit code in
+:meth:`AvaGroup.main`, the single place errors are translated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import AvaError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+DEBUG_ENV = "AVA_EVIDENCE_DEBUG"
+
+
+def _debug_requested(args: list[str]) -> bool:
+    return "--debug" in args or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+class AvaGroup(click.Group):
+    """Root group whose ``main`` turns every failure into one ``Error:`` line."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = _debug_requested(argv)
+        argv = [a for a in argv if a != "--debug"]
+        try:
+            rv = super().main(argv, prog_name or "ava-evidence", complete_var,
+                              standalone_mode=False, **extra)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            cmd = e.ctx.command_path if e.ctx else "ava-evidence"
+            _fail(f"{_sentence(e.format_message())} See '{cmd} --help'.", EXIT_USAGE)
+        except AvaError as e:
+            if debug:
+                raise
+            _fail(str(e), e.exit_code)
+        except (KeyboardInterrupt, click.Abort):
+            if debug:
+                raise
+            _fail("interrupted; nothing was left half-written.", EXIT_INTERRUPTED)
+        except click.ClickException as e:
+            _fail(e.format_message(), e.exit_code)
+        except Exception as e:
+            if debug:
+                raise
+            _fail(f"unexpected {type(e).__name__}: {e}. Run again with --debug to see "
+                  f"where, and please report it.", EXIT_FAILED)
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith(".") else text + "."
+
+
+class ProgressLine:
+    """Draws library progress callbacks as one self-rewriting line on stderr,
+    only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._last = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        width = 30
+        filled = int(width * min(done, total) / total)
+        line = f"\r{stage:<8} [{'#' * filled}{' ' * (width - filled)}] {100 * done // total:3d}%"
+        if line != self._last:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            self._last = line
+
+    def close(self) -> None:
+        if self.enabled and self._last:
+            sys.stderr.write("\r" + " " * (len(self._last) - 1) + "\r")
+            sys.stderr.flush()
+
+
+def _emit_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def _with_progress(quiet: bool, work: Callable[[ProgressLine], Any]) -> Any:
+    progress = ProgressLine(not quiet)
+    try:
+        return work(progress)
+    finally:
+        progress.close()
+
+
+# The library checks the path itself, with messages written for users.
+CLIP = click.argument("clip", type=click.Path(path_type=Path, readable=False))
+JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+
+
+@click.group("ava-evidence", cls=AvaGroup,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="ava-evidence")
+def cli() -> None:
+    """Turn a failed AI video generation into evidence support cannot brush off.
+
+    Frame-exact stills of a downloaded clip, with the frame number and time of
+    each. Add --debug (or AVA_EVIDENCE_DEBUG=1) to any command to see tracebacks.
+
+    \b
+    Examples:
+      ava-evidence probe clip.mp4
+      ava-evidence frames clip.mp4 start 0:02 end -o stills
+    """
+
+
+@cli.command()
+@CLIP
+@JSON
+def probe(clip: Path, as_json: bool) -> None:
+    """Show what a clip really holds: codec, size, rotation, frame rate, frames.
+
+    Counts and times come from the clip's packets, not its header. The
+    rotation is how many degrees a player turns each frame counter-clockwise.
+    """
+    from .clip import index_clip
+
+    index = index_clip(clip)
+    if as_json:
+        doc = index.to_dict()
+        doc["keyframes"] = [float(index.time_of(k)) for k in index.keyframes]
+        _emit_json(doc)
+    else:
+        for line in index.describe():
+            click.echo(line)
+
+
+# A TIME such as "-2" must reach the time parser (and its clear error) instead
+# of being rejected as an unknown option.
+@cli.command(context_settings={"ignore_unknown_options": True})
+@CLIP
+@click.argument("times", nargs=-1, required=True, metavar="TIME...")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for the PNG stills [default: <clip name>_frames].")
+@JSON
+@QUIET
+def frames(clip: Path, times: tuple[str, ...], out_dir: Path | None, as_json: bool,
+           quiet: bool) -> None:
+    """Save the exact frames on screen at each TIME as lossless PNG stills.
+
+    \b
+    TIME is any of:
+      2  2.5  2.5s  2500ms      seconds from the first frame
+      0:02  0:02.5  00:00:02.500  1:02:03.5
+      f60                       frame number (the first frame is f0)
+      00:00:02:12               SMPTE: frame 12 of second 2 at the nominal rate
+      start  end                the first and the last frame
+    The frame at a time is the one a paused player shows: the last frame
+    that starts at or before it.
+    """
+    from .clip import index_clip
+    from .stills import Request, extract_stills, label_for
+
+    def work(progress: ProgressLine) -> Any:
+        index = index_clip(clip, on_progress=progress)
+        target = out_dir if out_dir is not None else Path(f"{clip.stem}_frames")
+        requests = [Request(label_for(t), t) for t in times]
+        return extract_stills(index, requests, target, on_progress=progress)
+
+    stills = _with_progress(quiet or as_json, work)
+    if as_json:
+        _emit_json({"frames": [s.to_dict() for s in stills]})
+    else:
+        for s in stills:
+            click.echo(f"{s.file}  {s.describe()}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="ava-evidence")

@@ -1,0 +1,77 @@
+"""Benchmark: ava-evidence against one plain ffmpeg decode pass of the same clip.
+
+Makes a 10 s and a 60 s 1080p24 H.264 clip (x264 defaults, so one long GOP;
+cached in bench/out/), then times, side by side in this one run:
+
+- ``ffmpeg -i clip -f null -`` (imageio-ffmpeg's binary): one full decode pass;
+- ``ava-evidence frames clip start 0:02 0:05 end``: the frames step alone;
+
+and prints the median of each and their ratio. Targets (issue 2): frames
+<= 1.4x the decode pass at 10 s and <= 0.4x at 60 s.
+
+    python bench/bench.py [--runs 5] [--only 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from make_clip import make_clip  # noqa: E402
+
+
+def timed(cmd: list[str], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ava-evidence benchmark")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", choices=["10", "60"], default=None)
+    args = parser.parse_args()
+
+    import imageio_ffmpeg
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    tool = [sys.executable, "-m", "ava_evidence"]
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+          f"ffmpeg {imageio_ffmpeg.get_ffmpeg_version()}; median of {args.runs} runs")
+    print(f"{'clip':<22}{'ffmpeg decode':>15}{'frames':>10}{'ratio':>8}  target")
+    for seconds, target in ((10, 1.4), (60, 0.4)):
+        if args.only and args.only != str(seconds):
+            continue
+        clip = out / f"h264_1080p24_{seconds}s.mp4"
+        if not clip.exists():
+            print(f"(making {clip.name} ...)", file=sys.stderr)
+            make_clip(clip, seconds=seconds, size="1920x1080")
+        decode = timed([ffmpeg, "-v", "error", "-i", str(clip), "-f", "null", "-"], args.runs)
+        stills = Path(tempfile.mkdtemp(prefix="bench-"))
+        try:
+            frames = timed([*tool, "frames", str(clip), "start", "0:02", "0:05", "end",
+                            "-o", str(stills), "--quiet"], args.runs)
+        finally:
+            shutil.rmtree(stills, ignore_errors=True)
+        ratio = frames / decode
+        verdict = "ok" if ratio <= target else "MISSED"
+        print(f"{clip.name:<22}{decode:>14.3f}s{frames:>9.3f}s{ratio:>7.2f}x  <= {target}x {verdict}")
+
+
+if __name__ == "__main__":
+    main()
