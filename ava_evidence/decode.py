@@ -110,17 +110,20 @@ def _open(index: ClipIndex) -> Any:
 def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats, *,
                 seek: bool) -> Iterator[tuple[int, np.ndarray]]:
     stream = container.streams[index.stream_index]
+    codec = stream.codec_context
     _, key_pts, key_dts = index.seek_points[run.seek]
     if seek and key_pts is not None:
         stats.seeks += 1
         container.seek(key_dts if key_dts is not None else key_pts, stream=stream,
                        backward=True, any_frame=False)
-        stream.codec_context.flush_buffers()
+        codec.flush_buffers()
     started = key_pts is None
     pts_to_index = _pts_index(index)
     pending = list(run.targets)
+    wanted = set(pending)
     last = pending[-1]
     previous = -1
+    skipping = ""
     for packet in container.demux(stream):
         if not started:
             if packet.size == 0:
@@ -132,6 +135,13 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
                 raise _Overshoot
             else:
                 continue
+        if packet.size:
+            # Frames nothing refers to are skipped unless they are wanted.
+            ts = packet.pts if packet.pts is not None else packet.dts
+            skip = "DEFAULT" if pts_to_index.get(ts, -1) in wanted else "NONREF"
+            if skip != skipping:
+                codec.skip_frame = skip
+                skipping = skip
         for frame in stream.decode(packet):
             i = _frame_index(frame, pts_to_index, previous)
             if i is None:

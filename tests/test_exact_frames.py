@@ -145,8 +145,11 @@ def test_decode_cost(clips: ClipStore) -> None:
     assert got == wanted
     assert len(stats.decoded) == len(set(stats.decoded))
     assert max(stats.decoded) == 59
-    # Runs: 0..5 from keyframe 0, 24..30 from keyframe 24, 48..59 from keyframe 48.
-    assert sorted(stats.decoded) == [*range(0, 6), *range(24, 31), *range(48, 60)]
+    # Runs: 0..5 from keyframe 0, 24..30 from keyframe 24, 48..59 from keyframe 48;
+    # frames no other frame refers to are skipped unless wanted.
+    assert set(wanted) <= set(stats.decoded)
+    assert set(stats.decoded) <= {*range(0, 6), *range(24, 31), *range(48, 60)}
+    assert {0, 24, 48} <= set(stats.decoded)
     assert stats.seeks == 2 and stats.fallbacks == 0
     assert [r.targets for r in plan(index, wanted)] == [[3, 5], [30], [59]]
 
@@ -155,7 +158,8 @@ def test_single_late_frame_seeks_directly(clips: ClipStore) -> None:
     index = index_clip(clips.path("h264_bframes"))
     stats = DecodeStats()
     assert [i for i, _ in decode_frames(index, [50], stats=stats)] == [50]
-    assert sorted(stats.decoded) == list(range(48, 51))
+    assert stats.seeks == 1
+    assert 48 in stats.decoded and set(stats.decoded) <= set(range(48, 51))
 
 
 def test_long_gop_decodes_up_to_the_target_only(clips: ClipStore) -> None:
@@ -163,7 +167,9 @@ def test_long_gop_decodes_up_to_the_target_only(clips: ClipStore) -> None:
     assert index.keyframes == (0,)
     stats = DecodeStats()
     assert [i for i, _ in decode_frames(index, [10, 20], stats=stats)] == [10, 20]
-    assert stats.decoded == list(range(0, 21))
+    assert stats.decoded == sorted(stats.decoded)
+    assert {0, 10, 20} <= set(stats.decoded) <= set(range(0, 21))
+    assert stats.seeks == 0
 
 
 def test_frames_json_contract(clips: ClipStore, tmp_path: Path) -> None:
