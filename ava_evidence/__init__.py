@@ -28,11 +28,22 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from .clip import ClipIndex, index_clip
-    from .decode import decode_frames
-    from .errors import AvaError, ClipError, OutputError, TimeError, UsageError
-    from .stills import Request, Still, extract_stills
-    from .timecode import TimeSpec, format_clock, format_seconds, parse_time, resolve
+    from .clip import ClipIndex as ClipIndex
+    from .clip import index_clip as index_clip
+    from .decode import decode_frames as decode_frames
+    from .errors import AvaError as AvaError
+    from .errors import ClipError as ClipError
+    from .errors import OutputError as OutputError
+    from .errors import TimeError as TimeError
+    from .errors import UsageError as UsageError
+    from .stills import Request as Request
+    from .stills import Still as Still
+    from .stills import extract_stills as extract_stills
+    from .timecode import TimeSpec as TimeSpec
+    from .timecode import format_clock as format_clock
+    from .timecode import format_seconds as format_seconds
+    from .timecode import parse_time as parse_time
+    from .timecode import resolve as resolve
 
 
 def __getattr__(name: str) -> Any:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ class ClipIndex:
     def variable_rate(self) -> bool:
         """True when frame intervals differ by more than a timestamp tick."""
         pts = self.frame_pts
-        gaps = {b - a for a, b in zip(pts, pts[1:])}
+        gaps = {b - a for a, b in pairwise(pts)}
         return bool(gaps) and max(gaps) - min(gaps) > max(2, min(gaps) // 100)
 
     @property
@@ -267,7 +268,7 @@ def _container_name(fmt_name: str, path: Path, metadata: dict[str, str]) -> str:
 
 
 def _norm_rotation(degrees: float) -> int:
-    return int(round(degrees / 90.0)) % 4 * 90
+    return round(degrees / 90.0) % 4 * 90
 
 
 _COLOR_SPACES = {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
@@ -379,15 +380,15 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hasher: _Hasher,
         # Frames before the first keyframe: only a decode from the very start can show them.
         seek_points = ((0, None, None), *seek_points)
     if len(frame_pts) > 1:
-        gaps = sorted(b - a for a, b in zip(frame_pts, frame_pts[1:]))
+        gaps = sorted(b - a for a, b in pairwise(frame_pts))
         typical = gaps[len(gaps) // 2]
     else:
         typical = 0
     last_duration = shown[-1][1] or typical
     if not last_duration:
         rate = stream.average_rate or stream.guessed_rate
-        last_duration = int(round(1 / (Fraction(rate.numerator, rate.denominator) * time_base))) \
-            if rate else 1
+        per_frame = 1 / (Fraction(rate.numerator, rate.denominator) * time_base) if rate else 1
+        last_duration = max(1, round(per_frame))
 
     rotation, color_space, color_range, pix_fmt = _first_frame_facts(p, stream.index)
     hasher.join()

@@ -102,8 +102,8 @@ def _open(index: ClipIndex) -> Any:
     import av
 
     container = av.open(str(index.path))
-    stream = container.streams[index.stream_index]
-    stream.thread_type = "AUTO"
+    # Frame threading: the decoder works on several frames at once, as ffmpeg does.
+    container.streams.video[0].thread_type = "AUTO"
     return container
 
 
@@ -185,9 +185,9 @@ def to_rgb(frame: Any, rotation: int) -> np.ndarray:
     if colorspace in (2, 3):  # AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_RESERVED
         hd = frame.width >= 1280 or frame.height > 576
         colorspace = 1 if hd else 5  # BT.709 : BT.601
-    rgb = frame.reformat(format="rgb24", src_colorspace=colorspace,
-                         src_color_range=int(frame.color_range or 0) or None,
-                         dst_color_range="JPEG").to_ndarray()
+    rgb: np.ndarray = frame.reformat(format="rgb24", src_colorspace=colorspace,
+                                     src_color_range=int(frame.color_range or 0) or None,
+                                     dst_color_range="JPEG").to_ndarray()
     if rotation:
         rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
     return rgb

@@ -82,7 +82,7 @@ def parse_time(text: str) -> TimeSpec:
         return TimeSpec(raw, "start", frame=0)
     if s in ("end", "last"):
         return TimeSpec(raw, "end")
-    if s.startswith("-") or s.startswith("−"):
+    if s.startswith(("-", "\u2212")):  # ASCII hyphen or the Unicode minus sign
         raise TimeSyntaxError("negative")
     if s.lstrip("+") in ("nan", "inf", "infinity") or s.lstrip("+").rstrip("s") in ("nan", "inf"):
         raise TimeSyntaxError("not finite")

@@ -70,7 +70,8 @@ def main() -> None:
             shutil.rmtree(stills, ignore_errors=True)
         ratio = frames / decode
         verdict = "ok" if ratio <= target else "MISSED"
-        print(f"{clip.name:<22}{decode:>14.3f}s{frames:>9.3f}s{ratio:>7.2f}x  <= {target}x {verdict}")
+        print(f"{clip.name:<22}{decode:>14.3f}s{frames:>9.3f}s{ratio:>7.2f}x"
+              f"  <= {target}x {verdict}")
 
 
 if __name__ == "__main__":

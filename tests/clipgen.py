@@ -77,7 +77,8 @@ def read_barcode(rgb: np.ndarray) -> int | None:
         y0, y1 = band // 4, band - band // 4
         bits.append(1 if grey[y0:y1, x0:x1].mean() > 128 else 0)
     data = bits[1:1 + BITS]
-    if bits[0] != 1 or bits[-1] != 0 or bits[13] != sum(data[:6]) % 2 or bits[14] != sum(data[6:]) % 2:
+    parity_ok = bits[13] == sum(data[:6]) % 2 and bits[14] == sum(data[6:]) % 2
+    if bits[0] != 1 or bits[-1] != 0 or not parity_ok:
         return None
     return int("".join(map(str, data)), 2)
 
@@ -130,12 +131,14 @@ class Oracle:
     """All decoded frames, upright RGB."""
 
 
-_SHOWINFO = re.compile(r"n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(-?[\d.e+-]+).*?\ss:(\d+)x(\d+)")
+_SHOWINFO = re.compile(
+    r"n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(-?[\d.e+-]+).*?\ss:(\d+)x(\d+)")
 
 
 def oracle(path: Path) -> Oracle:
     cmd = [ffmpeg(), "-v", "info", "-nostats", "-i", str(path), "-map", "0:v:0",
-           "-vf", "showinfo", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+           "-vf", "showinfo", "-fps_mode", "passthrough",
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     proc = subprocess.run(cmd, capture_output=True, check=True)
     infos = _SHOWINFO.findall(proc.stderr.decode("utf-8", "replace"))
     if not infos:

@@ -65,7 +65,8 @@ def test_bad_clips(bad_inputs: Path, name: str, message: str, command: list[str]
     assert list(in_tmp.iterdir()) == []  # no partial output
 
 
-def test_unreadable_file(tmp_path: Path, clips: ClipStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_file(tmp_path: Path, clips: ClipStore,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
     locked = tmp_path / "locked.mp4"
     locked.write_bytes(clips.path("h264_bframes").read_bytes())
     locked.chmod(0)
@@ -175,7 +176,8 @@ def test_frames_output_is_a_file(clips: ClipStore, tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.write_text("keep me")
     result = run_cli("frames", clips.path("h264_bframes"), "start", "-o", target, expect=1)
-    assert result.stderr == f"Error: {target} exists and is not a folder: choose another -o folder.\n"
+    assert result.stderr == (f"Error: {target} exists and is not a folder: "
+                             f"choose another -o folder.\n")
     assert target.read_text() == "keep me"
 
 
@@ -190,7 +192,8 @@ def test_help_is_light() -> None:
     """--help must not import the heavy video and image libraries."""
     code = ("import sys\nfrom ava_evidence.cli import cli\n"
             "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('av', 'numpy', 'cv2', 'PIL', 'jinja2', 'yaml') if m in sys.modules]\n"
+            "heavy = [m for m in ('av', 'numpy', 'cv2', 'PIL', 'jinja2', 'yaml')\n"
+            "         if m in sys.modules]\n"
             "print('HEAVY', heavy)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout

@@ -32,7 +32,7 @@ def test_index_matches_oracle(clips: ClipStore, name: str) -> None:
     oracle = clips.oracle(name)
     assert index.frame_count == len(oracle.times)
     assert index.frame_times[0] == 0
-    for ours, theirs in zip(index.frame_times, oracle.times):
+    for ours, theirs in zip(index.frame_times, oracle.times, strict=True):
         assert abs(float(ours) - theirs) < 1e-5
     assert all(code is not None for code in oracle.codes), "test clip barcodes must be readable"
     assert index.keyframes and index.seek_points[0][0] == 0
@@ -90,7 +90,7 @@ def test_every_time_syntax(clips: ClipStore, name: str, tmp_path: Path) -> None:
         base = round(index.nominal_rate)
         forms.append(f"00:00:{i // base:02d}:{i % base:02d}")
     stills = extract_stills(index, [Request("mark", f) for f in forms], tmp_path)
-    for form, still in zip(forms, stills):
+    for form, still in zip(forms, stills, strict=True):
         assert still.index == i, form
         assert clipgen.read_barcode(_load(still.file)) == oracle.codes[i], form
 
@@ -130,8 +130,9 @@ def test_colour_matrix_and_range(clips: ClipStore, tmp_path: Path) -> None:
     for name in ("h264_bt709_full", "h264_longgop", "mjpeg_avi", "prores", "hevc", "vp9"):
         index = index_clip(clips.path(name))
         (still,) = extract_stills(index, [Request("mark", "f3")], tmp_path / name)
-        for got, want in zip(clipgen.patch_colours(_load(still.file)), clipgen.PATCHES):
-            assert max(abs(g - w) for g, w in zip(got, want)) < 12, (name, got, want)
+        patches = clipgen.patch_colours(_load(still.file))
+        for got, want in zip(patches, clipgen.PATCHES, strict=True):
+            assert max(abs(g - w) for g, w in zip(got, want, strict=True)) < 12, (name, got, want)
     tagged = index_clip(clips.path("h264_bt709_full"))
     assert (tagged.color_space, tagged.color_range) == ("bt709", "pc")
 

@@ -97,7 +97,8 @@ EXPECTED_SUMMARY = "clip.mp4 lasts 10.000 s (00:10.000), 240 frames (f0-f239)"
 @pytest.mark.parametrize(("text", "message"), [
     ("abc", "'abc' is not a time: use 2.5, 2.5s, 2500ms, 0:02.5, 00:00:02.500, f60, "
             f"SMPTE 00:00:02:12, start or end; {EXPECTED_SUMMARY}."),
-    ("-1", f"time '-1' is negative: times count from the clip's first frame (0); {EXPECTED_SUMMARY}."),
+    ("-1", "time '-1' is negative: times count from the clip's first frame (0); "
+           f"{EXPECTED_SUMMARY}."),
     ("nan", f"time 'nan' is not a finite number; {EXPECTED_SUMMARY}."),
     ("inf", f"time 'inf' is not a finite number; {EXPECTED_SUMMARY}."),
     ("10.001", f"time '10.001' is past the end: {EXPECTED_SUMMARY}; use 'end' for the last frame."),
