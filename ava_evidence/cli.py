@@ -196,6 +196,129 @@ def frames(clip: Path, times: tuple[str, ...], out_dir: Path | None, as_json: bo
             click.echo(f"{s.file}  {s.describe()}")
 
 
+CHANNELS = click.option("--channels", "channels_file", type=click.Path(path_type=Path),
+                        default=None, help="Extra catalog file that adds or overrides platforms.")
+
+
+def _status_tag(status: str) -> str:
+    return {"official": "", "third-party": " [third-party]"}.get(status, " [UNVERIFIED]")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@CHANNELS
+@JSON
+def platforms(name: str | None, channels_file: Path | None, as_json: bool) -> None:
+    """List the platforms: support channels per plan, refund policy, ID name.
+
+    Every fact shows where it comes from; third-party and unverified facts are
+    marked. Give NAME (a key or alias) to see one platform in full.
+    """
+    from .catalog import load_catalog
+
+    catalog = load_catalog(channels_file)
+    chosen = [catalog.platform(name)] if name else list(catalog.platforms.values())
+    if as_json:
+        _emit_json({"platforms": [p.to_dict() for p in chosen]})
+        return
+    for i, p in enumerate(chosen):
+        if i:
+            click.echo("")
+        click.echo(f"{p.key:<12}{p.name}" + (f" ({p.vendor})" if p.vendor else ""))
+        if name:
+            click.echo(f"  aliases   {', '.join(p.aliases) or '-'}")
+            click.echo(f"  help      {p.help_centre}")
+        click.echo(f"  ID        {p.id.name}{_status_tag(p.id.status)}"
+                   + (f": {p.id.where}" if name else ""))
+        if p.plans:
+            tiers = ", ".join(f"{k} ({v})" for k, v in p.plans.tiers.items())
+            click.echo(f"  plans     {tiers}{_status_tag(p.plans.status)}")
+        if not p.channels:
+            click.echo(f"  channel   none documented: start at {p.help_centre}")
+        for c in p.channels:
+            plans = f" [plans: {', '.join(c.plans)}]" if c.plans else ""
+            click.echo(f"  channel   {c.kind}: {c.where}{plans}{_status_tag(c.status)}")
+            if name:
+                for step in c.steps:
+                    click.echo(f"              - {step}")
+                click.echo(f"              source: {c.source} (checked {c.checked})")
+        policy = p.refund_policy
+        click.echo(f"  policy    {policy.summary}{_status_tag(policy.status)}")
+        click.echo(f"            source: {policy.source} (checked {policy.checked})")
+        if name:
+            for note in p.notes:
+                click.echo(f"  note      {note.text}{_status_tag(note.status)}")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@CHANNELS
+@JSON
+def failures(name: str | None, channels_file: Path | None, as_json: bool) -> None:
+    """List the failure taxonomy: technical term, severity, evidence needed.
+
+    Give NAME (a key or alias) to see its definition and symptoms checklist.
+    """
+    from .catalog import load_catalog
+
+    catalog = load_catalog(channels_file)
+    chosen = [catalog.failure(name)] if name else list(catalog.failures.values())
+    if as_json:
+        _emit_json({"failures": [f.to_dict() for f in chosen]})
+        return
+    for f in chosen:
+        marks = f.evidence.min_marks
+        need = "start|end pair" + (f" + {marks} mark{'s' if marks > 1 else ''}" if marks else "")
+        if f.evidence.needs_note:
+            need += " + --note"
+        click.echo(f"{f.key:<20}{f.term:<42}{f.severity:<10}{need}")
+        if name:
+            click.echo("")
+            click.echo(f.definition)
+            click.echo("")
+            click.echo("Symptoms:")
+            for s in f.symptoms:
+                click.echo(f"  - {s}")
+            click.echo(f"Evidence: {f.evidence.advice}")
+            for platform, s in f.strength.items():
+                click.echo(f"Documentation strength on {platform}: {s.rating} "
+                           f"({s.status}, {s.source})")
+            if f.prevention:
+                click.echo("Prevention:")
+                for tip in f.prevention:
+                    click.echo(f"  - {tip}")
+
+
+@cli.command()
+@click.option("--variables", is_flag=True, help="List every variable templates receive.")
+@JSON
+def templates(variables: bool, as_json: bool) -> None:
+    """Show the ticket templates and the variables they receive.
+
+    Copy a template into a folder of your own and pass it to build with
+    --templates DIR; your files are rendered in a sandbox. A template named
+    platforms/<platform>/<name> or channels/<kind>/<name> applies only there.
+    """
+    from .resources import data_path
+    from .tickets import TEMPLATE_NAMES, TEMPLATE_VARIABLES
+
+    folder = data_path("ticket_templates")
+    if as_json:
+        _emit_json({"folder": str(folder), "templates": list(TEMPLATE_NAMES),
+                    "variables": {k: {"description": d, "example": e}
+                                  for k, (d, e) in TEMPLATE_VARIABLES.items()}})
+        return
+    if variables:
+        for key, (description, example) in TEMPLATE_VARIABLES.items():
+            click.echo(f"{key:<16}{description}")
+            click.echo(f"{'':<16}e.g. {example}")
+        return
+    click.echo(f"built-in templates in {folder}:")
+    for name in TEMPLATE_NAMES:
+        click.echo(f"  {name}")
+    click.echo("List their variables with: ava-evidence templates --variables")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="ava-evidence")

@@ -1,0 +1,555 @@
+"""The catalog: platforms, their support channels and policies, and the failure taxonomy.
+
+Built-in data ships as ``channels.yaml`` and ``failures.yaml``; a user file
+(``channels.yaml`` in the user config folder, or ``--channels FILE``) adds
+platforms or replaces fields of built-in ones. Everything is validated on
+load, and a bad file is reported by file, key path and problem::
+
+    catalog = load_catalog()
+    kling = catalog.platform("Kling")
+    physics = catalog.failure("physics")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .resources import data_path
+
+STATUSES = ("official", "third-party", "unverified")
+CHANNEL_KINDS = ("email", "web-form", "in-app", "chat", "discord", "web")
+SEVERITIES = ("critical", "major", "minor")
+USER_FILE_NAME = "channels.yaml"
+
+
+class CatalogError(UsageError):
+    """A catalog file that cannot be used: names the file, the key path and the problem."""
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Where a fact comes from and how sure it is."""
+
+    source: str
+    checked: str
+    status: str
+
+    @property
+    def unverified(self) -> bool:
+        return self.status == "unverified"
+
+    def provenance(self) -> dict[str, str]:
+        return {"source": self.source, "checked": self.checked, "status": self.status}
+
+
+@dataclass(frozen=True)
+class Limit(Fact):
+    """Size limits of a kind of channel (Discord, Zendesk, email...)."""
+
+    key: str
+    summary: str
+    attachment_limit_mb: float | None = None
+    message_limit_chars: int | None = None
+
+
+@dataclass(frozen=True)
+class Channel(Fact):
+    """One way to reach a platform's support."""
+
+    key: str
+    kind: str
+    where: str
+    steps: tuple[str, ...] = ()
+    plans: tuple[str, ...] | None = None
+    limit: Limit | None = None
+
+    def applies_to(self, plan: str | None) -> bool:
+        return self.plans is None or plan is None or plan in self.plans
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "kind": self.kind, "where": self.where, "steps": list(self.steps),
+            "plans": list(self.plans) if self.plans is not None else None,
+            "attachment_limit_mb": self.limit.attachment_limit_mb if self.limit else None,
+            "message_limit_chars": self.limit.message_limit_chars if self.limit else None,
+            **self.provenance(),
+        }
+
+
+@dataclass(frozen=True)
+class RefundPolicy(Fact):
+    summary: str
+    covers_quality: bool | None = None
+    """False: documented, and it does not cover quality failures. None: nothing documented."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"summary": self.summary, "covers_quality": self.covers_quality,
+                **self.provenance()}
+
+
+@dataclass(frozen=True)
+class IdInfo(Fact):
+    name: str
+    where: str
+    pattern: str | None = None
+    url_patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plans(Fact):
+    tiers: Mapping[str, str]
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Note(Fact):
+    text: str
+    plans: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Platform:
+    key: str
+    name: str
+    vendor: str
+    aliases: tuple[str, ...]
+    help_centre: str
+    id: IdInfo
+    channels: tuple[Channel, ...]
+    refund_policy: RefundPolicy
+    plans: Plans | None = None
+    notes: tuple[Note, ...] = ()
+
+    def resolve_plan(self, text: str | None) -> tuple[str | None, str | None]:
+        """(plan key, plan display name) for a user's --plan; the default when not given.
+
+        Platforms without documented tiers keep whatever the user wrote, as their words.
+        """
+        if self.plans is None:
+            return (None, text.strip() or None) if text else (None, None)
+        if text is None:
+            key = self.plans.default
+            return key, self.plans.tiers.get(key) if key else None
+        wanted = normalise(text)
+        for key, name in self.plans.tiers.items():
+            if wanted in (normalise(key), normalise(name)):
+                return key, name
+        known = ", ".join(self.plans.tiers)
+        raise UsageError(f"unknown plan '{text}' for {self.name}: use one of {known}.")
+
+    def channels_for(self, plan: str | None) -> list[Channel]:
+        return [c for c in self.channels if c.applies_to(plan)]
+
+    def notes_for(self, plan: str | None) -> list[Note]:
+        return [n for n in self.notes if n.plans is None or plan is None or plan in n.plans]
+
+    def id_from(self, text: str) -> str:
+        """The Generation ID inside a share/result URL when its pattern is known, else ``text``."""
+        value = text.strip()
+        for pattern in self.id.url_patterns:
+            m = re.search(pattern, value)
+            if m:
+                return m.group("id")
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "name": self.name, "vendor": self.vendor,
+            "aliases": list(self.aliases), "help_centre": self.help_centre,
+            "id": {"name": self.id.name, "where": self.id.where, "pattern": self.id.pattern,
+                   "url_patterns": list(self.id.url_patterns), **self.id.provenance()},
+            "plans": ({"tiers": dict(self.plans.tiers), "default": self.plans.default,
+                       **self.plans.provenance()} if self.plans else None),
+            "channels": [c.to_dict() for c in self.channels],
+            "refund_policy": self.refund_policy.to_dict(),
+            "notes": [{"text": n.text, "plans": list(n.plans) if n.plans else None,
+                       **n.provenance()} for n in self.notes],
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    pair: str
+    min_marks: int
+    needs_note: bool
+    advice: str
+
+
+@dataclass(frozen=True)
+class Strength:
+    rating: str
+    source: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    key: str
+    term: str
+    aliases: tuple[str, ...]
+    severity: str
+    definition: str
+    symptoms: tuple[str, ...]
+    evidence: Evidence
+    prevention: tuple[str, ...] = ()
+    strength: Mapping[str, Strength] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "term": self.term, "aliases": list(self.aliases),
+            "severity": self.severity, "definition": self.definition,
+            "symptoms": list(self.symptoms),
+            "evidence": {"pair": self.evidence.pair, "min_marks": self.evidence.min_marks,
+                         "needs_note": self.evidence.needs_note, "advice": self.evidence.advice},
+            "strength": {k: {"rating": s.rating, "source": s.source, "status": s.status}
+                         for k, s in self.strength.items()},
+            "prevention": list(self.prevention),
+        }
+
+
+@dataclass(frozen=True)
+class Catalog:
+    platforms: Mapping[str, Platform]
+    failures: Mapping[str, Failure]
+    limits: Mapping[str, Limit]
+    files: tuple[Path, ...] = ()
+
+    def platform(self, name: str) -> Platform:
+        return _lookup(name, self.platforms, "platform", "ava-evidence platforms")
+
+    def failure(self, name: str) -> Failure:
+        return _lookup(name, self.failures, "failure", "ava-evidence failures")
+
+
+def normalise(name: str) -> str:
+    """Case- and separator-insensitive form of a key, alias or name."""
+    return re.sub(r"[\s_.]+", "-", name.strip().lower()).strip("-")
+
+
+def _lookup(name: str, table: Mapping[str, Any], what: str, command: str) -> Any:
+    wanted = normalise(name)
+    names: dict[str, str] = {}
+    for key, entry in table.items():
+        for alias in (key, *entry.aliases, getattr(entry, "name", key),
+                      getattr(entry, "term", key)):
+            names.setdefault(normalise(alias), key)
+    if wanted in names:
+        return table[names[wanted]]
+    close = []
+    for match in difflib.get_close_matches(wanted, list(names), n=5, cutoff=0.6):
+        if names[match] not in close:
+            close.append(names[match])
+    rest = sorted(k for k in table if k not in close)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise UsageError(f"unknown {what} '{name}': {hint}known: {', '.join(close + rest)} "
+                     f"(see '{command}').")
+
+
+def user_catalog_file() -> Path:
+    """Where a user's own catalog additions live (platformdirs' user config folder)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("ava-evidence")) / USER_FILE_NAME
+
+
+def load_catalog(extra: str | os.PathLike[str] | None = None, *,
+                 use_user_file: bool = True) -> Catalog:
+    """Built-in catalog, then the user's config-folder file, then ``extra`` (--channels)."""
+    files = [data_path("channels.yaml")]
+    failures_file = data_path("failures.yaml")
+    if use_user_file:
+        user = user_catalog_file()
+        if user.is_file():
+            files.append(user)
+    if extra is not None:
+        path = Path(extra)
+        if not path.is_file():
+            raise CatalogError(f"catalog file {path} does not exist or is not a file: "
+                               f"check the --channels path.")
+        files.append(path)
+
+    raw_platforms: dict[str, Any] = {}
+    raw_limits: dict[str, Any] = {}
+    raw_failures: dict[str, Any] = {}
+    origin: dict[str, Path] = {}
+    for i, path in enumerate([failures_file, *files]):
+        doc = _read_yaml(path)
+        allowed = {"schema", "platforms", "limits", "failures"}
+        for key in doc:
+            if key not in allowed:
+                raise _err(path, key, f"unknown key; expected one of {', '.join(sorted(allowed))}")
+        for section, target in (("platforms", raw_platforms), ("limits", raw_limits),
+                                ("failures", raw_failures)):
+            entries = doc.get(section) or {}
+            if not isinstance(entries, dict):
+                raise _err(path, section, f"must be a mapping of keys to entries, "
+                                          f"not {_type(entries)}")
+            for key, entry in entries.items():
+                if not isinstance(entry, dict):
+                    raise _err(path, f"{section}.{key}", f"must be a mapping, not {_type(entry)}")
+                if i > 1 and key in target:
+                    target[key] = {**target[key], **entry}  # user file: replace fields
+                else:
+                    target[key] = dict(entry)
+                origin[f"{section}.{key}"] = path
+
+    limits = {k: _limit(v, origin[f"limits.{k}"], f"limits.{k}", k) for k, v in raw_limits.items()}
+    platforms = {k: _platform(v, origin[f"platforms.{k}"], f"platforms.{k}", k, limits)
+                 for k, v in raw_platforms.items()}
+    failures = {k: _failure(v, origin[f"failures.{k}"], f"failures.{k}", k)
+                for k, v in raw_failures.items()}
+    return Catalog(platforms, failures, limits, tuple(files))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CatalogError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e}).") from e
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or "not valid YAML"
+        raise CatalogError(f"{path}: {where}YAML syntax error: {problem}; "
+                           f"fix the file or remove it.") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise CatalogError(f"{path}: the top level must be a mapping with 'platforms:', "
+                           f"not {_type(doc)}.")
+    return doc
+
+
+def _err(path: Path, key_path: str, problem: str) -> CatalogError:
+    return CatalogError(f"{path}: {key_path}: {problem}.")
+
+
+def _type(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number",
+            bool: "true/false", type(None): "empty"}.get(type(value), type(value).__name__)
+
+
+class _Reader:
+    """Typed access to one mapping of a catalog file, with errors naming the key path."""
+
+    def __init__(self, data: dict[str, Any], path: Path, key_path: str, allowed: set[str]) -> None:
+        self.data, self.path, self.key_path = data, path, key_path
+        for key in data:
+            if key not in allowed:
+                raise _err(path, f"{key_path}.{key}",
+                           f"unknown key; expected one of {', '.join(sorted(allowed))}")
+
+    def _missing(self, key: str) -> CatalogError:
+        return _err(self.path, f"{self.key_path}.{key}", "required field is missing")
+
+    def text(self, key: str, *, required: bool = True) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self._missing(key)
+            return None
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        if not isinstance(value, str) or not value.strip():
+            raise _err(self.path, f"{self.key_path}.{key}",
+                       f"must be non-empty text, not {_type(value)}")
+        return " ".join(value.split()) if "\n" in value else value.strip()
+
+    def req(self, key: str) -> str:
+        value = self.text(key)
+        assert value is not None
+        return value
+
+    def texts(self, key: str, *, required: bool = False) -> tuple[str, ...] | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self._missing(key)
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise _err(self.path, f"{self.key_path}.{key}", "must be a list of text")
+        return tuple(" ".join(v.split()) for v in value)
+
+    def number(self, key: str, kind: type, *, minimum: float = 0) -> Any:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= minimum:
+            raise _err(self.path, f"{self.key_path}.{key}", "must be a positive number")
+        return kind(value)
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self.req(key)
+        if value not in choices:
+            raise _err(self.path, f"{self.key_path}.{key}",
+                       f"must be one of {', '.join(choices)} (got '{value}')")
+        return value
+
+    def mapping(self, key: str, *, required: bool = True) -> dict[str, Any] | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self._missing(key)
+            return None
+        if not isinstance(value, dict):
+            raise _err(self.path, f"{self.key_path}.{key}", f"must be a mapping, not {_type(value)}")
+        return value
+
+    def fact(self) -> dict[str, str]:
+        source = self.req("source")
+        if not re.match(r"^(https?://\S+|seed:\S+|unrecorded: .+)$", source):
+            raise _err(self.path, f"{self.key_path}.source",
+                       "must be a URL (http:// or https://), 'seed:<page>' or 'unrecorded: <what>'")
+        checked = self.req("checked")
+        try:
+            dt.date.fromisoformat(checked)
+        except ValueError:
+            raise _err(self.path, f"{self.key_path}.checked",
+                       f"must be a date like 2026-11-01 (got '{checked}')") from None
+        status = self.choice("status", STATUSES)
+        if not source.startswith("http") and status == "official":
+            raise _err(self.path, f"{self.key_path}.status",
+                       "a fact without a URL cannot be 'official'")
+        return {"source": source, "checked": checked, "status": status}
+
+
+_FACT_KEYS = {"source", "checked", "status"}
+
+
+def _limit(data: dict[str, Any], path: Path, kp: str, key: str) -> Limit:
+    r = _Reader(data, path, kp, {"summary", "attachment_limit_mb", "message_limit_chars",
+                                 *_FACT_KEYS})
+    return Limit(key=key, summary=r.req("summary"),
+                 attachment_limit_mb=r.number("attachment_limit_mb", float),
+                 message_limit_chars=r.number("message_limit_chars", int), **r.fact())
+
+
+def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
+              limits: Mapping[str, Limit]) -> Platform:
+    r = _Reader(data, path, kp, {"name", "vendor", "aliases", "help_centre", "id", "plans",
+                                 "channels", "refund_policy", "notes"})
+    id_data = r.mapping("id")
+    assert id_data is not None
+    ir = _Reader(id_data, path, f"{kp}.id", {"name", "where", "pattern", "url_patterns",
+                                            *_FACT_KEYS})
+    url_patterns = ir.texts("url_patterns") or ()
+    for i, pattern in enumerate(url_patterns):
+        try:
+            compiled = re.compile(pattern)
+        except re.error as e:
+            raise _err(path, f"{kp}.id.url_patterns[{i}]", f"not a valid regular expression ({e})") \
+                from None
+        if "id" not in compiled.groupindex:
+            raise _err(path, f"{kp}.id.url_patterns[{i}]", "must capture the ID as (?P<id>...)")
+    id_info = IdInfo(name=ir.req("name"), where=ir.req("where"),
+                     pattern=ir.text("pattern", required=False), url_patterns=url_patterns,
+                     **ir.fact())
+
+    plans = None
+    plans_data = r.mapping("plans", required=False)
+    if plans_data is not None:
+        pr = _Reader(plans_data, path, f"{kp}.plans", {"tiers", "default", *_FACT_KEYS})
+        tiers = pr.mapping("tiers")
+        assert tiers is not None
+        if not tiers or not all(isinstance(v, str) for v in tiers.values()):
+            raise _err(path, f"{kp}.plans.tiers", "must map plan keys to plan names")
+        default = pr.text("default", required=False)
+        if default is not None and default not in tiers:
+            raise _err(path, f"{kp}.plans.default", f"'{default}' is not one of the tiers")
+        plans = Plans(tiers={str(k): v for k, v in tiers.items()}, default=default, **pr.fact())
+    tier_keys = set(plans.tiers) if plans else set()
+
+    channels_data = data.get("channels")
+    if channels_data is None:
+        raise _err(path, f"{kp}.channels", "required field is missing (use [] when none is known)")
+    if not isinstance(channels_data, list):
+        raise _err(path, f"{kp}.channels", f"must be a list, not {_type(channels_data)}")
+    channels = []
+    for i, item in enumerate(channels_data):
+        ckp = f"{kp}.channels[{i}]"
+        if not isinstance(item, dict):
+            raise _err(path, ckp, f"must be a mapping, not {_type(item)}")
+        cr = _Reader(item, path, ckp, {"key", "kind", "where", "steps", "plans", "limits",
+                                      *_FACT_KEYS})
+        ch_plans = cr.texts("plans")
+        for p in ch_plans or ():
+            if p not in tier_keys:
+                raise _err(path, f"{ckp}.plans", f"'{p}' is not one of the platform's plans "
+                                                 f"({', '.join(sorted(tier_keys)) or 'none'})")
+        limit_key = cr.text("limits", required=False)
+        if limit_key is not None and limit_key not in limits:
+            raise _err(path, f"{ckp}.limits", f"unknown limits '{limit_key}'; known: "
+                                              f"{', '.join(sorted(limits))}")
+        channels.append(Channel(key=cr.req("key"), kind=cr.choice("kind", CHANNEL_KINDS),
+                                where=cr.req("where"), steps=cr.texts("steps") or (),
+                                plans=ch_plans, limit=limits[limit_key] if limit_key else None,
+                                **cr.fact()))
+
+    refund = r.mapping("refund_policy")
+    assert refund is not None
+    rr = _Reader(refund, path, f"{kp}.refund_policy", {"summary", "covers_quality", *_FACT_KEYS})
+    covers = refund.get("covers_quality")
+    if covers is not None and not isinstance(covers, bool):
+        raise _err(path, f"{kp}.refund_policy.covers_quality", "must be true, false or empty")
+    policy = RefundPolicy(summary=rr.req("summary"), covers_quality=covers, **rr.fact())
+
+    notes = []
+    notes_data = data.get("notes") or []
+    if not isinstance(notes_data, list):
+        raise _err(path, f"{kp}.notes", f"must be a list, not {_type(notes_data)}")
+    for i, item in enumerate(notes_data):
+        if not isinstance(item, dict):
+            raise _err(path, f"{kp}.notes[{i}]", f"must be a mapping, not {_type(item)}")
+        nr = _Reader(item, path, f"{kp}.notes[{i}]", {"text", "plans", *_FACT_KEYS})
+        notes.append(Note(text=nr.req("text"), plans=nr.texts("plans"), **nr.fact()))
+
+    help_centre = r.req("help_centre")
+    if not help_centre.startswith(("http://", "https://")):
+        raise _err(path, f"{kp}.help_centre", "must be a URL")
+    return Platform(key=key, name=r.req("name"), vendor=r.text("vendor", required=False) or "",
+                    aliases=r.texts("aliases") or (), help_centre=help_centre, id=id_info,
+                    channels=tuple(channels), refund_policy=policy, plans=plans,
+                    notes=tuple(notes))
+
+
+def _failure(data: dict[str, Any], path: Path, kp: str, key: str) -> Failure:
+    r = _Reader(data, path, kp, {"term", "aliases", "severity", "definition", "symptoms",
+                                 "evidence", "strength", "prevention"})
+    ev = r.mapping("evidence")
+    assert ev is not None
+    er = _Reader(ev, path, f"{kp}.evidence", {"pair", "min_marks", "needs_note", "advice"})
+    min_marks = ev.get("min_marks", 0)
+    if isinstance(min_marks, bool) or not isinstance(min_marks, int) or min_marks < 0:
+        raise _err(path, f"{kp}.evidence.min_marks", "must be a whole number, 0 or more")
+    needs_note = ev.get("needs_note", False)
+    if not isinstance(needs_note, bool):
+        raise _err(path, f"{kp}.evidence.needs_note", "must be true or false")
+    evidence = Evidence(pair=er.choice("pair", ("start-end",)), min_marks=min_marks,
+                        needs_note=needs_note, advice=er.req("advice"))
+    strength = {}
+    for pkey, item in (r.mapping("strength", required=False) or {}).items():
+        skp = f"{kp}.strength.{pkey}"
+        if not isinstance(item, dict):
+            raise _err(path, skp, f"must be a mapping, not {_type(item)}")
+        sr = _Reader(item, path, skp, {"rating", "source", "status"})
+        strength[str(pkey)] = Strength(rating=sr.choice("rating", ("high", "moderate", "low")),
+                                       source=sr.req("source"),
+                                       status=sr.choice("status", STATUSES))
+    symptoms = r.texts("symptoms", required=True)
+    assert symptoms is not None
+    return Failure(key=key, term=r.req("term"), aliases=r.texts("aliases") or (),
+                   severity=r.choice("severity", SEVERITIES), definition=r.req("definition"),
+                   symptoms=symptoms, evidence=evidence, prevention=r.texts("prevention") or (),
+                   strength=strength)
