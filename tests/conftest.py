@@ -149,9 +149,11 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> ClipStore:
 
 
 @pytest.fixture(autouse=True)
-def _no_debug_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see the user's view of errors unless they ask for --debug."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests see the user's view of errors unless they ask for --debug, and never
+    read the real user's config folder."""
     monkeypatch.delenv("AVA_EVIDENCE_DEBUG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
 @pytest.fixture

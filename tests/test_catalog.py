@@ -1,0 +1,228 @@
+"""The catalog: shipped data validates, lookups, user files, exact errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ava_evidence.catalog import STATUSES, CatalogError, load_catalog, user_catalog_file
+from ava_evidence.errors import UsageError
+from ava_evidence.resources import data_path
+
+from .helpers import run_cli, run_json
+
+REQUIRED = ("kling", "runway", "luma", "pika", "sora", "veo", "hailuo", "pixverse", "midjourney",
+            "higgsfield", "ltx", "vidu", "firefly")
+
+
+def _facts(node: object, path: str = ""):  # type: ignore[no-untyped-def]
+    """Every mapping in the raw YAML that states a fact (has a source)."""
+    if isinstance(node, dict):
+        if "source" in node or "status" in node:
+            yield path, node
+        for k, v in node.items():
+            yield from _facts(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _facts(v, f"{path}[{i}]")
+
+
+def test_shipped_catalog_is_complete() -> None:
+    catalog = load_catalog()
+    assert set(REQUIRED) <= set(catalog.platforms)
+    assert {"identity-coherence", "physics"} <= set(catalog.failures)
+    assert len(catalog.failures) >= 9
+    raw = yaml.safe_load(data_path("channels.yaml").read_text())
+    facts = list(_facts(raw["platforms"])) + list(_facts(raw["limits"]))
+    assert len(facts) > 50
+    for path, fact in facts:
+        assert fact["status"] in STATUSES, path
+        assert re.match(r"^(https?://|seed:|unrecorded: )", fact["source"]), path
+        assert str(fact["checked"]) == "2026-11-01", path
+    for key in REQUIRED:
+        platform = catalog.platforms[key]
+        assert platform.refund_policy.summary and platform.id.name and platform.help_centre
+
+
+def test_traps_from_the_research() -> None:
+    catalog = load_catalog()
+    text = data_path("channels.yaml").read_text()
+    # Addresses of clone sites and unrelated companies never appear.
+    for bad in ("support@runway.team", "hi@pika.style", "sora-support@openai.com",
+                "service@hailuoai.com", "support@hailuoai.video", "kling-4.net", "klingo1"):
+        assert bad not in text.replace("# (kling-4.net, klingo1.co", "")
+    kling_email = catalog.platform("kling").channels[0]
+    assert kling_email.where == "support@klingai.com" and kling_email.unverified
+    runway = catalog.platform("runway").refund_policy
+    assert runway.covers_quality is False and runway.status == "official"
+    assert "generation error" in runway.summary
+
+
+def test_seed_ratings_are_third_party() -> None:
+    catalog = load_catalog()
+    identity, physics = catalog.failure("identity"), catalog.failure("physics")
+    assert identity.term == "Identity Coherence Failure" and identity.severity == "critical"
+    assert physics.term == "Physics Prior Degeneration" and physics.severity == "major"
+    assert identity.strength["kling"].rating == "high"
+    assert physics.strength["kling"].rating == "moderate"
+    assert {identity.strength["kling"].status, physics.strength["kling"].status} == {"third-party"}
+    assert identity.evidence.min_marks == 0 and physics.evidence.min_marks == 1
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("kling", "kling"), ("KLING", "kling"), ("Kling AI", "kling"), ("runwayml", "runway"),
+    ("Gen-4", "runway"), ("dream machine", "luma"), ("MiniMax", "hailuo"), ("veo3", "veo"),
+])
+def test_platform_lookup(text: str, key: str) -> None:
+    assert load_catalog().platform(text).key == key
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("identity-coherence", "identity-coherence"), ("Identity", "identity-coherence"),
+    ("physics", "physics"), ("Physics Prior Degeneration", "physics"), ("HANDS", "anatomy"),
+])
+def test_failure_lookup(text: str, key: str) -> None:
+    assert load_catalog().failure(text).key == key
+
+
+def test_unknown_names_list_closest_first() -> None:
+    catalog = load_catalog()
+    with pytest.raises(UsageError) as e:
+        catalog.platform("klingg")
+    assert str(e.value) == (
+        "unknown platform 'klingg': did you mean kling? known: kling, firefly, hailuo, "
+        "higgsfield, ltx, luma, midjourney, pika, pixverse, runway, sora, veo, vidu "
+        "(see 'ava-evidence platforms').")
+    with pytest.raises(UsageError) as e:
+        catalog.failure("zzz")
+    assert str(e.value).startswith("unknown failure 'zzz': known: anatomy, audio-desync, ")
+    assert e.value.exit_code == 2
+
+
+def test_plans_and_channels_per_plan() -> None:
+    runway = load_catalog().platform("runway")
+    assert runway.resolve_plan(None) == ("free", "Free")
+    assert runway.resolve_plan("PRO") == ("pro", "Pro")
+    assert [c.kind for c in runway.channels_for("free")] == ["discord"]
+    assert [c.kind for c in runway.channels_for("pro")] == ["in-app"]
+    with pytest.raises(UsageError, match="unknown plan 'gold' for Runway: use one of free, "
+                                         "standard, pro, unlimited."):
+        runway.resolve_plan("gold")
+    # A platform without documented tiers keeps the user's own words.
+    assert load_catalog().platform("luma").resolve_plan("Unlimited yearly") == (
+        None, "Unlimited yearly")
+
+
+def test_share_url_gives_the_id() -> None:
+    sora = load_catalog().platform("sora")
+    assert sora.id_from("https://sora.chatgpt.com/p/s_68a1b2c3d4?ref=x") == "s_68a1b2c3d4"
+    assert sora.id_from("  video_abc123  ") == "video_abc123"
+    runway = load_catalog().platform("runway")
+    assert runway.id_from("https://example.com/x") == "https://example.com/x"
+
+
+GOOD_PLATFORM = """
+platforms:
+  acme:
+    name: Acme Video
+    aliases: [acmevid]
+    help_centre: https://help.acme.example
+    id: {name: job ID, where: Job page, source: https://help.acme.example/id,
+         checked: 2026-10-01, status: official}
+    channels:
+      - key: email
+        kind: email
+        where: help@acme.example
+        limits: email
+        source: https://help.acme.example/contact
+        checked: 2026-10-01
+        status: official
+    refund_policy: {summary: Failed jobs are refunded., covers_quality: false,
+                    source: https://help.acme.example/refunds, checked: 2026-10-01,
+                    status: official}
+"""
+
+
+def test_user_file_adds_a_platform(tmp_path: Path) -> None:
+    extra = tmp_path / "mine.yaml"
+    extra.write_text(GOOD_PLATFORM)
+    catalog = load_catalog(extra)
+    assert catalog.platform("acmevid").name == "Acme Video"
+    assert "kling" in catalog.platforms
+    doc = run_json("platforms", "acme", "--channels", extra)
+    assert doc["platforms"][0]["channels"][0]["where"] == "help@acme.example"
+
+
+def test_user_config_folder_file_overrides_fields() -> None:
+    path = user_catalog_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("platforms:\n  kling:\n    name: Kling (my notes)\n")
+    catalog = load_catalog()
+    kling = catalog.platform("kling")
+    assert kling.name == "Kling (my notes)"
+    assert kling.channels[0].where == "support@klingai.com"  # the rest is kept
+    assert load_catalog(use_user_file=False).platform("kling").name == "Kling AI"
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ("platforms: [\n", "line 2, column 1: YAML syntax error: expected the node content, but "
+                       "found '<stream end>'; fix the file or remove it."),
+    ("- just a list\n", "the top level must be a mapping with 'platforms:', not a list."),
+    ("platformz: {}\n", "platformz: unknown key; expected one of failures, limits, platforms, "
+                        "schema."),
+    ("platforms: 3\n", "platforms: must be a mapping of keys to entries, not a number."),
+    ("platforms:\n  acme: hello\n", "platforms.acme: must be a mapping, not text."),
+    (GOOD_PLATFORM.replace("kind: email", "kind: fax"),
+     "platforms.acme.channels[0].kind: must be one of email, web-form, in-app, chat, discord, "
+     "web (got 'fax')."),
+    (GOOD_PLATFORM.replace("    name: Acme Video\n", ""),
+     "platforms.acme.name: required field is missing."),
+    (GOOD_PLATFORM.replace("status: official}\n", "status: sure}\n", 1),
+     "platforms.acme.id.status: must be one of official, third-party, unverified (got 'sure')."),
+    (GOOD_PLATFORM.replace("checked: 2026-10-01\n        status", "checked: soon\n        status"),
+     "platforms.acme.channels[0].checked: must be a date like 2026-11-01 (got 'soon')."),
+    (GOOD_PLATFORM.replace("source: https://help.acme.example/contact", "source: a friend"),
+     "platforms.acme.channels[0].source: must be a URL (http:// or https://), 'seed:<page>' or "
+     "'unrecorded: <what>'."),
+    (GOOD_PLATFORM.replace("limits: email", "limits: pigeon"),
+     "platforms.acme.channels[0].limits: unknown limits 'pigeon'; known: discord, email, "
+     "intercom-messenger, zendesk-chat, zendesk-ticket."),
+    (GOOD_PLATFORM.replace("    aliases: [acmevid]\n", "    aliases: [acmevid]\n    colour: red\n"),
+     "platforms.acme.colour: unknown key; expected one of aliases, channels, help_centre, id, "
+     "name, notes, plans, refund_policy, vendor."),
+    (GOOD_PLATFORM.replace("covers_quality: false", "covers_quality: maybe"),
+     "platforms.acme.refund_policy.covers_quality: must be true, false or empty."),
+])
+def test_malformed_user_file(tmp_path: Path, content: str, problem: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    with pytest.raises(CatalogError) as e:
+        load_catalog(bad)
+    assert str(e.value) == f"{bad}: {problem}"
+    result = run_cli("platforms", "--channels", bad, expect=2)
+    assert result.stderr == f"Error: {bad}: {problem}\n"
+
+
+def test_missing_channels_file(tmp_path: Path) -> None:
+    result = run_cli("failures", "--channels", tmp_path / "nope.yaml", expect=2)
+    assert result.stderr == (f"Error: catalog file {tmp_path / 'nope.yaml'} does not exist or "
+                             f"is not a file: check the --channels path.\n")
+
+
+def test_platforms_and_failures_commands() -> None:
+    out = run_cli("platforms").stdout
+    assert "support@klingai.com [UNVERIFIED]" in out
+    assert "kling " in out and "firefly " in out
+    doc = run_json("platforms")
+    assert {p["key"] for p in doc["platforms"]} >= set(REQUIRED)
+    out = run_cli("failures").stdout
+    assert "Identity Coherence Failure" in out and "Physics Prior Degeneration" in out
+    out = run_cli("failures", "physics").stdout
+    assert "Documentation strength on kling: moderate (third-party" in out
+    doc = run_json("failures", "identity")
+    assert doc["failures"][0]["evidence"]["pair"] == "start-end"
+    result = run_cli("platforms", "nowhere", expect=2)
+    assert result.stderr.startswith("Error: unknown platform 'nowhere': known: ")
