@@ -404,7 +404,8 @@ class _Reader:
                 raise self._missing(key)
             return None
         if not isinstance(value, dict):
-            raise _err(self.path, f"{self.key_path}.{key}", f"must be a mapping, not {_type(value)}")
+            raise _err(self.path, f"{self.key_path}.{key}",
+                       f"must be a mapping, not {_type(value)}")
         return value
 
     def fact(self) -> dict[str, str]:
@@ -449,8 +450,8 @@ def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
         try:
             compiled = re.compile(pattern)
         except re.error as e:
-            raise _err(path, f"{kp}.id.url_patterns[{i}]", f"not a valid regular expression ({e})") \
-                from None
+            raise _err(path, f"{kp}.id.url_patterns[{i}]",
+                       f"not a valid regular expression ({e})") from None
         if "id" not in compiled.groupindex:
             raise _err(path, f"{kp}.id.url_patterns[{i}]", "must capture the ID as (?P<id>...)")
     id_info = IdInfo(name=ir.req("name"), where=ir.req("where"),

@@ -149,7 +149,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> ClipStore:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch,
+                  tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests see the user's view of errors unless they ask for --debug, and never
     read the real user's config folder."""
     monkeypatch.delenv("AVA_EVIDENCE_DEBUG", raising=False)

@@ -108,8 +108,8 @@ def test_plans_and_channels_per_plan() -> None:
     assert runway.resolve_plan("PRO") == ("pro", "Pro")
     assert [c.kind for c in runway.channels_for("free")] == ["discord"]
     assert [c.kind for c in runway.channels_for("pro")] == ["in-app"]
-    with pytest.raises(UsageError, match="unknown plan 'gold' for Runway: use one of free, "
-                                         "standard, pro, unlimited."):
+    with pytest.raises(UsageError, match=re.escape("unknown plan 'gold' for Runway: use one "
+                                                   "of free, standard, pro, unlimited.")):
         runway.resolve_plan("gold")
     # A platform without documented tiers keeps the user's own words.
     assert load_catalog().platform("luma").resolve_plan("Unlimited yearly") == (

@@ -161,7 +161,7 @@ def test_user_templates_override_and_run_sandboxed(tmp_path: Path) -> None:
     # Other platforms still get the built-in template.
     assert render("ticket.md.j2", context("kling"), template_dir=tmp_path).startswith("# ")
     (tmp_path / "ticket.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
-    with pytest.raises(UsageError, match="ticket template ticket.txt.j2 failed"):
+    with pytest.raises(UsageError, match=r"ticket template ticket\.txt\.j2 failed"):
         render("ticket.txt.j2", ctx, template_dir=tmp_path)
     (tmp_path / "ticket.txt.j2").write_text("{{ no_such_variable }}")
     with pytest.raises(UsageError, match="'no_such_variable' is undefined"):
