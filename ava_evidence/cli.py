@@ -300,16 +300,17 @@ def templates(variables: bool, as_json: bool) -> None:
     platforms/<platform>/<name> or channels/<kind>/<name> applies only there.
     """
     from .resources import data_path
-    from .tickets import TEMPLATE_NAMES, TEMPLATE_VARIABLES
+    from .tickets import REPORT_VARIABLES, TEMPLATE_NAMES, TEMPLATE_VARIABLES
 
     folder = data_path("ticket_templates")
     if as_json:
         _emit_json({"folder": str(folder), "templates": list(TEMPLATE_NAMES),
                     "variables": {k: {"description": d, "example": e}
-                                  for k, (d, e) in TEMPLATE_VARIABLES.items()}})
+                                  for k, (d, e) in {**TEMPLATE_VARIABLES,
+                                                    **REPORT_VARIABLES}.items()}})
         return
     if variables:
-        for key, (description, example) in TEMPLATE_VARIABLES.items():
+        for key, (description, example) in {**TEMPLATE_VARIABLES, **REPORT_VARIABLES}.items():
             click.echo(f"{key:<16}{description}")
             click.echo(f"{'':<16}e.g. {example}")
         return
@@ -317,6 +318,132 @@ def templates(variables: bool, as_json: bool) -> None:
     for name in TEMPLATE_NAMES:
         click.echo(f"  {name}")
     click.echo("List their variables with: ava-evidence templates --variables")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@CLIP
+@click.option("--platform", "platform", required=True, metavar="P",
+              help="Platform key or alias (see 'ava-evidence platforms').")
+@click.option("--id", "generation_id", required=True, metavar="GENERATION_ID",
+              help="The platform's Generation ID, or its share/result URL.")
+@click.option("--failure", "failure", required=True, metavar="F",
+              help="Failure key or alias (see 'ava-evidence failures').")
+@click.option("--mark", "marks", multiple=True, metavar="TIME",
+              help="A moment where the failure shows (repeatable); any TIME form.")
+@click.option("--plan", default=None, metavar="TIER", help="Your plan on the platform.")
+@click.option("--model", default=None, help="The model used (e.g. 'Gen-4 Turbo').")
+@click.option("--note", default=None, help="Your own words for the ticket (the prompt, what you saw).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Bundle path (.zip) or folder [default: <platform>_<id>_<failure>.zip here].")
+@click.option("--force", is_flag=True, help="Replace an existing bundle.")
+@click.option("--include-clip", is_flag=True, help="Put the clip itself in the bundle too.")
+@click.option("--templates", "template_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of your own ticket templates (rendered in a sandbox).")
+@CHANNELS
+@JSON
+@QUIET
+def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tuple[str, ...],
+          plan: str | None, model: str | None, note: str | None, output: Path | None,
+          force: bool, include_clip: bool, template_dir: Path | None,
+          channels_file: Path | None, as_json: bool, quiet: bool) -> None:
+    """Build the evidence bundle for one failed generation.
+
+    Stills of the first and last frame and of every --mark, captioned pairs
+    (start|end, before|at each mark), a contact strip, the ticket for the
+    platform's support channel (Markdown and plain text), a self-contained
+    report.html and a manifest, in one BagIt zip.
+
+    \b
+    Example:
+      ava-evidence build clip.mp4 --platform kling --id 8f2c... \\
+          --failure physics --mark 0:02 --note "ball passes through the rim"
+    """
+    from .bundle import build_bundle
+
+    def work(progress: ProgressLine) -> Any:
+        return build_bundle(clip, platform=platform, generation_id=generation_id,
+                            failure=failure, marks=list(marks), plan=plan, note=note,
+                            model=model, output=output, force=force, include_clip=include_clip,
+                            channels_file=channels_file, template_dir=template_dir,
+                            on_progress=progress)
+
+    result = _with_progress(quiet or as_json, work)
+    m = result.manifest
+    if as_json:
+        _emit_json({"bundle": str(result.path), "manifest": m})
+        return
+    click.echo(f"Bundle: {result.path} ({_mb(result.bytes)})")
+    click.echo(f"  {m['term']} on {m['platform_name']}, Generation ID {m['generation_id']}")
+    for f in m["frames"]:
+        from .timecode import format_clock, format_seconds
+
+        asked = f" (asked {f['requested']})" if f["label"] == "mark" else ""
+        click.echo(f"  {f['label']:<5} frame {f['index']} at {format_seconds(f['time_s'])} s "
+                   f"({format_clock(f['time_s'])}){asked}")
+    ch = m["channel"]
+    if ch.get("kind"):
+        flag = " [UNVERIFIED: check it first]" if ch.get("unverified") else (
+            " [third-party]" if ch.get("status") == "third-party" else "")
+        click.echo(f"Send via {ch['kind']}: {ch['where']}{flag}")
+    else:
+        click.echo(f"Send via: no channel documented; start at {ch['help_centre']}")
+    click.echo(f"Attach: {', '.join(m['attachments'])}")
+    for n in m["attachment_notes"]:
+        click.echo(f"  {n}")
+    policy = m["refund_policy"]
+    click.echo(f"Policy: {policy['summary']}{_status_tag(policy['status'])}")
+    click.echo(f"  source: {policy['source']}")
+    click.echo(f"Open the report: unzip the bundle and open {result.path.stem}/data/report.html")
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(path_type=Path, readable=False))
+@JSON
+def verify(bundle: Path, as_json: bool) -> None:
+    """Re-hash every file in a bundle and name each missing, changed or unexpected one.
+
+    Exits 0 only when the bag is complete and every checksum matches.
+    """
+    from .bagit import verify_bag
+
+    result = verify_bag(bundle)
+    if as_json:
+        _emit_json(result.to_dict())
+    elif result.ok:
+        click.echo(f"OK: {bundle} is a valid bag ({result.files} payload files, "
+                   f"every checksum matches).")
+    else:
+        for problem in result.problems:
+            click.echo(str(problem))
+    if not result.ok:
+        if not as_json:
+            click.echo(f"Error: {bundle} failed verification: {len(result.problems)} "
+                       f"problem{'s' if len(result.problems) != 1 else ''} (listed above).",
+                       err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for the sample clip and its bundle [default: ./ava-evidence-demo].")
+@QUIET
+def demo(out_dir: Path | None, quiet: bool) -> None:
+    """Make a sample failed clip (a face whose eyes drift apart) and build its bundle.
+
+    Shows the whole job on a clip made on the spot, with nothing to download.
+    """
+    from .demo import run_demo
+
+    target = out_dir if out_dir is not None else Path("ava-evidence-demo")
+    result = _with_progress(quiet, lambda progress: run_demo(target, on_progress=progress))
+    click.echo(f"Sample clip: {result.clip}")
+    click.echo(f"Bundle:      {result.bundle.path} ({_mb(result.bundle.bytes)})")
+    click.echo(f"Report:      {result.report}  (open it in a browser)")
+    click.echo(f"Check it:    ava-evidence verify {result.bundle.path}")
 
 
 def main() -> None:

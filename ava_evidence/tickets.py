@@ -70,6 +70,16 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, str]] = {
 }
 """Every variable a ticket template receives, with a description and an example."""
 
+REPORT_VARIABLES: dict[str, tuple[str, str]] = {
+    "report_images": ("report.html only: embedded images; pairs and stills are lists of "
+                      "{src (data: URI), file, caption}, strip is {src, file}",
+                      "{'pairs': [{'src': 'data:image/jpeg;base64,...', ...}], ...}"),
+    "ticket_markdown": ("report.html only: the rendered Markdown ticket", "# Identity ..."),
+    "manifest": ("report.html only: the evidence manifest (data/manifest.json)",
+                 "{'schema': 'ava-evidence/1', ...}"),
+}
+"""The extra variables report.html.j2 receives."""
+
 MAX_ID_LENGTH = 512
 
 

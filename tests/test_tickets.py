@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from ava_evidence.catalog import load_catalog
 from ava_evidence.errors import UsageError
-from ava_evidence.tickets import TEMPLATE_VARIABLES, fit_plain_text, render, ticket_context
+from ava_evidence.tickets import (
+    REPORT_VARIABLES,
+    TEMPLATE_VARIABLES,
+    fit_plain_text,
+    render,
+    ticket_context,
+)
 
 from .helpers import run_cli, run_json
 
@@ -175,5 +181,5 @@ def test_every_variable_is_documented_and_provided() -> None:
     for name in TEMPLATE_VARIABLES:
         assert f"\n{name} " in f"\n{out}"
     doc = run_json("templates")
-    assert set(doc["variables"]) == set(TEMPLATE_VARIABLES)
+    assert set(doc["variables"]) == set(TEMPLATE_VARIABLES) | set(REPORT_VARIABLES)
     assert "ticket.md.j2" in doc["templates"]

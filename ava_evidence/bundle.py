@@ -1,0 +1,432 @@
+"""Build the evidence bundle: from a clip and a Generation ID to one verified zip.
+
+Everything the user asked for is checked before any decoding (platform,
+failure, plan, ID, the failure's required evidence, the output path, every
+time). Then the clip is indexed once, every needed frame is decoded once,
+stills, pairs, the strip, the tickets, the report and the manifest are staged
+in a temporary folder beside the output, zipped as a BagIt bag into a
+temporary file, and renamed into place: a bundle is either complete or absent::
+
+    result = build_bundle("clip.mp4", platform="kling", generation_id="abc",
+                          failure="identity", marks=["0:02"])
+    result.path, result.manifest
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .errors import OutputError, UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .catalog import Catalog, Channel
+    from .clip import ClipIndex, Progress
+
+SCHEMA = "ava-evidence/1"
+DEFAULT_ATTACHMENT_MB = 10.0
+"""Per-file budget when a channel documents no limit: small enough for common mail."""
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str, limit: int = 64) -> str:
+    """A file-name-safe form of ``text``: ASCII letters, digits, '.', '_' and '-' only."""
+    name = _SAFE.sub("-", text).strip("-._")
+    name = re.sub(r"-{2,}", "-", name)[:limit].strip("-._")
+    return name or "id"
+
+
+def check_generation_id(text: str) -> str:
+    """The ID as given, or a usage error for one no ticket can carry."""
+    value = text.strip()
+    if not value:
+        raise UsageError("the Generation ID is empty: pass the ID (or the share link) with --id.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise UsageError("the Generation ID contains a line break or control character: "
+                         "pass it on one line with --id.")
+    if len(value) > 512:
+        raise UsageError(f"the Generation ID is {len(value)} characters long; IDs are at most "
+                         f"512: pass the ID itself, not a whole page.")
+    return value
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    path: Path
+    bytes: int
+    manifest: dict[str, Any]
+    channel: Channel | None
+
+
+@dataclass(frozen=True)
+class _Shot:
+    """A frame placed in the bundle."""
+
+    label: str
+    requested: str
+    index: int
+    time: Fraction
+    name: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "requested": self.requested, "index": self.index,
+                "time_s": float(self.time), "file": f"frames/{self.name}"}
+
+
+def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: str,
+                 failure: str, marks: Sequence[str] = (), plan: str | None = None,
+                 note: str | None = None, model: str | None = None,
+                 output: str | os.PathLike[str] | None = None, force: bool = False,
+                 include_clip: bool = False, channels_file: str | os.PathLike[str] | None = None,
+                 template_dir: str | os.PathLike[str] | None = None,
+                 catalog: Catalog | None = None, on_progress: Progress | None = None,
+                 now: dt.datetime | None = None) -> BuildResult:
+    """Make the bundle for one failed generation; see the module docstring."""
+    from .catalog import load_catalog
+    from .clip import check_readable
+
+    cat = catalog if catalog is not None else load_catalog(channels_file)
+    plat = cat.platform(platform)
+    fail = cat.failure(failure)
+    plan_key, plan_name = plat.resolve_plan(plan)
+    gid = check_generation_id(plat.id_from(check_generation_id(generation_id)))
+    note = note.strip() if note and note.strip() else None
+    model = " ".join(model.split()) if model and model.strip() else None
+    ev = fail.evidence
+    if len(marks) < ev.min_marks:
+        raise UsageError(f"{fail.term} needs at least {ev.min_marks} marked moment"
+                         f"{'s' if ev.min_marks > 1 else ''}: add --mark TIME (for example "
+                         f"--mark 0:02) where the failure is visible.")
+    if ev.needs_note and not note:
+        raise UsageError(f"{fail.term} needs a --note: {ev.advice}")
+    name = f"{plat.key}_{safe_name(gid)}_{fail.key}"
+    target = _output_path(output, name, force)
+    check_readable(Path(clip))
+
+    from .clip import index_clip
+    from .timecode import resolve_text
+
+    index = index_clip(clip, on_progress=on_progress)
+    resolved = [(text, resolve_text(text, index.timing)[1]) for text in marks]
+    when = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+    parent = target.parent
+    staging = Path(tempfile.mkdtemp(prefix=".ava-evidence-", dir=parent))
+    tmp_zip = None
+    try:
+        manifest, payload, channel = _stage(
+            index, staging, plat_key=plat.key, catalog=cat, gid=gid, gid_input=generation_id,
+            fail_key=fail.key, plan_key=plan_key, plan_name=plan_name, note=note, model=model,
+            resolved=resolved, include_clip=include_clip, template_dir=template_dir, when=when,
+            on_progress=on_progress)
+        from .bagit import write_bag_zip
+
+        info = {
+            "Source-Organization": plat.name,
+            "External-Identifier": gid,
+            "External-Description": f"{fail.term} in a {plat.name} generation: clip "
+                                    f"{index.file_name} (sha256 {index.sha256})",
+            "Bagging-Date": when.date().isoformat(),
+            "Bag-Software-Agent": f"ava-evidence {__version__}",
+        }
+        fd, tmp_name = tempfile.mkstemp(prefix=".ava-evidence-", suffix=".zip.part", dir=parent)
+        os.close(fd)
+        tmp_zip = Path(tmp_name)
+        os.chmod(tmp_zip, 0o666 & ~_umask())  # mkstemp makes it private; a bundle is for sharing
+        if on_progress:
+            on_progress("write", 0, 1)
+        write_bag_zip(tmp_zip, name, payload, info, when)
+        if target.exists() and not force:
+            raise OutputError(f"{target} appeared while building; it was left untouched. "
+                              f"Use --force to replace it or -o for another name.")
+        os.replace(tmp_zip, target)
+        tmp_zip = None
+        if on_progress:
+            on_progress("write", 1, 1)
+    except OSError as e:
+        raise OutputError(f"cannot write the bundle in {parent} ({e.strerror or e}): check free "
+                          f"space and permissions, or choose another -o.") from e
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if tmp_zip is not None:
+            with contextlib.suppress(OSError):
+                tmp_zip.unlink()
+    return BuildResult(target, target.stat().st_size, manifest, channel)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _output_path(output: str | os.PathLike[str] | None, name: str, force: bool) -> Path:
+    target = Path(output) if output is not None else Path.cwd() / f"{name}.zip"
+    if target.is_dir():
+        target = target / f"{name}.zip"
+    if target.suffix.lower() != ".zip":
+        raise UsageError(f"the bundle is a zip file: give -o a name ending in .zip "
+                         f"(got {target.name}).")
+    parent = target.parent
+    if not parent.is_dir():
+        raise OutputError(f"folder {parent} does not exist: create it (mkdir -p {parent}) "
+                          f"or choose another -o.")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"folder {parent} is not writable: choose another -o.")
+    if target.exists() and not force:
+        raise OutputError(f"{target} already exists: use --force to replace it, or -o to "
+                          f"choose another name.")
+    return target
+
+
+def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, gid: str,
+           gid_input: str, fail_key: str, plan_key: str | None, plan_name: str | None,
+           note: str | None, model: str | None, resolved: list[tuple[str, int]],
+           include_clip: bool, template_dir: str | os.PathLike[str] | None, when: dt.datetime,
+           on_progress: Progress | None) -> tuple[dict[str, Any], list[tuple[str, Path]],
+                                                  Channel | None]:
+    from .compose import Caption, compose_pair, compose_strip, strip_indices
+    from .decode import decode_frames
+    from .stills import still_name, write_png
+    from .tickets import fit_plain_text, render, ticket_context
+
+    plat = catalog.platforms[plat_key]
+    fail = catalog.failures[fail_key]
+    last = index.frame_count - 1
+    shots = [_Shot("start", "start", 0, index.time_of(0), still_name(index, 0, "start"))]
+    mark_shots: list[_Shot] = []
+    for n, (text, frame) in enumerate(sorted(resolved, key=lambda r: r[1]), 1):
+        mark_shots.append(_Shot("mark", text, frame, index.time_of(frame),
+                                still_name(index, frame, f"mark{n}")))
+    shots += mark_shots
+    shots.append(_Shot("end", "end", last, index.time_of(last), still_name(index, last, "end")))
+    befores = {}
+    for shot in mark_shots:
+        before = shot.index - 1 if shot.index > 0 else min(1, last)
+        befores[shot.index] = before
+    window = ((max(0, mark_shots[0].index - round(index.fps)),
+               min(last, mark_shots[-1].index + round(index.fps))) if mark_shots else (0, last))
+    strip = strip_indices(index.frame_count, window, 8)
+    needed = {s.index for s in shots} | set(befores.values()) | set(strip)
+
+    (staging / "frames").mkdir()
+    (staging / "pairs").mkdir()
+    frames: dict[int, np.ndarray] = {}
+    for i, rgb in decode_frames(index, needed, on_progress=on_progress):
+        frames[i] = rgb
+
+    payload: list[tuple[str, Path]] = []
+    for shot in shots:
+        path = staging / "frames" / shot.name
+        if not path.exists():
+            write_png(frames[shot.index], path)
+            payload.append((f"frames/{shot.name}", path))
+    context_frames = []
+    for mark_index, before in sorted(befores.items()):
+        name = still_name(index, before, "before")
+        path = staging / "frames" / name
+        if not path.exists():
+            write_png(frames[before], path)
+            payload.append((f"frames/{name}", path))
+        context_frames.append({"label": "before", "for_index": mark_index, "index": before,
+                               "time_s": float(index.time_of(before)), "file": f"frames/{name}"})
+
+    footer = f"{plat.name}  |  Generation ID {gid}  |  {fail.term}"
+    pairs = []
+
+    def cap(label: str, i: int) -> Caption:
+        return Caption(label, i, index.time_of(i))
+
+    pair_specs = [("01_start-end.png", cap("START", 0), cap("END", last), "start-end")]
+    for n, shot in enumerate(mark_shots, 1):
+        before = befores[shot.index]
+        left, right = (cap("BEFORE", before), cap(f"MARK {n}", shot.index)) if before < shot.index \
+            else (cap(f"MARK {n}", shot.index), cap("AFTER", before))
+        pair_specs.append((f"{n + 1:02d}_mark{n}_f{shot.index:06d}.png", left, right,
+                           "before-mark"))
+    for file_name, left, right, kind in pair_specs:
+        img = compose_pair(frames[left.index], frames[right.index], left, right, footer)
+        path = staging / "pairs" / file_name
+        _save_png(img, path)
+        payload.append((f"pairs/{file_name}", path))
+        pairs.append({"file": f"pairs/{file_name}", "kind": kind, "left": left.index,
+                      "right": right.index})
+    labels = {s.index: s.label for s in shots}
+    strip_img = compose_strip([(frames[i], Caption(labels.get(i, "strip"), i,
+                                                   index.time_of(i))) for i in strip], footer)
+    strip_path = staging / "strip.png"
+    _save_png(strip_img, strip_path)
+    payload.append(("strip.png", strip_path))
+    if on_progress:
+        on_progress("compose", 1, 1)
+
+    channels = plat.channels_for(plan_key)
+    channel = channels[0] if channels else None
+    budget_mb = (channel.limit.attachment_limit_mb if channel and channel.limit
+                 and channel.limit.attachment_limit_mb else DEFAULT_ATTACHMENT_MB)
+    candidates = [(p["file"], staging / p["file"],
+                   "first and last frame side by side" if p["kind"] == "start-end"
+                   else "the frame before the marked moment, and the moment itself")
+                  for p in pairs]
+    candidates += [(f"frames/{s.name}", staging / "frames" / s.name,
+                    f"{s.label} still, frame {s.index} (lossless)") for s in shots]
+    attach_views, attachment_notes = _attachments(candidates, budget_mb, staging, payload)
+    attachments = [a["file"] for a in attach_views]
+
+    clip_name = None
+    if include_clip:
+        clip_name = f"clip/{safe_name(index.file_name, 120)}"
+        (staging / "clip").mkdir()
+        clip_copy = staging / clip_name
+        shutil.copyfile(index.path, clip_copy)
+        payload.append((clip_name, clip_copy))
+
+    clip_facts = index.to_dict()
+    frame_dicts = [s.to_dict() for s in shots]
+    ctx = ticket_context(platform=plat, failure=fail, generation_id=gid, plan_key=plan_key,
+                         plan_name=plan_name, clip=clip_facts, frames=frame_dicts,
+                         attachments=attach_views, note=note, model=model, version=__version__)
+    limit = channel.limit.message_limit_chars if channel and channel.limit else None
+    ticket_md = render("ticket.md.j2", ctx, template_dir=template_dir)
+    ticket_txt, detail = fit_plain_text(ctx, limit, template_dir=template_dir)
+    (staging / "ticket.md").write_text(ticket_md, encoding="utf-8")
+    (staging / "ticket.txt").write_text(ticket_txt, encoding="utf-8")
+    payload += [("ticket.md", staging / "ticket.md"), ("ticket.txt", staging / "ticket.txt")]
+
+    manifest: dict[str, Any] = {
+        "schema": SCHEMA,
+        "tool": {"name": "ava-evidence", "version": __version__},
+        "created_utc": when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generation_id": gid,
+        "generation_id_input": gid_input.strip() if gid_input.strip() != gid else None,
+        "platform": plat.key,
+        "platform_name": plat.name,
+        "plan": plan_key,
+        "plan_name": plan_name,
+        "model": model,
+        "failure": fail.key,
+        "term": fail.term,
+        "severity": fail.severity,
+        "channel": ({**channel.to_dict(), "unverified": channel.unverified} if channel
+                    else {"kind": None, "where": None,
+                          "help_centre": plat.help_centre,
+                          "summary": "no support channel documented in the sources"}),
+        "refund_policy": plat.refund_policy.to_dict(),
+        "clip": clip_facts,
+        "frames": frame_dicts,
+        "context_frames": context_frames,
+        "pairs": pairs,
+        "strip": {"file": "strip.png", "indices": strip},
+        "attachments": attachments,
+        "attachment_notes": attachment_notes,
+        "attachment_limit_mb": budget_mb,
+        "note": note,
+        "ticket": {"markdown": "ticket.md", "text": "ticket.txt", "text_chars": len(ticket_txt),
+                   "text_limit": limit, "text_detail": detail},
+        "clip_included": clip_name,
+        "report": "report.html",
+    }
+    report = _report(ctx, manifest, staging, ticket_md, template_dir)
+    (staging / "report.html").write_text(report, encoding="utf-8")
+    payload.append(("report.html", staging / "report.html"))
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
+                                           + "\n", encoding="utf-8")
+    payload.append(("manifest.json", staging / "manifest.json"))
+    return manifest, payload, channel
+
+
+def _save_png(img: Any, path: Path) -> None:
+    img.save(path, format="PNG", compress_level=6)
+
+
+def _attachments(candidates: list[tuple[str, Path, str]], budget_mb: float, staging: Path,
+                 payload: list[tuple[str, Path]]) -> tuple[list[dict[str, str]], list[str]]:
+    """The files to attach, in order, each within the channel's per-file limit.
+
+    A file over the limit is replaced in the list by a JPEG copy (downscaled if
+    needed) under attach/; the lossless original stays in the bag.
+    """
+    from PIL import Image
+
+    limit = int(budget_mb * 1_000_000)
+    chosen: list[dict[str, str]] = []
+    notes: list[str] = []
+    for name, path, description in candidates:
+        if any(c["original"] == name for c in chosen):
+            continue
+        size = path.stat().st_size
+        if size <= limit:
+            chosen.append({"file": name, "description": description, "original": name})
+            continue
+        (staging / "attach").mkdir(exist_ok=True)
+        small_name = "attach/" + Path(name).stem + ".jpg"
+        with Image.open(path) as img:
+            rgb = img.convert("RGB")
+        scale, quality = 1.0, 90
+        while True:
+            candidate = rgb if scale == 1.0 else rgb.resize(
+                (max(1, int(rgb.width * scale)), max(1, int(rgb.height * scale))),
+                Image.Resampling.LANCZOS)
+            buf = io.BytesIO()
+            candidate.save(buf, format="JPEG", quality=quality)
+            if buf.tell() <= limit or candidate.width <= 64:
+                break
+            scale, quality = scale * 0.8, max(75, quality - 5)
+        (staging / small_name).write_bytes(buf.getvalue())
+        payload.append((small_name, staging / small_name))
+        chosen.append({"file": small_name, "description": f"{description}; JPEG copy",
+                       "original": name})
+        notes.append(f"{name} is {size / 1e6:.1f} MB, over the channel's {budget_mb:g} MB "
+                     f"limit: attach {small_name} (JPEG{', downscaled' if scale < 1 else ''}) "
+                     f"instead; the lossless original stays in the bundle.")
+    return [{"file": c["file"], "description": c["description"]} for c in chosen], notes
+
+
+def _data_uri(path: Path, max_width: int | None = None) -> str:
+    """A JPEG preview (or the PNG itself when small) as a data: URI for the report."""
+    from PIL import Image
+
+    raw = path.read_bytes()
+    if max_width is None and len(raw) < 400_000:
+        return "data:image/png;base64," + base64.b64encode(raw).decode()
+    with Image.open(path) as img:
+        rgb = img.convert("RGB")
+        if max_width and rgb.width > max_width:
+            rgb = rgb.resize((max_width, round(rgb.height * max_width / rgb.width)),
+                             Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        rgb.save(buf, format="JPEG", quality=88)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _report(ctx: dict[str, Any], manifest: dict[str, Any], staging: Path, ticket_md: str,
+            template_dir: str | os.PathLike[str] | None) -> str:
+    from .tickets import render
+
+    images = {
+        "pairs": [{"src": _data_uri(staging / p["file"], 1600), "file": p["file"],
+                   "caption": ("Start and end of the clip" if p["kind"] == "start-end"
+                               else f"Before and at the mark (frame {p['right']})")}
+                  for p in manifest["pairs"]],
+        "strip": {"src": _data_uri(staging / "strip.png", 1600), "file": "strip.png"},
+        "stills": [{"src": _data_uri(staging / f["file"], 480), "file": f["file"],
+                    "caption": f"{f['label']}: frame {f['index']} at {f['time_s']:.3f} s"}
+                   for f in manifest["frames"]],
+    }
+    return render("report.html.j2", {**ctx, "report_images": images,
+                                     "ticket_markdown": ticket_md, "manifest": manifest},
+                  template_dir=template_dir)

@@ -1,0 +1,161 @@
+"""Captioned evidence images: side-by-side pairs and a contact strip (Pillow).
+
+Captions must stay legible when a support agent sees the image scaled down,
+so text is at least 2.5% of the image height and never under 16 px. The font
+is the one bundled with Pillow, so output is the same on every machine::
+
+    img = compose_pair(left_rgb, right_rgb, Caption("START", 0, Fraction(0)),
+                       Caption("END", 239, Fraction(239, 24)), footer="Kling AI - ...")
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from .timecode import format_clock, format_seconds
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+BACKGROUND = (18, 18, 22)
+TEXT = (245, 245, 245)
+ACCENT = (255, 196, 0)
+MUTED = (170, 170, 180)
+GAP = 8
+MIN_FONT_PX = 16
+FONT_SHARE = 0.032
+"""Caption size as a share of the frame height: keeps text >= 2.5% of the whole image."""
+MAX_PAIR_HEIGHT = 1080
+"""Taller frames (4K) are scaled down in pairs; the lossless stills keep full size."""
+
+
+@dataclass(frozen=True)
+class Caption:
+    """What a frame in a composite is: a label, its frame number and its time."""
+
+    label: str
+    index: int
+    time: Fraction
+
+    def text(self) -> str:
+        return (f"{self.label}  {format_seconds(self.time)} s ({format_clock(self.time)})"
+                f"  frame {self.index}")
+
+
+def font(size: int) -> Any:
+    """Pillow's bundled font at ``size`` pixels (identical on every machine)."""
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)
+
+
+def font_px(frame_height: int) -> int:
+    return max(MIN_FONT_PX, math.ceil(FONT_SHARE * frame_height))
+
+
+def fit_text(text: str, width: int, size: int) -> str:
+    """``text`` shortened in the middle with an ellipsis until it fits ``width`` pixels."""
+    f = font(size)
+    if f.getlength(text) <= width:
+        return text
+    keep = len(text)
+    while keep > 4:
+        keep -= max(1, keep // 20)
+        head = text[: keep // 2]
+        tail = text[len(text) - keep // 2:]
+        candidate = f"{head}…{tail}"
+        if f.getlength(candidate) <= width:
+            return candidate
+    return "…"
+
+
+def _to_image(rgb: np.ndarray, height: int) -> Image.Image:
+    from PIL import Image
+
+    img = Image.fromarray(rgb, "RGB")
+    if img.height != height:
+        width = max(1, round(img.width * height / img.height))
+        img = img.resize((width, height), Image.Resampling.LANCZOS)
+    return img
+
+
+def _band(draw: Any, box: tuple[int, int, int, int], text: str, size: int,
+          colour: tuple[int, int, int] = TEXT) -> None:
+    x0, y0, x1, y1 = box
+    draw.rectangle(box, fill=BACKGROUND)
+    pad = size // 2
+    shown = fit_text(text, x1 - x0 - 2 * pad, size)
+    draw.text((x0 + pad, y0 + (y1 - y0 - size) // 2), shown, font=font(size), fill=colour)
+
+
+def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
+                 right_caption: Caption, footer: str) -> Image.Image:
+    """Two frames side by side at the same height, each captioned, with a footer band."""
+    from PIL import Image, ImageDraw
+
+    height = min(max(left.shape[0], right.shape[0]), MAX_PAIR_HEIGHT)
+    a, b = _to_image(left, height), _to_image(right, height)
+    size = font_px(height)
+    band = round(size * 1.8)
+    width = a.width + GAP + b.width
+    canvas = Image.new("RGB", (width, band + height + band), BACKGROUND)
+    canvas.paste(a, (0, band))
+    canvas.paste(b, (a.width + GAP, band))
+    draw = ImageDraw.Draw(canvas)
+    _band(draw, (0, 0, a.width, band), left_caption.text(), size, ACCENT)
+    _band(draw, (a.width + GAP, 0, width, band), right_caption.text(), size, ACCENT)
+    _band(draw, (0, band + height, width, 2 * band + height), footer, size)
+    return canvas
+
+
+def strip_indices(frame_count: int, window: tuple[int, int], count: int = 8) -> list[int]:
+    """Frames spread evenly over ``window`` (inclusive), 6 to 12 of them when the clip has
+    that many, always including both ends of the window."""
+    lo, hi = max(0, window[0]), min(frame_count - 1, window[1])
+    if hi < lo:
+        lo, hi = 0, frame_count - 1
+    if hi - lo + 1 < 6:  # too narrow: widen to at least 6 frames where the clip allows
+        lo, hi = max(0, min(lo, frame_count - 6)), min(frame_count - 1, max(hi, lo + 5))
+    n = min(max(6, min(12, count)), hi - lo + 1)
+    if n <= 1:
+        return [lo]
+    picks = sorted({lo + round(i * (hi - lo) / (n - 1)) for i in range(n)})
+    return picks
+
+
+def compose_strip(frames: Sequence[tuple[np.ndarray, Caption]], footer: str,
+                  tile_width: int = 320) -> Image.Image:
+    """A contact strip: small frames in time order, each labelled with its time."""
+    from PIL import Image, ImageDraw
+
+    if not frames:
+        raise ValueError("a strip needs at least one frame")
+    first = frames[0][0]
+    tile_h = max(1, round(tile_width * first.shape[0] / first.shape[1]))
+    rows = math.ceil(len(frames) / 6)
+    columns = math.ceil(len(frames) / rows)
+    size = max(MIN_FONT_PX, math.ceil(0.03 * (rows * (tile_h + 2 * GAP) + 60)))
+    label_h = round(size * 1.6)
+    cell_h = tile_h + label_h
+    footer_h = round(size * 1.8)
+    width = columns * tile_width + (columns + 1) * GAP
+    height = rows * (cell_h + GAP) + GAP + footer_h
+    canvas = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    f = font(size)
+    for i, (rgb, caption) in enumerate(frames):
+        r, c = divmod(i, columns)
+        x = GAP + c * (tile_width + GAP)
+        y = GAP + r * (cell_h + GAP)
+        tile = Image.fromarray(rgb, "RGB").resize((tile_width, tile_h), Image.Resampling.LANCZOS)
+        canvas.paste(tile, (x, y))
+        label = fit_text(f"{format_seconds(caption.time)} s  f{caption.index}", tile_width, size)
+        colour = ACCENT if caption.label != "strip" else TEXT
+        draw.text((x, y + tile_h + (label_h - size) // 2), label, font=f, fill=colour)
+    _band(draw, (0, height - footer_h, width, height), footer, size, MUTED)
+    return canvas
