@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from .errors import AvaError
 
 ALGORITHMS = ("sha256", "sha512")
 TAG_ALGORITHM = "sha256"
+TAG_ALGORITHMS = ("sha256", "sha512")
+"""Two tag manifests, so a damaged one can be told from a damaged tag file."""
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 _STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".zip", ".mp4", ".mov", ".webm", ".gif")
 
@@ -59,12 +62,14 @@ def write_bag_zip(zip_path: Path, bag_name: str, payload: Sequence[tuple[str, Pa
     tags: dict[str, bytes] = {"bagit.txt": BAGIT_TXT, "bag-info.txt": bag_info}
     for alg in ALGORITHMS:
         tags[f"manifest-{alg}.txt"] = manifests[alg]
-    tagmanifest = "".join(f"{hashlib.new(TAG_ALGORITHM, body).hexdigest()}  {name}\n"
-                          for name, body in sorted(tags.items())).encode()
+    tagmanifests = {
+        f"tagmanifest-{alg}.txt": "".join(f"{hashlib.new(alg, body).hexdigest()}  {name}\n"
+                                          for name, body in sorted(tags.items())).encode()
+        for alg in TAG_ALGORITHMS
+    }
     stamp = when.timetuple()[:6]
     with zipfile.ZipFile(zip_path, "w") as z:
-        for name, body in [*sorted(tags.items()), (f"tagmanifest-{TAG_ALGORITHM}.txt",
-                                                   tagmanifest)]:
+        for name, body in sorted({**tags, **tagmanifests}.items()):
             _add(z, f"{bag_name}/{name}", body, stamp)
         for name, path in entries:
             info_entry = zipfile.ZipInfo(f"{bag_name}/data/{name}", date_time=stamp)
@@ -122,10 +127,78 @@ def _parse_manifest(text: str, label: str, v: Verification) -> dict[str, str]:
         digest, sep, name = line.partition(" ")
         name = name.strip()
         if not sep or not name:
-            v.problems.append(Problem("invalid", label, f"line {n} is not '<checksum> <path>'"))
+            v.problems.append(Problem("changed", label, f"line {n} is not '<checksum> <path>'"))
             continue
         entries[name] = digest.lower()
     return entries
+
+
+class _Zip:
+    """Reads members of a zipped bag; damage the zip itself detects (CRC) becomes a problem."""
+
+    def __init__(self, z: zipfile.ZipFile, bag: str, v: Verification) -> None:
+        self.z, self.bag, self.v = z, bag, v
+        self.files = {n[len(bag) + 1:]: n for n in z.namelist()
+                      if not n.endswith("/") and n.startswith(bag + "/")}
+        self._digests: dict[tuple[str, str], str | None] = {}
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            return self.z.read(self.files[name])
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
+                                           f"damaged inside the zip: {e}"))
+            return None
+
+    def digest(self, name: str, alg: str) -> str | None:
+        key = (name, alg)
+        if key not in self._digests:
+            h = hashlib.new(alg)
+            try:
+                with self.z.open(self.files[name]) as f:
+                    while chunk := f.read(1 << 20):
+                        h.update(chunk)
+                self._digests[key] = h.hexdigest()
+            except (zipfile.BadZipFile, OSError, EOFError) as e:
+                self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
+                                               f"damaged inside the zip: {e}"))
+                self._digests[key] = None
+        return self._digests[key]
+
+
+def _check_manifests(zf: _Zip, manifests: dict[str, dict[str, str]], v: Verification) -> None:
+    """Check every entry of a group of manifests over the same files.
+
+    A file that disagrees with every manifest listing it has changed; a
+    manifest that disagrees where another agrees has changed itself.
+    """
+    bag = zf.bag
+    names = sorted({n for entries in manifests.values() for n in entries})
+    for name in names:
+        listing = {m: entries[name] for m, entries in manifests.items() if name in entries}
+        if name not in zf.files:
+            for m in listing:
+                if len(listing) < len(manifests):
+                    v.problems.append(Problem("changed", f"{bag}/{m}",
+                                              f"lists {name}, which no other manifest lists"))
+            v.problems.append(Problem("missing", f"{bag}/{name}",
+                                      f"listed in {', '.join(sorted(listing))}"))
+            continue
+        bad = []
+        for m, want in listing.items():
+            alg = m.rsplit("-", 1)[1].removesuffix(".txt")
+            got = zf.digest(name, alg)
+            if got is None:
+                break
+            if got != want:
+                bad.append(m)
+        else:
+            if bad and len(bad) == len(listing):
+                v.problems.append(Problem("changed", f"{bag}/{name}",
+                                          "its checksum differs from the manifest"))
+            for m in bad if len(bad) < len(listing) else ():
+                v.problems.append(Problem("changed", f"{bag}/{m}",
+                                          f"its entry for {name} does not match the file"))
 
 
 def verify_bag(zip_path: str | os.PathLike[str]) -> Verification:
@@ -146,43 +219,42 @@ def verify_bag(zip_path: str | os.PathLike[str]) -> Verification:
                            f"(found {len(tops)}): it is not an ava-evidence bundle.")
         bag = tops.pop()
         v = Verification(bag)
-        files = {n[len(bag) + 1:]: n for n in names}
         for n in names:
             parts = PurePosixPath(n).parts
             if ".." in parts or n.startswith("/"):
                 v.problems.append(Problem("invalid", n, "unsafe path in the zip"))
+        zf = _Zip(z, bag, v)
+        files = zf.files
         if "bagit.txt" not in files:
             v.problems.append(Problem("missing", f"{bag}/bagit.txt", "required BagIt file"))
-        elif not z.read(files["bagit.txt"]).startswith(b"BagIt-Version: 1.0"):
-            v.problems.append(Problem("invalid", f"{bag}/bagit.txt", "not BagIt version 1.0"))
-        listed: set[str] = set()
+        payload: dict[str, dict[str, str]] = {}
+        tags: dict[str, dict[str, str]] = {}
+        for name in sorted(files):
+            if re.fullmatch(r"(tag)?manifest-[a-z0-9]+\.txt", name):
+                body = zf.read(name)
+                if body is None:
+                    continue
+                entries = _parse_manifest(body.decode("utf-8", "replace"), f"{bag}/{name}", v)
+                (tags if name.startswith("tag") else payload)[name] = entries
         for alg in ALGORITHMS:
-            mname = f"manifest-{alg}.txt"
-            if mname not in files:
-                v.problems.append(Problem("missing", f"{bag}/{mname}", "payload manifest"))
-                continue
-            entries = _parse_manifest(z.read(files[mname]).decode("utf-8", "replace"),
-                                      f"{bag}/{mname}", v)
-            listed |= set(entries)
-            for name, digest in entries.items():
-                _check(z, files, bag, name, alg, digest, v)
-        tname = f"tagmanifest-{TAG_ALGORITHM}.txt"
-        tag_entries: dict[str, str] = {}
-        if tname in files:
-            tag_entries = _parse_manifest(z.read(files[tname]).decode("utf-8", "replace"),
-                                          f"{bag}/{tname}", v)
-            for name, digest in tag_entries.items():
-                _check(z, files, bag, name, TAG_ALGORITHM, digest, v)
-        else:
-            v.problems.append(Problem("missing", f"{bag}/{tname}", "tag manifest"))
-        known = listed | set(tag_entries) | {tname, "bagit.txt"}
+            if f"manifest-{alg}.txt" not in files:
+                v.problems.append(Problem("missing", f"{bag}/manifest-{alg}.txt",
+                                          "payload manifest"))
+        if not tags:
+            v.problems.append(Problem("missing", f"{bag}/tagmanifest-{TAG_ALGORITHM}.txt",
+                                      "tag manifest"))
+        _check_manifests(zf, payload, v)
+        _check_manifests(zf, tags, v)
+        listed = {n for entries in (*payload.values(), *tags.values()) for n in entries}
+        known = listed | set(tags) | {"bagit.txt"}
         for name in sorted(files):
             if name not in known:
                 v.problems.append(Problem("unexpected", f"{bag}/{name}",
                                           "not listed in any manifest"))
         v.files = len([n for n in files if n.startswith("data/")])
-        if "bag-info.txt" in files:
-            v.info = _parse_info(z.read(files["bag-info.txt"]).decode("utf-8", "replace"))
+        info = zf.read("bag-info.txt") if "bag-info.txt" in files else None
+        if info is not None:
+            v.info = _parse_info(info.decode("utf-8", "replace"))
             oxum = v.info.get("Payload-Oxum")
             if oxum:
                 size = sum(z.getinfo(files[n]).file_size for n in files if n.startswith("data/"))
@@ -190,6 +262,9 @@ def verify_bag(zip_path: str | os.PathLike[str]) -> Verification:
                     v.problems.append(Problem("invalid", f"{bag}/bag-info.txt",
                                               f"Payload-Oxum {oxum} does not match the payload "
                                               f"({size}.{v.files})"))
+        bagit_txt = zf.read("bagit.txt") if "bagit.txt" in files else None
+        if bagit_txt is not None and not bagit_txt.startswith(b"BagIt-Version: 1.0"):
+            v.problems.append(Problem("invalid", f"{bag}/bagit.txt", "not BagIt version 1.0"))
     # One problem per file and kind is enough to act on.
     seen: set[tuple[str, str]] = set()
     unique = []
@@ -199,23 +274,6 @@ def verify_bag(zip_path: str | os.PathLike[str]) -> Verification:
             unique.append(p)
     v.problems = unique
     return v
-
-
-def _check(z: zipfile.ZipFile, files: dict[str, str], bag: str, name: str, alg: str,
-           digest: str, v: Verification) -> None:
-    if name not in files:
-        v.problems.append(Problem("missing", f"{bag}/{name}", f"listed in manifest-{alg}.txt"))
-        return
-    h = hashlib.new(alg)
-    try:
-        with z.open(files[name]) as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    except (zipfile.BadZipFile, OSError) as e:
-        v.problems.append(Problem("changed", f"{bag}/{name}", f"cannot be read: {e}"))
-        return
-    if h.hexdigest() != digest:
-        v.problems.append(Problem("changed", f"{bag}/{name}", f"{alg} differs from the manifest"))
 
 
 def _parse_info(text: str) -> dict[str, str]:

@@ -1,0 +1,454 @@
+"""build, verify and demo end to end, checked against the pixels and with bagit-python."""
+
+from __future__ import annotations
+
+import getpass
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ava_evidence.compose import Caption, compose_pair, compose_strip, font_px
+
+from . import clipgen
+from .conftest import ClipStore
+from .helpers import run_cli, run_json
+
+CLIP = "h264_bframes"  # 60 frames at 24 fps, keyframes every 12
+
+
+def _build(clips: ClipStore, out: Path, *extra: str, failure: str = "physics",
+           platform: str = "kling", expect: int = 0) -> Any:
+    args = ["build", clips.path(CLIP), "--platform", platform, "--id", "gen-42",
+            "--failure", failure, "-o", out, *extra]
+    if expect:
+        return run_cli(*args, expect=expect)
+    return run_json(*args)
+
+
+def _members(zip_path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(zip_path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _png(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.format == "PNG"
+        return np.asarray(img.convert("RGB"))
+
+
+def _halves(pair: np.ndarray, frame_w: int, frame_h: int) -> tuple[np.ndarray, np.ndarray]:
+    band = (pair.shape[0] - frame_h) // 2
+    left = pair[band:band + frame_h, :frame_w]
+    right = pair[band:band + frame_h, pair.shape[1] - frame_w:]
+    return left, right
+
+
+@pytest.fixture(scope="module")
+def bundle(clips: ClipStore, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("bundle") / "evidence.zip"
+    doc = _build(clips, out, "--mark", "1.0", "--mark", "f40", "--note", "ball <b>jumps</b>")
+    return out, doc
+
+
+def test_json_contract(bundle: tuple[Path, dict]) -> None:
+    out, doc = bundle
+    assert set(doc) == {"bundle", "manifest"}
+    assert doc["bundle"] == str(out)
+    m = doc["manifest"]
+    for key in ("schema", "tool", "created_utc", "generation_id", "platform", "plan", "failure",
+                "term", "channel", "refund_policy", "clip", "frames", "attachments"):
+        assert key in m, key
+    assert m["schema"] == "ava-evidence/1"
+    assert (m["platform"], m["failure"], m["term"]) == ("kling", "physics",
+                                                        "Physics Prior Degeneration")
+    assert m["generation_id"] == "gen-42"
+    assert set(m["tool"]) >= {"name", "version"}
+    assert set(m["channel"]) >= {"kind", "where"}
+    assert set(m["refund_policy"]) >= {"summary", "source", "checked"}
+    for key in ("file_name", "sha256", "bytes", "container", "codec", "width", "height",
+                "rotation", "fps", "duration_s", "frame_count"):
+        assert key in m["clip"], key
+    for frame in m["frames"]:
+        assert set(frame) >= {"label", "requested", "index", "time_s", "file"}
+    names = set(_members(out))
+    bag = "kling_gen-42_physics"
+    for f in m["attachments"]:
+        assert f"{bag}/data/{f}" in names
+
+
+def test_stills_pairs_and_manifest_show_the_right_frames(bundle: tuple[Path, dict],
+                                                         clips: ClipStore) -> None:
+    out, doc = bundle
+    m = doc["manifest"]
+    oracle = clips.oracle(CLIP)
+    members = _members(out)
+    bag = "kling_gen-42_physics"
+    assert [(f["label"], f["index"]) for f in m["frames"]] == [
+        ("start", 0), ("mark", 24), ("mark", 40), ("end", 59)]
+    assert [f["requested"] for f in m["frames"]] == ["start", "1.0", "f40", "end"]
+    for f in m["frames"]:
+        rgb = _png(members[f"{bag}/data/{f['file']}"])
+        assert rgb.shape == (180, 320, 3)
+        assert clipgen.read_barcode(rgb) == oracle.codes[f["index"]] == f["index"]
+        assert f["time_s"] == pytest.approx(oracle.times[f["index"]], abs=1e-5)
+    expected_pairs = [(0, 59), (23, 24), (39, 40)]
+    assert [(p["left"], p["right"]) for p in m["pairs"]] == expected_pairs
+    for p, (left_i, right_i) in zip(m["pairs"], expected_pairs, strict=True):
+        left, right = _halves(_png(members[f"{bag}/data/{p['file']}"]), 320, 180)
+        assert clipgen.read_barcode(left) == left_i
+        assert clipgen.read_barcode(right) == right_i
+    strip = _png(members[f"{bag}/data/strip.png"])
+    assert 6 <= len(m["strip"]["indices"]) <= 12
+    assert strip.shape[1] > 320
+
+
+def test_bag_validates_with_bagit_python(bundle: tuple[Path, dict], tmp_path: Path) -> None:
+    import bagit
+
+    out, _ = bundle
+    with zipfile.ZipFile(out) as z:
+        z.extractall(tmp_path)
+    (bag_dir,) = tmp_path.iterdir()
+    bag = bagit.Bag(str(bag_dir))
+    bag.validate()  # raises on any problem
+    assert bag.info["External-Identifier"] == "gen-42"
+    assert bag.info["Source-Organization"] == "Kling AI"
+    assert "Bagging-Date" in bag.info and "Payload-Oxum" in bag.info
+    assert "Physics Prior Degeneration" in bag.info["External-Description"]
+    assert set(bag.algorithms) == {"sha256", "sha512"}
+    assert (bag_dir / "tagmanifest-sha256.txt").is_file()
+    names = sorted(p.relative_to(bag_dir).as_posix() for p in bag_dir.rglob("*") if p.is_file())
+    for required in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt",
+                     "tagmanifest-sha256.txt", "data/manifest.json", "data/ticket.md",
+                     "data/ticket.txt", "data/report.html", "data/strip.png"):
+        assert required in names
+    assert any(n.startswith("data/frames/") for n in names)
+    assert any(n.startswith("data/pairs/") for n in names)
+
+
+def test_members_are_ordered_and_named_safely(bundle: tuple[Path, dict]) -> None:
+    out, _ = bundle
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+    assert all(n.startswith("kling_gen-42_physics/") for n in names)
+    for n in names:
+        assert ".." not in n and not n.startswith("/") and "\\" not in n
+        assert all(c.isalnum() or c in "._-/" for c in n), n
+
+
+def test_verify_passes(bundle: tuple[Path, dict]) -> None:
+    out, _ = bundle
+    result = run_cli("verify", out)
+    assert result.stdout.startswith(f"OK: {out} is a valid bag (")
+    assert run_json("verify", out) == {"ok": True, "bag": "kling_gen-42_physics",
+                                       "files": len([n for n in _members(out) if "/data/" in n]),
+                                       "problems": []}
+
+
+def _rewrite(src: Path, dst: Path, change: dict[str, bytes | None],
+             add: dict[str, bytes] | None = None) -> None:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename in change:
+                new = change[item.filename]
+                if new is None:
+                    continue
+                data = new
+            zout.writestr(item.filename, data)
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+
+
+def test_verify_names_every_flipped_member(bundle: tuple[Path, dict], tmp_path: Path) -> None:
+    out, _ = bundle
+    members = _members(out)
+    for name, data in members.items():
+        if not data:
+            continue
+        flipped = bytearray(data)
+        flipped[len(data) // 2] ^= 0x01
+        bad = tmp_path / "bad.zip"
+        _rewrite(out, bad, {name: bytes(flipped)})
+        doc = run_json("verify", bad, expect=1)
+        assert doc["ok"] is False
+        files = {p["file"] for p in doc["problems"]}
+        assert name in files, (name, doc["problems"])
+        result = run_cli("verify", bad, expect=1)
+        assert f"{name} (" in result.stdout
+        assert result.stderr.startswith(f"Error: {bad} failed verification: ")
+
+
+def test_verify_names_removed_and_added_files(bundle: tuple[Path, dict], tmp_path: Path) -> None:
+    out, doc = bundle
+    bag = "kling_gen-42_physics"
+    removed = f"{bag}/data/{doc['manifest']['frames'][1]['file']}"
+    bad = tmp_path / "removed.zip"
+    _rewrite(out, bad, {removed: None})
+    problems = run_json("verify", bad, expect=1)["problems"]
+    assert {"kind": "missing", "file": removed} in [
+        {"kind": p["kind"], "file": p["file"]} for p in problems]
+    bad = tmp_path / "added.zip"
+    _rewrite(out, bad, {}, add={f"{bag}/data/extra.txt": b"sneaky"})
+    problems = run_json("verify", bad, expect=1)["problems"]
+    assert [(p["kind"], p["file"]) for p in problems if p["kind"] == "unexpected"] == [
+        ("unexpected", f"{bag}/data/extra.txt")]
+
+
+def test_verify_bad_inputs(tmp_path: Path) -> None:
+    result = run_cli("verify", tmp_path / "nope.zip", expect=1)
+    assert result.stderr == f"Error: {tmp_path / 'nope.zip'}: no such bundle: check the path " \
+                            f"of the .zip file.\n"
+    junk = tmp_path / "junk.zip"
+    junk.write_text("not a zip")
+    result = run_cli("verify", junk, expect=1)
+    assert result.stderr.startswith("Error: junk.zip is not a readable zip (")
+
+
+def test_physics_without_a_mark_is_a_usage_error(clips: ClipStore, tmp_path: Path) -> None:
+    out = tmp_path / "x.zip"
+    result = _build(clips, out, expect=2)
+    assert result.stderr == ("Error: Physics Prior Degeneration needs at least 1 marked moment: "
+                             "add --mark TIME (for example --mark 0:02) where the failure is "
+                             "visible.\n")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_prompt_adherence_needs_a_note(clips: ClipStore, tmp_path: Path) -> None:
+    result = _build(clips, tmp_path / "x.zip", failure="prompt", expect=2)
+    assert result.stderr == ("Error: Prompt Adherence Failure needs a --note: Put the prompt you "
+                             "used in --note so support can compare it with the stills.\n")
+
+
+def test_bad_mark_names_the_clip(clips: ClipStore, tmp_path: Path) -> None:
+    result = _build(clips, tmp_path / "x.zip", "--mark", "9", expect=2)
+    assert result.stderr == ("Error: time '9' is past the end: h264_bframes.mp4 lasts 2.500 s "
+                             "(00:02.500), 60 frames (f0-f59); use 'end' for the last frame.\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_needs_force(clips: ClipStore, tmp_path: Path) -> None:
+    out = tmp_path / "b.zip"
+    out.write_bytes(b"precious")
+    result = _build(clips, out, "--mark", "1", expect=1)
+    assert result.stderr == (f"Error: {out} already exists: use --force to replace it, or -o to "
+                             f"choose another name.\n")
+    assert out.read_bytes() == b"precious"
+    doc = _build(clips, out, "--mark", "1", "--force")
+    assert zipfile.is_zipfile(out) and doc["bundle"] == str(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.zip"]  # no temporary left over
+
+
+def test_default_name_and_output_folder(clips: ClipStore, in_tmp: Path) -> None:
+    doc = run_json("build", clips.path(CLIP), "--platform", "Runway", "--id", "a/b:c d",
+                   "--failure", "identity")
+    assert doc["bundle"] == str(in_tmp / "runway_a-b-c-d_identity-coherence.zip")
+    assert doc["manifest"]["generation_id"] == "a/b:c d"  # kept exactly in the manifest
+    sub = in_tmp / "out"
+    sub.mkdir()
+    doc = run_json("build", clips.path(CLIP), "--platform", "luma", "--id", "x",
+                   "--failure", "identity", "-o", sub)
+    assert doc["bundle"] == str(sub / "luma_x_identity-coherence.zip")
+    result = run_cli("build", clips.path(CLIP), "--platform", "luma", "--id", "x",
+                     "--failure", "identity", "-o", in_tmp / "missing" / "b.zip", expect=1)
+    assert result.stderr.startswith(f"Error: folder {in_tmp / 'missing'} does not exist: "
+                                    f"create it (mkdir -p ")
+
+
+def test_discord_text_and_attachment_budget(clips: ClipStore, tmp_path: Path) -> None:
+    doc = _build(clips, tmp_path / "p.zip", "--mark", "1", "--note", "long note " * 500,
+                 platform="pika")
+    m = doc["manifest"]
+    assert m["channel"]["kind"] == "discord"
+    members = _members(tmp_path / "p.zip")
+    text = members["pika_gen-42_physics/data/ticket.txt"].decode()
+    assert len(text) <= 2000 == m["ticket"]["text_limit"]
+    assert "gen-42" in text and "frame 24 at 1.000 s" in text
+    for f in m["attachments"]:
+        assert len(members[f"pika_gen-42_physics/data/{f}"]) <= 10_000_000
+
+
+def test_attachments_over_the_limit_get_jpeg_copies(clips: ClipStore, tmp_path: Path) -> None:
+    catalog = tmp_path / "tiny.yaml"
+    catalog.write_text("limits:\n  email:\n    attachment_limit_mb: 0.02\n")
+    doc = _build(clips, tmp_path / "t.zip", "--mark", "1", "--channels", catalog,
+                 platform="luma")
+    m = doc["manifest"]
+    members = _members(tmp_path / "t.zip")
+    bag = "luma_gen-42_physics"
+    assert m["attachment_limit_mb"] == 0.02
+    assert any(a.startswith("attach/") for a in m["attachments"])
+    for a in m["attachments"]:
+        assert len(members[f"{bag}/data/{a}"]) <= 20_000
+    assert m["attachment_notes"] and "the lossless original stays in the bundle" in \
+        m["attachment_notes"][0]
+    # The lossless originals are still there.
+    for p in m["pairs"]:
+        assert f"{bag}/data/{p['file']}" in members
+
+
+def test_share_url_and_include_clip(clips: ClipStore, tmp_path: Path) -> None:
+    doc = run_json("build", clips.path(CLIP), "--platform", "sora", "--id",
+                   "https://sora.chatgpt.com/p/s_0123abcd?utm=x", "--failure", "identity",
+                   "--include-clip", "-o", tmp_path / "s.zip")
+    m = doc["manifest"]
+    assert m["generation_id"] == "s_0123abcd"
+    members = _members(tmp_path / "s.zip")
+    clip_bytes = members[f"sora_s_0123abcd_identity-coherence/data/{m['clip_included']}"]
+    import hashlib
+
+    assert hashlib.sha256(clip_bytes).hexdigest() == m["clip"]["sha256"]
+
+
+def test_hostile_id_and_note(clips: ClipStore, tmp_path: Path) -> None:
+    gid = "../../x<script>{{7*7}}</script>"
+    note = "{{ 7*7 }} <img src=x onerror=alert(1)> {% if true %}"
+    doc = run_json("build", clips.path(CLIP), "--platform", "luma", "--id", gid, "--failure",
+                   "identity", "--note", note, "-o", tmp_path)
+    out = Path(doc["bundle"])
+    assert out.parent == tmp_path and out.name == "luma_x-script-7-7-script_identity-coherence.zip"
+    members = _members(out)
+    bag = out.stem
+    html = members[f"{bag}/data/report.html"].decode()
+    assert "<script>" not in html and "onerror=alert(1)>" not in html
+    assert "&lt;script&gt;{{7*7}}&lt;/script&gt;" in html
+    md = members[f"{bag}/data/ticket.md"].decode()
+    assert note in md and "49" not in md
+    assert json.loads(members[f"{bag}/data/manifest.json"])["note"] == note
+    for bad in ("a\nb", "", "x" * 600):
+        result = run_cli("build", clips.path(CLIP), "--platform", "luma", "--id", bad,
+                         "--failure", "identity", "-o", tmp_path / "h.zip", expect=2)
+        assert result.stderr.startswith("Error: the Generation ID ")
+
+
+def test_nothing_private_in_the_bundle(clips: ClipStore, tmp_path: Path) -> None:
+    deep = tmp_path / "Users" / "someone-private" / "Secret Projects" / "clips"
+    deep.mkdir(parents=True)
+    clip = deep / "my clip.mp4"
+    shutil.copyfile(clips.path(CLIP), clip)
+    doc = run_json("build", clip, "--platform", "kling", "--id", "g1", "--failure",
+                   "identity", "-o", deep / "b.zip")
+    assert doc["manifest"]["clip"]["file_name"] == "my clip.mp4"
+    needles = {"someone-private", "Secret Projects", str(tmp_path), str(deep)}
+    for word in (getpass.getuser(), socket.gethostname()):
+        if len(word) >= 4:
+            needles.add(word)
+    for name, data in _members(deep / "b.zip").items():
+        for needle in needles:
+            assert needle.encode() not in data, (name, needle)
+            assert needle not in name
+
+
+@pytest.mark.parametrize(("h", "w"), [(180, 320), (1080, 1920), (1920, 1080), (2160, 3840)])
+def test_captions_are_legible(h: int, w: int) -> None:
+    frame = np.zeros((h, w, 3), np.uint8)
+    pair = compose_pair(frame, frame, Caption("START", 0, 0), Caption("END", 9, 1), "footer")
+    size = font_px(min(h, 1080))
+    assert size >= 16 and size >= 0.025 * pair.height
+    assert pair.width > pair.height or h > w  # side by side, portrait too
+    strip = compose_strip([(frame, Caption("strip", i, i)) for i in range(8)], "footer")
+    assert strip.height > 0 and strip.width >= 4 * 320
+
+
+def test_demo_in_a_subprocess(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "ava-evidence"
+    if not script.exists():
+        pytest.skip("the console script is not installed next to this Python "
+                    "(run the README's install command)")
+    proc = subprocess.run([str(script), "demo"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / "ava-evidence-demo"
+    assert (folder / "demo_clip.mp4").is_file() and (folder / "report.html").is_file()
+    bundle = folder / "demo_bundle.zip"
+    assert f"Bundle:      {Path('ava-evidence-demo') / 'demo_bundle.zip'}" in proc.stdout
+    assert subprocess.run([str(script), "verify", str(bundle)], capture_output=True).returncode == 0
+    with zipfile.ZipFile(bundle) as z:
+        manifest = json.loads(z.read("kling_demo-0001_identity-coherence/data/manifest.json"))
+    assert manifest["failure"] == "identity-coherence"
+    assert [f["index"] for f in manifest["frames"]] == [0, 48, 95]
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.mark.slow
+def test_report_renders_in_chromium(bundle: tuple[Path, dict], tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium)")
+    out, doc = bundle
+    html = _members(out)["kling_gen-42_physics/data/report.html"].decode()
+    assert "<script" not in html and "<link" not in html and "url(" not in html
+    assert all(src.startswith("data:image/") for src in _srcs(html))
+    expected = len(doc["manifest"]["pairs"]) + 1 + len(doc["manifest"]["frames"])
+    probe = html.replace("</body>", (
+        "<script>window.addEventListener('load', () => { const i = [...document.images];"
+        " const ok = i.filter(x => x.complete && x.naturalWidth > 0).length;"
+        " document.title = 'IMAGES ' + ok + '/' + i.length; });</script></body>"))
+    page = tmp_path / "report.html"
+    page.write_text(probe, encoding="utf-8")
+    proc = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
+         "--virtual-time-budget=10000", "--enable-logging=stderr", "--v=0",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"<title>IMAGES {expected}/{expected}</title>" in proc.stdout, proc.stdout[:500]
+    assert "Uncaught" not in proc.stderr and "Failed to load resource" not in proc.stderr
+
+
+def _srcs(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'<img src="([^"]*)"', html)
+
+
+def test_build_human_output(clips: ClipStore, tmp_path: Path) -> None:
+    out = run_cli("build", clips.path(CLIP), "--platform", "runway", "--plan", "pro", "--id",
+                  "t1", "--failure", "physics", "--mark", "0:01", "-o", tmp_path / "r.zip",
+                  "--quiet").stdout
+    lines = out.splitlines()
+    assert lines[0].startswith(f"Bundle: {tmp_path / 'r.zip'} (")
+    assert "  mark  frame 24 at 1.000 s (00:01.000) (asked 0:01)" in lines
+    assert any(line.startswith("Send via in-app: Help widget") and "UNVERIFIED" in line
+               for line in lines)
+    assert any(line.startswith("Policy: Credits come back automatically only when") for line in lines)
+    assert lines[-1] == "Open the report: unzip the bundle and open r/data/report.html"
+    assert os.environ.get("AVA_EVIDENCE_DEBUG") is None
+
+
+def test_verify_catches_damage_inside_the_zip(bundle: tuple[Path, dict], tmp_path: Path) -> None:
+    """A flipped byte in the zip file itself (not a rewritten member) is found too."""
+    out, doc = bundle
+    target = f"kling_gen-42_physics/data/{doc['manifest']['frames'][0]['file']}"
+    with zipfile.ZipFile(out) as z:
+        info = z.getinfo(target)
+    raw = bytearray(out.read_bytes())
+    header = info.header_offset
+    name_len = int.from_bytes(raw[header + 26:header + 28], "little")
+    extra_len = int.from_bytes(raw[header + 28:header + 30], "little")
+    data_start = header + 30 + name_len + extra_len
+    raw[data_start + info.compress_size // 2] ^= 0x40
+    bad = tmp_path / "damaged.zip"
+    bad.write_bytes(bytes(raw))
+    doc2 = run_json("verify", bad, expect=1)
+    assert [(p["kind"], p["file"]) for p in doc2["problems"]] == [("changed", target)]
