@@ -246,7 +246,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
                                "time_s": float(index.time_of(before)), "file": f"frames/{name}"})
 
     footer = f"{plat.name}  |  Generation ID {gid}  |  {fail.term}"
-    pairs = []
+    pairs: list[dict[str, Any]] = []
 
     def cap(label: str, i: int) -> Caption:
         return Caption(label, i, index.time_of(i))

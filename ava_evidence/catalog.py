@@ -223,10 +223,12 @@ class Catalog:
     files: tuple[Path, ...] = ()
 
     def platform(self, name: str) -> Platform:
-        return _lookup(name, self.platforms, "platform", "ava-evidence platforms")
+        found: Platform = _lookup(name, self.platforms, "platform", "ava-evidence platforms")
+        return found
 
     def failure(self, name: str) -> Failure:
-        return _lookup(name, self.failures, "failure", "ava-evidence failures")
+        found: Failure = _lookup(name, self.failures, "failure", "ava-evidence failures")
+        return found
 
 
 def normalise(name: str) -> str:

@@ -280,9 +280,9 @@ def failures(name: str | None, channels_file: Path | None, as_json: bool) -> Non
             for s in f.symptoms:
                 click.echo(f"  - {s}")
             click.echo(f"Evidence: {f.evidence.advice}")
-            for platform, s in f.strength.items():
-                click.echo(f"Documentation strength on {platform}: {s.rating} "
-                           f"({s.status}, {s.source})")
+            for platform, rating in f.strength.items():
+                click.echo(f"Documentation strength on {platform}: {rating.rating} "
+                           f"({rating.status}, {rating.source})")
             if f.prevention:
                 click.echo("Prevention:")
                 for tip in f.prevention:
@@ -336,7 +336,8 @@ def _mb(n: int) -> str:
               help="A moment where the failure shows (repeatable); any TIME form.")
 @click.option("--plan", default=None, metavar="TIER", help="Your plan on the platform.")
 @click.option("--model", default=None, help="The model used (e.g. 'Gen-4 Turbo').")
-@click.option("--note", default=None, help="Your own words for the ticket (the prompt, what you saw).")
+@click.option("--note", default=None,
+              help="Your own words for the ticket (the prompt, what you saw).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Bundle path (.zip) or folder [default: <platform>_<id>_<failure>.zip here].")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")

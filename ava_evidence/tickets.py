@@ -218,7 +218,8 @@ def render(name: str, context: Mapping[str, Any], *,
         template = env.select_template(candidates)
         return str(template.render(**context))
     except TemplateError as e:
-        where = f" ({e.filename}, line {e.lineno})" if getattr(e, "lineno", None) else ""
+        line = getattr(e, "lineno", None)
+        where = f" ({getattr(e, 'filename', name)}, line {line})" if line else ""
         raise UsageError(f"ticket template {name} failed{where}: {e.message}; "
                          f"fix the template or remove it from the template folder.") from e
 

@@ -431,7 +431,8 @@ def test_build_human_output(clips: ClipStore, tmp_path: Path) -> None:
     assert "  mark  frame 24 at 1.000 s (00:01.000) (asked 0:01)" in lines
     assert any(line.startswith("Send via in-app: Help widget") and "UNVERIFIED" in line
                for line in lines)
-    assert any(line.startswith("Policy: Credits come back automatically only when") for line in lines)
+    assert any(line.startswith("Policy: Credits come back automatically only when")
+               for line in lines)
     assert lines[-1] == "Open the report: unzip the bundle and open r/data/report.html"
     assert os.environ.get("AVA_EVIDENCE_DEBUG") is None
 
@@ -452,3 +453,17 @@ def test_verify_catches_damage_inside_the_zip(bundle: tuple[Path, dict], tmp_pat
     bad.write_bytes(bytes(raw))
     doc2 = run_json("verify", bad, expect=1)
     assert [(p["kind"], p["file"]) for p in doc2["problems"]] == [("changed", target)]
+
+
+def test_user_platform_end_to_end(clips: ClipStore, tmp_path: Path) -> None:
+    from .test_catalog import GOOD_PLATFORM
+
+    extra = tmp_path / "mine.yaml"
+    extra.write_text(GOOD_PLATFORM)
+    doc = _build(clips, tmp_path / "a.zip", "--channels", extra, "--mark", "1",
+                 platform="acmevid")
+    m = doc["manifest"]
+    assert (m["platform"], m["channel"]["where"]) == ("acme", "help@acme.example")
+    md = _members(tmp_path / "a.zip")["acme_gen-42_physics/data/ticket.md"].decode()
+    assert "Acme Video" in md and "help@acme.example" in md
+    assert "Failed jobs are refunded." in md
