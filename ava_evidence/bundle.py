@@ -229,48 +229,63 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
     for i, rgb in decode_frames(index, needed, on_progress=on_progress):
         frames[i] = rgb
 
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    import numpy as np
+    from PIL import Image
+
     payload: list[tuple[str, Path]] = []
-    for shot in shots:
-        path = staging / "frames" / shot.name
+    previews: dict[str, Image.Image] = {}
+    pool = ThreadPoolExecutor(max_workers=2)  # PNG encoding releases the GIL
+    writes: list[Future[None]] = []
+
+    def save(name: str, rgb: np.ndarray) -> None:
+        path = staging / name
         if not path.exists():
-            write_png(frames[shot.index], path)
-            payload.append((f"frames/{shot.name}", path))
-    context_frames = []
-    for mark_index, before in sorted(befores.items()):
-        name = still_name(index, before, "before")
-        path = staging / "frames" / name
-        if not path.exists():
-            write_png(frames[before], path)
-            payload.append((f"frames/{name}", path))
-        context_frames.append({"label": "before", "for_index": mark_index, "index": before,
-                               "time_s": float(index.time_of(before)), "file": f"frames/{name}"})
+            path.touch()
+            writes.append(pool.submit(write_png, rgb, path))
+            payload.append((name, path))
 
-    footer = f"{plat.name}  |  Generation ID {gid}  |  {fail.term}"
-    pairs: list[dict[str, Any]] = []
+    try:
+        for shot in shots:
+            save(f"frames/{shot.name}", frames[shot.index])
+            previews[f"frames/{shot.name}"] = Image.fromarray(frames[shot.index], "RGB")
+        context_frames = []
+        for mark_index, before in sorted(befores.items()):
+            name = f"frames/{still_name(index, before, 'before')}"
+            save(name, frames[before])
+            context_frames.append({"label": "before", "for_index": mark_index, "index": before,
+                                   "time_s": float(index.time_of(before)), "file": name})
 
-    def cap(label: str, i: int) -> Caption:
-        return Caption(label, i, index.time_of(i))
+        footer = f"{plat.name}  |  Generation ID {gid}  |  {fail.term}"
+        pairs: list[dict[str, Any]] = []
 
-    pair_specs = [("01_start-end.png", cap("START", 0), cap("END", last), "start-end")]
-    for n, shot in enumerate(mark_shots, 1):
-        before = befores[shot.index]
-        left, right = (cap("BEFORE", before), cap(f"MARK {n}", shot.index)) if before < shot.index \
-            else (cap(f"MARK {n}", shot.index), cap("AFTER", before))
-        pair_specs.append((f"{n + 1:02d}_mark{n}_f{shot.index:06d}.png", left, right,
-                           "before-mark"))
-    for file_name, left, right, kind in pair_specs:
-        img = compose_pair(frames[left.index], frames[right.index], left, right, footer)
-        path = staging / "pairs" / file_name
-        _save_png(img, path)
-        payload.append((f"pairs/{file_name}", path))
-        pairs.append({"file": f"pairs/{file_name}", "kind": kind, "left": left.index,
-                      "right": right.index})
-    labels = {s.index: s.label for s in shots}
-    strip_img = compose_strip([(frames[i], Caption(labels.get(i, "strip"), i,
-                                                   index.time_of(i))) for i in strip], footer)
-    strip_path = staging / "strip.png"
-    _save_png(strip_img, strip_path)
-    payload.append(("strip.png", strip_path))
+        def cap(label: str, i: int) -> Caption:
+            return Caption(label, i, index.time_of(i))
+
+        pair_specs = [("01_start-end.png", cap("START", 0), cap("END", last), "start-end")]
+        for n, shot in enumerate(mark_shots, 1):
+            before = befores[shot.index]
+            left, right = ((cap("BEFORE", before), cap(f"MARK {n}", shot.index))
+                           if before < shot.index
+                           else (cap(f"MARK {n}", shot.index), cap("AFTER", before)))
+            pair_specs.append((f"{n + 1:02d}_mark{n}_f{shot.index:06d}.png", left, right,
+                               "before-mark"))
+        for file_name, left, right, kind in pair_specs:
+            img = compose_pair(frames[left.index], frames[right.index], left, right, footer)
+            name = f"pairs/{file_name}"
+            save(name, np.asarray(img))
+            previews[name] = img
+            pairs.append({"file": name, "kind": kind, "left": left.index, "right": right.index})
+        labels = {s.index: s.label for s in shots}
+        strip_img = compose_strip([(frames[i], Caption(labels.get(i, "strip"), i,
+                                                       index.time_of(i))) for i in strip], footer)
+        save("strip.png", np.asarray(strip_img))
+        previews["strip.png"] = strip_img
+        for w in writes:
+            w.result()
+    finally:
+        pool.shutdown(wait=True)
     if on_progress:
         on_progress("compose", 1, 1)
 
@@ -340,17 +355,13 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
         "clip_included": clip_name,
         "report": "report.html",
     }
-    report = _report(ctx, manifest, staging, ticket_md, template_dir)
+    report = _report(ctx, manifest, previews, ticket_md, template_dir)
     (staging / "report.html").write_text(report, encoding="utf-8")
     payload.append(("report.html", staging / "report.html"))
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
                                            + "\n", encoding="utf-8")
     payload.append(("manifest.json", staging / "manifest.json"))
     return manifest, payload, channel
-
-
-def _save_png(img: Any, path: Path) -> None:
-    img.save(path, format="PNG", compress_level=6)
 
 
 def _attachments(candidates: list[tuple[str, Path, str]], budget_mb: float, staging: Path,
@@ -396,34 +407,29 @@ def _attachments(candidates: list[tuple[str, Path, str]], budget_mb: float, stag
     return [{"file": c["file"], "description": c["description"]} for c in chosen], notes
 
 
-def _data_uri(path: Path, max_width: int | None = None) -> str:
-    """A JPEG preview (or the PNG itself when small) as a data: URI for the report."""
+def _data_uri(img: Any, max_width: int) -> str:
+    """A JPEG preview of an image as a data: URI for the report (lossless files are in the bag)."""
     from PIL import Image
 
-    raw = path.read_bytes()
-    if max_width is None and len(raw) < 400_000:
-        return "data:image/png;base64," + base64.b64encode(raw).decode()
-    with Image.open(path) as img:
-        rgb = img.convert("RGB")
-        if max_width and rgb.width > max_width:
-            rgb = rgb.resize((max_width, round(rgb.height * max_width / rgb.width)),
-                             Image.Resampling.LANCZOS)
-        buf = io.BytesIO()
-        rgb.save(buf, format="JPEG", quality=88)
+    if img.width > max_width:
+        img = img.resize((max_width, max(1, round(img.height * max_width / img.width))),
+                         Image.Resampling.BILINEAR, reducing_gap=2.0)
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="JPEG", quality=88)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _report(ctx: dict[str, Any], manifest: dict[str, Any], staging: Path, ticket_md: str,
-            template_dir: str | os.PathLike[str] | None) -> str:
+def _report(ctx: dict[str, Any], manifest: dict[str, Any], previews: dict[str, Any],
+            ticket_md: str, template_dir: str | os.PathLike[str] | None) -> str:
     from .tickets import render
 
     images = {
-        "pairs": [{"src": _data_uri(staging / p["file"], 1600), "file": p["file"],
+        "pairs": [{"src": _data_uri(previews[p["file"]], 1600), "file": p["file"],
                    "caption": ("Start and end of the clip" if p["kind"] == "start-end"
                                else f"Before and at the mark (frame {p['right']})")}
                   for p in manifest["pairs"]],
-        "strip": {"src": _data_uri(staging / "strip.png", 1600), "file": "strip.png"},
-        "stills": [{"src": _data_uri(staging / f["file"], 480), "file": f["file"],
+        "strip": {"src": _data_uri(previews["strip.png"], 1600), "file": "strip.png"},
+        "stills": [{"src": _data_uri(previews[f["file"]], 480), "file": f["file"],
                     "caption": f"{f['label']}: frame {f['index']} at {f['time_s']:.3f} s"}
                    for f in manifest["frames"]],
     }

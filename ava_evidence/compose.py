@@ -80,7 +80,7 @@ def _to_image(rgb: np.ndarray, height: int) -> Image.Image:
     img = Image.fromarray(rgb, "RGB")
     if img.height != height:
         width = max(1, round(img.width * height / img.height))
-        img = img.resize((width, height), Image.Resampling.LANCZOS)
+        img = img.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0)
     return img
 
 
@@ -152,7 +152,8 @@ def compose_strip(frames: Sequence[tuple[np.ndarray, Caption]], footer: str,
         r, c = divmod(i, columns)
         x = GAP + c * (tile_width + GAP)
         y = GAP + r * (cell_h + GAP)
-        tile = Image.fromarray(rgb, "RGB").resize((tile_width, tile_h), Image.Resampling.LANCZOS)
+        tile = Image.fromarray(rgb, "RGB").resize((tile_width, tile_h),
+                                                  Image.Resampling.BILINEAR, reducing_gap=2.0)
         canvas.paste(tile, (x, y))
         label = fit_text(f"{format_seconds(caption.time)} s  f{caption.index}", tile_width, size)
         colour = ACCENT if caption.label != "strip" else TEXT
