@@ -36,8 +36,18 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+class _Interrupted(Exception):
+    """Ctrl-C inside a command, carried past click (which would print a blank line)."""
+
+
 class AvaGroup(click.Group):
     """Root group whose ``main`` turns every failure into one ``Error:`` line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            raise _Interrupted from e
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
@@ -57,7 +67,7 @@ class AvaGroup(click.Group):
             if debug:
                 raise
             _fail(str(e), e.exit_code)
-        except (KeyboardInterrupt, click.Abort):
+        except (KeyboardInterrupt, click.Abort, _Interrupted):
             if debug:
                 raise
             _fail("interrupted; nothing was left half-written.", EXIT_INTERRUPTED)

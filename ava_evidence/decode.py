@@ -79,6 +79,7 @@ def decode_frames(index: ClipIndex, wanted: Iterable[int], *,
     total = sum(r.targets[-1] - index.seek_points[r.seek][0] + 1 for r in runs)
     done = 0
     container = _open(index)
+    run = runs[0] if runs else None
     try:
         for run in runs:
             try:
@@ -91,9 +92,9 @@ def decode_frames(index: ClipIndex, wanted: Iterable[int], *,
             done += run.targets[-1] - index.seek_points[run.seek][0] + 1
             if on_progress is not None:
                 on_progress("decode", done, total)
-    except av.error.FFmpegError as e:
-        raise ClipError(f"{index.file_name} could not be decoded ({e.strerror or e}): "
-                        f"the file is damaged; download the clip again.") from e
+    except (av.error.FFmpegError, ValueError, UnicodeError, OverflowError, IndexError,
+            EOFError) as e:
+        raise damaged(index, run.targets[0] if run else 0) from e
     finally:
         container.close()
 
@@ -101,7 +102,7 @@ def decode_frames(index: ClipIndex, wanted: Iterable[int], *,
 def _open(index: ClipIndex) -> Any:
     import av
 
-    container = av.open(str(index.path))
+    container = av.open(str(index.path), metadata_errors="ignore")
     # Frame threading: the decoder works on several frames at once, as ffmpeg does.
     container.streams.video[0].thread_type = "AUTO"
     return container
@@ -149,6 +150,8 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
             stats.decoded.append(i)
             previous = i
             if i == pending[0]:
+                if frame.is_corrupt:
+                    raise damaged(index, i)
                 yield i, to_rgb(frame, index.rotation)
                 pending.pop(0)
                 if not pending:
@@ -159,8 +162,16 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
             break
         if previous >= last:
             break
-    raise ClipError(f"frame {pending[0]} of {index.file_name} could not be decoded: "
-                    f"the file is damaged there; download the clip again or pick another time.")
+    raise damaged(index, pending[0])
+
+
+def damaged(index: ClipIndex, frame: int) -> ClipError:
+    """The error for a frame the file's data cannot produce."""
+    from .timecode import format_clock
+
+    return ClipError(f"{index.file_name} is damaged near frame {frame} "
+                     f"({format_clock(index.time_of(frame))}): it cannot be decoded there. "
+                     f"Download the clip again, or mark a time outside the damaged part.")
 
 
 def _pts_index(index: ClipIndex) -> dict[int, int]:

@@ -104,22 +104,38 @@ def extract_stills(index: ClipIndex, requests: Sequence[Request], out_dir: str |
 
     resolved = resolve_requests(index, requests)
     out = Path(out_dir)
-    _ensure_dir(out)
+    created = _ensure_dir(out)
     names: dict[tuple[int, str | None], Path] = {}
     for req, frame in resolved:
         label = req.label if labelled_names else None
         names.setdefault((frame, label), out / still_name(index, frame, label))
 
+    # All or nothing: stills are written under temporary names and renamed only
+    # once every one of them has been decoded and written.
     sizes: dict[int, tuple[int, int]] = {}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        writes: list[Future[None]] = []
-        for frame, rgb in decode_frames(index, {f for f, _ in names}, on_progress=on_progress):
-            sizes[frame] = (rgb.shape[1], rgb.shape[0])
-            for (f, _), path in names.items():
-                if f == frame:
-                    writes.append(pool.submit(write_png, rgb, path))
-        for w in writes:
-            w.result()
+    staged: dict[Path, Path] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            writes: list[Future[None]] = []
+            for frame, rgb in decode_frames(index, {f for f, _ in names},
+                                            on_progress=on_progress):
+                sizes[frame] = (rgb.shape[1], rgb.shape[0])
+                for (f, _), path in names.items():
+                    if f == frame:
+                        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+                        staged[path] = tmp
+                        writes.append(pool.submit(_save_png, rgb, tmp))
+            for w in writes:
+                w.result()
+        for final, tmp in staged.items():
+            os.replace(tmp, final)
+    except OSError as e:
+        _discard(staged, created)
+        raise OutputError(f"cannot write stills in {out} ({e.strerror or e}): check free space "
+                          f"and permissions, or choose another -o folder.") from e
+    except BaseException:
+        _discard(staged, created)
+        raise
     return [
         Still(label=req.label, requested=req.text, index=frame, time=index.time_of(frame),
               width=sizes[frame][0], height=sizes[frame][1],
@@ -128,25 +144,42 @@ def extract_stills(index: ClipIndex, requests: Sequence[Request], out_dir: str |
     ]
 
 
-def _ensure_dir(out: Path) -> None:
+def _discard(staged: dict[Path, Path], created: list[Path]) -> None:
+    for tmp in staged.values():
+        _unlink_quietly(str(tmp))
+    for folder in reversed(created):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only succeeds when empty: never removes anything of the user's
+
+
+def _ensure_dir(out: Path) -> list[Path]:
+    """Create ``out`` (and missing parents); return the folders this call created."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} exists and is not a folder: choose another -o folder.")
+    created = []
+    for folder in [*reversed(out.parents), out]:
+        if not folder.exists():
+            created.append(folder)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"cannot create folder {out} ({e.strerror}): "
                           f"choose a folder you can write to with -o.") from e
+    return created
+
+
+def _save_png(rgb: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(rgb, "RGB").save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
 
 
 def write_png(rgb: np.ndarray, path: Path) -> None:
     """Write an RGB array as PNG via a temporary file renamed into place."""
-    from PIL import Image
-
-    img = Image.fromarray(rgb, "RGB")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+        _save_png(rgb, Path(tmp))
         os.replace(tmp, path)
     except OSError as e:
         _unlink_quietly(tmp)
