@@ -216,7 +216,7 @@ def verify_bag(zip_path: str | os.PathLike[str]) -> Verification:
         tops = {PurePosixPath(n).parts[0] for n in names if PurePosixPath(n).parts}
         if len(tops) != 1:
             raise AvaError(f"{path.name} does not hold exactly one bag folder "
-                           f"(found {len(tops)}): it is not an ava-evidence bundle.")
+                           f"(found {len(tops)}): give the .zip that 'ava-evidence build' made.")
         bag = tops.pop()
         v = Verification(bag)
         for n in names:

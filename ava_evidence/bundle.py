@@ -51,20 +51,6 @@ def safe_name(text: str, limit: int = 64) -> str:
     return name or "id"
 
 
-def check_generation_id(text: str) -> str:
-    """The ID as given, or a usage error for one no ticket can carry."""
-    value = text.strip()
-    if not value:
-        raise UsageError("the Generation ID is empty: pass the ID (or the share link) with --id.")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise UsageError("the Generation ID contains a line break or control character: "
-                         "pass it on one line with --id.")
-    if len(value) > 512:
-        raise UsageError(f"the Generation ID is {len(value)} characters long; IDs are at most "
-                         f"512: pass the ID itself, not a whole page.")
-    return value
-
-
 @dataclass(frozen=True)
 class BuildResult:
     path: Path
@@ -99,6 +85,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
     """Make the bundle for one failed generation; see the module docstring."""
     from .catalog import load_catalog
     from .clip import check_readable
+    from .tickets import check_generation_id
 
     cat = catalog if catalog is not None else load_catalog(channels_file)
     plat = cat.platform(platform)

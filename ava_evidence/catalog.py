@@ -317,7 +317,8 @@ def _read_yaml(path: Path, *, fast: bool = False) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise CatalogError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e}).") from e
+        raise CatalogError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e}): "
+                           f"fix its permissions or encoding (UTF-8), or remove it.") from e
     try:
         # The C loader, where PyYAML has it, reads the shipped catalog several times faster;
         # user files get the pure-Python one, whose error messages are the same everywhere.
@@ -333,12 +334,12 @@ def _read_yaml(path: Path, *, fast: bool = False) -> dict[str, Any]:
         return {}
     if not isinstance(doc, dict):
         raise CatalogError(f"{path}: the top level must be a mapping with 'platforms:', "
-                           f"not {_type(doc)}.")
+                           f"not {_type(doc)} (fix the file or remove it).")
     return doc
 
 
 def _err(path: Path, key_path: str, problem: str) -> CatalogError:
-    return CatalogError(f"{path}: {key_path}: {problem}.")
+    return CatalogError(f"{path}: {key_path}: {problem} (fix the file or remove it).")
 
 
 def _type(value: Any) -> str:

@@ -83,6 +83,20 @@ REPORT_VARIABLES: dict[str, tuple[str, str]] = {
 MAX_ID_LENGTH = 512
 
 
+def check_generation_id(text: str) -> str:
+    """The ID as given, or a usage error for one no ticket can carry."""
+    value = text.strip()
+    if not value:
+        raise UsageError("the Generation ID is empty: pass the ID (or the share link) with --id.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise UsageError("the Generation ID contains a line break or control character: "
+                         "pass it on one line with --id.")
+    if len(value) > MAX_ID_LENGTH:
+        raise UsageError(f"the Generation ID is {len(value)} characters long; IDs are at most "
+                         f"{MAX_ID_LENGTH}: pass the ID itself, not a whole page.")
+    return value
+
+
 def _frame_view(frame: Mapping[str, Any]) -> dict[str, Any]:
     t = frame["time_s"]
     return {**frame, "seconds": format_seconds(t), "clock": format_clock(t)}
@@ -95,11 +109,7 @@ def ticket_context(*, platform: Platform, failure: Failure, generation_id: str,
                    model: str | None = None, measured: Sequence[Mapping[str, Any]] = (),
                    version: str = "") -> dict[str, Any]:
     """Everything a template may use (see :data:`TEMPLATE_VARIABLES`)."""
-    if not generation_id.strip():
-        raise UsageError("the Generation ID is empty: pass the ID (or share link) with --id.")
-    if len(generation_id) > MAX_ID_LENGTH:
-        raise UsageError(f"the Generation ID is {len(generation_id)} characters long; IDs are "
-                         f"at most {MAX_ID_LENGTH}: pass the ID itself, not a whole page.")
+    check_generation_id(generation_id)
     views = [_frame_view(f) for f in frames]
     marks = sorted((f for f in views if f["label"] == "mark"), key=lambda f: f["index"])
     start = next((f for f in views if f["label"] == "start"), None)

@@ -201,6 +201,8 @@ def test_malformed_user_file(tmp_path: Path, content: str, problem: str) -> None
     bad.write_text(content)
     with pytest.raises(CatalogError) as e:
         load_catalog(bad)
+    if not problem.endswith("remove it."):
+        problem = f"{problem[:-1]} (fix the file or remove it)."
     assert str(e.value) == f"{bad}: {problem}"
     result = run_cli("platforms", "--channels", bad, expect=2)
     assert result.stderr == f"Error: {bad}: {problem}\n"
