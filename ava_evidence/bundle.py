@@ -101,9 +101,9 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
                          f"--mark 0:02) where the failure is visible.")
     if ev.needs_note and not note:
         raise UsageError(f"{fail.term} needs a --note: {ev.advice}")
+    check_readable(Path(clip))
     name = f"{plat.key}_{safe_name(gid)}_{fail.key}"
     target = _output_path(output, name, force)
-    check_readable(Path(clip))
 
     from .clip import index_clip
     from .timecode import resolve_text

@@ -372,3 +372,23 @@ def test_readme_exit_codes_match_the_code() -> None:
     codes = {int(line.split("|")[1]) for line in table.splitlines()[:12]
              if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
     assert codes == {cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE, cli.EXIT_INTERRUPTED}
+
+
+@pytest.mark.parametrize("command", ["probe", "frames", "build"])
+def test_unreadable_clip(clips: ClipStore, tmp_path: Path, command: str,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = tmp_path / "locked.mp4"
+    shutil.copyfile(clips.path("h264_bframes"), locked)
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: make the check see what a user would
+        import ava_evidence.clip
+
+        real_access = os.access
+        monkeypatch.setattr(ava_evidence.clip.os, "access",
+                            lambda path, mode: Path(path) != locked and real_access(path, mode))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_cli(*_commands(locked, out)[command], expect=1)
+    assert result.stderr == ("Error: locked.mp4 cannot be read (permission denied): fix its "
+                             "permissions or copy it somewhere readable.\n")
+    assert list(out.iterdir()) == []
