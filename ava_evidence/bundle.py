@@ -35,6 +35,7 @@ from .errors import OutputError, UsageError
 if TYPE_CHECKING:
     import numpy as np
 
+    from .analysis import Suggestion
     from .catalog import Catalog, Channel
     from .clip import ClipIndex, Progress
 
@@ -68,17 +69,22 @@ class _Shot:
     index: int
     time: Fraction
     name: str
+    measured: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "requested": self.requested, "index": self.index,
-                "time_s": float(self.time), "file": f"frames/{self.name}"}
+        d = {"label": self.label, "requested": self.requested, "index": self.index,
+             "time_s": float(self.time), "file": f"frames/{self.name}"}
+        if self.measured:
+            d["measured"] = self.measured
+        return d
 
 
 def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: str,
                  failure: str, marks: Sequence[str] = (), plan: str | None = None,
                  note: str | None = None, model: str | None = None,
                  output: str | os.PathLike[str] | None = None, force: bool = False,
-                 include_clip: bool = False, channels_file: str | os.PathLike[str] | None = None,
+                 include_clip: bool = False, auto: bool = False,
+                 channels_file: str | os.PathLike[str] | None = None,
                  template_dir: str | os.PathLike[str] | None = None,
                  catalog: Catalog | None = None, on_progress: Progress | None = None,
                  now: dt.datetime | None = None) -> BuildResult:
@@ -95,10 +101,8 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
     note = note.strip() if note and note.strip() else None
     model = " ".join(model.split()) if model and model.strip() else None
     ev = fail.evidence
-    if len(marks) < ev.min_marks:
-        raise UsageError(f"{fail.term} needs at least {ev.min_marks} marked moment"
-                         f"{'s' if ev.min_marks > 1 else ''}: add --mark TIME (for example "
-                         f"--mark 0:02) where the failure is visible.")
+    if len(marks) < ev.min_marks and not auto:
+        raise UsageError(_needs_marks(fail.term, ev.min_marks))
     if ev.needs_note and not note:
         raise UsageError(f"{fail.term} needs a --note: {ev.advice}")
     check_readable(Path(clip))
@@ -110,6 +114,17 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
 
     index = index_clip(clip, on_progress=on_progress)
     resolved = [(text, resolve_text(text, index.timing)[1]) for text in marks]
+    suggestion = None
+    if auto:
+        from .analysis import suggest
+
+        suggestion = suggest(index, fail.key, top=3, on_progress=on_progress)
+        if not marks:  # the user's own marks always win
+            resolved = [(f"measured {c.to_dict()['seconds']}", c.index)
+                        for c in suggestion.candidates]
+    if len(resolved) < ev.min_marks:
+        raise UsageError(f"the measurement found no moment that stands out, so "
+                         f"{_needs_marks(fail.term, ev.min_marks)}")
     when = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     parent = target.parent
     staging = Path(tempfile.mkdtemp(prefix=".ava-evidence-", dir=parent))
@@ -119,7 +134,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
             index, staging, plat_key=plat.key, catalog=cat, gid=gid, gid_input=generation_id,
             fail_key=fail.key, plan_key=plan_key, plan_name=plan_name, note=note, model=model,
             resolved=resolved, include_clip=include_clip, template_dir=template_dir, when=when,
-            on_progress=on_progress)
+            suggestion=suggestion, on_progress=on_progress)
         from .bagit import write_bag_zip
 
         info = {
@@ -161,6 +176,11 @@ def _umask() -> int:
     return mask
 
 
+def _needs_marks(term: str, count: int) -> str:
+    return (f"{term} needs at least {count} marked moment{'s' if count > 1 else ''}: add "
+            f"--mark TIME (for example --mark 0:02) where the failure is visible.")
+
+
 def _output_path(output: str | os.PathLike[str] | None, name: str, force: bool) -> Path:
     target = Path(output) if output is not None else Path.cwd() / f"{name}.zip"
     if target.is_dir():
@@ -184,8 +204,8 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
            gid_input: str, fail_key: str, plan_key: str | None, plan_name: str | None,
            note: str | None, model: str | None, resolved: list[tuple[str, int]],
            include_clip: bool, template_dir: str | os.PathLike[str] | None, when: dt.datetime,
-           on_progress: Progress | None) -> tuple[dict[str, Any], list[tuple[str, Path]],
-                                                  Channel | None]:
+           suggestion: Suggestion | None, on_progress: Progress | None
+           ) -> tuple[dict[str, Any], list[tuple[str, Path]], Channel | None]:
     from .compose import Caption, compose_pair, compose_strip, strip_indices
     from .decode import decode_frames
     from .stills import still_name, write_png
@@ -197,8 +217,11 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
     shots = [_Shot("start", "start", 0, index.time_of(0), still_name(index, 0, "start"))]
     mark_shots: list[_Shot] = []
     for n, (text, frame) in enumerate(sorted(resolved, key=lambda r: r[1]), 1):
+        measured = next(({"score": round(c.score, 3), "reason": c.reason}
+                         for c in (suggestion.candidates if suggestion else [])
+                         if c.index == frame and text.startswith("measured")), None)
         mark_shots.append(_Shot("mark", text, frame, index.time_of(frame),
-                                still_name(index, frame, f"mark{n}")))
+                                still_name(index, frame, f"mark{n}"), measured))
     shots += mark_shots
     shots.append(_Shot("end", "end", last, index.time_of(last), still_name(index, last, "end")))
     befores = {}
@@ -269,6 +292,13 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
                                                        index.time_of(i))) for i in strip], footer)
         save("strip.png", np.asarray(strip_img))
         previews["strip.png"] = strip_img
+        if suggestion is not None:
+            from .chart import chart_for
+
+            chart = chart_for(suggestion, float(index.duration),
+                              f"{fail.term}, measured: {index.file_name}")
+            save("chart.png", np.asarray(chart))
+            previews["chart.png"] = chart
         for w in writes:
             w.result()
     finally:
@@ -284,6 +314,9 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
                    "first and last frame side by side" if p["kind"] == "start-end"
                    else "the frame before the marked moment, and the moment itself")
                   for p in pairs]
+    if suggestion is not None:
+        candidates.append(("chart.png", staging / "chart.png",
+                           "chart of the measured signals with the moments marked"))
     candidates += [(f"frames/{s.name}", staging / "frames" / s.name,
                     f"{s.label} still, frame {s.index} (lossless)") for s in shots]
     attach_views, attachment_notes = _attachments(candidates, budget_mb, staging, payload)
@@ -301,7 +334,9 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
     frame_dicts = [s.to_dict() for s in shots]
     ctx = ticket_context(platform=plat, failure=fail, generation_id=gid, plan_key=plan_key,
                          plan_name=plan_name, clip=clip_facts, frames=frame_dicts,
-                         attachments=attach_views, note=note, model=model, version=__version__)
+                         attachments=attach_views, note=note, model=model, version=__version__,
+                         measured=[c.to_dict() for c in suggestion.candidates]
+                         if suggestion else [])
     limit = channel.limit.message_limit_chars if channel and channel.limit else None
     ticket_md = render("ticket.md.j2", ctx, template_dir=template_dir)
     ticket_txt, detail = fit_plain_text(ctx, limit, template_dir=template_dir)
@@ -337,6 +372,9 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
         "attachment_notes": attachment_notes,
         "attachment_limit_mb": budget_mb,
         "note": note,
+        "measured": ({"candidates": [c.to_dict() for c in suggestion.candidates],
+                      "notes": suggestion.notes} if suggestion else None),
+        "chart": "chart.png" if suggestion is not None else None,
         "ticket": {"markdown": "ticket.md", "text": "ticket.txt", "text_chars": len(ticket_txt),
                    "text_limit": limit, "text_detail": detail},
         "clip_included": clip_name,
@@ -416,6 +454,8 @@ def _report(ctx: dict[str, Any], manifest: dict[str, Any], previews: dict[str, A
                                else f"Before and at the mark (frame {p['right']})")}
                   for p in manifest["pairs"]],
         "strip": {"src": _data_uri(previews["strip.png"], 1600), "file": "strip.png"},
+        "chart": ({"src": _data_uri(previews["chart.png"], 1600), "file": "chart.png"}
+                  if "chart.png" in previews else None),
         "stills": [{"src": _data_uri(previews[f["file"]], 480), "file": f["file"],
                     "caption": f"{f['label']}: frame {f['index']} at {f['time_s']:.3f} s"}
                    for f in manifest["frames"]],

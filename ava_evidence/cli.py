@@ -352,6 +352,9 @@ def _mb(n: int) -> str:
               help="Bundle path (.zip) or folder [default: <platform>_<id>_<failure>.zip here].")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
 @click.option("--include-clip", is_flag=True, help="Put the clip itself in the bundle too.")
+@click.option("--auto", is_flag=True,
+              help="Measure the clip (as 'suggest' does): use the top moments as marks when "
+                   "none are given, and add the chart.")
 @click.option("--templates", "template_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of your own ticket templates (rendered in a sandbox).")
 @CHANNELS
@@ -359,7 +362,7 @@ def _mb(n: int) -> str:
 @QUIET
 def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tuple[str, ...],
           plan: str | None, model: str | None, note: str | None, output: Path | None,
-          force: bool, include_clip: bool, template_dir: Path | None,
+          force: bool, include_clip: bool, auto: bool, template_dir: Path | None,
           channels_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Build the evidence bundle for one failed generation.
 
@@ -379,7 +382,7 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
         return build_bundle(clip, platform=platform, generation_id=generation_id,
                             failure=failure, marks=list(marks), plan=plan, note=note,
                             model=model, output=output, force=force, include_clip=include_clip,
-                            channels_file=channels_file, template_dir=template_dir,
+                            auto=auto, channels_file=channels_file, template_dir=template_dir,
                             on_progress=progress)
 
     result = _with_progress(quiet or as_json, work)
@@ -392,7 +395,11 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
     for f in m["frames"]:
         from .timecode import format_clock, format_seconds
 
-        asked = f" (asked {f['requested']})" if f["label"] == "mark" else ""
+        asked = ""
+        if f.get("measured"):
+            asked = f" (measured: {f['measured']['reason']})"
+        elif f["label"] == "mark":
+            asked = f" (asked {f['requested']})"
         click.echo(f"  {f['label']:<5} frame {f['index']} at {format_seconds(f['time_s'])} s "
                    f"({format_clock(f['time_s'])}){asked}")
     ch = m["channel"]
@@ -409,6 +416,66 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
     click.echo(f"Policy: {policy['summary']}{_status_tag(policy['status'])}")
     click.echo(f"  source: {policy['source']}")
     click.echo(f"Open the report: unzip the bundle and open {result.path.stem}/data/report.html")
+
+
+@cli.command()
+@CLIP
+@click.option("--failure", "failure", required=True, metavar="F",
+              help="Failure key or alias (see 'ava-evidence failures').")
+@click.option("--top", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="How many candidate moments to list.")
+@click.option("--chart", "chart_path", type=click.Path(path_type=Path), default=None,
+              help="Also save a PNG chart of the measured series with the moments marked.")
+@CHANNELS
+@JSON
+@QUIET
+def suggest(clip: Path, failure: str, top: int, chart_path: Path | None,
+            channels_file: Path | None, as_json: bool, quiet: bool) -> None:
+    """Measure the clip and propose where the failure is first visible.
+
+    Faces are tracked for identity coherence (eye spacing, face shape,
+    appearance against the first second); motion is measured for physics
+    (jumps, regions that stop while the rest moves); brightness for flicker;
+    repeated frames for motion freeze. Each candidate comes with its numbers.
+    Nothing is reported when nothing stands out.
+    """
+    from .analysis import suggest as measure
+    from .catalog import load_catalog
+    from .clip import index_clip
+
+    fail = load_catalog(channels_file).failure(failure)
+
+    def work(progress: ProgressLine) -> Any:
+        index = index_clip(clip, on_progress=progress)
+        return index, measure(index, fail.key, top=top, on_progress=progress)
+
+    index, result = _with_progress(quiet or as_json, work)
+    if chart_path is not None:
+        import numpy as np
+
+        from .chart import chart_for
+        from .stills import write_png
+
+        img = chart_for(result, float(index.duration), f"{fail.term}: {index.file_name}")
+        write_png(np.asarray(img), chart_path)
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    count = len(result.candidates)
+    click.echo(f"{fail.term} in {index.file_name}: "
+               f"{count} candidate moment{'s' if count != 1 else ''}")
+    for n, c in enumerate(result.candidates, 1):
+        d = c.to_dict()
+        click.echo(f"  #{n}  {d['seconds']} s ({d['time']})  frame {c.index}  "
+                   f"score {c.score:.2f}  {c.reason}")
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+    if result.candidates:
+        marks = " ".join(f"--mark {c.to_dict()['seconds']}" for c in result.candidates[:2])
+        click.echo(f"Use them: ava-evidence build {clip} --failure {fail.key} {marks} ... "
+                   f"(or build --auto)")
+    if chart_path is not None:
+        click.echo(f"Chart: {chart_path}")
 
 
 @cli.command()

@@ -202,3 +202,52 @@ def to_rgb(frame: Any, rotation: int) -> np.ndarray:
     if rotation:
         rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
     return rgb
+
+
+_Y_FORMATS = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12",
+              "nv21", "yuv410p", "yuv411p", "yuv440p", "yuvj440p", "gray")
+
+
+def iter_luma(index: ClipIndex, width: int, *,
+              on_progress: Progress | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Every frame, in order, as a small upright 8-bit luma image ``width`` pixels wide.
+
+    For measuring, not for evidence: one sequential decode, no colour conversion
+    (the Y plane is read directly where the format allows).
+    """
+    import av
+    import cv2
+    import numpy as np
+
+    pts_to_index = _pts_index(index)
+    container = _open(index)
+    stream = container.streams[index.stream_index]
+    previous = -1
+    total = index.frame_count
+    step = max(1, total // 50)
+    try:
+        for frame in container.decode(stream):
+            i = _frame_index(frame, pts_to_index, previous)
+            if i is None:
+                continue
+            previous = i
+            if frame.format.name in _Y_FORMATS:
+                plane = frame.planes[0]
+                y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+                y = y[: frame.height, : frame.width]
+            else:
+                y = frame.reformat(format="gray").to_ndarray()
+            stride = max(1, y.shape[1] // (2 * width))
+            if stride > 1:  # cheap decimation first; INTER_AREA does the rest
+                y = y[::stride, ::stride]
+            if index.rotation:
+                y = np.rot90(y, k=index.rotation // 90)
+            h = max(1, round(y.shape[0] * width / y.shape[1]))
+            yield i, cv2.resize(np.ascontiguousarray(y), (width, h), interpolation=cv2.INTER_AREA)
+            if on_progress is not None and i % step == 0:
+                on_progress("measure", i + 1, total)
+    except (av.error.FFmpegError, ValueError, UnicodeError, OverflowError, IndexError,
+            EOFError) as e:
+        raise damaged(index, max(previous, 0)) from e
+    finally:
+        container.close()

@@ -26,42 +26,52 @@ DRIFT_START = 1.5
 """Second at which the eyes start moving apart."""
 
 
-def face_frame(t: float) -> np.ndarray:
-    """One frame of the sample: a face, its eyes drifting apart after DRIFT_START."""
+def face_frame(t: float, drift_start: float | None = DRIFT_START,
+               shift: int = 0) -> np.ndarray:
+    """One frame of the sample: a face, its eyes drifting apart after ``drift_start``
+    (never when it is None); ``shift`` moves the face sideways."""
     import numpy as np
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", (WIDTH, HEIGHT), (58, 74, 96))
     d = ImageDraw.Draw(img)
-    cx, cy = WIDTH // 2 + int(12 * np.sin(t * 1.3)), HEIGHT // 2 + 10
+    cx, cy = WIDTH // 2 + shift + int(12 * np.sin(t * 1.3)), HEIGHT // 2 + 10
     d.ellipse((cx - 95, cy - 125, cx + 95, cy + 125), fill=(233, 196, 160))
     d.pieslice((cx - 100, cy - 140, cx + 100, cy + 10), 180, 360, fill=(60, 40, 30))
-    drift = max(0.0, t - DRIFT_START) * 26
+    since = 0.0 if drift_start is None else max(0.0, t - drift_start)
+    drift = since * 26
     spacing = 38 + drift
     for side in (-1, 1):
         ex, ey = cx + side * spacing, cy - 20 - side * drift * 0.15
         d.ellipse((ex - 16, ey - 10, ex + 16, ey + 10), fill=(250, 250, 250))
         d.ellipse((ex - 6, ey - 6, ex + 6, ey + 6), fill=(40, 60, 90))
-    jaw = 1.0 + max(0.0, t - DRIFT_START) * 0.06
+    jaw = 1.0 + since * 0.06
     d.arc((cx - 36, cy + 40, cx + 36, cy + 40 + 30 * jaw), 10, 170, fill=(150, 60, 60), width=4)
     d.polygon([(cx, cy - 5), (cx - 10, cy + 25), (cx + 10, cy + 25)], fill=(215, 170, 135))
     return np.asarray(img)
 
 
-def make_demo_clip(path: Path) -> Path:
+def make_demo_clip(path: Path, drift_start: float | None = DRIFT_START) -> Path:
     """Encode the sample clip (H.264, 640x360, 24 fps, 4 s) at ``path``."""
-    import imageio_ffmpeg
     import numpy as np
 
-    frames = np.stack([face_frame(i / FPS) for i in range(FPS * SECONDS)])
+    return encode_frames(path, np.stack([face_frame(i / FPS, drift_start)
+                                         for i in range(FPS * SECONDS)]))
+
+
+def encode_frames(path: Path, frames: np.ndarray, fps: int = FPS) -> Path:
+    """Encode RGB frames (N, H, W, 3) as H.264 with imageio-ffmpeg's ffmpeg."""
+    import imageio_ffmpeg
+
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo",
-           "-pix_fmt", "rgb24", "-s", f"{WIDTH}x{HEIGHT}", "-framerate", str(FPS), "-i", "-",
+           "-pix_fmt", "rgb24", "-s", f"{frames.shape[2]}x{frames.shape[1]}",
+           "-framerate", str(fps), "-i", "-",
            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "48", str(path)]
     try:
         subprocess.run(cmd, input=frames.tobytes(), check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError) as e:
         detail = getattr(e, "stderr", b"") or b""
-        raise AvaError(f"could not encode the demo clip with ffmpeg "
+        raise AvaError(f"could not encode a clip with ffmpeg "
                        f"({detail.decode(errors='replace').strip() or e}): "
                        f"reinstall imageio-ffmpeg.") from e
     return path

@@ -6,10 +6,11 @@ cached in bench/out/), then times, side by side in this one run:
 - ``ffmpeg -i clip -f null -`` (imageio-ffmpeg's binary): one full decode pass;
 - ``ava-evidence frames clip start 0:02 0:05 end``: the frames step alone;
 - ``ava-evidence build clip ... --mark 0:02 --mark 0:05``: the whole bundle;
+- ``ava-evidence suggest clip --failure physics``: the failure finder;
 
 and prints the median of each and their ratio to the decode pass. Targets:
 frames <= 1.4x at 10 s and <= 0.4x at 60 s; build <= 1.5x at 10 s and
-<= 0.5x at 60 s.
+<= 0.5x at 60 s; suggest (a full measuring pass) about 2x.
 
     python bench/bench.py [--runs 5] [--only 10]
 """
@@ -72,8 +73,9 @@ def main() -> None:
                 "build": [*tool, "build", str(clip), "--platform", "kling", "--id", "bench",
                           "--failure", "physics", "--mark", "0:02", "--mark", "0:05",
                           "-o", str(work / "b.zip"), "--force", "--quiet"],
+                "suggest": [*tool, "suggest", str(clip), "--failure", "physics", "--quiet"],
             }
-            for (step, cmd), target in zip(steps.items(), targets, strict=True):
+            for (step, cmd), target in zip(steps.items(), (*targets, 2.0), strict=True):
                 took = timed(cmd, args.runs)
                 ratio = took / decode
                 verdict = "ok" if ratio <= target else "MISSED"

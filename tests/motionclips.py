@@ -1,0 +1,84 @@
+"""Synthetic clips with a known failure at a known time, for the failure finder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ava_evidence.demo import encode_frames, face_frame
+
+W, H, FPS = 320, 180, 24
+
+
+def _background(i: int) -> np.ndarray:
+    """A soft gradient with a second ball that keeps moving (the rest of the clip moves)."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    img = np.stack([40 + xx * 60 // W, 50 + yy * 60 // H, 90 + 0 * xx], axis=-1).astype(np.uint8)
+    span = W - 80
+    cx = 40 + abs((i * 3) % (2 * span) - span)  # goes back and forth, never jumps
+    img[((yy - 140) ** 2 + (xx - cx) ** 2) <= 12 ** 2] = (60, 200, 90)
+    return img
+
+
+def ball_clip(path: Path, *, seconds: float = 4, teleport_at: float | None = None,
+              freeze_at: float | None = None) -> Path:
+    """A ball moving steadily right; it jumps ahead at ``teleport_at``, or stops in
+    mid-air at ``freeze_at`` while the background goes on scrolling."""
+    frames = []
+    x = 30.0
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        img = _background(i)
+        if teleport_at is not None and abs(t - teleport_at) < 0.5 / FPS:
+            x += 110
+        if freeze_at is None or t < freeze_at:
+            x += 2.0
+        cx, cy = int(x), 70
+        yy, xx = np.ogrid[:H, :W]
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 <= 14 ** 2] = (240, 120, 40)
+        frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def face_cut_clip(path: Path) -> Path:
+    """Two seconds of one face, a hard cut, two seconds of a different face; no drift."""
+    first = [face_frame(i / FPS, None) for i in range(2 * FPS)]
+    second = []
+    for i in range(2 * FPS):
+        img = face_frame(i / FPS, None, shift=-120).copy()
+        img[..., 0] = 255 - img[..., 0]  # a different shot: other colours, other place
+        second.append(img)
+    return encode_frames(path, np.stack(first + second), FPS)
+
+
+def face_clip(path: Path, drift_start: float | None) -> Path:
+    from ava_evidence.demo import make_demo_clip
+
+    return make_demo_clip(path, drift_start)
+
+
+def flicker_clip(path: Path, *, start: float = 1.5, seconds: float = 3) -> Path:
+    """The moving scene, with brightness pumping up and down each frame from ``start``."""
+    frames = []
+    for i in range(int(seconds * FPS)):
+        img = _background(i).astype(np.int16)
+        if i / FPS >= start and i / FPS < start + 1:
+            img += 18 if i % 2 else -18
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def stall_clip(path: Path, *, start: float = 1.5, length: float = 0.75,
+               seconds: float = 3) -> Path:
+    """The moving scene, with the same frame repeated for ``length`` seconds from ``start``."""
+    frames = []
+    held = None
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        if start <= t < start + length:
+            held = held if held is not None else _background(i)
+            frames.append(held)
+        else:
+            frames.append(_background(i))
+    return encode_frames(path, np.stack(frames), FPS)

@@ -1,0 +1,147 @@
+"""The failure finder: injected failures at known times are found; clean twins are not."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ava_evidence.analysis import suggest
+from ava_evidence.chart import MARK, plot_area, x_of
+from ava_evidence.clip import index_clip
+
+from . import motionclips
+from .helpers import run_cli, run_json
+
+
+@pytest.fixture(scope="session")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("suggest")
+    return {
+        "drift": motionclips.face_clip(d / "drift.mp4", 1.5),
+        "drift_late": motionclips.face_clip(d / "drift_late.mp4", 2.5),
+        "steady": motionclips.face_clip(d / "steady.mp4", None),
+        "cut": motionclips.face_cut_clip(d / "cut.mp4"),
+        "teleport": motionclips.ball_clip(d / "teleport.mp4", teleport_at=2.0),
+        "freeze": motionclips.ball_clip(d / "freeze.mp4", freeze_at=1.5),
+        "smooth": motionclips.ball_clip(d / "smooth.mp4"),
+        "flicker": motionclips.flicker_clip(d / "flicker.mp4", start=1.5),
+        "stall": motionclips.stall_clip(d / "stall.mp4", start=1.5),
+    }
+
+
+@pytest.mark.parametrize(("name", "t0"), [("drift", 1.5), ("drift_late", 2.5)])
+def test_identity_drift_found_near_its_onset(made: dict[str, Path], name: str, t0: float) -> None:
+    result = suggest(index_clip(made[name]), "identity-coherence")
+    assert result.candidates, result.notes
+    best = result.candidates[0]
+    assert abs(float(best.time) - t0) <= 0.5
+    assert best.reason.startswith("eye spacing +")
+    assert "face appearance similarity" in best.reason
+
+
+def test_steady_twin_scores_lower(made: dict[str, Path]) -> None:
+    drifted = suggest(index_clip(made["drift"]), "identity-coherence").candidates
+    twin = suggest(index_clip(made["steady"]), "identity-coherence").candidates
+    assert drifted and (not twin or twin[0].score < drifted[0].score - 0.3)
+
+
+def test_hard_cut_is_not_identity_drift(made: dict[str, Path]) -> None:
+    result = suggest(index_clip(made["cut"]), "identity-coherence")
+    assert result.candidates == []
+    assert result.notes[0] == "hard cut at 2.000 s (frame 48); shots are measured separately"
+
+
+def test_teleport_found_within_a_fifth_of_a_second(made: dict[str, Path]) -> None:
+    result = suggest(index_clip(made["teleport"]), "physics")
+    assert result.candidates
+    assert abs(float(result.candidates[0].time) - 2.0) <= 0.2
+    assert "jumps between frames" in result.candidates[0].reason
+    assert suggest(index_clip(made["smooth"]), "physics").candidates == []
+
+
+def test_frozen_region_found(made: dict[str, Path]) -> None:
+    result = suggest(index_clip(made["freeze"]), "physics")
+    assert result.candidates
+    c = result.candidates[0]
+    assert abs(float(c.time) - 1.5) <= 0.25
+    assert "stops moving at once" in c.reason and "while the rest keeps moving" in c.reason
+
+
+def test_flicker_and_stall(made: dict[str, Path]) -> None:
+    flicker = suggest(index_clip(made["flicker"]), "temporal-flicker").candidates
+    assert flicker and abs(float(flicker[0].time) - 1.5) <= 0.25
+    assert suggest(index_clip(made["smooth"]), "temporal-flicker").candidates == []
+    stall = suggest(index_clip(made["stall"]), "motion-freeze").candidates
+    assert stall and abs(float(stall[0].time) - 1.5) <= 0.25
+    assert suggest(index_clip(made["smooth"]), "motion-freeze").candidates == []
+
+
+def test_json_contract_and_nothing_found(made: dict[str, Path]) -> None:
+    doc = run_json("suggest", made["drift"], "--failure", "identity")
+    assert set(doc) >= {"failure", "candidates", "series"}
+    assert doc["failure"] == "identity-coherence"
+    c = doc["candidates"][0]
+    assert set(c) >= {"time_s", "index", "score", "reason"}
+    assert 0 <= c["score"] <= 1
+    assert len(doc["series"]["time_s"]) == len(doc["series"]["eye_spacing_change"])
+    doc = run_json("suggest", made["steady"], "--failure", "identity")
+    assert doc["candidates"] == []
+    out = run_cli("suggest", made["steady"], "--failure", "identity").stdout
+    assert "0 candidate moments" in out and "nothing stands out" in out
+    doc = run_json("suggest", made["steady"], "--failure", "text-rendering")
+    assert doc["candidates"] == [] and "no automatic measure exists" in doc["notes"][0]
+
+
+def test_chart_marks_the_candidates(made: dict[str, Path], tmp_path: Path) -> None:
+    chart = tmp_path / "chart.png"
+    doc = run_json("suggest", made["teleport"], "--failure", "physics", "--chart", chart)
+    with Image.open(chart) as img:
+        assert img.size == (1200, 420)
+        rgb = np.asarray(img.convert("RGB"))
+    duration = index_clip(made["teleport"]).duration
+    _, top, _, bottom = plot_area()
+    for c in doc["candidates"]:
+        x = x_of(c["time_s"], float(duration))
+        column = rgb[top + 60:bottom - 10, x]
+        assert (column == MARK).all(axis=1).mean() > 0.9, c
+
+
+def test_build_auto_uses_measured_moments(made: dict[str, Path], tmp_path: Path) -> None:
+    doc = run_json("build", made["teleport"], "--platform", "pika", "--id", "auto1",
+                   "--failure", "physics", "--auto", "-o", tmp_path / "a.zip")
+    m = doc["manifest"]
+    marks = [f for f in m["frames"] if f["label"] == "mark"]
+    assert marks and abs(marks[0]["time_s"] - 2.0) <= 0.2
+    assert marks[0]["requested"].startswith("measured ") and "measured" in marks[0]
+    assert m["chart"] == "chart.png" and m["measured"]["candidates"]
+    with zipfile.ZipFile(tmp_path / "a.zip") as z:
+        bag = "pika_auto1_physics"
+        assert f"{bag}/data/chart.png" in z.namelist()
+        md = z.read(f"{bag}/data/ticket.md").decode()
+        txt = z.read(f"{bag}/data/ticket.txt").decode()
+    assert "Measured onset at **2.000 s" in md
+    assert "Measured onset at 2.000 s" in txt and len(txt) <= 2000
+    assert "chart.png" in m["attachments"]
+
+
+def test_user_marks_win_over_measurement(made: dict[str, Path], tmp_path: Path) -> None:
+    doc = run_json("build", made["teleport"], "--platform", "pika", "--id", "auto2",
+                   "--failure", "physics", "--auto", "--mark", "1.0", "-o", tmp_path / "b.zip")
+    m = doc["manifest"]
+    assert [f["requested"] for f in m["frames"] if f["label"] == "mark"] == ["1.0"]
+    assert m["measured"]["candidates"]  # still reported, and charted
+
+
+def test_auto_with_nothing_measured_asks_for_a_mark(made: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    result = run_cli("build", made["smooth"], "--platform", "pika", "--id", "auto3",
+                     "--failure", "physics", "--auto", "-o", tmp_path / "c.zip", expect=2)
+    assert result.stderr == ("Error: the measurement found no moment that stands out, so "
+                             "Physics Prior Degeneration needs at least 1 marked moment: add "
+                             "--mark TIME (for example --mark 0:02) where the failure is "
+                             "visible.\n")
+    assert list(tmp_path.iterdir()) == []
