@@ -87,16 +87,21 @@ def suggest(index: ClipIndex, failure: str, *, top: int = 3,
     if measure is None:
         return Suggestion(failure, [], {}, [f"no automatic measure exists for {failure}: "
                                             f"mark the moment yourself with --mark"])
-    frames: list[np.ndarray] = []
-    for _, luma in iter_luma(index, ANALYSIS_WIDTH, on_progress=on_progress):
-        frames.append(luma)
+    # Faces need detail but only a few frames a second; motion needs every frame but
+    # little detail. Keep only that, so a long clip does not fill memory.
+    step = face_step(index)
+    faces: dict[int, np.ndarray] = {}
+    small: list[np.ndarray] = []
+    for i, luma in iter_luma(index, ANALYSIS_WIDTH, on_progress=on_progress):
+        if measure == "faces" and i % step == 0:
+            faces[i] = luma
+        small.append(_shrink(luma, MOTION_WIDTH))
     times = [float(t) for t in index.frame_times]
-    small = [_shrink(f, MOTION_WIDTH) for f in frames]
     cuts = detect_cuts(small)
     notes = [f"hard cut at {format_seconds(index.time_of(c))} s (frame {c}); shots are "
              f"measured separately" for c in cuts]
     if measure == "faces":
-        candidates, series = _faces(index, frames, cuts, notes)
+        candidates, series = _faces(index, faces, len(small), cuts, notes)
     elif measure == "motion":
         candidates, series = _motion(index, small, cuts)
     elif measure == "flicker":
@@ -179,7 +184,7 @@ class _Track:
 
     side: str
     box: tuple[int, int, int, int]
-    base_crop: np.ndarray | None = None
+    crops: list[np.ndarray] = field(default_factory=list)
     eyes: tuple[float, float] | None = None
     samples: list[tuple[int, float | None, float | None, float | None, bool]] = \
         field(default_factory=list)
@@ -219,7 +224,7 @@ def _eyes(crop: np.ndarray, previous: tuple[float, float] | None) -> tuple[float
     if not left or not right:
         return None
     if previous is None:
-        return max(left)[1], max(right)[1]
+        previous = (21.0, 43.0)  # where eyes sit in a face box: about a third in from each side
     lx = min(left, key=lambda b: abs(b[1] - previous[0]))[1]
     rx = min(right, key=lambda b: abs(b[1] - previous[1]))[1]
     return lx, rx
@@ -234,37 +239,40 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float((fa * fb).sum() / denom)
 
 
-def _faces(index: ClipIndex, frames: list[np.ndarray], cuts: Sequence[int],
+def face_step(index: ClipIndex) -> int:
+    """Every how many frames faces are measured (about FACE_SAMPLES_PER_SECOND a second)."""
+    return max(1, round(max(index.fps, 1.0) / FACE_SAMPLES_PER_SECOND))
+
+
+def _faces(index: ClipIndex, frames: dict[int, np.ndarray], count: int, cuts: Sequence[int],
            notes: list[str]) -> tuple[list[Candidate], dict[str, list[float | None]]]:
     import numpy as np
 
     detector = _detector()
     fps = max(index.fps, 1.0)
-    step = max(1, round(fps / FACE_SAMPLES_PER_SECOND))
-    count = len(frames)
+    step = face_step(index)
     eye_series: list[float | None] = [None] * count
     sim_series: list[float | None] = [None] * count
     candidates: list[Candidate] = []
     found_any = False
     for start, end in _shots(count, cuts):
         detections: dict[int, list[tuple[int, int, int, int]]] = {}
-        for i in range(start, end, step):
+        for i in range(start, end):
+            if i not in frames:
+                continue
             h = frames[i].shape[0]
             found = detector.detectMultiScale(frames[i], 1.1, 4, minSize=(h // 8, h // 8))
             detections[i] = sorted(((int(b[0]), int(b[1]), int(b[2]), int(b[3]))
                                     for b in found), key=lambda b: b[0])
         base_end = start + max(step, round(fps))
-        base = [d for i, d in detections.items() if i < base_end and d]
-        if len(base) < 2:
-            continue
-        people = int(np.median([len(d) for d in base]))
-        if people < 1:
+        people = _people([d for i, d in detections.items() if i < base_end])
+        if not people:
             continue
         found_any = True
-        first = next(d for d in base if len(d) == people)
-        sides = (["only"] if people == 1 else
-                 ["left", "right"] if people == 2 else [f"face {k + 1}" for k in range(people)])
-        tracks = [_Track(sides[k], first[k]) for k in range(people)]
+        sides = (["only"] if len(people) == 1 else
+                 ["left", "right"] if len(people) == 2 else
+                 [f"face {k + 1} from the left" for k in range(len(people))])
+        tracks = [_Track(side, box) for side, box in zip(sides, people, strict=True)]
         for i in sorted(detections):
             for track in tracks:
                 match = _nearest(detections[i], track.box)
@@ -278,18 +286,23 @@ def _faces(index: ClipIndex, frames: list[np.ndarray], cuts: Sequence[int],
                     track.box = (round(mx - size / 2), round(my - size * h / w / 2), size,
                                  round(size * h / w) if i >= base_end else match[3])
                 crop = _crop(frames[i], track.box)
-                if track.base_crop is None and i < base_end and detected:
-                    track.base_crop = crop.astype(np.float32)
-                elif i < base_end and detected and track.base_crop is not None:
-                    track.base_crop = 0.7 * track.base_crop + 0.3 * crop
+                track.crops.append(crop)
                 eyes = _eyes(crop, track.eyes)
                 if eyes is not None:
                     track.eyes = eyes
                 eye = (eyes[1] - eyes[0]) / 64.0 if eyes is not None else None
                 aspect = match[3] / match[2] if match is not None else None
-                sim = _similarity(crop, track.base_crop) if track.base_crop is not None else None
-                track.samples.append((i, eye, aspect, sim, detected))
+                track.samples.append((i, eye, aspect, None, detected))
         for track in tracks:
+            # The face's look in the shot's first second: the per-pixel median of its crops.
+            base = [c for (i, *_), c in zip(track.samples, track.crops, strict=True)
+                    if i < base_end]
+            reference = np.median(np.stack(base), axis=0) if base else None
+            track.samples = [(i, eye, aspect,
+                              _similarity(crop, reference) if reference is not None else None,
+                              detected)
+                             for (i, eye, aspect, _, detected), crop
+                             in zip(track.samples, track.crops, strict=True)]
             c = _track_onset(index, track, base_end, step)
             if c is not None:
                 candidates.append(c)
@@ -306,6 +319,30 @@ def _faces(index: ClipIndex, frames: list[np.ndarray], cuts: Sequence[int],
     return candidates, {"eye_spacing_change": eye_change,
                         "face_similarity": [None if v is None else round(v, 4)
                                             for v in sim_series]}
+
+
+def _people(samples: list[list[tuple[int, int, int, int]]]) -> list[tuple[int, int, int, int]]:
+    """The faces present through a shot's first second, left to right: detections grouped
+    by position, kept when seen in at least a third of the samples (a face the detector
+    misses now and then still counts; a one-off false detection does not)."""
+    import numpy as np
+
+    groups: list[list[tuple[int, int, int, int]]] = []
+    for boxes in samples:
+        for box in boxes:
+            cx = box[0] + box[2] / 2
+            for g in groups:
+                ref = g[0]
+                if abs(ref[0] + ref[2] / 2 - cx) < 0.5 * ref[2] and \
+                        0.75 <= box[2] / ref[2] <= 1.33:
+                    g.append(box)
+                    break
+            else:
+                groups.append([box])
+    need = max(2, len(samples) / 3)
+    people = [tuple(int(v) for v in np.median(np.array(g), axis=0)) for g in groups
+              if len(g) >= need]
+    return sorted(people, key=lambda b: b[0])  # type: ignore[arg-type,unused-ignore]
 
 
 def _nearest(boxes: Sequence[tuple[int, int, int, int]],
@@ -331,13 +368,18 @@ def _track_onset(index: ClipIndex, track: _Track, base_end: int, step: int) -> C
         return None
 
     def band(k: int, floor: float) -> tuple[float, float] | None:
+        """Centre and spread of a measure in the first second (median and MAD: one bad
+        sample must not widen the band)."""
         values = [float(v) for s in base if (v := s[k]) is not None]
         if len(values) < 2:
             return None
-        return float(np.mean(values)), max(float(np.std(values)), floor)
+        centre = float(np.median(values))
+        spread = 1.4826 * float(np.median([abs(v - centre) for v in values]))
+        return centre, max(spread, floor)
 
-    eye_band, sim_band = band(1, 0.015), band(3, 0.04)
-    rows = []  # (frame, deviation that counts, raw deviation, eye change, similarity, detected)
+    eye_band, sim_band = band(1, 0.015), band(3, 0.06)
+    rows = []  # (frame, eye/sim deviation that counts, eye/sim raw deviation, eye change,
+    #           similarity, detected)
     for i, eye, _, sim, detected in after:
         eye_dev = (abs(eye - eye_band[0]) / eye_band[1]
                    if eye is not None and eye_band else 0.0)
@@ -345,34 +387,40 @@ def _track_onset(index: ClipIndex, track: _Track, base_end: int, step: int) -> C
         eye_change = (eye / eye_band[0] - 1) if eye is not None and eye_band else 0.0
         sim_value = sim if sim is not None else 1.0
         # Only a change large enough to see counts: 8% in eye spacing, 0.12 in similarity.
-        counted = max(eye_dev if abs(eye_change) >= 0.08 else 0.0,
-                      sim_dev if sim_band and sim_band[0] - sim_value >= 0.12 else 0.0)
-        rows.append((i, counted, max(eye_dev, sim_dev), eye_change, sim_value, detected))
-    # Onset: the first sample from which the deviation is above 3 noise bands and
-    # stays above 2 for most of what follows (a drift persists; a glitch does not).
-    for k in range(len(rows) - 1):
-        rest = rows[k:]
-        if rows[k][1] > 3 and rows[k + 1][1] > 3 and \
-                sum(1 for r in rest if r[1] > 2) >= 0.7 * len(rest):
-            # Step back to where the measure first left the baseline's noise band.
-            j = k
-            while j > 0 and rows[j - 1][2] > 1.0:
-                j -= 1
-            onset = rows[j][0]
-            peak_eye = max((abs(r[3]) for r in rows[k:]), default=0.0)
-            low_sim = min((r[4] for r in rows[k:]), default=1.0)
-            lost = sum(1 for r in rows[k:] if not r[5]) / max(1, len(rows[k:]))
-            score = min(1.0, 0.45 * min(1.0, peak_eye / 0.25)
-                        + 0.45 * min(1.0, max(0.0, sim_band[0] - low_sim) / 0.4
-                                     if sim_band else 0.0)
-                        + 0.1 * lost)
-            sign = "+" if np.mean([r[3] for r in rows[k:]]) >= 0 else "-"
-            who = "" if track.side == "only" else f" ({track.side} face)"
-            reason = (f"eye spacing {sign}{peak_eye * 100:.0f}% vs the first second (at most); "
-                      f"face appearance similarity down to {low_sim:.2f}{who}")
-            return Candidate(onset, index.time_of(onset), score, reason, "identity",
-                             {"eye_spacing_change": peak_eye, "face_similarity": low_sim})
-    return None
+        eye_counted = eye_dev if abs(eye_change) >= 0.08 else 0.0
+        sim_counted = sim_dev if sim_band and sim_band[0] - sim_value >= 0.12 else 0.0
+        rows.append((i, eye_counted, sim_counted, eye_dev, sim_dev, eye_change, sim_value,
+                     detected))
+    # Onset, per measure: the first sample from which it is above 3 noise bands and stays
+    # above 2 for most of what follows (a drift persists; a glitch does not); then step
+    # back to where that measure first left the baseline's noise band.
+    onsets = []
+    for counted, raw in ((1, 3), (2, 4)):
+        for k in range(len(rows) - 1):
+            rest = rows[k:]
+            if rows[k][counted] > 3 and rows[k + 1][counted] > 3 and \
+                    sum(1 for r in rest if r[counted] > 2) >= 0.7 * len(rest):
+                j = k
+                while j > 0 and rows[j - 1][raw] > 1.0:
+                    j -= 1
+                onsets.append((j, k))
+                break
+    if not onsets:
+        return None
+    j, k = min(onsets)
+    onset = rows[j][0]
+    peak_eye = max((abs(r[5]) for r in rows[k:]), default=0.0)
+    low_sim = min((r[6] for r in rows[k:]), default=1.0)
+    lost = sum(1 for r in rows[k:] if not r[7]) / max(1, len(rows[k:]))
+    sim_drop = max(0.0, sim_band[0] - low_sim) if sim_band else 0.0
+    score = min(1.0, 0.45 * min(1.0, peak_eye / 0.25) + 0.45 * min(1.0, sim_drop / 0.4)
+                + 0.1 * lost)
+    sign = "+" if np.mean([r[5] for r in rows[k:]]) >= 0 else "-"
+    who = "" if track.side == "only" else f" ({track.side} face)"
+    reason = (f"eye spacing {sign}{peak_eye * 100:.0f}% vs the first second (at most); "
+              f"face appearance similarity down to {low_sim:.2f}{who}")
+    return Candidate(onset, index.time_of(onset), score, reason, "identity",
+                     {"eye_spacing_change": peak_eye, "face_similarity": low_sim})
 
 
 # -- motion: jumps and frozen regions ------------------------------------------------------
@@ -387,20 +435,13 @@ def _diffs(frames: Sequence[np.ndarray]) -> list[float]:
 
 def _motion(index: ClipIndex, frames: list[np.ndarray],
             cuts: Sequence[int]) -> tuple[list[Candidate], dict[str, list[float | None]]]:
-    import cv2
     import numpy as np
 
     count = len(frames)
     diff = _diffs(frames)
-    flow = [0.0] * count
     cells = _cell_changes(frames)
-    for i in range(1, count):
-        if i in cuts:
-            cells[i] = [0.0] * (GRID * GRID)
-            continue
-        f = cv2.calcOpticalFlowFarneback(frames[i - 1], frames[i], None,  # type: ignore[call-overload,unused-ignore]
-                                         0.5, 2, 9, 2, 5, 1.1, 0)
-        flow[i] = float(np.hypot(f[..., 0], f[..., 1]).mean())
+    for i in cuts:
+        cells[i] = [0.0] * (GRID * GRID)
     fps = max(index.fps, 1.0)
     radius = max(3, round(fps / 2))
     candidates = []
@@ -413,9 +454,12 @@ def _motion(index: ClipIndex, frames: list[np.ndarray],
             med = _local_median(local[start + 1:end], i - start - 1, radius)
             ratio = local[i] / max(med, 1.0)
             jump[i] = round(ratio, 3)
-            fmed = _local_median(flow[start + 1:end], i - start - 1, radius)
-            fratio = flow[i] / max(fmed, 0.05)
             if ratio >= 4 and local[i] >= 4:
+                # Optical flow only where it is needed: at the jump and around it.
+                around = [j for j in range(max(start + 1, i - radius), min(end, i + radius + 1),
+                                           2) if j != i]
+                usual = float(np.median([_flow(frames, j) for j in around])) if around else 0.0
+                fratio = _flow(frames, i) / max(usual, 0.05)
                 score = min(1.0, (ratio - 3) / 5)
                 candidates.append(Candidate(
                     i, index.time_of(i), score,
@@ -423,8 +467,17 @@ def _motion(index: ClipIndex, frames: list[np.ndarray],
                     f"{fratio:.1f}x: something jumps between frames {i - 1} and {i}",
                     "jump", {"change_ratio": ratio, "flow_ratio": fratio}))
         candidates += _frozen_regions(index, cells, start, end, fps)
-    return candidates, {"frame_change": [round(v, 3) for v in diff],
-                        "optical_flow": [round(v, 3) for v in flow], "change_ratio": jump}
+    return candidates, {"frame_change": [round(v, 3) for v in diff], "change_ratio": jump}
+
+
+def _flow(frames: Sequence[np.ndarray], i: int) -> float:
+    """Mean optical-flow magnitude (Farneback) between frames i-1 and i."""
+    import cv2
+    import numpy as np
+
+    f = cv2.calcOpticalFlowFarneback(frames[i - 1], frames[i], None,  # type: ignore[call-overload,unused-ignore]
+                                     0.5, 2, 9, 2, 5, 1.1, 0)
+    return float(np.hypot(f[..., 0], f[..., 1]).mean())
 
 
 _REGION_NAMES = ["top", "upper middle", "lower middle", "bottom"]
@@ -436,32 +489,41 @@ def _frozen_regions(index: ClipIndex, cells: list[list[float]], start: int, end:
     in the clip moves on, and whose motion does not pass to a neighbouring region (the
     thing stopped; it did not just move elsewhere)."""
     import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
 
     win = max(3, round(fps / 2))
+    arr = np.asarray(cells[start:end], dtype=np.float64)
+    n = len(arr)
+    if n < 2 * win + 1:
+        return []
+    windows = sliding_window_view(arr, win, axis=0)  # (n - win + 1, cells, win)
+    mean_w, min_w, max_w = windows.mean(-1), windows.min(-1), windows.max(-1)
+    order = np.sort(arr, axis=1)
+    top1, top2 = order[:, -1], order[:, -2]
+    argmax = arr.argmax(axis=1)
     out = []
     for k in range(GRID * GRID):
         r, c = divmod(k, GRID)
         neighbours = [(r + dr) * GRID + c + dc for dr in (-1, 0, 1) for dc in (-1, 0, 1)
                       if (dr or dc) and 0 <= r + dr < GRID and 0 <= c + dc < GRID]
-        for i in range(start + win, end - win):
-            before = [cells[j][k] for j in range(i - win, i)]
-            after = [cells[j][k] for j in range(i, i + win)]
-            level = float(np.mean(before))
-            if level < 1.0 or min(before) < 0.3 * level or max(after) > 0.2 * level:
+        elsewhere = np.where(argmax == k, top2, top1)
+        for j in range(win, n - win + 1):
+            level = mean_w[j - win, k]  # the window before j
+            if level < 1.0 or min_w[j - win, k] < 0.3 * level or max_w[j, k] > 0.2 * level:
                 continue
-            elsewhere = float(np.mean([max(cells[j][m] for m in range(GRID * GRID) if m != k)
-                                       for j in range(i, i + win)]))
-            handed_on = any(cells[j][m] >= 0.5 * level
-                            for m in neighbours for j in range(max(start, i - 2), min(end, i + 4)))
-            if elsewhere < 0.5 * level or handed_on:
+            if float(elsewhere[j:j + win].mean()) < 0.5 * level:
                 continue
+            lo, hi = max(0, j - 2), min(n, j + 4)
+            if (arr[lo:hi, neighbours] >= 0.5 * level).any():
+                continue
+            i = start + j
+            after = float(mean_w[j, k])
             where = f"{_REGION_NAMES[r]} {['left', 'centre-left', 'centre-right', 'right'][c]}"
             score = min(1.0, 0.4 + 0.6 * min(1.0, level / 4))
             out.append(Candidate(i, index.time_of(i), score,
                                  f"the {where} region stops moving at once (change {level:.1f} "
-                                 f"-> {float(np.mean(after)):.1f}) while the rest keeps moving",
-                                 "freeze-region", {"before": level,
-                                                   "after": float(np.mean(after))}))
+                                 f"-> {after:.1f}) while the rest keeps moving",
+                                 "freeze-region", {"before": float(level), "after": after}))
             break
     return out
 

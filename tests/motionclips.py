@@ -82,3 +82,15 @@ def stall_clip(path: Path, *, start: float = 1.5, length: float = 0.75,
         else:
             frames.append(_background(i))
     return encode_frames(path, np.stack(frames), FPS)
+
+
+def two_faces_clip(path: Path, drift_start: float = 1.5) -> Path:
+    """Two people side by side; only the one on the right drifts."""
+    frames = []
+    for i in range(4 * FPS):
+        left = face_frame(i / FPS, None, shift=-160)
+        right = face_frame(i / FPS, drift_start, shift=160)
+        img = left.copy()
+        img[:, 320:] = right[:, 320:]
+        frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)

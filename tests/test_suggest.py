@@ -30,6 +30,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "smooth": motionclips.ball_clip(d / "smooth.mp4"),
         "flicker": motionclips.flicker_clip(d / "flicker.mp4", start=1.5),
         "stall": motionclips.stall_clip(d / "stall.mp4", start=1.5),
+        "two": motionclips.two_faces_clip(d / "two.mp4", 1.5),
     }
 
 
@@ -41,6 +42,14 @@ def test_identity_drift_found_near_its_onset(made: dict[str, Path], name: str, t
     assert abs(float(best.time) - t0) <= 0.5
     assert best.reason.startswith("eye spacing +")
     assert "face appearance similarity" in best.reason
+
+
+def test_two_people_names_the_face_that_drifted(made: dict[str, Path]) -> None:
+    result = suggest(index_clip(made["two"]), "identity-coherence")
+    assert len(result.candidates) == 1
+    best = result.candidates[0]
+    assert best.reason.endswith("(right face)")
+    assert abs(float(best.time) - 1.5) <= 0.5
 
 
 def test_steady_twin_scores_lower(made: dict[str, Path]) -> None:
