@@ -506,6 +506,52 @@ def verify(bundle: Path, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("jobs", type=click.Path(path_type=Path, readable=False))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("."),
+              help="Folder for the bundles [default: here].")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Builds at once, each in its own process [default: number of cores].")
+@click.option("--force", is_flag=True, help="Replace existing bundles.")
+@CHANNELS
+@JSON
+@QUIET
+def batch(jobs: Path, out_dir: Path, workers: int | None, force: bool,
+          channels_file: Path | None, as_json: bool, quiet: bool) -> None:
+    """Build many bundles from a CSV or JSON Lines file, in parallel.
+
+    One row per clip with the columns clip, platform, id, failure and
+    optionally marks (times separated by ';' or spaces), plan, note, model,
+    auto (true/false) and output (bundle name). Clip paths are relative to the
+    jobs file. A row that fails does not stop the others; the summary lists
+    every row. Exit status 0 when all rows built, 1 when any failed.
+
+    \b
+    Example jobs.csv:
+      clip,platform,id,failure,marks,note
+      a.mp4,kling,8f2c41d0,physics,0:02;0:03.5,ball goes through the rim
+      b.mp4,runway,4d1e...,identity,,
+    """
+    from .batch import load_jobs, run_batch
+
+    rows = load_jobs(jobs)
+    outcomes = _with_progress(quiet or as_json, lambda progress: run_batch(
+        rows, out_dir, workers=workers, force=force, channels_file=channels_file,
+        on_progress=progress))
+    built = sum(1 for o in outcomes if o.ok)
+    failed = len(outcomes) - built
+    if as_json:
+        _emit_json({"results": [o.to_dict() for o in outcomes], "built": built,
+                    "failed": failed})
+    else:
+        for o in outcomes:
+            status = f"built  {o.bundle}" if o.ok else f"failed Error: {o.error}"
+            click.echo(f"line {o.job.line:<4} {o.job.clip.name:<24} {status}")
+        click.echo(f"{built} built, {failed} failed")
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Folder for the sample clip and its bundle [default: ./ava-evidence-demo].")
 @QUIET

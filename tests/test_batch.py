@@ -1,0 +1,106 @@
+"""batch: many clips from a CSV or JSON Lines file; bad rows never stop the others."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import ClipStore
+from .helpers import run_cli, run_json
+
+
+@pytest.fixture
+def jobs_dir(tmp_path: Path, clips: ClipStore) -> Path:
+    d = tmp_path / "jobs"
+    (d / "clips").mkdir(parents=True)
+    shutil.copyfile(clips.path("h264_bframes"), d / "clips" / "a.mp4")
+    shutil.copyfile(clips.path("gif"), d / "clips" / "b.gif")
+    (d / "clips" / "broken.mp4").write_bytes(b"not a video")
+    return d
+
+
+def test_mixed_rows_csv(jobs_dir: Path, tmp_path: Path) -> None:
+    (jobs_dir / "jobs.csv").write_text(
+        "clip,platform,id,failure,marks,plan,note\n"
+        "clips/a.mp4,kling,k-1,physics,1.0;f40,,\"ball, then rim\"\n"
+        "clips/b.gif,runway,r-1,identity,,pro,\n"
+        "clips/broken.mp4,luma,l-1,identity,,,\n"
+        "\n"
+        "clips/a.mp4,kling,k-2,physics,,,\n"
+        "clips/a.mp4,nowhere,n-1,identity,,,\n")
+    out = tmp_path / "out"
+    result = run_cli("batch", jobs_dir / "jobs.csv", "-o", out, "--workers", "2", expect=1)
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"line 2    a.mp4                    built  {out / 'kling_k-1_physics.zip'}"
+    assert lines[1].startswith("line 3    b.gif                    built  ")
+    assert lines[2] == ("line 4    broken.mp4               failed Error: broken.mp4 is not a "
+                        "video file that can be read: give the clip exactly as downloaded from "
+                        "the platform.")
+    assert lines[3] == ("line 6    a.mp4                    failed Error: Physics Prior "
+                        "Degeneration needs at least 1 marked moment: add --mark TIME (for "
+                        "example --mark 0:02) where the failure is visible.")
+    assert lines[4].startswith("line 7    a.mp4                    failed Error: unknown "
+                               "platform 'nowhere': ")
+    assert lines[-1] == "2 built, 3 failed"
+    with zipfile.ZipFile(out / "kling_k-1_physics.zip") as z:
+        manifest = json.loads(z.read("kling_k-1_physics/data/manifest.json"))
+    assert [f["index"] for f in manifest["frames"]] == [0, 24, 40, 59]
+    assert manifest["note"] == "ball, then rim"
+    assert sorted(p.name for p in out.iterdir()) == ["kling_k-1_physics.zip",
+                                                     "runway_r-1_identity-coherence.zip"]
+
+
+def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None:
+    rows = [{"clip": "clips/a.mp4", "platform": "pika", "id": "p1", "failure": "physics",
+             "marks": ["0:01"]},
+            {"clip": str(jobs_dir / "clips" / "b.gif"), "platform": "sora", "id": "s1",
+             "failure": "identity", "output": "named.zip"}]
+    jobs = jobs_dir / "jobs.jsonl"
+    jobs.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    doc = run_json("batch", jobs, "-o", tmp_path / "o")
+    assert (doc["built"], doc["failed"]) == (2, 0)
+    assert [r["status"] for r in doc["results"]] == ["built", "built"]
+    assert doc["results"][1]["bundle"] == str(tmp_path / "o" / "named.zip")
+    # Running again without --force: every row fails, nothing is replaced.
+    doc = run_json("batch", jobs, "-o", tmp_path / "o", expect=1)
+    assert doc["failed"] == 2 and "already exists" in doc["results"][0]["error"]
+    assert run_json("batch", jobs, "-o", tmp_path / "o", "--force")["built"] == 2
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("j.csv", "clip,platform,failure\na.mp4,kling,physics\n",
+     "j.csv, line 1: the header has no 'id' column; it needs clip, platform, id, failure."),
+    ("j.csv", "clip,platform,id,failure\na.mp4,kling,x\n",
+     "j.csv, line 2: 3 fields, but the header has 4: quote values that contain commas."),
+    ("j.csv", "clip,platform,id,failure,colour\na.mp4,kling,x,physics,red\n",
+     "j.csv, line 2: unknown column 'colour'; columns are clip, platform, id, failure, marks, "
+     "plan, note, model, auto, output."),
+    ("j.csv", "clip,platform,id,failure\n,kling,x,physics\n",
+     "j.csv, line 2: 'clip' is missing; every row needs clip, platform, id, failure."),
+    ("j.jsonl", '{"clip": "a.mp4", "platform": "kling", "id": "x", "failure": "physics"}\n'
+                '{"clip": "b.mp4", "platform": \n',
+     "j.jsonl, line 2: not valid JSON (Expecting value): write one JSON object per line."),
+    ("j.jsonl", '["a.mp4"]\n',
+     'j.jsonl, line 1: must be a JSON object like {"clip": "a.mp4", "platform": "kling", ...}.'),
+    ("j.jsonl", '{"clip": "a.mp4", "platform": "kling", "id": "x", "failure": "p", '
+                '"auto": "maybe"}\n', "j.jsonl, line 1: 'auto' must be true or false."),
+])
+def test_malformed_jobs_file(tmp_path: Path, name: str, content: str, message: str) -> None:
+    jobs = tmp_path / name
+    jobs.write_text(content)
+    result = run_cli("batch", jobs, "-o", tmp_path / "out", expect=2)
+    assert result.stderr == f"Error: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_and_empty_jobs_file(tmp_path: Path) -> None:
+    result = run_cli("batch", tmp_path / "none.csv", expect=2)
+    assert result.stderr == f"Error: {tmp_path / 'none.csv'}: no such jobs file: check the path.\n"
+    (tmp_path / "empty.csv").write_text("\n\n")
+    result = run_cli("batch", tmp_path / "empty.csv", expect=2)
+    assert result.stderr == (f"Error: {tmp_path / 'empty.csv'}: the jobs file is empty: add a "
+                             f"header and one row per clip.\n")
