@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from .clip import ClipIndex, Progress
 
 SCHEMA = "ava-evidence/1"
+MAX_PAIR_HEIGHT = 720
+"""Pairs show each half at most this tall: legible in a ticket, quick to attach; the
+lossless stills keep the full size."""
+STRIP_TILE_WIDTH = 320
 DEFAULT_ATTACHMENT_MB = 10.0
 """Per-file budget when a channel documents no limit: small enough for common mail."""
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -127,9 +131,10 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
                          f"{_needs_marks(fail.term, ev.min_marks)}")
     when = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     parent = target.parent
-    staging = Path(tempfile.mkdtemp(prefix=".ava-evidence-", dir=parent))
+    staging: Path | None = None
     tmp_zip = None
     try:
+        staging = Path(tempfile.mkdtemp(prefix=".ava-evidence-", dir=parent))
         manifest, payload, channel = _stage(
             index, staging, plat_key=plat.key, catalog=cat, gid=gid, gid_input=generation_id,
             fail_key=fail.key, plan_key=plan_key, plan_name=plan_name, note=note, model=model,
@@ -155,19 +160,54 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
         if target.exists() and not force:
             raise OutputError(f"{target} appeared while building; it was left untouched. "
                               f"Use --force to replace it or -o for another name.")
-        os.replace(tmp_zip, target)
-        tmp_zip = None
+        with deferred_interrupt():  # rename and forget the temporary name together
+            os.replace(tmp_zip, target)
+            tmp_zip = None
         if on_progress:
             on_progress("write", 1, 1)
     except OSError as e:
         raise OutputError(f"cannot write the bundle in {parent} ({e.strerror or e}): check free "
                           f"space and permissions, or choose another -o.") from e
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if tmp_zip is not None:
-            with contextlib.suppress(OSError):
-                tmp_zip.unlink()
+        with deferred_interrupt():  # a second Ctrl-C must not leave the staging folder behind
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if tmp_zip is not None:
+                with contextlib.suppress(OSError):
+                    tmp_zip.unlink()
     return BuildResult(target, target.stat().st_size, manifest, channel)
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold Ctrl-C until the block is done (main thread only), then raise it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
+
+
+def _scaled(rgb: np.ndarray, *, width: int | None = None, height: int | None = None) -> Any:
+    """A smaller RGB copy (never larger than the original) as a PIL image."""
+    from PIL import Image
+
+    img = Image.fromarray(rgb, "RGB")
+    h, w = rgb.shape[:2]
+    scale = min(1.0, (width / w) if width else 1.0, (height / h) if height else 1.0)
+    if scale < 1.0:
+        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                         Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return img
 
 
 def _umask() -> int:
@@ -235,10 +275,6 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
 
     (staging / "frames").mkdir()
     (staging / "pairs").mkdir()
-    frames: dict[int, np.ndarray] = {}
-    for i, rgb in decode_frames(index, needed, on_progress=on_progress):
-        frames[i] = rgb
-
     from concurrent.futures import Future, ThreadPoolExecutor
 
     import numpy as np
@@ -255,17 +291,31 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
             path.touch()
             writes.append(pool.submit(write_png, rgb, path))
             payload.append((name, path))
+            # Bound the frames waiting to be written (4K frames are 25 MB each).
+            while sum(not w.done() for w in writes) > 2:
+                next(w for w in writes if not w.done()).result()
 
+    # Each frame is used as soon as it is decoded: full-size stills go to the writer
+    # threads; pairs and the strip keep only the smaller copies they need.
+    before_names = {b: f"frames/{still_name(index, b, 'before')}" for b in befores.values()}
+    pair_set = {0, last, *befores, *befores.values()}
+    small: dict[int, np.ndarray] = {}
+    thumbs: dict[int, np.ndarray] = {}
     try:
-        for shot in shots:
-            save(f"frames/{shot.name}", frames[shot.index])
-            previews[f"frames/{shot.name}"] = Image.fromarray(frames[shot.index], "RGB")
-        context_frames = []
-        for mark_index, before in sorted(befores.items()):
-            name = f"frames/{still_name(index, before, 'before')}"
-            save(name, frames[before])
-            context_frames.append({"label": "before", "for_index": mark_index, "index": before,
-                                   "time_s": float(index.time_of(before)), "file": name})
+        for i, rgb in decode_frames(index, needed, on_progress=on_progress):
+            for shot in shots:
+                if shot.index == i:
+                    save(f"frames/{shot.name}", rgb)
+                    previews[f"frames/{shot.name}"] = _scaled(rgb, width=480)
+            if i in before_names:
+                save(before_names[i], rgb)
+            if i in pair_set:
+                small[i] = np.asarray(_scaled(rgb, height=MAX_PAIR_HEIGHT))
+            if i in strip:
+                thumbs[i] = np.asarray(_scaled(rgb, width=STRIP_TILE_WIDTH))
+        context_frames = [{"label": "before", "for_index": mark_index, "index": before,
+                           "time_s": float(index.time_of(before)), "file": before_names[before]}
+                          for mark_index, before in sorted(befores.items())]
 
         footer = f"{plat.name}  |  Generation ID {gid}  |  {fail.term}"
         pairs: list[dict[str, Any]] = []
@@ -282,14 +332,15 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
             pair_specs.append((f"{n + 1:02d}_mark{n}_f{shot.index:06d}.png", left, right,
                                "before-mark"))
         for file_name, left, right, kind in pair_specs:
-            img = compose_pair(frames[left.index], frames[right.index], left, right, footer)
+            img = compose_pair(small[left.index], small[right.index], left, right, footer)
             name = f"pairs/{file_name}"
             save(name, np.asarray(img))
             previews[name] = img
             pairs.append({"file": name, "kind": kind, "left": left.index, "right": right.index})
         labels = {s.index: s.label for s in shots}
-        strip_img = compose_strip([(frames[i], Caption(labels.get(i, "strip"), i,
-                                                       index.time_of(i))) for i in strip], footer)
+        strip_img = compose_strip([(thumbs[i], Caption(labels.get(i, "strip"), i,
+                                                       index.time_of(i))) for i in strip], footer,
+                                  tile_width=STRIP_TILE_WIDTH)
         save("strip.png", np.asarray(strip_img))
         previews["strip.png"] = strip_img
         if suggestion is not None:

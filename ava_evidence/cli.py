@@ -76,9 +76,22 @@ class AvaGroup(click.Group):
         except Exception as e:
             if debug:
                 raise
+            if _caused_by_interrupt(e):  # e.g. Ctrl-C during a lazy import, wrapped by Python
+                _fail("interrupted; nothing was left half-written.", EXIT_INTERRUPTED)
             _fail(f"unexpected {type(e).__name__}: {e}. Run again with --debug to see "
                   f"where, and please report it.", EXIT_FAILED)
         sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (KeyboardInterrupt, _Interrupted)):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _sentence(text: str) -> str:
@@ -572,4 +585,11 @@ def demo(out_dir: Path | None, quiet: bool) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    cli.main(prog_name="ava-evidence")
+    import signal
+
+    try:
+        cli.main(prog_name="ava-evidence")
+    finally:
+        # The work is done (or reported): a Ctrl-C now would only interrupt the
+        # interpreter's shutdown and print noise.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

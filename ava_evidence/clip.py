@@ -189,6 +189,14 @@ class ClipIndex:
         ]
 
 
+def interrupted(error: BaseException) -> None:
+    """Re-raise Ctrl-C that FFmpeg turned into an 'exit requested' error while it read."""
+    import av
+
+    if isinstance(error, av.error.ExitError):
+        raise KeyboardInterrupt from error
+
+
 def check_readable(path: Path) -> os.stat_result:
     """Fail early, with a useful message, on paths that cannot be a clip."""
     name = path.name or str(path)
@@ -301,6 +309,7 @@ def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = N
         container = av.open(str(p), metadata_errors="ignore")
     except (av.error.FFmpegError, *_DAMAGE) as e:
         hasher.join()
+        interrupted(e)
         raise _unreadable(p) from e
     except OSError as e:
         hasher.join()
@@ -359,6 +368,7 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hasher: _Hasher,
                 on_progress("index", min(packet.pos, total), total)
                 next_report = packet.pos + step
     except (av.error.FFmpegError, *_DAMAGE) as e:
+        interrupted(e)
         if not shown:
             raise _unreadable(p, _av_message(e)) from e
         raise _unreadable(p, f"stops after {len(shown)} frames: {_av_message(e)}") from e
@@ -441,5 +451,6 @@ def _first_frame_facts(p: Path, stream_index: int) -> tuple[int, str, str, str]:
                         _color_space_name(frame.colorspace), _color_range_name(frame.color_range),
                         frame.format.name)
     except (av.error.FFmpegError, *_DAMAGE) as e:
+        interrupted(e)
         raise _unreadable(p, "its first frame cannot be decoded") from e
     raise _unreadable(p, "none of its frames can be decoded")

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .clip import interrupted
 from .errors import ClipError
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def decode_frames(index: ClipIndex, wanted: Iterable[int], *,
                 on_progress("decode", done, total)
     except (av.error.FFmpegError, ValueError, UnicodeError, OverflowError, IndexError,
             EOFError) as e:
+        interrupted(e)
         raise damaged(index, run.targets[0] if run else 0) from e
     finally:
         container.close()
@@ -248,6 +250,7 @@ def iter_luma(index: ClipIndex, width: int, *,
                 on_progress("measure", i + 1, total)
     except (av.error.FFmpegError, ValueError, UnicodeError, OverflowError, IndexError,
             EOFError) as e:
+        interrupted(e)
         raise damaged(index, max(previous, 0)) from e
     finally:
         container.close()

@@ -267,22 +267,30 @@ def _start_build(clip: Path, out: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.25, 0.4, 0.55, 0.7, 0.85])
+@pytest.mark.parametrize("delay", [0.0, 0.1, 0.2, 0.35, 0.5, 0.7])
 def test_ctrl_c(slow_clip: Path, tmp_path: Path, delay: float) -> None:
     out = tmp_path / "b.zip"
     proc = _start_build(slow_clip, out)
+    # Wait until the build is under way (its staging folder exists), then interrupt: a
+    # Ctrl-C while Python itself is still starting is Python's to report, not ours.
+    deadline = time.monotonic() + 30
+    while not any(p.name.startswith(".ava-evidence-") for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
-    if proc.returncode in (0, -signal.SIGINT):
-        # Finished first (a signal during interpreter shutdown kills it silently):
+    if stderr == "":
+        # Finished first (a signal during interpreter shutdown may kill it silently):
         # then the bundle is complete.
-        assert stderr == ""
+        assert proc.returncode in (0, -signal.SIGINT)
         assert run_cli("verify", out).stdout.startswith("OK: ")
     else:
-        assert proc.returncode == 130, (proc.returncode, stderr)
+        # 130, or death by SIGINT itself, which a shell also reports as 130.
+        assert proc.returncode in (130, -signal.SIGINT), (proc.returncode, stderr)
         assert stderr == "Error: interrupted; nothing was left half-written.\n"
-        assert not out.exists()
+        if out.exists():  # interrupted just after the rename: complete, never partial
+            assert run_cli("verify", out).stdout.startswith("OK: ")
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["b.zip"])
 
 
