@@ -167,16 +167,19 @@ def load_jobs(path: str | os.PathLike[str]) -> list[Job]:
     return jobs
 
 
-def _run_one(job: Job, out_dir: str, force: bool, channels_file: str | None) -> Outcome:
+def _run_one(job: Job, out_dir: str, force: bool, catalog: Any) -> Outcome:
     """Build one job; runs in a worker process, so it returns plain data."""
+    from . import decode
     from .bundle import build_bundle
+
+    decode.DECODER_THREADS = 1  # this process is one of several: one core each
 
     target = Path(out_dir) / job.output if job.output else Path(out_dir)
     try:
         result = build_bundle(job.clip, platform=job.platform, generation_id=job.generation_id,
                               failure=job.failure, marks=list(job.marks), plan=job.plan,
                               note=job.note, model=job.model, output=target, force=force,
-                              auto=job.auto, channels_file=channels_file)
+                              auto=job.auto, catalog=catalog)
     except AvaError as e:
         return Outcome(job, False, error=str(e))
     except Exception as e:  # one bad clip must not take the batch down
@@ -195,15 +198,30 @@ def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: 
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise AvaError(f"cannot create folder {out} ({e.strerror}): choose another -o.") from e
+    from .catalog import load_catalog
+
     count = workers or os.cpu_count() or 1
     outcomes: dict[int, Outcome] = {}
-    extra = str(channels_file) if channels_file is not None else None
+    catalog = load_catalog(channels_file)  # once, and a bad catalog stops the batch up front
     if on_progress:
         on_progress("batch", 0, len(jobs))
-    # spawn: each worker starts clean (no inherited decoder or thread state).
-    context = multiprocessing.get_context("spawn")
+    # Where fork exists, import the heavy libraries once here and fork the workers with
+    # them loaded (nothing is open and no thread runs yet); elsewhere, spawn.
+    if "fork" in multiprocessing.get_all_start_methods():
+        import threading
+
+        import av  # noqa: F401
+        import jinja2  # noqa: F401
+        import numpy  # noqa: F401
+        import PIL.Image  # noqa: F401
+        import yaml  # noqa: F401
+
+        context = multiprocessing.get_context("fork" if threading.active_count() == 1
+                                              else "spawn")
+    else:
+        context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(count, len(jobs)), mp_context=context) as pool:
-        futures = {pool.submit(_run_one, job, str(out), force, extra): n
+        futures = {pool.submit(_run_one, job, str(out), force, catalog): n
                    for n, job in enumerate(jobs)}
         try:
             for future in as_completed(futures):

@@ -101,12 +101,19 @@ def decode_frames(index: ClipIndex, wanted: Iterable[int], *,
         container.close()
 
 
+DECODER_THREADS = 0
+"""Decoder threads per clip: 0 lets FFmpeg choose (one per core). Batch workers set 1,
+since they already run one clip per core."""
+
+
 def _open(index: ClipIndex) -> Any:
     import av
 
     container = av.open(str(index.path), metadata_errors="ignore")
+    stream = container.streams.video[0]
     # Frame threading: the decoder works on several frames at once, as ffmpeg does.
-    container.streams.video[0].thread_type = "AUTO"
+    stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = DECODER_THREADS
     return container
 
 

@@ -15,6 +15,7 @@ the technical term or the times::
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -183,6 +184,12 @@ def _one_line(text: Any) -> str:
 
 
 def _environment(template_dir: str | os.PathLike[str] | None) -> Any:
+    """The Jinja environment for a template folder (cached: templates compile once)."""
+    return _cached_environment(None if template_dir is None else str(Path(template_dir)))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_environment(template_dir: str | None) -> Any:
     from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 

@@ -45,7 +45,7 @@ def timed(cmd: list[str], runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description="ava-evidence benchmark")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", choices=["10", "60"], default=None)
+    parser.add_argument("--only", choices=["10", "60", "extra"], default=None)
     args = parser.parse_args()
 
     import imageio_ffmpeg
@@ -83,6 +83,70 @@ def main() -> None:
                       f"  <= {target}x {verdict}")
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+    if args.only in (None, "extra"):
+        extras(tool, ffmpeg, out, args.runs)
+
+
+def peak_rss_mb(cmd: list[str]) -> float:
+    """Peak resident memory of a command, in MB (measured by a fresh helper process)."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+             "stdout=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    kb = subprocess.run([sys.executable, "-c", probe, *cmd], check=True, capture_output=True,
+                        text=True).stdout.strip()
+    return int(kb) / 1024
+
+
+def extras(tool: list[str], ffmpeg: str, out: Path, runs: int) -> None:
+    """--help start-up, batch speed-up on the cores, and peak memory on 4K."""
+    helped = timed([*tool, "--help"], runs)
+    click_only = timed([sys.executable, "-c", "import click"], runs)
+    ratio = helped / click_only
+    print(f"{'--help':<30}{click_only:>9.3f}s (import click){helped:>9.3f}s{ratio:>7.2f}x"
+          f"  <= 2x {'ok' if ratio <= 2 else 'MISSED'}")
+
+    short = out / "h264_640x360_3s.mp4"
+    if not short.exists():
+        make_clip(short, seconds=3, size="640x360")
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        jobs = work / "jobs.csv"
+        jobs.write_text("clip,platform,id,failure,marks\n" + "".join(
+            f"{short},kling,b{n},physics,1.5\n" for n in range(8)))
+        cores = os.cpu_count() or 1
+        serial = timed([*tool, "batch", str(jobs), "-o", str(work / "s"), "--workers", "1",
+                        "--force", "--quiet"], runs)
+        parallel = timed([*tool, "batch", str(jobs), "-o", str(work / "p"), "--workers",
+                          str(cores), "--force", "--quiet"], runs)
+        one_by_one = timed(["sh", "-c", " && ".join(
+            " ".join([*tool, "build", str(short), "--platform", "kling", "--id", f"s{n}",
+                      "--failure", "physics", "--mark", "1.5", "-o",
+                      str(work / f"one{n}.zip"), "--force", "--quiet"]) + " >/dev/null"
+            for n in range(8))], 1)
+        speedup = serial / parallel
+        print(f"{'batch of 8 (workers 1 vs ' + str(cores) + ')':<30}{serial:>9.3f}s"
+              f"{'':<15}{parallel:>9.3f}s{speedup:>7.2f}x faster  >= 1.6x "
+              f"{'ok' if speedup >= 1.6 else 'MISSED'}")
+        print(f"{'8 separate builds vs batch':<30}{one_by_one:>9.3f}s{'':<15}{parallel:>9.3f}s"
+              f"{one_by_one / parallel:>7.2f}x faster")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    uhd = out / "h264_2160p24_5s.mp4"
+    if not uhd.exists():
+        print(f"(making {uhd.name} ...)", file=sys.stderr)
+        make_clip(uhd, seconds=5, size="3840x2160")
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        mb = peak_rss_mb([*tool, "build", str(uhd), "--platform", "kling", "--id", "uhd",
+                          "--failure", "physics", "--mark", "0:02", "--mark", "0:04",
+                          "-o", str(work / "u.zip"), "--quiet"])
+        print(f"{'4K 5 s build, peak memory':<30}{mb:>9.0f} MB  <= 400 MB "
+              f"{'ok' if mb <= 400 else 'MISSED'}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
