@@ -113,7 +113,8 @@ def _open(index: ClipIndex) -> Any:
     stream = container.streams.video[0]
     # Frame threading: the decoder works on several frames at once, as ffmpeg does.
     stream.thread_type = "AUTO"
-    stream.codec_context.thread_count = DECODER_THREADS
+    if DECODER_THREADS:
+        stream.codec_context.thread_count = DECODER_THREADS
     return container
 
 
