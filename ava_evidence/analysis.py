@@ -109,7 +109,7 @@ def suggest(index: ClipIndex, failure: str, *, top: int = 3,
     else:
         candidates, series = _freeze(index, small, cuts)
     series["time_s"] = [round(t, 4) for t in times]
-    ranked = _suppress(sorted(candidates, key=lambda c: -c.score), index)[:max(0, top)]
+    ranked = _suppress(sorted(candidates, key=lambda c: -c.score))[:max(0, top)]
     if not ranked:
         notes.append("nothing stands out from the clip's own variation")
     return Suggestion(failure, ranked, series, notes)
@@ -122,7 +122,7 @@ def _shrink(frame: np.ndarray, width: int) -> np.ndarray:
     return cv2.resize(frame, (width, h), interpolation=cv2.INTER_AREA)
 
 
-def _suppress(ranked: list[Candidate], index: ClipIndex) -> list[Candidate]:
+def _suppress(ranked: list[Candidate]) -> list[Candidate]:
     """Keep the best candidate within any half second."""
     kept: list[Candidate] = []
     for c in ranked:

@@ -17,7 +17,7 @@ import stat
 import threading
 from bisect import bisect_left
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from itertools import pairwise
@@ -83,7 +83,6 @@ class ClipIndex:
     nominal_rate: Fraction | None
     stream_index: int
     declared_frames: int
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def frame_count(self) -> int:
