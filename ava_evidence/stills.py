@@ -179,6 +179,9 @@ def write_png(rgb: np.ndarray, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
     os.close(fd)
     try:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; a still is for sharing
         _save_png(rgb, Path(tmp))
         os.replace(tmp, path)
     except OSError as e:

@@ -212,3 +212,16 @@ def test_module_entry_point(clips: ClipStore) -> None:
     out = subprocess.run([sys.executable, "-m", "ava_evidence", "probe", "--json",
                           str(clips.path("gif"))], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["frame_count"] == 20
+
+
+def test_written_files_are_not_private(clips: ClipStore, tmp_path: Path) -> None:
+    import stat
+
+    chart = tmp_path / "chart.png"
+    run_cli("suggest", clips.path("h264_bframes"), "--failure", "physics", "--chart", chart)
+    run_cli("build", clips.path("h264_bframes"), "--platform", "luma", "--id", "p",
+            "--failure", "identity", "-o", tmp_path / "b.zip")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for path in (chart, tmp_path / "b.zip"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, path
