@@ -95,6 +95,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
     """Make the bundle for one failed generation; see the module docstring."""
     from .catalog import load_catalog
     from .clip import check_readable
+    from .stills import shared_mode
     from .tickets import check_generation_id
 
     cat = catalog if catalog is not None else load_catalog(channels_file)
@@ -153,7 +154,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
         fd, tmp_name = tempfile.mkstemp(prefix=".ava-evidence-", suffix=".zip.part", dir=parent)
         os.close(fd)
         tmp_zip = Path(tmp_name)
-        os.chmod(tmp_zip, 0o666 & ~_umask())  # mkstemp makes it private; a bundle is for sharing
+        os.chmod(tmp_zip, shared_mode())  # mkstemp makes it private; a bundle is for sharing
         if on_progress:
             on_progress("write", 0, 1)
         write_bag_zip(tmp_zip, name, payload, info, when)
@@ -208,12 +209,6 @@ def _scaled(rgb: np.ndarray, *, width: int | None = None, height: int | None = N
         img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))),
                          Image.Resampling.LANCZOS, reducing_gap=2.0)
     return img
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _needs_marks(term: str, count: int) -> str:

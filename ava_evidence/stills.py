@@ -174,14 +174,19 @@ def _save_png(rgb: np.ndarray, path: Path) -> None:
     Image.fromarray(rgb, "RGB").save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
 
 
+def shared_mode() -> int:
+    """Permissions an ordinary new file gets here (0o666 less the umask)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_png(rgb: np.ndarray, path: Path) -> None:
     """Write an RGB array as PNG via a temporary file renamed into place."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
     os.close(fd)
     try:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; a still is for sharing
+        os.chmod(tmp, shared_mode())  # mkstemp makes it private; a still is for sharing
         _save_png(rgb, Path(tmp))
         os.replace(tmp, path)
     except OSError as e:
