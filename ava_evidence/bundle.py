@@ -17,13 +17,16 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import functools
 import io
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +37,7 @@ from .errors import OutputError, UsageError
 
 if TYPE_CHECKING:
     import numpy as np
+    from PIL import Image
 
     from .analysis import Suggestion
     from .catalog import Catalog, Channel
@@ -96,7 +100,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
     from .catalog import load_catalog
     from .clip import check_readable
     from .stills import shared_mode
-    from .tickets import check_generation_id
+    from .tickets import check_generation_id, check_template_dir
 
     cat = catalog if catalog is not None else load_catalog(channels_file)
     plat = cat.platform(platform)
@@ -111,6 +115,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
     if ev.needs_note and not note:
         raise UsageError(f"{fail.term} needs a --note: {ev.advice}")
     check_readable(Path(clip))
+    check_template_dir(template_dir)
     name = f"{plat.key}_{safe_name(gid)}_{fail.key}"
     target = _output_path(output, name, force)
 
@@ -198,17 +203,16 @@ def deferred_interrupt() -> Iterator[None]:
             raise KeyboardInterrupt
 
 
-def _scaled(rgb: np.ndarray, *, width: int | None = None, height: int | None = None) -> Any:
-    """A smaller RGB copy (never larger than the original) as a PIL image."""
-    from PIL import Image
+def _prepare(template_dir: str | os.PathLike[str] | None, platform_key: str,
+             channel_kind: str | None) -> None:
+    import cv2  # noqa: F401
+    import PIL.Image
+    import PIL.ImageDraw  # noqa: F401
 
-    img = Image.fromarray(rgb, "RGB")
-    h, w = rgb.shape[:2]
-    scale = min(1.0, (width / w) if width else 1.0, (height / h) if height else 1.0)
-    if scale < 1.0:
-        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))),
-                         Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return img
+    from .tickets import precompile
+
+    with contextlib.suppress(Exception):  # render() reports any problem properly later
+        precompile(template_dir, platform_key, channel_kind)
 
 
 def _needs_marks(term: str, count: int) -> str:
@@ -241,8 +245,8 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
            include_clip: bool, template_dir: str | os.PathLike[str] | None, when: dt.datetime,
            suggestion: Suggestion | None, on_progress: Progress | None
            ) -> tuple[dict[str, Any], list[tuple[str, Path]], Channel | None]:
-    from .compose import Caption, compose_pair, compose_strip, strip_indices
-    from .decode import decode_frames
+    from .compose import Caption, compose_pair, compose_strip, downscale, strip_indices
+    from .decode import map_frames
     from .stills import still_name, write_png
     from .tickets import fit_plain_text, render, ticket_context
 
@@ -270,90 +274,109 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
 
     (staging / "frames").mkdir()
     (staging / "pairs").mkdir()
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
-    import numpy as np
-    from PIL import Image
-
-    payload: list[tuple[str, Path]] = []
-    previews: dict[str, Image.Image] = {}
-    pool = ThreadPoolExecutor(max_workers=2)  # PNG encoding releases the GIL
-    writes: list[Future[None]] = []
-
-    def save(name: str, rgb: np.ndarray) -> None:
-        path = staging / name
-        if not path.exists():
-            path.touch()
-            writes.append(pool.submit(write_png, rgb, path))
-            payload.append((name, path))
-            # Bound the frames waiting to be written (4K frames are 25 MB each).
-            while sum(not w.done() for w in writes) > 2:
-                next(w for w in writes if not w.done()).result()
-
-    # Each frame is used as soon as it is decoded: full-size stills go to the writer
-    # threads; pairs and the strip keep only the smaller copies they need.
+    # Every file name is fixed before decoding, so what the bag holds never depends
+    # on thread timing.
     before_names = {b: f"frames/{still_name(index, b, 'before')}" for b in befores.values()}
-    pair_set = {0, last, *befores, *befores.values()}
-    small: dict[int, np.ndarray] = {}
-    thumbs: dict[int, np.ndarray] = {}
-    try:
-        for i, rgb in decode_frames(index, needed, on_progress=on_progress):
-            for shot in shots:
-                if shot.index == i:
-                    save(f"frames/{shot.name}", rgb)
-                    previews[f"frames/{shot.name}"] = _scaled(rgb, width=480)
-            if i in before_names:
-                save(before_names[i], rgb)
-            if i in pair_set:
-                small[i] = np.asarray(_scaled(rgb, height=MAX_PAIR_HEIGHT))
-            if i in strip:
-                thumbs[i] = np.asarray(_scaled(rgb, width=STRIP_TILE_WIDTH))
-        context_frames = [{"label": "before", "for_index": mark_index, "index": before,
-                           "time_s": float(index.time_of(before)), "file": before_names[before]}
-                          for mark_index, before in sorted(befores.items())]
+    stills: dict[int, list[str]] = {}
+    for shot in shots:
+        stills.setdefault(shot.index, []).append(f"frames/{shot.name}")
+    for b, before_name in before_names.items():
+        if before_name not in stills.setdefault(b, []):
+            stills[b].append(before_name)
+    payload: list[tuple[str, Path]] = [(n, staging / n) for names in stills.values()
+                                       for n in names]
+    shot_frames = {s.index for s in shots}
+    context_frames = [{"label": "before", "for_index": mark_index, "index": before,
+                       "time_s": float(index.time_of(before)), "file": before_names[before]}
+                      for mark_index, before in sorted(befores.items())]
 
-        footer = f"{plat.name}  |  Generation ID {gid}  |  {fail.term}"
-        pairs: list[dict[str, Any]] = []
+    footer = f"{plat.name}  |  Generation ID {gid}  |  {fail.term}"
 
-        def cap(label: str, i: int) -> Caption:
-            return Caption(label, i, index.time_of(i))
+    def cap(label: str, i: int) -> Caption:
+        return Caption(label, i, index.time_of(i))
 
-        pair_specs = [("01_start-end.png", cap("START", 0), cap("END", last), "start-end")]
-        for n, shot in enumerate(mark_shots, 1):
-            before = befores[shot.index]
-            left, right = ((cap("BEFORE", before), cap(f"MARK {n}", shot.index))
-                           if before < shot.index
-                           else (cap(f"MARK {n}", shot.index), cap("AFTER", before)))
-            pair_specs.append((f"{n + 1:02d}_mark{n}_f{shot.index:06d}.png", left, right,
-                               "before-mark"))
-        for file_name, left, right, kind in pair_specs:
-            img = compose_pair(small[left.index], small[right.index], left, right, footer)
-            name = f"pairs/{file_name}"
-            save(name, np.asarray(img))
-            previews[name] = img
-            pairs.append({"file": name, "kind": kind, "left": left.index, "right": right.index})
-        labels = {s.index: s.label for s in shots}
-        strip_img = compose_strip([(thumbs[i], Caption(labels.get(i, "strip"), i,
-                                                       index.time_of(i))) for i in strip], footer,
-                                  tile_width=STRIP_TILE_WIDTH)
-        save("strip.png", np.asarray(strip_img))
-        previews["strip.png"] = strip_img
-        if suggestion is not None:
-            from .chart import chart_for
+    pair_specs = [("01_start-end.png", cap("START", 0), cap("END", last), "start-end")]
+    for n, shot in enumerate(mark_shots, 1):
+        before = befores[shot.index]
+        left, right = ((cap("BEFORE", before), cap(f"MARK {n}", shot.index))
+                       if before < shot.index
+                       else (cap(f"MARK {n}", shot.index), cap("AFTER", before)))
+        pair_specs.append((f"{n + 1:02d}_mark{n}_f{shot.index:06d}.png", left, right,
+                           "before-mark"))
+    pairs: list[dict[str, Any]] = [
+        {"file": f"pairs/{file_name}", "kind": kind, "left": left.index, "right": right.index}
+        for file_name, left, right, kind in pair_specs]
+    pair_frames = {p["left"] for p in pairs} | {p["right"] for p in pairs}
+    labels = {s.index: s.label for s in shots}
 
-            chart = chart_for(suggestion, float(index.duration),
-                              f"{fail.term}, measured: {index.file_name}")
-            save("chart.png", np.asarray(chart))
-            previews["chart.png"] = chart
-        for w in writes:
-            w.result()
-    finally:
-        pool.shutdown(wait=True)
-    if on_progress:
-        on_progress("compose", 1, 1)
+    # Composites are made as soon as their frames are decoded, beside the decoding:
+    # (name, the small copies it needs, how to make it).
+    small: dict[tuple[str, int], np.ndarray] = {}
+    waiting: list[tuple[str, set[tuple[str, int]], Callable[[], Image.Image]]] = [
+        (f"pairs/{file_name}", {("pair", left.index), ("pair", right.index)},
+         functools.partial(lambda a, b: compose_pair(small[("pair", a.index)],
+                                                     small[("pair", b.index)], a, b, footer),
+                           left, right))
+        for file_name, left, right, _ in pair_specs]
+    waiting.append(("strip.png", {("strip", i) for i in strip}, lambda: compose_strip(
+        [(small[("strip", i)], Caption(labels.get(i, "strip"), i, index.time_of(i)))
+         for i in strip], footer, tile_width=STRIP_TILE_WIDTH)))
+    payload += [(name, staging / name) for name, _, _ in waiting]
+    lock = threading.Lock()
+    pool = ThreadPoolExecutor(max_workers=2)  # drawing and encoding mostly release the GIL
+    jobs: dict[str, Future[str]] = {}
+
+    def save(name: str, make: Callable[[], Image.Image]) -> str:
+        """Make and write a composite; return its report preview."""
+        import numpy as np
+
+        rgb = np.asarray(make())
+        write_png(rgb, staging / name)
+        return _data_uri(rgb, 1600)
+
+    def use(i: int, rgb: np.ndarray) -> str | None:
+        """Keep the small copies composites need and start those now complete; save
+        frame ``i``'s full-size stills (only small copies are kept: a 4K frame is 25 MB)."""
+        copies = {}
+        if i in pair_frames:
+            copies[("pair", i)] = downscale(rgb, height=MAX_PAIR_HEIGHT)
+        if i in strip:
+            copies[("strip", i)] = downscale(rgb, width=STRIP_TILE_WIDTH)
+        with lock:
+            small.update(copies)
+            for item in [w for w in waiting if w[1] <= small.keys()]:
+                waiting.remove(item)
+                jobs[item[0]] = pool.submit(save, item[0], item[2])
+        for still in stills.get(i, ()):
+            write_png(rgb, staging / still)
+        return _data_uri(rgb, 480) if i in shot_frames else None
 
     channels = plat.channels_for(plan_key)
     channel = channels[0] if channels else None
+    # Imports and template compiling for the steps after decoding run beside it: the
+    # decoder works in FFmpeg's threads with the GIL released.
+    preparing = threading.Thread(target=_prepare, daemon=True,
+                                 args=(template_dir, plat.key, channel.kind if channel else None))
+    preparing.start()
+    try:
+        uris = map_frames(index, needed, use, on_progress=on_progress)
+        previews = {f"frames/{s.name}": uris[s.index] or "" for s in shots}
+        if suggestion is not None:
+            from .chart import chart_for
+
+            payload.append(("chart.png", staging / "chart.png"))
+            jobs["chart.png"] = pool.submit(save, "chart.png", functools.partial(
+                chart_for, suggestion, float(index.duration),
+                f"{fail.term}, measured: {index.file_name}"))
+        previews.update((name, job.result()) for name, job in jobs.items())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    preparing.join()
+    if on_progress:
+        on_progress("compose", 1, 1)
+
     budget_mb = (channel.limit.attachment_limit_mb if channel and channel.limit
                  and channel.limit.attachment_limit_mb else DEFAULT_ATTACHMENT_MB)
     candidates = [(p["file"], staging / p["file"],
@@ -478,31 +501,28 @@ def _attachments(candidates: list[tuple[str, Path, str]], budget_mb: float, stag
     return [{"file": c["file"], "description": c["description"]} for c in chosen], notes
 
 
-def _data_uri(img: Any, max_width: int) -> str:
+def _data_uri(rgb: np.ndarray, max_width: int) -> str:
     """A JPEG preview of an image as a data: URI for the report (lossless files are in the bag)."""
-    from PIL import Image
+    from .compose import downscale
+    from .stills import encode_jpeg
 
-    if img.width > max_width:
-        img = img.resize((max_width, max(1, round(img.height * max_width / img.width))),
-                         Image.Resampling.BILINEAR, reducing_gap=2.0)
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, format="JPEG", quality=88)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+    return "data:image/jpeg;base64," + base64.b64encode(
+        encode_jpeg(downscale(rgb, width=max_width), 88)).decode()
 
 
-def _report(ctx: dict[str, Any], manifest: dict[str, Any], previews: dict[str, Any],
+def _report(ctx: dict[str, Any], manifest: dict[str, Any], previews: dict[str, str],
             ticket_md: str, template_dir: str | os.PathLike[str] | None) -> str:
     from .tickets import render
 
     images = {
-        "pairs": [{"src": _data_uri(previews[p["file"]], 1600), "file": p["file"],
+        "pairs": [{"src": previews[p["file"]], "file": p["file"],
                    "caption": ("Start and end of the clip" if p["kind"] == "start-end"
                                else f"Before and at the mark (frame {p['right']})")}
                   for p in manifest["pairs"]],
-        "strip": {"src": _data_uri(previews["strip.png"], 1600), "file": "strip.png"},
-        "chart": ({"src": _data_uri(previews["chart.png"], 1600), "file": "chart.png"}
+        "strip": {"src": previews["strip.png"], "file": "strip.png"},
+        "chart": ({"src": previews["chart.png"], "file": "chart.png"}
                   if "chart.png" in previews else None),
-        "stills": [{"src": _data_uri(previews[f["file"]], 480), "file": f["file"],
+        "stills": [{"src": previews[f["file"]], "file": f["file"],
                     "caption": f"{f['label']}: frame {f['index']} at {f['time_s']:.3f} s"}
                    for f in manifest["frames"]],
     }

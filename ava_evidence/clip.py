@@ -27,7 +27,7 @@ from typing import Any
 from .errors import ClipError
 from .timecode import ClipTiming, format_clock, format_seconds
 
-_DAMAGE = (ValueError, UnicodeError, OverflowError, IndexError, EOFError)
+DAMAGE_ERRORS = (ValueError, UnicodeError, OverflowError, IndexError, EOFError)
 """What PyAV may raise, besides its FFmpegError, on a damaged file."""
 
 Progress = Callable[[str, int, int], None]
@@ -306,7 +306,7 @@ def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = N
     hasher.start()
     try:
         container = av.open(str(p), metadata_errors="ignore")
-    except (av.error.FFmpegError, *_DAMAGE) as e:
+    except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         hasher.join()
         interrupted(e)
         raise _unreadable(p) from e
@@ -366,7 +366,7 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hasher: _Hasher,
             if on_progress is not None and packet.pos is not None and packet.pos >= next_report:
                 on_progress("index", min(packet.pos, total), total)
                 next_report = packet.pos + step
-    except (av.error.FFmpegError, *_DAMAGE) as e:
+    except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         interrupted(e)
         if not shown:
             raise _unreadable(p, _av_message(e)) from e
@@ -449,7 +449,7 @@ def _first_frame_facts(p: Path, stream_index: int) -> tuple[int, str, str, str]:
                 return (_norm_rotation(getattr(frame, "rotation", 0) or 0),
                         _color_space_name(frame.colorspace), _color_range_name(frame.color_range),
                         frame.format.name)
-    except (av.error.FFmpegError, *_DAMAGE) as e:
+    except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         interrupted(e)
         raise _unreadable(p, "its first frame cannot be decoded") from e
     raise _unreadable(p, "none of its frames can be decoded")

@@ -15,17 +15,19 @@ Frames come out as upright RGB arrays in the colours a player shows::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .clip import interrupted
+from .clip import DAMAGE_ERRORS, interrupted
 from .errors import ClipError
 
 if TYPE_CHECKING:
     import numpy as np
 
     from .clip import ClipIndex, Progress
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,6 +75,50 @@ def decode_frames(index: ClipIndex, wanted: Iterable[int], *,
                   on_progress: Progress | None = None,
                   stats: DecodeStats | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(frame index, RGB array)`` for every wanted frame, in ascending order."""
+    for i, frame in _decoded(index, wanted, on_progress=on_progress, stats=stats):
+        yield i, _rgb_of(index, i, frame)
+
+
+def map_frames(index: ClipIndex, wanted: Iterable[int], work: Callable[[int, np.ndarray], T],
+               *, threads: int = 2, on_progress: Progress | None = None,
+               stats: DecodeStats | None = None) -> dict[int, T]:
+    """Run ``work(frame index, RGB array)`` for every wanted frame; return its results.
+
+    This thread only feeds the decoder; colour conversion and ``work`` (saving a
+    PNG, scaling) run on ``threads`` worker threads. With frame threading the
+    decoder stalls whenever nobody sends it packets, so converting on the
+    decoding thread would put every still's cost in series with the decode.
+    The first error from ``work`` stops the decode and is raised here.
+    """
+    from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+
+    def job(i: int, frame: Any) -> T:
+        return work(i, _rgb_of(index, i, frame))
+
+    futures: dict[int, Future[T]] = {}
+    frames = _decoded(index, wanted, on_progress=on_progress, stats=stats)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ava-frames") as pool:
+        try:
+            for i, frame in frames:
+                futures[i] = pool.submit(job, i, frame)
+                # Bound the decoded frames waiting for a worker (a 4K frame is 12 MB).
+                busy = [f for f in futures.values() if not f.done()]
+                while len(busy) > threads + 1:
+                    wait(busy, return_when=FIRST_EXCEPTION)
+                    busy = [f for f in busy if not f.done()]
+                for f in futures.values():
+                    if f.done() and f.exception() is not None:
+                        raise f.exception()  # type: ignore[misc]
+            return {i: f.result() for i, f in futures.items()}
+        finally:
+            frames.close()  # closes the file now, not when the generator is collected
+            for f in futures.values():
+                f.cancel()
+
+
+def _decoded(index: ClipIndex, wanted: Iterable[int], *, on_progress: Progress | None,
+             stats: DecodeStats | None) -> Generator[tuple[int, Any], None, None]:
+    """Yield ``(frame index, decoded av.VideoFrame)`` for every wanted frame, in order."""
     import av
 
     stats = stats if stats is not None else DecodeStats()
@@ -93,12 +139,20 @@ def decode_frames(index: ClipIndex, wanted: Iterable[int], *,
             done += run.targets[-1] - index.seek_points[run.seek][0] + 1
             if on_progress is not None:
                 on_progress("decode", done, total)
-    except (av.error.FFmpegError, ValueError, UnicodeError, OverflowError, IndexError,
-            EOFError) as e:
+    except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         interrupted(e)
         raise damaged(index, run.targets[0] if run else 0) from e
     finally:
         container.close()
+
+
+def _rgb_of(index: ClipIndex, i: int, frame: Any) -> np.ndarray:
+    import av
+
+    try:
+        return to_rgb(frame, index.rotation)
+    except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
+        raise damaged(index, i) from e
 
 
 DECODER_THREADS = 0
@@ -119,7 +173,7 @@ def _open(index: ClipIndex) -> Any:
 
 
 def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats, *,
-                seek: bool) -> Iterator[tuple[int, np.ndarray]]:
+                seek: bool) -> Iterator[tuple[int, Any]]:
     stream = container.streams[index.stream_index]
     codec = stream.codec_context
     _, key_pts, key_dts = index.seek_points[run.seek]
@@ -162,7 +216,7 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
             if i == pending[0]:
                 if frame.is_corrupt:
                     raise damaged(index, i)
-                yield i, to_rgb(frame, index.rotation)
+                yield i, frame
                 pending.pop(0)
                 if not pending:
                     return
@@ -256,8 +310,7 @@ def iter_luma(index: ClipIndex, width: int, *,
             yield i, cv2.resize(np.ascontiguousarray(y), (width, h), interpolation=cv2.INTER_AREA)
             if on_progress is not None and i % step == 0:
                 on_progress("measure", i + 1, total)
-    except (av.error.FFmpegError, ValueError, UnicodeError, OverflowError, IndexError,
-            EOFError) as e:
+    except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         interrupted(e)
         raise damaged(index, max(previous, 0)) from e
     finally:

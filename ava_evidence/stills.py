@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 PNG_COMPRESS_LEVEL = 1
 """zlib level for evidence PNGs: lossless at any level; 1 is several times
 faster than the default 6 for about 20% more bytes."""
+_PNG_STRATEGY_RLE = 3
+"""zlib's Z_RLE with the fixed "Up" row filter: 2-2.5x faster than adaptive
+filtering at the default strategy, and no larger, on synthetic and on grainy
+1080p frames alike (measured for issue 7)."""
 
 
 @dataclass(frozen=True)
@@ -168,10 +172,34 @@ def _ensure_dir(out: Path) -> list[Path]:
     return created
 
 
-def _save_png(rgb: np.ndarray, path: Path) -> None:
-    from PIL import Image
+def encode_png(rgb: np.ndarray) -> bytes:
+    """Lossless 8-bit RGB PNG bytes of an RGB array (releases the GIL while encoding)."""
+    import cv2
 
-    Image.fromarray(rgb, "RGB").save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [
+        cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL,
+        cv2.IMWRITE_PNG_STRATEGY, _PNG_STRATEGY_RLE,
+        cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP])
+    if not ok:  # pragma: no cover - OpenCV reports failure only for unsupported arrays
+        raise OutputError(f"cannot encode a {rgb.shape} image as PNG.")
+    return data.tobytes()
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    """JPEG bytes of an RGB array: for previews only, never for evidence."""
+    import cv2
+
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV reports failure only for unsupported arrays
+        raise OutputError(f"cannot encode a {rgb.shape} image as JPEG.")
+    return data.tobytes()
+
+
+def _save_png(rgb: np.ndarray, path: Path) -> None:
+    data = encode_png(rgb)
+    with open(path, "wb") as f:
+        f.write(data)
 
 
 def shared_mode() -> int:

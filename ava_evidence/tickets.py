@@ -15,6 +15,7 @@ the technical term or the times::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -218,6 +219,33 @@ def _cached_environment(template_dir: str | None) -> Any:
     return env
 
 
+TEMPLATES = ("ticket.md.j2", "ticket.txt.j2", "report.html.j2")
+
+
+def check_template_dir(template_dir: str | os.PathLike[str] | None) -> None:
+    """Refuse a template folder that does not exist, before any work is done."""
+    _environment(template_dir)
+
+
+def precompile(template_dir: str | os.PathLike[str] | None, platform_key: str,
+               channel_kind: str | None) -> None:
+    """Compile the templates a build renders, so rendering later is quick.
+
+    Meant for a helper thread while frames decode; a broken template is left
+    for :func:`render` to report.
+    """
+    from jinja2 import TemplateError
+
+    env = _environment(template_dir)
+    for name in TEMPLATES:
+        with contextlib.suppress(TemplateError):
+            env.select_template(_candidates(name, platform_key, channel_kind or "none"))
+
+
+def _candidates(name: str, platform_key: str, channel_kind: str) -> list[str]:
+    return [f"platforms/{platform_key}/{name}", f"channels/{channel_kind}/{name}", name]
+
+
 def render(name: str, context: Mapping[str, Any], *,
            template_dir: str | os.PathLike[str] | None = None) -> str:
     """Render ``name`` for the context's platform and channel.
@@ -229,10 +257,8 @@ def render(name: str, context: Mapping[str, Any], *,
 
     env = _environment(template_dir)
     kind = context["channel"]["kind"] if context.get("channel") else "none"
-    candidates = [f"platforms/{context['platform']['key']}/{name}", f"channels/{kind}/{name}",
-                  name]
     try:
-        template = env.select_template(candidates)
+        template = env.select_template(_candidates(name, context["platform"]["key"], kind))
         return str(template.render(**context))
     except TemplateError as e:
         line = getattr(e, "lineno", None)
