@@ -247,7 +247,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
            ) -> tuple[dict[str, Any], list[tuple[str, Path]], Channel | None]:
     from .compose import Caption, compose_pair, compose_strip, downscale, strip_indices
     from .decode import map_frames
-    from .stills import still_name, write_png
+    from .stills import save_png, still_name
     from .tickets import fit_plain_text, render, ticket_context
 
     plat = catalog.platforms[plat_key]
@@ -333,25 +333,31 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
         import numpy as np
 
         rgb = np.asarray(make())
-        write_png(rgb, staging / name)
+        save_png(rgb, staging / name)
         return _data_uri(rgb, 1600)
 
-    def use(i: int, rgb: np.ndarray) -> str | None:
+    def use(i: int, bgr: np.ndarray) -> str | None:
         """Keep the small copies composites need and start those now complete; save
-        frame ``i``'s full-size stills (only small copies are kept: a 4K frame is 25 MB)."""
+        frame ``i``'s full-size stills (only small copies are kept: a 4K frame is 25 MB).
+
+        Frames arrive in BGR, which OpenCV encodes without another full-size copy."""
+        import cv2
+
         copies = {}
         if i in pair_frames:
-            copies[("pair", i)] = downscale(rgb, height=MAX_PAIR_HEIGHT)
+            copies[("pair", i)] = cv2.cvtColor(downscale(bgr, height=MAX_PAIR_HEIGHT),
+                                               cv2.COLOR_BGR2RGB)
         if i in strip:
-            copies[("strip", i)] = downscale(rgb, width=STRIP_TILE_WIDTH)
+            copies[("strip", i)] = cv2.cvtColor(downscale(bgr, width=STRIP_TILE_WIDTH),
+                                                cv2.COLOR_BGR2RGB)
         with lock:
             small.update(copies)
             for item in [w for w in waiting if w[1] <= small.keys()]:
                 waiting.remove(item)
                 jobs[item[0]] = pool.submit(save, item[0], item[2])
         for still in stills.get(i, ()):
-            write_png(rgb, staging / still)
-        return _data_uri(rgb, 480) if i in shot_frames else None
+            save_png(bgr, staging / still, bgr=True)
+        return _data_uri(bgr, 480, bgr=True) if i in shot_frames else None
 
     channels = plat.channels_for(plan_key)
     channel = channels[0] if channels else None
@@ -361,7 +367,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
                                  args=(template_dir, plat.key, channel.kind if channel else None))
     preparing.start()
     try:
-        uris = map_frames(index, needed, use, on_progress=on_progress)
+        uris = map_frames(index, needed, use, bgr=True, on_progress=on_progress)
         previews = {f"frames/{s.name}": uris[s.index] or "" for s in shots}
         if suggestion is not None:
             from .chart import chart_for
@@ -501,13 +507,13 @@ def _attachments(candidates: list[tuple[str, Path, str]], budget_mb: float, stag
     return [{"file": c["file"], "description": c["description"]} for c in chosen], notes
 
 
-def _data_uri(rgb: np.ndarray, max_width: int) -> str:
+def _data_uri(rgb: np.ndarray, max_width: int, *, bgr: bool = False) -> str:
     """A JPEG preview of an image as a data: URI for the report (lossless files are in the bag)."""
     from .compose import downscale
     from .stills import encode_jpeg
 
     return "data:image/jpeg;base64," + base64.b64encode(
-        encode_jpeg(downscale(rgb, width=max_width), 88)).decode()
+        encode_jpeg(downscale(rgb, width=max_width), 88, bgr=bgr)).decode()
 
 
 def _report(ctx: dict[str, Any], manifest: dict[str, Any], previews: dict[str, str],

@@ -80,9 +80,14 @@ def decode_frames(index: ClipIndex, wanted: Iterable[int], *,
 
 
 def map_frames(index: ClipIndex, wanted: Iterable[int], work: Callable[[int, np.ndarray], T],
-               *, threads: int = 2, on_progress: Progress | None = None,
+               *, threads: int | None = None, bgr: bool = False,
+               on_progress: Progress | None = None,
                stats: DecodeStats | None = None) -> dict[int, T]:
     """Run ``work(frame index, RGB array)`` for every wanted frame; return its results.
+
+    ``bgr`` hands ``work`` BGR arrays instead (OpenCV's order, so saving a PNG
+    needs no extra full-size copy). ``threads`` defaults to two, or one for
+    frames over 1440p, whose copies in flight would cost too much memory.
 
     This thread only feeds the decoder; colour conversion and ``work`` (saving a
     PNG, scaling) run on ``threads`` worker threads. With frame threading the
@@ -93,8 +98,10 @@ def map_frames(index: ClipIndex, wanted: Iterable[int], work: Callable[[int, np.
     from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
     def job(i: int, frame: Any) -> T:
-        return work(i, _rgb_of(index, i, frame))
+        return work(i, _rgb_of(index, i, frame, bgr))
 
+    if threads is None:
+        threads = 2 if index.width * index.height <= LARGE_FRAME_PIXELS else 1
     futures: dict[int, Future[T]] = {}
     frames = _decoded(index, wanted, on_progress=on_progress, stats=stats)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ava-frames") as pool:
@@ -103,7 +110,7 @@ def map_frames(index: ClipIndex, wanted: Iterable[int], work: Callable[[int, np.
                 futures[i] = pool.submit(job, i, frame)
                 # Bound the decoded frames waiting for a worker (a 4K frame is 12 MB).
                 busy = [f for f in futures.values() if not f.done()]
-                while len(busy) > threads + 1:
+                while len(busy) > threads:
                     wait(busy, return_when=FIRST_EXCEPTION)
                     busy = [f for f in busy if not f.done()]
                 for f in futures.values():
@@ -146,14 +153,18 @@ def _decoded(index: ClipIndex, wanted: Iterable[int], *, on_progress: Progress |
         container.close()
 
 
-def _rgb_of(index: ClipIndex, i: int, frame: Any) -> np.ndarray:
+def _rgb_of(index: ClipIndex, i: int, frame: Any, bgr: bool = False) -> np.ndarray:
     import av
 
     try:
-        return to_rgb(frame, index.rotation)
+        return to_rgb(frame, index.rotation, bgr=bgr)
     except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         raise damaged(index, i) from e
 
+
+LARGE_FRAME_PIXELS = 2560 * 1440
+"""Above this, one frame at a time is converted and saved: a 4K RGB frame is 25 MB,
+and the peak memory of a 4K build stays under 400 MB."""
 
 DECODER_THREADS = 0
 """Decoder threads per clip: 0 lets FFmpeg choose (one per core). Batch workers set 1,
@@ -248,7 +259,7 @@ def _frame_index(frame: Any, pts_to_index: dict[int, int], previous: int) -> int
     return previous + 1 if previous >= 0 else None
 
 
-def to_rgb(frame: Any, rotation: int) -> np.ndarray:
+def to_rgb(frame: Any, rotation: int, *, bgr: bool = False) -> np.ndarray:
     """Convert a decoded frame to upright 8-bit RGB the way a player shows it.
 
     The colour matrix and range come from the frame's tags; an untagged frame
@@ -260,7 +271,8 @@ def to_rgb(frame: Any, rotation: int) -> np.ndarray:
     if colorspace in (2, 3):  # AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_RESERVED
         hd = frame.width >= 1280 or frame.height > 576
         colorspace = 1 if hd else 5  # BT.709 : BT.601
-    rgb: np.ndarray = frame.reformat(format="rgb24", src_colorspace=colorspace,
+    rgb: np.ndarray = frame.reformat(format="bgr24" if bgr else "rgb24",
+                                     src_colorspace=colorspace,
                                      src_color_range=int(frame.color_range or 0) or None,
                                      dst_color_range="JPEG").to_ndarray()
     if rotation:

@@ -13,7 +13,6 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -104,7 +103,7 @@ def extract_stills(index: ClipIndex, requests: Sequence[Request], out_dir: str |
     atomically; a frame asked for twice is decoded and written once (unless
     ``labelled_names`` puts the label in the name).
     """
-    from .decode import decode_frames
+    from .decode import map_frames
 
     resolved = resolve_requests(index, requests)
     out = Path(out_dir)
@@ -113,24 +112,20 @@ def extract_stills(index: ClipIndex, requests: Sequence[Request], out_dir: str |
     for req, frame in resolved:
         label = req.label if labelled_names else None
         names.setdefault((frame, label), out / still_name(index, frame, label))
-
     # All or nothing: stills are written under temporary names and renamed only
     # once every one of them has been decoded and written.
-    sizes: dict[int, tuple[int, int]] = {}
-    staged: dict[Path, Path] = {}
+    staged = {path: path.with_name(f".tmp-{os.getpid()}-{path.name}") for path in names.values()}
+
+    def save(frame: int, bgr: np.ndarray) -> tuple[int, int]:
+        data = encode_png(bgr, bgr=True)
+        for (f, _), path in names.items():
+            if f == frame:
+                _write(staged[path], data)
+        return bgr.shape[1], bgr.shape[0]
+
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            writes: list[Future[None]] = []
-            for frame, rgb in decode_frames(index, {f for f, _ in names},
-                                            on_progress=on_progress):
-                sizes[frame] = (rgb.shape[1], rgb.shape[0])
-                for (f, _), path in names.items():
-                    if f == frame:
-                        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-                        staged[path] = tmp
-                        writes.append(pool.submit(_save_png, rgb, tmp))
-            for w in writes:
-                w.result()
+        sizes = map_frames(index, {f for f, _ in names}, save, bgr=True,
+                           on_progress=on_progress)
         for final, tmp in staged.items():
             os.replace(tmp, final)
     except OSError as e:
@@ -172,11 +167,14 @@ def _ensure_dir(out: Path) -> list[Path]:
     return created
 
 
-def encode_png(rgb: np.ndarray) -> bytes:
-    """Lossless 8-bit RGB PNG bytes of an RGB array (releases the GIL while encoding)."""
+def encode_png(rgb: np.ndarray, *, bgr: bool = False) -> bytes:
+    """Lossless 8-bit RGB PNG bytes of an RGB (or, with ``bgr``, BGR) array.
+
+    OpenCV releases the GIL while it encodes, so several can run in threads.
+    """
     import cv2
 
-    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [
+    ok, data = cv2.imencode(".png", rgb if bgr else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [
         cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL,
         cv2.IMWRITE_PNG_STRATEGY, _PNG_STRATEGY_RLE,
         cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP])
@@ -185,19 +183,23 @@ def encode_png(rgb: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
-    """JPEG bytes of an RGB array: for previews only, never for evidence."""
+def encode_jpeg(rgb: np.ndarray, quality: int, *, bgr: bool = False) -> bytes:
+    """JPEG bytes of an RGB (or BGR) array: for previews only, never for evidence."""
     import cv2
 
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+    ok, data = cv2.imencode(".jpg", rgb if bgr else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                             [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover - OpenCV reports failure only for unsupported arrays
         raise OutputError(f"cannot encode a {rgb.shape} image as JPEG.")
     return data.tobytes()
 
 
-def _save_png(rgb: np.ndarray, path: Path) -> None:
-    data = encode_png(rgb)
+def save_png(rgb: np.ndarray, path: Path, *, bgr: bool = False) -> None:
+    """Write a PNG in place, raising OSError: for files inside a staging folder."""
+    _write(path, encode_png(rgb, bgr=bgr))
+
+
+def _write(path: Path, data: bytes) -> None:
     with open(path, "wb") as f:
         f.write(data)
 
@@ -209,13 +211,13 @@ def shared_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_png(rgb: np.ndarray, path: Path) -> None:
-    """Write an RGB array as PNG via a temporary file renamed into place."""
+def write_png(rgb: np.ndarray, path: Path, *, bgr: bool = False) -> None:
+    """Write an RGB (or BGR) array as PNG via a temporary file renamed into place."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
     os.close(fd)
     try:
         os.chmod(tmp, shared_mode())  # mkstemp makes it private; a still is for sharing
-        _save_png(rgb, Path(tmp))
+        save_png(rgb, Path(tmp), bgr=bgr)
         os.replace(tmp, path)
     except OSError as e:
         _unlink_quietly(tmp)

@@ -231,6 +231,21 @@ def test_prompt_adherence_needs_a_note(clips: ClipStore, tmp_path: Path) -> None
                              "used in --note so support can compare it with the stills.\n")
 
 
+def test_missing_template_folder_is_refused_before_decoding(
+        clips: ClipStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ava_evidence.clip
+
+    def no_indexing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the clip was read before the options were checked")
+
+    monkeypatch.setattr(ava_evidence.clip, "index_clip", no_indexing)
+    missing = tmp_path / "no-such-templates"
+    result = _build(clips, tmp_path / "x.zip", "--mark", "1", "--templates", missing, expect=2)
+    assert result.stderr == (f"Error: template folder {missing} does not exist: check "
+                             f"--templates.\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bad_mark_names_the_clip(clips: ClipStore, tmp_path: Path) -> None:
     result = _build(clips, tmp_path / "x.zip", "--mark", "9", expect=2)
     assert result.stderr == ("Error: time '9' is past the end: h264_bframes.mp4 lasts 2.500 s "

@@ -228,19 +228,44 @@ def test_disk_full_while_writing_the_bundle(clips: ClipStore, tmp_path: Path,
     assert real is not full
 
 
+@pytest.mark.parametrize("failing_write", [1, 4, 7])  # of 7: 4 stills, 2 pairs, strip
+def test_disk_full_while_staging_stills_and_pairs(clips: ClipStore, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 failing_write: int) -> None:
+    """Stills and pairs are written by worker threads: the first failure still ends the
+    build with one clear line and nothing left behind."""
+    import ava_evidence.stills
+
+    calls = []
+
+    def full(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) >= failing_write:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        path.write_bytes(data)
+
+    monkeypatch.setattr(ava_evidence.stills, "_write", full)
+    result = run_cli("build", clips.path("h264_bframes"), "--platform", "luma", "--id", "g",
+                     "--failure", "physics", "--mark", "1", "-o", tmp_path / "f.zip", expect=1)
+    assert result.stderr == (f"Error: cannot write the bundle in {tmp_path} (No space left on "
+                             f"device): check free space and permissions, or choose another -o.\n")
+    assert list(tmp_path.iterdir()) == []
+    assert len(calls) >= failing_write
+
+
 def test_disk_full_while_writing_stills(clips: ClipStore, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import ava_evidence.stills
 
     calls = []
 
-    def full(rgb: object, path: Path) -> None:
+    def full(path: Path, data: bytes) -> None:
         calls.append(path)
         if len(calls) > 1:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        path.write_bytes(b"png")
+        path.write_bytes(data)
 
-    monkeypatch.setattr(ava_evidence.stills, "_save_png", full)
+    monkeypatch.setattr(ava_evidence.stills, "_write", full)
     out = tmp_path / "new" / "stills"
     result = run_cli("frames", clips.path("h264_bframes"), "start", "1", "end", "-o", out,
                      expect=1)
