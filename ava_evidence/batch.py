@@ -10,6 +10,7 @@ and ends with the same one-line error ``build`` would give::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -167,12 +168,18 @@ def load_jobs(path: str | os.PathLike[str]) -> list[Job]:
     return jobs
 
 
-def _run_one(job: Job, out_dir: str, force: bool, catalog: Any) -> Outcome:
-    """Build one job; runs in a worker process, so it returns plain data."""
+def _run_one(job: Job, out_dir: str, force: bool, catalog: Any, one_core: bool) -> Outcome:
+    """Build one job; runs in a worker process, so it returns plain data.
+
+    ``one_core``: this process is one of several that fill the cores, so it does
+    its work on one thread; a lone worker keeps the threads a build normally uses.
+    """
     from . import decode
     from .bundle import build_bundle
 
-    decode.DECODER_THREADS = 1  # this process is one of several: one core each
+    if one_core:
+        decode.DECODER_THREADS = 1
+        decode.WORKER_THREADS = 0
 
     target = Path(out_dir) / job.output if job.output else Path(out_dir)
     try:
@@ -211,17 +218,27 @@ def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: 
         import threading
 
         import av  # noqa: F401
-        import jinja2  # noqa: F401
+        import cv2  # noqa: F401
         import numpy  # noqa: F401
-        import PIL.Image  # noqa: F401
-        import yaml  # noqa: F401
+        import PIL.Image
+        import PIL.ImageDraw  # noqa: F401
 
+        from . import bundle, decode, stills  # noqa: F401
+        from .tickets import precompile
+
+        # Compiled once here, the templates are inherited by every worker.
+        for platform in {job.platform for job in jobs}:
+            with contextlib.suppress(AvaError):
+                plat = catalog.platform(platform)
+                for channel in plat.channels or [None]:
+                    precompile(None, plat.key, channel.kind if channel else None)
         context = multiprocessing.get_context("fork" if threading.active_count() == 1
                                               else "spawn")
     else:
         context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(count, len(jobs)), mp_context=context) as pool:
-        futures = {pool.submit(_run_one, job, str(out), force, catalog): n
+    processes = min(count, len(jobs))
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        futures = {pool.submit(_run_one, job, str(out), force, catalog, processes > 1): n
                    for n, job in enumerate(jobs)}
         try:
             for future in as_completed(futures):

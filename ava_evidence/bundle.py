@@ -203,6 +203,21 @@ def deferred_interrupt() -> Iterator[None]:
             raise KeyboardInterrupt
 
 
+class _Inline:
+    """The part of an executor `_stage` uses, running each call at once."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as e:
+            future.set_exception(e)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
 def _prepare(template_dir: str | os.PathLike[str] | None, platform_key: str,
              channel_kind: str | None) -> None:
     import cv2  # noqa: F401
@@ -325,7 +340,11 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
          for i in strip], footer, tile_width=STRIP_TILE_WIDTH)))
     payload += [(name, staging / name) for name, _, _ in waiting]
     lock = threading.Lock()
-    pool = ThreadPoolExecutor(max_workers=2)  # drawing and encoding mostly release the GIL
+    from . import decode
+
+    # Drawing and encoding mostly release the GIL, so composites run in threads, except
+    # where each process has only its one core (batch workers).
+    pool: Any = ThreadPoolExecutor(max_workers=2) if decode.WORKER_THREADS != 0 else _Inline()
     jobs: dict[str, Future[str]] = {}
 
     def save(name: str, make: Callable[[], Image.Image]) -> str:

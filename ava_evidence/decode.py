@@ -101,9 +101,15 @@ def map_frames(index: ClipIndex, wanted: Iterable[int], work: Callable[[int, np.
         return work(i, _rgb_of(index, i, frame, bgr))
 
     if threads is None:
-        threads = 2 if index.width * index.height <= LARGE_FRAME_PIXELS else 1
-    futures: dict[int, Future[T]] = {}
+        threads = (WORKER_THREADS if WORKER_THREADS is not None
+                   else 2 if index.width * index.height <= LARGE_FRAME_PIXELS else 1)
     frames = _decoded(index, wanted, on_progress=on_progress, stats=stats)
+    if threads == 0:
+        try:
+            return {i: job(i, frame) for i, frame in frames}
+        finally:
+            frames.close()
+    futures: dict[int, Future[T]] = {}
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ava-frames") as pool:
         try:
             for i, frame in frames:
@@ -166,9 +172,13 @@ LARGE_FRAME_PIXELS = 2560 * 1440
 """Above this, one frame at a time is converted and saved: a 4K RGB frame is 25 MB,
 and the peak memory of a 4K build stays under 400 MB."""
 
+WORKER_THREADS: int | None = None
+"""Threads that convert and save frames beside the decoder (None: by frame size).
+Batch workers set 0, doing it all on their one thread: they already run one clip
+per core."""
+
 DECODER_THREADS = 0
-"""Decoder threads per clip: 0 lets FFmpeg choose (one per core). Batch workers set 1,
-since they already run one clip per core."""
+"""Decoder threads per clip: 0 lets FFmpeg choose (one per core). Batch workers set 1."""
 
 
 def _open(index: ClipIndex) -> Any:

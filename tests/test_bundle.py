@@ -113,6 +113,25 @@ def test_stills_pairs_and_manifest_show_the_right_frames(bundle: tuple[Path, dic
     assert strip.shape[1] > 320
 
 
+@pytest.mark.parametrize("threads", [0, 1])
+def test_same_images_whatever_the_threading(bundle: tuple[Path, dict], clips: ClipStore,
+                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            threads: int) -> None:
+    """Batch workers do everything on one thread (0), 4K builds use one helper (1), others
+    two: every still, pair and the strip must come out byte-identical either way."""
+    from ava_evidence import decode
+
+    monkeypatch.setattr(decode, "WORKER_THREADS", threads)
+    monkeypatch.setattr(decode, "DECODER_THREADS", 1)
+    out = tmp_path / "evidence.zip"
+    _build(clips, out, "--mark", "1.0", "--mark", "f40", "--note", "ball <b>jumps</b>")
+    images = {n: b for n, b in _members(out).items() if n.endswith(".png")}
+    reference = {n: b for n, b in _members(bundle[0]).items() if n.endswith(".png")}
+    assert len(images) == 10  # 4 stills, 2 frames before marks, 3 pairs, the strip
+    assert images.keys() == reference.keys()
+    assert [n for n in images if images[n] != reference[n]] == []
+
+
 def test_bag_validates_with_bagit_python(bundle: tuple[Path, dict], tmp_path: Path) -> None:
     import bagit
 

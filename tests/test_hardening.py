@@ -228,13 +228,17 @@ def test_disk_full_while_writing_the_bundle(clips: ClipStore, tmp_path: Path,
     assert real is not full
 
 
+@pytest.mark.parametrize("threads", [None, 0])
 @pytest.mark.parametrize("failing_write", [1, 4, 7])  # of 7: 4 stills, 2 pairs, strip
 def test_disk_full_while_staging_stills_and_pairs(clips: ClipStore, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch,
-                                                 failing_write: int) -> None:
-    """Stills and pairs are written by worker threads: the first failure still ends the
-    build with one clear line and nothing left behind."""
+                                                 failing_write: int, threads: int | None) -> None:
+    """Stills and pairs are written by worker threads (or, in batch workers, on the one
+    thread): the first failure ends the build with one clear line, nothing left behind."""
+    import ava_evidence.decode
     import ava_evidence.stills
+
+    monkeypatch.setattr(ava_evidence.decode, "WORKER_THREADS", threads)
 
     calls = []
 
