@@ -550,8 +550,13 @@ def _flicker(index: ClipIndex, frames: list[np.ndarray],
             burst = [j for j in hot[n:] if j - i <= window]
             if len(burst) >= 3:
                 amp = max(values[j - start - 1] for j in burst)
+                # The oscillation measure also fires on the last normal frame; the
+                # evidence is the first frame whose brightness has jumped.
+                steps = {j: abs(luma[j] - luma[j - 1]) for j in range(i, min(end, burst[-1] + 2))}
+                top = max(steps.values())
+                first = next(j for j in sorted(steps) if steps[j] >= top / 3)
                 candidates.append(Candidate(
-                    i, index.time_of(i), min(1.0, amp / 12),
+                    first, index.time_of(first), min(1.0, amp / 12),
                     f"brightness jumps up to {amp:.1f} levels between neighbouring frames, "
                     f"{len(burst)} times within a second", "flicker", {"amplitude": amp}))
                 break

@@ -68,7 +68,8 @@ def write_bag_zip(zip_path: Path, bag_name: str, payload: Sequence[tuple[str, Pa
         for alg in TAG_ALGORITHMS
     }
     stamp = when.timetuple()[:6]
-    with zipfile.ZipFile(zip_path, "w", compresslevel=1) as z:  # report.html is mostly base64: deflates little
+    # Level 1: the largest text member, report.html, is mostly base64 that deflates little.
+    with zipfile.ZipFile(zip_path, "w", compresslevel=1) as z:
         for name, body in sorted({**tags, **tagmanifests}.items()):
             _add(z, f"{bag_name}/{name}", body, stamp)
         for name, path in entries:

@@ -69,6 +69,17 @@ def flicker_clip(path: Path, *, start: float = 1.5, seconds: float = 3) -> Path:
     return encode_frames(path, np.stack(frames), FPS)
 
 
+def flash_clip(path: Path, *, first: int = 40, length: int = 3, seconds: float = 3) -> Path:
+    """The moving scene with ``length`` frames from frame ``first`` much brighter."""
+    frames = []
+    for i in range(int(seconds * FPS)):
+        img = _background(i).astype(np.int16)
+        if first <= i < first + length:
+            img += 70
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+    return encode_frames(path, np.stack(frames), FPS)
+
+
 def stall_clip(path: Path, *, start: float = 1.5, length: float = 0.75,
                seconds: float = 3) -> Path:
     """The moving scene, with the same frame repeated for ``length`` seconds from ``start``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "freeze": motionclips.ball_clip(d / "freeze.mp4", freeze_at=1.5),
         "smooth": motionclips.ball_clip(d / "smooth.mp4"),
         "flicker": motionclips.flicker_clip(d / "flicker.mp4", start=1.5),
+        "flash": motionclips.flash_clip(d / "flash.mp4", first=40),
         "stall": motionclips.stall_clip(d / "stall.mp4", start=1.5),
         "two": motionclips.two_faces_clip(d / "two.mp4", 1.5),
     }
@@ -82,7 +84,9 @@ def test_frozen_region_found(made: dict[str, Path]) -> None:
 
 def test_flicker_and_stall(made: dict[str, Path]) -> None:
     flicker = suggest(index_clip(made["flicker"]), "temporal-flicker").candidates
-    assert flicker and abs(float(flicker[0].time) - 1.5) <= 0.25
+    assert flicker and flicker[0].index == math.ceil(1.5 * motionclips.FPS)  # first pumped frame
+    flash = suggest(index_clip(made["flash"]), "temporal-flicker").candidates
+    assert flash and flash[0].index == 40  # the first bright frame, not the one before it
     assert suggest(index_clip(made["smooth"]), "temporal-flicker").candidates == []
     stall = suggest(index_clip(made["stall"]), "motion-freeze").candidates
     assert stall and abs(float(stall[0].time) - 1.5) <= 0.25
