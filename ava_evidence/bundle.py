@@ -50,6 +50,16 @@ lossless stills keep the full size."""
 STRIP_TILE_WIDTH = 320
 DEFAULT_ATTACHMENT_MB = 10.0
 """Per-file budget when a channel documents no limit: small enough for common mail."""
+_PAIR_DESCRIPTIONS = {
+    "start-end": "first and last frame side by side",
+    "before-mark": "the frame before the marked moment, and the moment itself",
+    "mark-after": "the marked moment (the clip's first frame), and the frame after it",
+}
+_PAIR_CAPTIONS = {
+    "start-end": "Start and end of the clip",
+    "before-mark": "Before and at the mark (frame {mark})",
+    "mark-after": "At the mark (frame {mark}) and just after",
+}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -270,7 +280,8 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
     last = index.frame_count - 1
     shots = [_Shot("start", "start", 0, index.time_of(0), still_name(index, 0, "start"))]
     mark_shots: list[_Shot] = []
-    for n, (text, frame) in enumerate(sorted(resolved, key=lambda r: r[1]), 1):
+    unique = {frame: text for text, frame in reversed(resolved)}  # one mark per frame: the first
+    for n, (frame, text) in enumerate(sorted(unique.items()), 1):
         measured = next(({"score": round(c.score, 3), "reason": c.reason}
                          for c in (suggestion.candidates if suggestion else [])
                          if c.index == frame and text.startswith("measured")), None)
@@ -278,14 +289,13 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
                                 still_name(index, frame, f"mark{n}"), measured))
     shots += mark_shots
     shots.append(_Shot("end", "end", last, index.time_of(last), still_name(index, last, "end")))
-    befores = {}
-    for shot in mark_shots:
-        before = shot.index - 1 if shot.index > 0 else min(1, last)
-        befores[shot.index] = before
+    # Each mark is paired with the frame before it; a mark on the first frame, with the one after.
+    neighbours = {shot.index: (shot.index - 1, "before") if shot.index > 0
+                  else (min(1, last), "after") for shot in mark_shots}
     window = ((max(0, mark_shots[0].index - round(index.fps)),
                min(last, mark_shots[-1].index + round(index.fps))) if mark_shots else (0, last))
     strip = strip_indices(index.frame_count, window, 8)
-    needed = {s.index for s in shots} | set(befores.values()) | set(strip)
+    needed = {s.index for s in shots} | {b for b, _ in neighbours.values()} | set(strip)
 
     (staging / "frames").mkdir()
     (staging / "pairs").mkdir()
@@ -293,19 +303,20 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
 
     # Every file name is fixed before decoding, so what the bag holds never depends
     # on thread timing.
-    before_names = {b: f"frames/{still_name(index, b, 'before')}" for b in befores.values()}
+    context_names = {(b, label): f"frames/{still_name(index, b, label)}"
+                     for b, label in neighbours.values()}
     stills: dict[int, list[str]] = {}
     for shot in shots:
         stills.setdefault(shot.index, []).append(f"frames/{shot.name}")
-    for b, before_name in before_names.items():
-        if before_name not in stills.setdefault(b, []):
-            stills[b].append(before_name)
+    for (b, _), context_name in context_names.items():
+        if context_name not in stills.setdefault(b, []):
+            stills[b].append(context_name)
     payload: list[tuple[str, Path]] = [(n, staging / n) for names in stills.values()
                                        for n in names]
     shot_frames = {s.index for s in shots}
-    context_frames = [{"label": "before", "for_index": mark_index, "index": before,
-                       "time_s": float(index.time_of(before)), "file": before_names[before]}
-                      for mark_index, before in sorted(befores.items())]
+    context_frames = [{"label": label, "for_index": mark_index, "index": b,
+                       "time_s": float(index.time_of(b)), "file": context_names[(b, label)]}
+                      for mark_index, (b, label) in sorted(neighbours.items())]
 
     footer = f"{plat.name}  |  Generation ID {gid}  |  {fail.term}"
 
@@ -314,12 +325,11 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
 
     pair_specs = [("01_start-end.png", cap("START", 0), cap("END", last), "start-end")]
     for n, shot in enumerate(mark_shots, 1):
-        before = befores[shot.index]
-        left, right = ((cap("BEFORE", before), cap(f"MARK {n}", shot.index))
-                       if before < shot.index
-                       else (cap(f"MARK {n}", shot.index), cap("AFTER", before)))
-        pair_specs.append((f"{n + 1:02d}_mark{n}_f{shot.index:06d}.png", left, right,
-                           "before-mark"))
+        b, label = neighbours[shot.index]
+        left, right, kind = ((cap("BEFORE", b), cap(f"MARK {n}", shot.index), "before-mark")
+                             if label == "before"
+                             else (cap(f"MARK {n}", shot.index), cap("AFTER", b), "mark-after"))
+        pair_specs.append((f"{n + 1:02d}_mark{n}_f{shot.index:06d}.png", left, right, kind))
     pairs: list[dict[str, Any]] = [
         {"file": f"pairs/{file_name}", "kind": kind, "left": left.index, "right": right.index}
         for file_name, left, right, kind in pair_specs]
@@ -404,9 +414,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
 
     budget_mb = (channel.limit.attachment_limit_mb if channel and channel.limit
                  and channel.limit.attachment_limit_mb else DEFAULT_ATTACHMENT_MB)
-    candidates = [(p["file"], staging / p["file"],
-                   "first and last frame side by side" if p["kind"] == "start-end"
-                   else "the frame before the marked moment, and the moment itself")
+    candidates = [(p["file"], staging / p["file"], _PAIR_DESCRIPTIONS[p["kind"]])
                   for p in pairs]
     if suggestion is not None:
         candidates.append(("chart.png", staging / "chart.png",
@@ -538,17 +546,19 @@ def _data_uri(rgb: np.ndarray, max_width: int, *, bgr: bool = False) -> str:
 def _report(ctx: dict[str, Any], manifest: dict[str, Any], previews: dict[str, str],
             ticket_md: str, template_dir: str | os.PathLike[str] | None) -> str:
     from .tickets import render
+    from .timecode import format_seconds
 
     images = {
         "pairs": [{"src": previews[p["file"]], "file": p["file"],
-                   "caption": ("Start and end of the clip" if p["kind"] == "start-end"
-                               else f"Before and at the mark (frame {p['right']})")}
+                   "caption": _PAIR_CAPTIONS[p["kind"]].format(
+                       mark=p["left"] if p["kind"] == "mark-after" else p["right"])}
                   for p in manifest["pairs"]],
         "strip": {"src": previews["strip.png"], "file": "strip.png"},
         "chart": ({"src": previews["chart.png"], "file": "chart.png"}
                   if "chart.png" in previews else None),
         "stills": [{"src": previews[f["file"]], "file": f["file"],
-                    "caption": f"{f['label']}: frame {f['index']} at {f['time_s']:.3f} s"}
+                    "caption": f"{f['label']}: frame {f['index']} at "
+                               f"{format_seconds(f['time_s'])} s"}
                    for f in manifest["frames"]],
     }
     return render("report.html.j2", {**ctx, "report_images": images,

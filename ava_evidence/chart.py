@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .compose import BACKGROUND, MUTED, TEXT, fit_text, font
+from .timecode import format_seconds
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -74,7 +75,7 @@ def render_chart(times: Sequence[float], series: dict[str, Sequence[float | None
     for n, c in enumerate(candidates, 1):
         x = x_of(float(c.time), duration)
         draw.line((x, top, x, bottom), fill=MARK, width=2)
-        draw.text((x + 4, top + 4 + 22 * (n - 1)), f"#{n} {float(c.time):.3f} s",
+        draw.text((x + 4, top + 4 + 22 * (n - 1)), f"#{n} {format_seconds(c.time)} s",
                   font=font(17), fill=MARK)
     return img
 

@@ -45,6 +45,8 @@ _MAGIC_NAMES = (
 _IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe",
                    "jpegls_pipe", "gif_pipe", "svg_pipe", "pam_pipe", "ppm_pipe", "qoi_pipe")
 _IMAGE_CODECS = ("png", "mjpeg", "webp", "bmp", "tiff", "jpeg2000", "jpegls", "svg", "qoi")
+_TEXT_CODECS = ("ansi", "bintext", "xbin", "idf")
+"""FFmpeg plays .txt/.nfo/.ans files as animated text art: never a clip."""
 
 
 @dataclass(frozen=True)
@@ -337,6 +339,9 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hasher: _Hasher,
         raise _unreadable(p, "no video stream")
     stream = container.streams.video[0]
     codec = stream.codec_context
+    if codec.name in _TEXT_CODECS:
+        raise ClipError(f"{p.name} is a text file, not a video: give the clip exactly as "
+                        f"downloaded from the platform.")
     if fmt_name in _IMAGE_DEMUXERS or (codec.name in _IMAGE_CODECS and fmt_name.endswith("_pipe")):
         raise ClipError(f"{p.name} is a still image ({codec.name}), not a video: "
                         f"give the clip itself.")

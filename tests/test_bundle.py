@@ -132,6 +132,37 @@ def test_same_images_whatever_the_threading(bundle: tuple[Path, dict], clips: Cl
     assert [n for n in images if images[n] != reference[n]] == []
 
 
+def test_mark_on_the_first_frame_and_repeated_marks(clips: ClipStore, tmp_path: Path) -> None:
+    out = tmp_path / "m.zip"
+    m = _build(clips, out, "--mark", "start", "--mark", "1", "--mark", "1.0")["manifest"]
+    assert [(f["label"], f["index"], f["requested"]) for f in m["frames"]] == [
+        ("start", 0, "start"), ("mark", 0, "start"), ("mark", 24, "1"), ("end", 59, "end")]
+    assert [(p["kind"], p["left"], p["right"]) for p in m["pairs"]] == [
+        ("start-end", 0, 59), ("mark-after", 0, 1), ("before-mark", 23, 24)]
+    assert [(c["label"], c["for_index"], c["index"]) for c in m["context_frames"]] == [
+        ("after", 0, 1), ("before", 24, 23)]
+    members = _members(out)
+    bag = "kling_gen-42_physics"
+    after = _png(members[f"{bag}/data/{m['context_frames'][0]['file']}"])
+    assert m["context_frames"][0]["file"].startswith("frames/after_f000001_")
+    assert clipgen.read_barcode(after) == 1
+    left, right = _halves(_png(members[f"{bag}/data/{m['pairs'][1]['file']}"]), 320, 180)
+    assert (clipgen.read_barcode(left), clipgen.read_barcode(right)) == (0, 1)
+    ticket = members[f"{bag}/data/ticket.md"].decode()
+    assert "the marked moment (the clip's first frame), and the frame after it" in ticket
+    report = members[f"{bag}/data/report.html"].decode()
+    assert "At the mark (frame 0) and just after" in report
+
+
+def test_printed_times_select_their_frame_when_typed_back(clips: ClipStore,
+                                                          tmp_path: Path) -> None:
+    """59/24 s is 2.4583...: every caption says 2.459, which selects frame 59 again."""
+    out = tmp_path / "t.zip"
+    _build(clips, out, "--mark", "1")
+    report = _members(out)["kling_gen-42_physics/data/report.html"].decode()
+    assert "end: frame 59 at 2.459 s" in report and "2.458" not in report
+
+
 def test_bag_validates_with_bagit_python(bundle: tuple[Path, dict], tmp_path: Path) -> None:
     import bagit
 

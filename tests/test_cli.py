@@ -21,6 +21,7 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory, clips: ClipStore) -> Pa
     ff = clipgen.ffmpeg()
     (d / "folder.mp4").mkdir()
     (d / "text.mp4").write_text("this is a web page, not a video\n")
+    (d / "notes.txt").write_text("Generation ID 4d1e9a77, clip looked wrong at 0:02\n" * 40)
     (d / "empty.mp4").write_bytes(b"")
     (d / "random.mp4").write_bytes(bytes((i * 7919 + 13) % 256 for i in range(4096)))
     subprocess.run([ff, "-v", "error", "-f", "lavfi", "-i", "sine=duration=0.5", "-c:a", "aac",
@@ -43,6 +44,8 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory, clips: ClipStore) -> Pa
     ("folder.mp4", "folder.mp4 is a folder, not a video file: give the path of the clip itself."),
     ("text.mp4", "text.mp4 is not a video file that can be read: "
                  "give the clip exactly as downloaded from the platform."),
+    ("notes.txt", "notes.txt is a text file, not a video: give the clip exactly as "
+                  "downloaded from the platform."),
     ("random.mp4", "random.mp4 is not a video file that can be read: "
                    "give the clip exactly as downloaded from the platform."),
     ("empty.mp4", "empty.mp4 is empty (0 bytes): the download did not finish; "
