@@ -273,7 +273,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
     from .compose import Caption, compose_pair, compose_strip, downscale, strip_indices
     from .decode import map_frames
     from .stills import save_png, still_name
-    from .tickets import fit_plain_text, render, ticket_context
+    from .tickets import fit_plain_text, left_out, render, ticket_context
 
     plat = catalog.platforms[plat_key]
     fail = catalog.failures[fail_key]
@@ -478,7 +478,8 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
                       "notes": suggestion.notes} if suggestion else None),
         "chart": "chart.png" if suggestion is not None else None,
         "ticket": {"markdown": "ticket.md", "text": "ticket.txt", "text_chars": len(ticket_txt),
-                   "text_limit": limit, "text_detail": detail},
+                   "text_limit": limit, "text_detail": detail,
+                   "text_left_out": left_out(detail, note, ticket_txt)},
         "clip_included": clip_name,
         "report": "report.html",
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -223,6 +224,10 @@ CHANNELS = click.option("--channels", "channels_file", type=click.Path(path_type
                         default=None, help="Extra catalog file that adds or overrides platforms.")
 
 
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def _status_tag(status: str) -> str:
     return {"official": "", "third-party": " [third-party]"}.get(status, " [UNVERIFIED]")
 
@@ -425,6 +430,11 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
     click.echo(f"Attach: {', '.join(m['attachments'])}")
     for n in m["attachment_notes"]:
         click.echo(f"  {n}")
+    ticket = m["ticket"]
+    if ticket["text_left_out"]:
+        click.echo(f"Shortened: ticket.txt fits the channel's {ticket['text_limit']}-character "
+                   f"limit by leaving out {_and_list(ticket['text_left_out'])}; ticket.md has "
+                   f"everything.")
     policy = m["refund_policy"]
     click.echo(f"Policy: {policy['summary']}{_status_tag(policy['status'])}")
     click.echo(f"  source: {policy['source']}")
@@ -485,8 +495,8 @@ def suggest(clip: Path, failure: str, top: int, chart_path: Path | None,
         click.echo(f"  note: {note}")
     if result.candidates:
         marks = " ".join(f"--mark {c.to_dict()['seconds']}" for c in result.candidates[:2])
-        click.echo(f"Use them: ava-evidence build {clip} --failure {fail.key} {marks} ... "
-                   f"(or build --auto)")
+        click.echo(f"Use them: ava-evidence build {shlex.quote(str(clip))} --platform PLATFORM "
+                   f"--id GENERATION_ID --failure {fail.key} {marks}  (or build --auto)")
     if chart_path is not None:
         click.echo(f"Chart: {chart_path}")
 
@@ -580,7 +590,7 @@ def demo(out_dir: Path | None, quiet: bool) -> None:
     click.echo(f"Sample clip: {result.clip}")
     click.echo(f"Bundle:      {result.bundle.path} ({_mb(result.bundle.bytes)})")
     click.echo(f"Report:      {result.report}  (open it in a browser)")
-    click.echo(f"Check it:    ava-evidence verify {result.bundle.path}")
+    click.echo(f"Check it:    ava-evidence verify {shlex.quote(str(result.bundle.path))}")
 
 
 def main() -> None:

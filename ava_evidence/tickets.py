@@ -297,6 +297,19 @@ def fit_plain_text(context: Mapping[str, Any], limit: int | None, *,
                      f"do not fit the channel's {limit}-character limit: use fewer --mark times.")
 
 
+LEFT_OUT = ((4, "the symptoms checklist"), (3, "the clip facts"), (2, "the policy wording"),
+            (1, "the attachment list"))
+"""What ticket.txt leaves out below each detail level, in the order it goes."""
+
+
+def left_out(detail: int, note: str | None, text: str) -> list[str]:
+    """The parts a fitted plain-text ticket left out, for telling the user."""
+    parts = [name for level, name in LEFT_OUT if detail < level]
+    if note and note not in text:
+        parts.append("the end of the note")
+    return parts
+
+
 def truncate(text: str, limit: int | None) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis (None: unchanged)."""
     if limit is None or len(text) <= limit:

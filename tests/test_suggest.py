@@ -93,6 +93,14 @@ def test_flicker_and_stall(made: dict[str, Path]) -> None:
     assert suggest(index_clip(made["smooth"]), "motion-freeze").candidates == []
 
 
+def test_the_suggested_command_can_be_pasted(made: dict[str, Path], tmp_path: Path) -> None:
+    clip = tmp_path / "my clip.mp4"
+    clip.write_bytes(made["flash"].read_bytes())
+    out = run_cli("suggest", clip, "--failure", "flicker").stdout
+    assert f"Use them: ava-evidence build '{clip}' --platform PLATFORM --id GENERATION_ID " \
+           f"--failure temporal-flicker --mark 1.667" in out
+
+
 def test_json_contract_and_nothing_found(made: dict[str, Path]) -> None:
     doc = run_json("suggest", made["drift"], "--failure", "identity")
     assert set(doc) >= {"failure", "candidates", "series"}

@@ -185,3 +185,16 @@ def test_every_variable_is_documented_and_provided() -> None:
     doc = run_json("templates")
     assert set(doc["variables"]) == set(TEMPLATE_VARIABLES) | set(REPORT_VARIABLES)
     assert "ticket.md.j2" in doc["templates"]
+
+
+def test_a_third_party_policy_is_never_presented_as_the_platforms_own() -> None:
+    kling = context("kling")
+    assert kling["policy"]["status"] == "third-party"
+    md = render("ticket.md.j2", kling)
+    assert "The only description I found is on a third-party page, not one of yours:" in md
+    txt, _ = fit_plain_text(kling, None)
+    assert "Policy (third-party page, not yours): " in txt
+    runway = context("runway")
+    assert runway["policy"]["status"] == "official"
+    assert "third-party" not in render("ticket.md.j2", runway)
+    assert "third-party" not in fit_plain_text(runway, None)[0]
