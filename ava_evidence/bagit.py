@@ -143,6 +143,9 @@ class _Zip:
                       if not n.endswith("/") and n.startswith(bag + "/")}
         self._digests: dict[tuple[str, str], str | None] = {}
 
+    def size(self, name: str) -> int:
+        return self.z.getinfo(self.files[name]).file_size
+
     def read(self, name: str) -> bytes | None:
         try:
             return self.z.read(self.files[name])
@@ -167,7 +170,44 @@ class _Zip:
         return self._digests[key]
 
 
-def _check_manifests(zf: _Zip, manifests: dict[str, dict[str, str]], v: Verification) -> None:
+class _Folder:
+    """Reads the files of an unzipped bag, as :class:`_Zip` reads a zipped one."""
+
+    def __init__(self, root: Path, v: Verification) -> None:
+        self.root, self.bag, self.v = root, root.name, v
+        self.files = {p.relative_to(root).as_posix(): p.relative_to(root).as_posix()
+                      for p in sorted(root.rglob("*")) if p.is_file()}
+        self._digests: dict[tuple[str, str], str | None] = {}
+
+    def size(self, name: str) -> int:
+        return (self.root / name).stat().st_size
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            return (self.root / name).read_bytes()
+        except OSError as e:
+            self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
+                                           f"cannot be read: {e.strerror or e}"))
+            return None
+
+    def digest(self, name: str, alg: str) -> str | None:
+        key = (name, alg)
+        if key not in self._digests:
+            h = hashlib.new(alg)
+            try:
+                with (self.root / name).open("rb") as f:
+                    while chunk := f.read(1 << 20):
+                        h.update(chunk)
+                self._digests[key] = h.hexdigest()
+            except OSError as e:
+                self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
+                                               f"cannot be read: {e.strerror or e}"))
+                self._digests[key] = None
+        return self._digests[key]
+
+
+def _check_manifests(zf: _Zip | _Folder, manifests: dict[str, dict[str, str]],
+                     v: Verification) -> None:
     """Check every entry of a group of manifests over the same files.
 
     A file that disagrees with every manifest listing it has changed; a
@@ -202,9 +242,11 @@ def _check_manifests(zf: _Zip, manifests: dict[str, dict[str, str]], v: Verifica
                                           f"its entry for {name} does not match the file"))
 
 
-def verify_bag(zip_path: str | os.PathLike[str]) -> Verification:
-    """Re-hash every file of a zipped bag against its manifests."""
-    path = Path(zip_path)
+def verify_bag(bundle: str | os.PathLike[str]) -> Verification:
+    """Re-hash every file of a bag, zipped or unzipped, against its manifests."""
+    path = Path(bundle)
+    if path.is_dir():
+        return _verify_folder(path)
     if not path.is_file():
         raise AvaError(f"{path}: no such bundle: check the path of the .zip file.")
     try:
@@ -224,49 +266,71 @@ def verify_bag(zip_path: str | os.PathLike[str]) -> Verification:
             parts = PurePosixPath(n).parts
             if ".." in parts or n.startswith("/"):
                 v.problems.append(Problem("invalid", n, "unsafe path in the zip"))
-        zf = _Zip(z, bag, v)
-        files = zf.files
-        if "bagit.txt" not in files:
-            v.problems.append(Problem("missing", f"{bag}/bagit.txt", "required BagIt file"))
-        payload: dict[str, dict[str, str]] = {}
-        tags: dict[str, dict[str, str]] = {}
-        for name in sorted(files):
-            if re.fullmatch(r"(tag)?manifest-[a-z0-9]+\.txt", name):
-                body = zf.read(name)
-                if body is None:
-                    continue
-                entries = _parse_manifest(body.decode("utf-8", "replace"), f"{bag}/{name}", v)
-                (tags if name.startswith("tag") else payload)[name] = entries
-        for alg in ALGORITHMS:
-            if f"manifest-{alg}.txt" not in files:
-                v.problems.append(Problem("missing", f"{bag}/manifest-{alg}.txt",
-                                          "payload manifest"))
-        if not tags:
-            v.problems.append(Problem("missing", f"{bag}/tagmanifest-{TAG_ALGORITHM}.txt",
-                                      "tag manifest"))
-        _check_manifests(zf, payload, v)
-        _check_manifests(zf, tags, v)
-        listed = {n for entries in (*payload.values(), *tags.values()) for n in entries}
-        known = listed | set(tags) | {"bagit.txt"}
-        for name in sorted(files):
-            if name not in known:
-                v.problems.append(Problem("unexpected", f"{bag}/{name}",
-                                          "not listed in any manifest"))
-        v.files = len([n for n in files if n.startswith("data/")])
-        info = zf.read("bag-info.txt") if "bag-info.txt" in files else None
-        if info is not None:
-            v.info = _parse_info(info.decode("utf-8", "replace"))
-            oxum = v.info.get("Payload-Oxum")
-            if oxum:
-                size = sum(z.getinfo(files[n]).file_size for n in files if n.startswith("data/"))
-                if oxum != f"{size}.{v.files}":
-                    v.problems.append(Problem("invalid", f"{bag}/bag-info.txt",
-                                              f"Payload-Oxum {oxum} does not match the payload "
-                                              f"({size}.{v.files})"))
-        bagit_txt = zf.read("bagit.txt") if "bagit.txt" in files else None
-        if bagit_txt is not None and not bagit_txt.startswith(b"BagIt-Version: 1.0"):
-            v.problems.append(Problem("invalid", f"{bag}/bagit.txt", "not BagIt version 1.0"))
-    # One problem per file and kind is enough to act on.
+        _check_bag(_Zip(z, bag, v), v)
+    return _one_problem_each(v)
+
+
+def _verify_folder(path: Path) -> Verification:
+    """An unzipped bundle: the bag folder itself, or a folder holding just that one."""
+    root = path
+    if not (path / "bagit.txt").is_file():
+        inner = [d for d in path.iterdir() if d.is_dir() and (d / "bagit.txt").is_file()]
+        if len(inner) != 1:
+            raise AvaError(f"{path} is not an unzipped bundle (it has no bagit.txt): give the "
+                           f"bundle's .zip, or the folder unzipping it made.")
+        root = inner[0]
+    v = Verification(root.name)
+    _check_bag(_Folder(root, v), v)
+    return _one_problem_each(v)
+
+
+def _check_bag(zf: _Zip | _Folder, v: Verification) -> None:
+    bag = zf.bag
+    files = zf.files
+    if "bagit.txt" not in files:
+        v.problems.append(Problem("missing", f"{bag}/bagit.txt", "required BagIt file"))
+    payload: dict[str, dict[str, str]] = {}
+    tags: dict[str, dict[str, str]] = {}
+    for name in sorted(files):
+        if re.fullmatch(r"(tag)?manifest-[a-z0-9]+\.txt", name):
+            body = zf.read(name)
+            if body is None:
+                continue
+            entries = _parse_manifest(body.decode("utf-8", "replace"), f"{bag}/{name}", v)
+            (tags if name.startswith("tag") else payload)[name] = entries
+    for alg in ALGORITHMS:
+        if f"manifest-{alg}.txt" not in files:
+            v.problems.append(Problem("missing", f"{bag}/manifest-{alg}.txt",
+                                      "payload manifest"))
+    if not tags:
+        v.problems.append(Problem("missing", f"{bag}/tagmanifest-{TAG_ALGORITHM}.txt",
+                                  "tag manifest"))
+    _check_manifests(zf, payload, v)
+    _check_manifests(zf, tags, v)
+    listed = {n for entries in (*payload.values(), *tags.values()) for n in entries}
+    known = listed | set(tags) | {"bagit.txt"}
+    for name in sorted(files):
+        if name not in known:
+            v.problems.append(Problem("unexpected", f"{bag}/{name}",
+                                      "not listed in any manifest"))
+    v.files = len([n for n in files if n.startswith("data/")])
+    info = zf.read("bag-info.txt") if "bag-info.txt" in files else None
+    if info is not None:
+        v.info = _parse_info(info.decode("utf-8", "replace"))
+        oxum = v.info.get("Payload-Oxum")
+        if oxum:
+            size = sum(zf.size(n) for n in files if n.startswith("data/"))
+            if oxum != f"{size}.{v.files}":
+                v.problems.append(Problem("invalid", f"{bag}/bag-info.txt",
+                                          f"Payload-Oxum {oxum} does not match the payload "
+                                          f"({size}.{v.files})"))
+    bagit_txt = zf.read("bagit.txt") if "bagit.txt" in files else None
+    if bagit_txt is not None and not bagit_txt.startswith(b"BagIt-Version: 1.0"):
+        v.problems.append(Problem("invalid", f"{bag}/bagit.txt", "not BagIt version 1.0"))
+
+
+def _one_problem_each(v: Verification) -> Verification:
+    """One problem per file and kind is enough to act on."""
     seen: set[tuple[str, str]] = set()
     unique = []
     for p in v.problems:

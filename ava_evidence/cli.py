@@ -507,7 +507,8 @@ def suggest(clip: Path, failure: str, top: int, chart_path: Path | None,
 def verify(bundle: Path, as_json: bool) -> None:
     """Re-hash every file in a bundle and name each missing, changed or unexpected one.
 
-    Exits 0 only when the bag is complete and every checksum matches.
+    BUNDLE is the .zip, or the folder unzipping it made. Exits 0 only when the
+    bag is complete and every checksum matches.
     """
     from .bagit import verify_bag
 

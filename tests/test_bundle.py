@@ -266,6 +266,30 @@ def test_verify_bad_inputs(tmp_path: Path) -> None:
     assert result.stderr.startswith("Error: junk.zip is not a readable zip (")
 
 
+def test_verify_an_unzipped_bundle(bundle: tuple[Path, dict], tmp_path: Path) -> None:
+    out, _ = bundle
+    with zipfile.ZipFile(out) as z:
+        z.extractall(tmp_path / "unzipped")
+    bag = tmp_path / "unzipped" / "kling_gen-42_physics"
+    files = len([n for n in _members(out) if "/data/" in n])
+    for given in (bag, tmp_path / "unzipped"):  # the bag, or the folder holding it
+        assert run_json("verify", given) == {"ok": True, "bag": "kling_gen-42_physics",
+                                             "files": files, "problems": []}
+    (bag / "data" / "ticket.txt").write_text("edited")
+    (bag / "data" / "extra.png").write_bytes(b"x")
+    (bag / "data" / "strip.png").unlink()
+    doc = run_json("verify", bag, expect=1)
+    assert {(p["kind"], p["file"]) for p in doc["problems"]} == {
+        ("changed", "kling_gen-42_physics/data/ticket.txt"),
+        ("unexpected", "kling_gen-42_physics/data/extra.png"),
+        ("missing", "kling_gen-42_physics/data/strip.png"),
+        ("invalid", "kling_gen-42_physics/bag-info.txt")}  # Payload-Oxum no longer matches
+    result = run_cli("verify", tmp_path, expect=1)
+    assert result.stderr == (f"Error: {tmp_path} is not an unzipped bundle (it has no "
+                             f"bagit.txt): give the bundle's .zip, or the folder unzipping it "
+                             f"made.\n")
+
+
 def test_physics_without_a_mark_is_a_usage_error(clips: ClipStore, tmp_path: Path) -> None:
     out = tmp_path / "x.zip"
     result = _build(clips, out, expect=2)
