@@ -152,6 +152,13 @@ def load_jobs(path: str | os.PathLike[str]) -> list[Job]:
     else:
         reader = csv.reader(text.splitlines())
         header = [h.strip().lower() for h in next(reader)]
+        if len(header) == 1 and ";" in header[0]:
+            raise JobsError(f"{p.name}, line 1: columns are separated by ';': save the file as "
+                            f"CSV with commas (clip,platform,id,failure,...).")
+        unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+        if unknown:
+            raise JobsError(f"{p.name}, line 1: unknown column '{unknown[0]}'; columns are "
+                            f"{', '.join(REQUIRED + OPTIONAL)}.")
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise JobsError(f"{p.name}, line 1: the header has no '{missing[0]}' column; it "

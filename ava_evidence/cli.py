@@ -63,7 +63,11 @@ class AvaGroup(click.Group):
             sys.exit(e.exit_code)
         except click.UsageError as e:
             cmd = e.ctx.command_path if e.ctx else "ava-evidence"
-            _fail(f"{_sentence(e.format_message())} See '{cmd} --help'.", EXIT_USAGE)
+            hint = (_MISSING_HINTS.get(e.param.name or "")
+                    if isinstance(e, click.MissingParameter) and e.param else None)
+            if hint is None:
+                hint = f"See '{cmd} --help'."
+            _fail(f"{_sentence(e.format_message())} {hint}", EXIT_USAGE)
         except AvaError as e:
             if debug:
                 raise
@@ -82,6 +86,15 @@ class AvaGroup(click.Group):
             _fail(f"unexpected {type(e).__name__}: {e}. Run again with --debug to see "
                   f"where, and please report it.", EXIT_FAILED)
         sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+_MISSING_HINTS = {
+    "generation_id": "It is the ID the platform gave this generation: 'ava-evidence platforms "
+                     "NAME' says where that platform shows it.",
+    "platform": "'ava-evidence platforms' lists them.",
+    "failure": "'ava-evidence failures' lists them.",
+}
+"""What to do about a missing option, where click's own message says only that it is missing."""
 
 
 def _caused_by_interrupt(error: BaseException) -> bool:

@@ -77,7 +77,14 @@ def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None
     ("j.csv", "clip,platform,id,failure\na.mp4,kling,x\n",
      "j.csv, line 2: 3 fields, but the header has 4: quote values that contain commas."),
     ("j.csv", "clip,platform,id,failure,colour\na.mp4,kling,x,physics,red\n",
-     "j.csv, line 2: unknown column 'colour'; columns are clip, platform, id, failure, marks, "
+     "j.csv, line 1: unknown column 'colour'; columns are clip, platform, id, failure, marks, "
+     "plan, note, model, auto, output."),
+    ("j.csv", "clip;platform;id;failure\na.mp4;kling;x;physics\n",
+     "j.csv, line 1: columns are separated by ';': save the file as CSV with commas "
+     "(clip,platform,id,failure,...)."),
+    ("j.jsonl", '{"clip": "a.mp4", "platform": "kling", "id": "x", "failure": "p", '
+                '"mark": "1"}\n',
+     "j.jsonl, line 1: unknown column 'mark'; columns are clip, platform, id, failure, marks, "
      "plan, note, model, auto, output."),
     ("j.csv", "clip,platform,id,failure\n,kling,x,physics\n",
      "j.csv, line 2: 'clip' is missing; every row needs clip, platform, id, failure."),

@@ -115,6 +115,19 @@ def test_usage_errors_are_one_line(clips: ClipStore) -> None:
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(("left_out", "hint"), [
+    ("--id", "It is the ID the platform gave this generation: 'ava-evidence platforms NAME' "
+             "says where that platform shows it."),
+    ("--platform", "'ava-evidence platforms' lists them."),
+    ("--failure", "'ava-evidence failures' lists them."),
+])
+def test_a_missing_option_says_where_to_find_it(left_out: str, hint: str) -> None:
+    given = {"--platform": "kling", "--id": "8f2c41d0", "--failure": "physics"}
+    args = [a for k, v in given.items() if k != left_out for a in (k, v)]
+    result = run_cli("build", "clip.mp4", *args, expect=2)
+    assert result.stderr == f"Error: Missing option '{left_out}'. {hint}\n"
+
+
 def test_debug_shows_traceback(bad_inputs: Path) -> None:
     with pytest.raises(Exception, match="no such file"):
         from click.testing import CliRunner
