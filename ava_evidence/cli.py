@@ -265,7 +265,8 @@ def platforms(name: str | None, channels_file: Path | None, as_json: bool) -> No
     for i, p in enumerate(chosen):
         if i:
             click.echo("")
-        click.echo(f"{p.key:<12}{p.name}" + (f" ({p.vendor})" if p.vendor else ""))
+        click.echo(f"{p.key:<12}{p.name}"
+                   + (f" ({p.vendor})" if p.vendor and p.vendor not in p.name else ""))
         if name:
             click.echo(f"  aliases   {', '.join(p.aliases) or '-'}")
             click.echo(f"  help      {p.help_centre}")

@@ -180,7 +180,7 @@ class ClipIndex:
             f"file        {self.file_name} ({mib:.2f} MiB)",
             f"container   {self.container} ({self.container_long})",
             f"video       {self.codec}" + (f" {self.profile}" if self.profile else "")
-            + f", {self.pix_fmt}, {self.color_space}/{self.color_range} range",
+            + f", {self.pix_fmt}, {_colour_tags(self.color_space, self.color_range)}",
             f"size        {size}",
             f"frames      {self.frame_count} (f0-f{self.frame_count - 1}), "
             f"{len(self.keyframes)} keyframe{'s' if len(self.keyframes) != 1 else ''}",
@@ -265,6 +265,13 @@ class _Hasher(threading.Thread):
             self.error = e
             return
         self.digest = h.hexdigest()
+
+
+def _colour_tags(space: str, rng: str) -> str:
+    """How the colour tags read in ``probe``; untagged clips are shown as players treat them."""
+    if space == "unknown" and rng == "unknown":
+        return "colour untagged (shown as BT.709/BT.601 by size, limited range)"
+    return f"{space}/{rng} range"
 
 
 def _container_name(fmt_name: str, path: Path, metadata: dict[str, str]) -> str:

@@ -108,6 +108,8 @@ def parse_time(text: str) -> TimeSpec:
     m = _SECONDS_RE.match(s)
     if m:
         return TimeSpec(raw, "seconds", seconds=Fraction(m["num"]) * _UNITS[m["unit"]])
+    if re.fullmatch(r"\d+,\d+\s*s?", s):
+        raise TimeSyntaxError("comma")
     raise TimeSyntaxError("syntax")
 
 
@@ -159,6 +161,12 @@ def resolve(spec: TimeSpec, timing: ClipTiming) -> int:
             raise TimeError(
                 f"drop-frame SMPTE time '{spec.text}' only applies to 29.97 or 59.94 fps; "
                 f"{timing.name} runs at {_rate_text(rate)} fps: write it with ':' instead of ';'.")
+        skipped = 2 * max(1, base // 30)
+        if drop and s == 0 and ff < skipped and m % 10:
+            raise TimeError(
+                f"drop-frame SMPTE time '{spec.text}' does not exist: drop-frame numbering skips "
+                f"frames 00-{skipped - 1:02d} at the start of every minute but each tenth; "
+                f"the next label is {h:02d}:{m:02d}:00;{skipped:02d}.")
         index = smpte_frame(h, m, s, ff, drop, rate)
         if index >= count:
             raise TimeError(
@@ -183,6 +191,11 @@ def resolve_text(text: str, timing: ClipTiming) -> tuple[TimeSpec, int]:
             lead = f"time '{text}' is negative: times count from the clip's first frame (0)"
         elif reason == "not finite":
             lead = f"time '{text}' is not a finite number"
+        elif reason == "field":
+            lead = (f"time '{text}' has 60 or more minutes or seconds in one field: carry them "
+                    f"over (write 1:00, not 0:60)")
+        elif reason == "comma":
+            lead = f"time '{text}' uses a decimal comma: write {text.strip().replace(',', '.')}"
         else:
             lead = f"'{text}' is not a time: use {TIME_FORMS}"
         raise TimeError(f"{lead}; {clip_summary(timing)}.") from None

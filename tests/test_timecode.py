@@ -59,7 +59,7 @@ def test_other_forms() -> None:
     ("", "empty"), ("abc", "syntax"), ("-1", "negative"), ("-0:01", "negative"),
     ("nan", "not finite"), ("inf", "not finite"), ("1e3", "syntax"), ("0:60", "field"),
     ("1:60:00", "field"), ("2.5.1", "syntax"), ("f-1", "syntax"), ("00:00:61:00", "field"),
-    ("2,5", "syntax"), ("1:2:3:4:5", "syntax"),
+    ("2,5", "comma"), ("1:2:3:4:5", "syntax"), ("2,5,1", "syntax"),
 ])
 def test_bad_syntax(text: str, reason: str) -> None:
     with pytest.raises(TimeSyntaxError) as e:
@@ -89,6 +89,15 @@ def test_smpte_maps_to_frame_index_directly() -> None:
     # Drop-frame: 00:01:00;02 follows 00:00:59;29 directly.
     assert resolve(parse_time("00:01:00;02"), ntsc) == resolve(parse_time("00:00:59;29"), ntsc) + 1
     assert smpte_frame(0, 10, 0, 0, True, Fraction(30000, 1001)) == 17982
+    long = ClipTiming("long.mp4", [Fraction(1001 * i, 30000) for i in range(18000)],
+                      Fraction(1001 * 18000, 30000), Fraction(30000, 1001))
+    assert resolve(parse_time("00:10:00;00"), long) == 17982  # each tenth minute keeps ;00
+    for label in ("00:01:00;00", "00:01:00;01"):  # these labels are skipped in drop-frame
+        with pytest.raises(TimeError) as e:
+            resolve(parse_time(label), ntsc)
+        assert str(e.value) == (
+            f"drop-frame SMPTE time '{label}' does not exist: drop-frame numbering skips frames "
+            f"00-01 at the start of every minute but each tenth; the next label is 00:01:00;02.")
 
 
 EXPECTED_SUMMARY = "clip.mp4 lasts 10.000 s (00:10.000), 240 frames (f0-f239)"
@@ -109,6 +118,9 @@ EXPECTED_SUMMARY = "clip.mp4 lasts 10.000 s (00:10.000), 240 frames (f0-f239)"
                     f"{EXPECTED_SUMMARY}; use 'end' for the last frame."),
     ("00:00:01;00", "drop-frame SMPTE time '00:00:01;00' only applies to 29.97 or 59.94 fps; "
                     "clip.mp4 runs at 24 fps: write it with ':' instead of ';'."),
+    ("0:60", "time '0:60' has 60 or more minutes or seconds in one field: carry them over "
+             f"(write 1:00, not 0:60); {EXPECTED_SUMMARY}."),
+    ("2,5", f"time '2,5' uses a decimal comma: write 2.5; {EXPECTED_SUMMARY}."),
 ])
 def test_errors_name_the_clip(text: str, message: str) -> None:
     with pytest.raises(TimeError) as e:
