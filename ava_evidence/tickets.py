@@ -297,7 +297,7 @@ def fit_plain_text(context: Mapping[str, Any], limit: int | None, *,
                      f"do not fit the channel's {limit}-character limit: use fewer --mark times.")
 
 
-LEFT_OUT = ((4, "the symptoms checklist"), (3, "the clip facts"), (2, "the policy wording"),
+LEFT_OUT = ((4, "the signs of the failure"), (3, "the clip facts"), (2, "the policy wording"),
             (1, "the attachment list"))
 """What ticket.txt leaves out below each detail level, in the order it goes."""
 

@@ -367,14 +367,14 @@ def test_discord_text_and_attachment_budget(clips: ClipStore, tmp_path: Path) ->
     for f in m["attachments"]:
         assert len(members[f"pika_gen-42_physics/data/{f}"]) <= 10_000_000
     assert m["ticket"]["text_left_out"] == [
-        "the symptoms checklist", "the clip facts", "the policy wording", "the attachment list",
+        "the signs of the failure", "the clip facts", "the policy wording", "the attachment list",
         "the end of the note"]
     out = run_cli("build", clips.path(CLIP), "--platform", "pika", "--id", "gen-42", "--failure",
                   "physics", "--mark", "1", "--note", "long note " * 500, "-o",
                   tmp_path / "q.zip").stdout
     assert ("Shortened: ticket.txt fits the channel's 2000-character limit by leaving out the "
-            "symptoms checklist, the clip facts, the policy wording, the attachment list and the "
-            "end of the note; ticket.md has everything.") in out
+            "signs of the failure, the clip facts, the policy wording, the attachment list and "
+            "the end of the note; ticket.md has everything.") in out
     short = _build(clips, tmp_path / "r.zip", "--mark", "1", platform="pika")["manifest"]
     assert short["ticket"]["text_left_out"] == []
 
