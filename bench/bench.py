@@ -8,9 +8,12 @@ cached in bench/out/), then times, side by side in this one run:
 - ``ava-evidence build clip ... --mark 0:02 --mark 0:05``: the whole bundle;
 - ``ava-evidence suggest clip --failure physics``: the failure finder;
 
-and prints the median of each and their ratio to the decode pass. Targets:
-frames <= 1.4x at 10 s and <= 0.4x at 60 s; build <= 1.5x at 10 s and
-<= 0.5x at 60 s; suggest (a full measuring pass) about 2x.
+each alternately with the decode pass (so both see the same machine load), and
+prints the medians and their ratio. Targets: frames <= 1.4x at 10 s and <= 0.4x
+at 60 s; build <= 1.5x at 10 s and <= 0.5x at 60 s; suggest (a full measuring
+pass) about 2x. Then: ``--help`` against ``import click``, a batch of eight
+5 s 720p clips against eight builds one after another, and the peak memory of
+a 4K build.
 
     python bench/bench.py [--runs 5] [--only 10]
 """
