@@ -104,10 +104,13 @@ def test_stills_pairs_and_manifest_show_the_right_frames(bundle: tuple[Path, dic
         assert f["time_s"] == pytest.approx(oracle.times[f["index"]], abs=1e-5)
     expected_pairs = [(0, 59), (23, 24), (39, 40)]
     assert [(p["left"], p["right"]) for p in m["pairs"]] == expected_pairs
+    stills = {f["index"]: _png(members[f"{bag}/data/{f['file']}"]) for f in m["frames"]}
     for p, (left_i, right_i) in zip(m["pairs"], expected_pairs, strict=True):
         left, right = _halves(_png(members[f"{bag}/data/{p['file']}"]), 320, 180)
         assert clipgen.read_barcode(left) == left_i
         assert clipgen.read_barcode(right) == right_i
+        # Same pixels as the lossless still, colours included (frames pass through BGR).
+        assert np.abs(right.astype(int) - stills[right_i].astype(int)).mean() < 1
     strip = _png(members[f"{bag}/data/strip.png"])
     assert 6 <= len(m["strip"]["indices"]) <= 12
     assert strip.shape[1] > 320
