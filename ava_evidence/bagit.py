@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from .errors import AvaError
 
@@ -134,79 +134,95 @@ def _parse_manifest(text: str, label: str, v: Verification) -> dict[str, str]:
     return entries
 
 
-class _Zip:
-    """Reads members of a zipped bag; damage the zip itself detects (CRC) becomes a problem."""
+class _Reader:
+    """Reads the files of a bag; a file that cannot be read becomes a problem.
+
+    Subclasses give ``files`` (name in the bag -> where it is), ``size`` and ``_open``.
+    """
+
+    _errors: tuple[type[BaseException], ...] = (OSError,)
+    files: dict[str, str]
+
+    def __init__(self, bag: str, v: Verification) -> None:
+        self.bag, self.v = bag, v
+        self._digests: dict[tuple[str, str], str | None] = {}
+
+    def size(self, name: str) -> int:
+        raise NotImplementedError
+
+    def _open(self, name: str) -> IO[bytes]:
+        raise NotImplementedError
+
+    def _problem(self, name: str, error: BaseException) -> None:
+        raise NotImplementedError
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            with self._open(name) as f:
+                return f.read()
+        except self._errors as e:
+            self._problem(name, e)
+            return None
+
+    def digest(self, name: str, alg: str) -> str | None:
+        key = (name, alg)
+        if key not in self._digests:
+            h = hashlib.new(alg)
+            try:
+                with self._open(name) as f:
+                    while chunk := f.read(1 << 20):
+                        h.update(chunk)
+                self._digests[key] = h.hexdigest()
+            except self._errors as e:
+                self._problem(name, e)
+                self._digests[key] = None
+        return self._digests[key]
+
+
+class _Zip(_Reader):
+    """A zipped bag; damage the zip itself detects (CRC) becomes a problem."""
+
+    _errors = (zipfile.BadZipFile, OSError, EOFError)
 
     def __init__(self, z: zipfile.ZipFile, bag: str, v: Verification) -> None:
-        self.z, self.bag, self.v = z, bag, v
+        super().__init__(bag, v)
+        self.z = z
         self.files = {n[len(bag) + 1:]: n for n in z.namelist()
                       if not n.endswith("/") and n.startswith(bag + "/")}
-        self._digests: dict[tuple[str, str], str | None] = {}
 
     def size(self, name: str) -> int:
         return self.z.getinfo(self.files[name]).file_size
 
-    def read(self, name: str) -> bytes | None:
-        try:
-            return self.z.read(self.files[name])
-        except (zipfile.BadZipFile, OSError, EOFError) as e:
-            self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
-                                           f"damaged inside the zip: {e}"))
-            return None
+    def _open(self, name: str) -> IO[bytes]:
+        return self.z.open(self.files[name])
 
-    def digest(self, name: str, alg: str) -> str | None:
-        key = (name, alg)
-        if key not in self._digests:
-            h = hashlib.new(alg)
-            try:
-                with self.z.open(self.files[name]) as f:
-                    while chunk := f.read(1 << 20):
-                        h.update(chunk)
-                self._digests[key] = h.hexdigest()
-            except (zipfile.BadZipFile, OSError, EOFError) as e:
-                self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
-                                               f"damaged inside the zip: {e}"))
-                self._digests[key] = None
-        return self._digests[key]
+    def _problem(self, name: str, error: BaseException) -> None:
+        self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
+                                       f"damaged inside the zip: {error}"))
 
 
-class _Folder:
-    """Reads the files of an unzipped bag, as :class:`_Zip` reads a zipped one."""
+class _Folder(_Reader):
+    """An unzipped bag."""
 
     def __init__(self, root: Path, v: Verification) -> None:
-        self.root, self.bag, self.v = root, root.name, v
+        super().__init__(root.name, v)
+        self.root = root
         self.files = {p.relative_to(root).as_posix(): p.relative_to(root).as_posix()
                       for p in sorted(root.rglob("*")) if p.is_file()}
-        self._digests: dict[tuple[str, str], str | None] = {}
 
     def size(self, name: str) -> int:
         return (self.root / name).stat().st_size
 
-    def read(self, name: str) -> bytes | None:
-        try:
-            return (self.root / name).read_bytes()
-        except OSError as e:
-            self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
-                                           f"cannot be read: {e.strerror or e}"))
-            return None
+    def _open(self, name: str) -> IO[bytes]:
+        return (self.root / name).open("rb")
 
-    def digest(self, name: str, alg: str) -> str | None:
-        key = (name, alg)
-        if key not in self._digests:
-            h = hashlib.new(alg)
-            try:
-                with (self.root / name).open("rb") as f:
-                    while chunk := f.read(1 << 20):
-                        h.update(chunk)
-                self._digests[key] = h.hexdigest()
-            except OSError as e:
-                self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
-                                               f"cannot be read: {e.strerror or e}"))
-                self._digests[key] = None
-        return self._digests[key]
+    def _problem(self, name: str, error: BaseException) -> None:
+        reason = getattr(error, "strerror", None) or error
+        self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
+                                       f"cannot be read: {reason}"))
 
 
-def _check_manifests(zf: _Zip | _Folder, manifests: dict[str, dict[str, str]],
+def _check_manifests(zf: _Reader, manifests: dict[str, dict[str, str]],
                      v: Verification) -> None:
     """Check every entry of a group of manifests over the same files.
 
@@ -284,7 +300,7 @@ def _verify_folder(path: Path) -> Verification:
     return _one_problem_each(v)
 
 
-def _check_bag(zf: _Zip | _Folder, v: Verification) -> None:
+def _check_bag(zf: _Reader, v: Verification) -> None:
     bag = zf.bag
     files = zf.files
     if "bagit.txt" not in files:

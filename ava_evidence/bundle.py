@@ -270,6 +270,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
            include_clip: bool, template_dir: str | os.PathLike[str] | None, when: dt.datetime,
            suggestion: Suggestion | None, on_progress: Progress | None
            ) -> tuple[dict[str, Any], list[tuple[str, Path]], Channel | None]:
+    from . import decode
     from .compose import Caption, compose_pair, compose_strip, downscale, strip_indices
     from .decode import map_frames
     from .stills import save_png, still_name
@@ -339,19 +340,23 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
     # Composites are made as soon as their frames are decoded, beside the decoding:
     # (name, the small copies it needs, how to make it).
     small: dict[tuple[str, int], np.ndarray] = {}
+
+    def pair_image(left: Caption, right: Caption) -> Image.Image:
+        return compose_pair(small[("pair", left.index)], small[("pair", right.index)],
+                            left, right, footer)
+
+    def strip_image() -> Image.Image:
+        return compose_strip([(small[("strip", i)], Caption(labels.get(i, "strip"), i,
+                                                            index.time_of(i))) for i in strip],
+                             footer, tile_width=STRIP_TILE_WIDTH)
+
     waiting: list[tuple[str, set[tuple[str, int]], Callable[[], Image.Image]]] = [
         (f"pairs/{file_name}", {("pair", left.index), ("pair", right.index)},
-         functools.partial(lambda a, b: compose_pair(small[("pair", a.index)],
-                                                     small[("pair", b.index)], a, b, footer),
-                           left, right))
+         functools.partial(pair_image, left, right))
         for file_name, left, right, _ in pair_specs]
-    waiting.append(("strip.png", {("strip", i) for i in strip}, lambda: compose_strip(
-        [(small[("strip", i)], Caption(labels.get(i, "strip"), i, index.time_of(i)))
-         for i in strip], footer, tile_width=STRIP_TILE_WIDTH)))
+    waiting.append(("strip.png", {("strip", i) for i in strip}, strip_image))
     payload += [(name, staging / name) for name, _, _ in waiting]
     lock = threading.Lock()
-    from . import decode
-
     # Drawing and encoding mostly release the GIL, so composites run in threads, except
     # where each process has only its one core (batch workers).
     pool: Any = ThreadPoolExecutor(max_workers=2) if decode.WORKER_THREADS != 0 else _Inline()

@@ -174,23 +174,25 @@ def encode_png(rgb: np.ndarray, *, bgr: bool = False) -> bytes:
     """
     import cv2
 
-    ok, data = cv2.imencode(".png", rgb if bgr else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [
-        cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL,
-        cv2.IMWRITE_PNG_STRATEGY, _PNG_STRATEGY_RLE,
-        cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP])
-    if not ok:  # pragma: no cover - OpenCV reports failure only for unsupported arrays
-        raise OutputError(f"cannot encode a {rgb.shape} image as PNG.")
-    return data.tobytes()
+    return _encode(".png", rgb, bgr, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL,
+                                      cv2.IMWRITE_PNG_STRATEGY, _PNG_STRATEGY_RLE,
+                                      cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP])
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int, *, bgr: bool = False) -> bytes:
     """JPEG bytes of an RGB (or BGR) array: for previews only, never for evidence."""
     import cv2
 
-    ok, data = cv2.imencode(".jpg", rgb if bgr else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                            [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return _encode(".jpg", rgb, bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+
+
+def _encode(ext: str, pixels: np.ndarray, bgr: bool, params: list[int]) -> bytes:
+    import cv2
+
+    ok, data = cv2.imencode(ext, pixels if bgr else cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR),
+                            params)
     if not ok:  # pragma: no cover - OpenCV reports failure only for unsupported arrays
-        raise OutputError(f"cannot encode a {rgb.shape} image as JPEG.")
+        raise OutputError(f"cannot encode a {pixels.shape} image as {ext[1:].upper()}.")
     return data.tobytes()
 
 

@@ -219,9 +219,6 @@ def _cached_environment(template_dir: str | None) -> Any:
     return env
 
 
-TEMPLATES = ("ticket.md.j2", "ticket.txt.j2", "report.html.j2")
-
-
 def check_template_dir(template_dir: str | os.PathLike[str] | None) -> None:
     """Refuse a template folder that does not exist, before any work is done."""
     _environment(template_dir)
@@ -237,7 +234,7 @@ def precompile(template_dir: str | os.PathLike[str] | None, platform_key: str,
     from jinja2 import TemplateError
 
     env = _environment(template_dir)
-    for name in TEMPLATES:
+    for name in TEMPLATE_NAMES:
         with contextlib.suppress(TemplateError):
             env.select_template(_candidates(name, platform_key, channel_kind or "none"))
 
