@@ -612,6 +612,9 @@ def main() -> None:
     """Console-script entry point."""
     import signal
 
+    # numpy's OpenBLAS starts a spinning thread per core when imported; nothing here
+    # multiplies matrices, and on a small machine those threads take CPU from the decoder.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         cli.main(prog_name="ava-evidence")
     finally:

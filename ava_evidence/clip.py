@@ -246,25 +246,35 @@ def _unreadable(path: Path, detail: str = "") -> ClipError:
                      f"give the clip exactly as downloaded from the platform.")
 
 
-class _Hasher(threading.Thread):
-    """SHA-256 of the file, computed beside the demux pass (hashlib releases the GIL)."""
+class _Beside(threading.Thread):
+    """Runs ``fn`` beside the demux pass: hashing and decoding release the GIL."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, fn: Callable[[], Any]) -> None:
         super().__init__(daemon=True)
-        self.path = path
-        self.digest = ""
-        self.error: OSError | None = None
+        self._fn = fn
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.start()
 
     def run(self) -> None:
-        h = hashlib.sha256()
         try:
-            with self.path.open("rb") as f:
-                while chunk := f.read(1 << 20):
-                    h.update(chunk)
-        except OSError as e:
-            self.error = e
-            return
-        self.digest = h.hexdigest()
+            self._value = self._fn()
+        except BaseException as e:  # handed to the caller by result()
+            self._error = e
+
+    def result(self) -> Any:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _colour_tags(space: str, rng: str) -> str:
@@ -311,22 +321,24 @@ def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = N
 
     p = Path(path)
     st = check_readable(p)
-    hasher = _Hasher(p)
-    hasher.start()
+    hashing = _Beside(lambda: _sha256(p))
+    first_frame = _Beside(lambda: _first_frame_facts(p))
     try:
-        container = av.open(str(p), metadata_errors="ignore")
-    except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
-        hasher.join()
-        interrupted(e)
-        raise _unreadable(p) from e
-    except OSError as e:
-        hasher.join()
-        raise ClipError(f"{p.name} cannot be opened ({e.strerror or e}): check the file.") from e
-    try:
-        return _build_index(container, p, st, hasher, on_progress)
+        try:
+            container = av.open(str(p), metadata_errors="ignore")
+        except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
+            interrupted(e)
+            raise _unreadable(p) from e
+        except OSError as e:
+            raise ClipError(f"{p.name} cannot be opened ({e.strerror or e}): "
+                            f"check the file.") from e
+        try:
+            return _build_index(container, p, st, hashing, first_frame, on_progress)
+        finally:
+            container.close()
     finally:
-        container.close()
-        hasher.join()
+        hashing.join()
+        first_frame.join()
 
 
 def _av_message(e: Exception) -> str:
@@ -334,8 +346,8 @@ def _av_message(e: Exception) -> str:
     return str(msg).strip().rstrip(".")
 
 
-def _build_index(container: Any, p: Path, st: os.stat_result, hasher: _Hasher,
-                 on_progress: Progress | None) -> ClipIndex:
+def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
+                 first_frame: _Beside, on_progress: Progress | None) -> ClipIndex:
     import av
 
     fmt_name = container.format.name
@@ -414,11 +426,12 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hasher: _Hasher,
         per_frame = 1 / (Fraction(rate.numerator, rate.denominator) * time_base) if rate else 1
         last_duration = max(1, round(per_frame))
 
-    rotation, color_space, color_range, pix_fmt = _first_frame_facts(p, stream.index)
-    hasher.join()
-    if hasher.error is not None:
-        raise ClipError(f"{p.name} could not be read to the end ({hasher.error.strerror}): "
-                        f"check the file.")
+    rotation, color_space, color_range, pix_fmt = first_frame.result()
+    try:
+        sha256 = hashing.result()
+    except OSError as e:
+        raise ClipError(f"{p.name} could not be read to the end ({e.strerror}): "
+                        f"check the file.") from e
     if on_progress is not None:
         on_progress("index", total, total)
     nominal = stream.guessed_rate or stream.average_rate or stream.base_rate
@@ -426,7 +439,7 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hasher: _Hasher,
         path=p,
         file_name=p.name,
         bytes=st.st_size,
-        sha256=hasher.digest,
+        sha256=sha256,
         container=_container_name(fmt_name, p, dict(container.metadata)),
         container_long=container.format.long_name,
         codec=getattr(codec.codec, "canonical_name", None) or codec.name,
@@ -449,14 +462,14 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hasher: _Hasher,
     )
 
 
-def _first_frame_facts(p: Path, stream_index: int) -> tuple[int, str, str, str]:
+def _first_frame_facts(p: Path) -> tuple[int, str, str, str]:
     """Decode frames from the start until one comes out: rotation and colour tags
     are only exposed on decoded frames."""
     import av
 
     try:
         with av.open(str(p), metadata_errors="ignore") as c:
-            s = c.streams[stream_index]
+            s = c.streams.video[0]
             for frame in c.decode(s):
                 return (_norm_rotation(getattr(frame, "rotation", 0) or 0),
                         _color_space_name(frame.colorspace), _color_range_name(frame.color_range),

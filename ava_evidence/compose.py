@@ -78,8 +78,9 @@ def downscale(rgb: np.ndarray, *, width: int | None = None,
               height: int | None = None) -> np.ndarray:
     """A copy no wider than ``width`` and no taller than ``height``, never enlarged.
 
-    Area averaging (OpenCV's INTER_AREA) is the right filter for shrinking video
-    frames and about 7x faster than Pillow's Lanczos at 1080p.
+    Shrinking by 2x or more averages areas (OpenCV's INTER_AREA), the right filter
+    there. A gentler shrink, such as 1080p to 720p, is bicubic: as sharp, and 3-5x
+    faster than INTER_AREA at a fractional factor (measured for issue 7).
     """
     import cv2
 
@@ -88,7 +89,8 @@ def downscale(rgb: np.ndarray, *, width: int | None = None,
     if scale >= 1.0:
         return rgb
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    filter_ = cv2.INTER_AREA if scale <= 0.5 else cv2.INTER_CUBIC
+    return cv2.resize(rgb, size, interpolation=filter_)
 
 
 def _to_image(rgb: np.ndarray, height: int) -> Image.Image:

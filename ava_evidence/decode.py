@@ -177,8 +177,26 @@ WORKER_THREADS: int | None = None
 Batch workers set 0, doing it all on their one thread: they already run one clip
 per core."""
 
-DECODER_THREADS = 0
-"""Decoder threads per clip: 0 lets FFmpeg choose (one per core). Batch workers set 1."""
+DECODER_THREADS: int | None = None
+"""Decoder threads per clip (None: by frame size and cores). Batch workers set 1."""
+
+
+def decoder_threads(width: int, height: int) -> int:
+    """Frame threads for decoding: 0 lets FFmpeg choose (one per core, plus one).
+
+    Up to 1440p, one more than FFmpeg's choice. Packets are fed from Python, and
+    while the feeding thread waits for the GIL the decoder would otherwise run dry;
+    measured on 2 cores, a 10 s 1080p build is about 4% faster. Larger frames keep
+    FFmpeg's choice: each thread in flight holds frames, and 4K memory is bounded.
+    """
+    import os
+
+    if DECODER_THREADS is not None:
+        return DECODER_THREADS
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if not cores or cores < 2 or width * height > LARGE_FRAME_PIXELS:
+        return 0
+    return min(cores + 2, 16)
 
 
 def _open(index: ClipIndex) -> Any:
@@ -188,8 +206,9 @@ def _open(index: ClipIndex) -> Any:
     stream = container.streams.video[0]
     # Frame threading: the decoder works on several frames at once, as ffmpeg does.
     stream.thread_type = "AUTO"
-    if DECODER_THREADS:
-        stream.codec_context.thread_count = DECODER_THREADS
+    threads = decoder_threads(index.width, index.height)
+    if threads:
+        stream.codec_context.thread_count = threads
     return container
 
 

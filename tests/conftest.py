@@ -152,9 +152,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> ClipStore:
 def _isolated_env(monkeypatch: pytest.MonkeyPatch,
                   tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests see the user's view of errors unless they ask for --debug, and never
-    read the real user's config folder."""
+    touch the real user's config or cache folders."""
     monkeypatch.delenv("AVA_EVIDENCE_DEBUG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture

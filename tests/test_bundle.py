@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ava_evidence.compose import Caption, compose_pair, compose_strip, font_px
+from ava_evidence.compose import Caption, compose_pair, compose_strip, downscale, font_px
 
 from . import clipgen
 from .conftest import ClipStore
@@ -452,6 +452,20 @@ def test_nothing_private_in_the_bundle(clips: ClipStore, tmp_path: Path) -> None
         for needle in needles:
             assert needle.encode() not in data, (name, needle)
             assert needle not in name
+
+
+@pytest.mark.parametrize(("kw", "size"), [({"height": 720}, (1280, 720)),  # bicubic
+                                          ({"width": 320}, (320, 180)),  # area
+                                          ({"width": 1600}, (1600, 900)),
+                                          ({"height": 2160}, (1920, 1080))])  # never enlarged
+def test_downscale_keeps_the_picture(kw: dict[str, int], size: tuple[int, int]) -> None:
+    y, x = np.mgrid[0:1080, 0:1920]
+    frame = np.stack([x * 255 // 1919, y * 255 // 1079, np.full_like(x, 128)], -1)
+    frame = frame.astype(np.uint8)
+    small = downscale(frame, **kw)
+    assert (small.shape[1], small.shape[0]) == size
+    assert np.abs(small.astype(float).mean(axis=(0, 1)) - frame.mean(axis=(0, 1))).max() < 1
+    assert (small[..., 2] == 128).all()  # a flat channel stays flat: no ringing
 
 
 @pytest.mark.parametrize(("h", "w"), [(180, 320), (1080, 1920), (1920, 1080), (2160, 3840)])

@@ -217,6 +217,28 @@ def test_help_is_light() -> None:
         assert command in out.stdout
 
 
+def test_entry_point_keeps_numpy_to_one_blas_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenBLAS's spinning threads took CPU from the decoder; a user's own setting wins."""
+    import signal
+
+    from ava_evidence.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["ava-evidence", "--version"])
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    handler = signal.getsignal(signal.SIGINT)  # main() ignores Ctrl-C once it is done
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main()
+        assert exit_.value.code == 0
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+        with pytest.raises(SystemExit):
+            main()
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "4"
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
 def test_library_has_no_click() -> None:
     code = ("import sys\nimport ava_evidence.clip, ava_evidence.decode, ava_evidence.stills, "
             "ava_evidence.timecode\nprint('click' in sys.modules)\n")

@@ -155,6 +155,37 @@ def test_decode_cost(clips: ClipStore) -> None:
     assert [r.targets for r in plan(index, wanted)] == [[3, 5], [30], [59]]
 
 
+@pytest.mark.parametrize("threads", [1, 3, 8])
+def test_exact_whatever_the_decoder_threads(clips: ClipStore, monkeypatch: pytest.MonkeyPatch,
+                                            threads: int) -> None:
+    """Frame threading keeps several frames in flight: frames are told apart by their
+    timestamps, so the count must not change which frame comes out."""
+    from ava_evidence import decode
+
+    monkeypatch.setattr(decode, "DECODER_THREADS", threads)
+    index = index_clip(clips.path("h264_bframes"))
+    wanted = [0, 5, 11, 12, 30, 59]
+    assert [(i, clipgen.read_barcode(rgb)) for i, rgb in decode_frames(index, wanted)] == [
+        (i, i) for i in wanted]
+
+
+def test_decoder_threads_by_cores_and_frame_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from ava_evidence import decode
+
+    monkeypatch.setattr(decode, "DECODER_THREADS", None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert decode.decoder_threads(1920, 1080) == 4  # FFmpeg's choice (3) plus one
+    assert decode.decoder_threads(3840, 2160) == 0  # 4K: FFmpeg's own choice
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(32)))
+    assert decode.decoder_threads(1920, 1080) == 16
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert decode.decoder_threads(1920, 1080) == 0
+    monkeypatch.setattr(decode, "DECODER_THREADS", 1)  # batch workers
+    assert decode.decoder_threads(1920, 1080) == 1
+
+
 def test_single_late_frame_seeks_directly(clips: ClipStore) -> None:
     index = index_clip(clips.path("h264_bframes"))
     stats = DecodeStats()

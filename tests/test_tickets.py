@@ -14,6 +14,7 @@ from ava_evidence.errors import UsageError
 from ava_evidence.tickets import (
     REPORT_VARIABLES,
     TEMPLATE_VARIABLES,
+    _cached_environment,
     fit_plain_text,
     render,
     ticket_context,
@@ -174,6 +175,48 @@ def test_user_templates_override_and_run_sandboxed(tmp_path: Path) -> None:
     (tmp_path / "ticket.txt.j2").write_text("{{ no_such_variable }}")
     with pytest.raises(UsageError, match="'no_such_variable' is undefined"):
         render("ticket.txt.j2", ctx, template_dir=tmp_path)
+
+
+@pytest.fixture
+def fresh_environment() -> Any:
+    """Template environments are made once per process; these tests need new ones."""
+    _cached_environment.cache_clear()
+    yield _cached_environment.cache_clear
+    _cached_environment.cache_clear()
+
+
+def test_built_in_templates_are_compiled_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              fresh_environment: Any) -> None:
+    import jinja2
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = render("ticket.md.j2", context())
+    kept = list((tmp_path / "ava-evidence" / "templates").iterdir())
+    assert len(kept) == 1
+    fresh_environment()
+
+    def no_compiling(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("compiled again instead of using the cache")
+
+    # A new process (here: a new environment) loads the compiled template.
+    monkeypatch.setattr(jinja2.Environment, "compile", no_compiling)
+    assert render("ticket.md.j2", context()) == first
+
+
+def test_a_damaged_or_unusable_template_cache_is_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_environment: Any) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = render("ticket.md.j2", context())
+    kept = next((tmp_path / "ava-evidence" / "templates").iterdir())
+    kept.write_bytes(b"not bytecode")
+    fresh_environment()
+    assert render("ticket.md.j2", context()) == first
+    assert kept.read_bytes() != b"not bytecode"  # compiled again and stored again
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # the cache folder cannot be made
+    fresh_environment()
+    assert render("ticket.md.j2", context()) == first
 
 
 def test_every_variable_is_documented_and_provided() -> None:
