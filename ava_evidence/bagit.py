@@ -38,19 +38,29 @@ def file_digests(path: Path) -> dict[str, str]:
     return {alg: h.hexdigest() for alg, h in hashes.items()}
 
 
+def digests_of(data: bytes) -> dict[str, str]:
+    """SHA-256 and SHA-512 of bytes about to be written: hashed where they are made,
+    beside the decoding, instead of read back at the end."""
+    return {alg: hashlib.new(alg, data).hexdigest() for alg in ALGORITHMS}
+
+
 def _tag_value(value: str) -> str:
     return " ".join(str(value).split())
 
 
 def write_bag_zip(zip_path: Path, bag_name: str, payload: Sequence[tuple[str, Path]],
-                  info: Mapping[str, str], when: dt.datetime) -> None:
+                  info: Mapping[str, str], when: dt.datetime,
+                  known: Mapping[str, dict[str, str]] | None = None) -> None:
     """Write ``payload`` ((path under data/, staged file) pairs) as a zipped bag at ``zip_path``.
 
-    Members are in a fixed order with fixed timestamps, so the same inputs give
-    the same zip. The caller writes to a temporary path and renames it.
+    ``known`` holds digests already taken of files written from memory (see
+    :func:`digests_of`); the others are read and hashed here. Members are in a
+    fixed order with fixed timestamps, so the same inputs give the same zip. The
+    caller writes to a temporary path and renames it.
     """
     entries = sorted(payload)
-    digests = {name: file_digests(path) for name, path in entries}
+    known = known or {}
+    digests = {name: known.get(name) or file_digests(path) for name, path in entries}
     octets = sum(path.stat().st_size for _, path in entries)
     manifests = {
         alg: "".join(f"{digests[name][alg]}  data/{name}\n" for name, _ in entries).encode()

@@ -151,7 +151,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
     tmp_zip = None
     try:
         staging = Path(tempfile.mkdtemp(prefix=".ava-evidence-", dir=parent))
-        manifest, payload, channel = _stage(
+        manifest, payload, channel, digests = _stage(
             index, staging, plat_key=plat.key, catalog=cat, gid=gid, gid_input=generation_id,
             fail_key=fail.key, plan_key=plan_key, plan_name=plan_name, note=note, model=model,
             resolved=resolved, include_clip=include_clip, template_dir=template_dir, when=when,
@@ -172,7 +172,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
         os.chmod(tmp_zip, shared_mode())  # mkstemp makes it private; a bundle is for sharing
         if on_progress:
             on_progress("write", 0, 1)
-        write_bag_zip(tmp_zip, name, payload, info, when)
+        write_bag_zip(tmp_zip, name, payload, info, when, digests)
         if target.exists() and not force:
             raise OutputError(f"{target} appeared while building; it was left untouched. "
                               f"Use --force to replace it or -o for another name.")
@@ -269,8 +269,12 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
            note: str | None, model: str | None, resolved: list[tuple[str, int]],
            include_clip: bool, template_dir: str | os.PathLike[str] | None, when: dt.datetime,
            suggestion: Suggestion | None, on_progress: Progress | None
-           ) -> tuple[dict[str, Any], list[tuple[str, Path]], Channel | None]:
+           ) -> tuple[dict[str, Any], list[tuple[str, Path]], Channel | None,
+                      dict[str, dict[str, str]]]:
+    """Write every file of the bag into ``staging``; return the manifest, the
+    payload, the channel and the digests taken of images as they were written."""
     from . import decode
+    from .bagit import digests_of
     from .compose import Caption, compose_pair, compose_strip, downscale, strip_indices
     from .decode import map_frames
     from .stills import save_png, still_name
@@ -361,13 +365,14 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
     # where each process has only its one core (batch workers).
     pool: Any = ThreadPoolExecutor(max_workers=2) if decode.WORKER_THREADS != 0 else _Inline()
     jobs: dict[str, Future[str]] = {}
+    digests: dict[str, dict[str, str]] = {}  # written by worker threads, one key each
 
     def save(name: str, make: Callable[[], Image.Image]) -> str:
         """Make and write a composite; return its report preview."""
         import numpy as np
 
         rgb = np.asarray(make())
-        save_png(rgb, staging / name)
+        digests[name] = digests_of(save_png(rgb, staging / name))
         return _data_uri(rgb, 1600)
 
     def use(i: int, bgr: np.ndarray) -> str | None:
@@ -390,7 +395,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
                 waiting.remove(item)
                 jobs[item[0]] = pool.submit(save, item[0], item[2])
         for still in stills.get(i, ()):
-            save_png(bgr, staging / still, bgr=True)
+            digests[still] = digests_of(save_png(bgr, staging / still, bgr=True))
         return _data_uri(bgr, 480, bgr=True) if i in shot_frames else None
 
     channels = plat.channels_for(plan_key)
@@ -494,7 +499,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
                                            + "\n", encoding="utf-8")
     payload.append(("manifest.json", staging / "manifest.json"))
-    return manifest, payload, channel
+    return manifest, payload, channel, digests
 
 
 def _attachments(candidates: list[tuple[str, Path, str]], budget_mb: float, staging: Path,

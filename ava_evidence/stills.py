@@ -196,9 +196,12 @@ def _encode(ext: str, pixels: np.ndarray, bgr: bool, params: list[int]) -> bytes
     return data.tobytes()
 
 
-def save_png(rgb: np.ndarray, path: Path, *, bgr: bool = False) -> None:
-    """Write a PNG in place, raising OSError: for files inside a staging folder."""
-    _write(path, encode_png(rgb, bgr=bgr))
+def save_png(rgb: np.ndarray, path: Path, *, bgr: bool = False) -> bytes:
+    """Write a PNG in place, raising OSError: for files inside a staging folder.
+    Returns the bytes written, for hashing while they are at hand."""
+    data = encode_png(rgb, bgr=bgr)
+    _write(path, data)
+    return data
 
 
 def _write(path: Path, data: bytes) -> None:
