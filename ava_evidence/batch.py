@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +52,12 @@ class Outcome:
     ok: bool
     bundle: str | None = None
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"line": self.job.line, "clip": str(self.job.clip),
                 "status": "built" if self.ok else "failed", "bundle": self.bundle,
-                "error": self.error}
+                "error": self.error, "warnings": list(self.warnings)}
 
 
 class JobsError(UsageError):
@@ -198,7 +198,7 @@ def _run_one(job: Job, out_dir: str, force: bool, catalog: Any, one_core: bool) 
         return Outcome(job, False, error=str(e))
     except Exception as e:  # one bad clip must not take the batch down
         return Outcome(job, False, error=f"unexpected {type(e).__name__}: {e}")
-    return Outcome(job, True, bundle=str(result.path))
+    return Outcome(job, True, bundle=str(result.path), warnings=result.warnings)
 
 
 def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: int | None = None,

@@ -76,6 +76,8 @@ class BuildResult:
     bytes: int
     manifest: dict[str, Any]
     channel: Channel | None
+    warnings: tuple[str, ...] = ()
+    """Doubts worth a look that did not stop the build (an ID of an unusual form)."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,8 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
             index, staging, plat_key=plat.key, catalog=cat, gid=gid, gid_input=generation_id,
             fail_key=fail.key, plan_key=plan_key, plan_name=plan_name, note=note, model=model,
             resolved=resolved, include_clip=include_clip, template_dir=template_dir, when=when,
-            suggestion=suggestion, on_progress=on_progress)
+            suggestion=suggestion, warnings=[d for d in [plat.id_doubt(gid)] if d],
+            on_progress=on_progress)
         from .bagit import write_bag_zip
 
         info = {
@@ -191,7 +194,8 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
             if tmp_zip is not None:
                 with contextlib.suppress(OSError):
                     tmp_zip.unlink()
-    return BuildResult(target, target.stat().st_size, manifest, channel)
+    return BuildResult(target, target.stat().st_size, manifest, channel,
+                       tuple(manifest["warnings"]))
 
 
 @contextlib.contextmanager
@@ -268,7 +272,8 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
            gid_input: str, fail_key: str, plan_key: str | None, plan_name: str | None,
            note: str | None, model: str | None, resolved: list[tuple[str, int]],
            include_clip: bool, template_dir: str | os.PathLike[str] | None, when: dt.datetime,
-           suggestion: Suggestion | None, on_progress: Progress | None
+           suggestion: Suggestion | None, warnings: list[str],
+           on_progress: Progress | None
            ) -> tuple[dict[str, Any], list[tuple[str, Path]], Channel | None,
                       dict[str, dict[str, str]]]:
     """Write every file of the bag into ``staging``; return the manifest, the
@@ -492,6 +497,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
                    "text_left_out": left_out(detail, note, ticket_txt)},
         "clip_included": clip_name,
         "report": "report.html",
+        "warnings": warnings,
     }
     report = _report(ctx, manifest, previews, ticket_md, template_dir)
     (staging / "report.html").write_text(report, encoding="utf-8")

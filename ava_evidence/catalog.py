@@ -160,6 +160,15 @@ class Platform:
                 return m.group("id")
         return value
 
+    def id_doubt(self, generation_id: str) -> str | None:
+        """Why ``generation_id`` may not be this platform's ID (its documented form
+        does not match), or None. A doubt, not an error: the form may be out of date."""
+        if (self.id.pattern is None or re.fullmatch(self.id.pattern, generation_id)
+                or re.match(r"https?://", generation_id)):  # some platforms only give links
+            return None
+        return (f"{generation_id!r} is not in the usual form of {self.name}'s "
+                f"{self.id.name}: check that it was copied whole. {self.id.where}")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key, "name": self.name, "vendor": self.vendor,
@@ -460,9 +469,15 @@ def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
                        f"not a valid regular expression ({e})") from None
         if "id" not in compiled.groupindex:
             raise _err(path, f"{kp}.id.url_patterns[{i}]", "must capture the ID as (?P<id>...)")
-    id_info = IdInfo(name=ir.req("name"), where=ir.req("where"),
-                     pattern=ir.text("pattern", required=False), url_patterns=url_patterns,
-                     **ir.fact())
+    id_pattern = ir.text("pattern", required=False)
+    if id_pattern is not None:
+        try:
+            re.compile(id_pattern)
+        except re.error as e:
+            raise _err(path, f"{kp}.id.pattern",
+                       f"not a valid regular expression ({e})") from None
+    id_info = IdInfo(name=ir.req("name"), where=ir.req("where"), pattern=id_pattern,
+                     url_patterns=url_patterns, **ir.fact())
 
     plans = None
     plans_data = r.mapping("plans", required=False)

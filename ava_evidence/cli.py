@@ -453,6 +453,8 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
     click.echo(f"Policy: {policy['summary']}{_status_tag(policy['status'])}")
     click.echo(f"  source: {policy['source']}")
     click.echo(f"Open the report: unzip the bundle and open {result.path.stem}/data/report.html")
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @cli.command()
@@ -584,6 +586,8 @@ def batch(jobs: Path, out_dir: Path, workers: int | None, force: bool,
         for o in outcomes:
             status = f"built  {o.bundle}" if o.ok else f"failed Error: {o.error}"
             click.echo(f"line {o.job.line:<4} {o.job.clip.name:<24} {status}")
+            for warning in o.warnings:
+                click.echo(f"          Warning: {warning}")
         click.echo(f"{built} built, {failed} failed")
     if failed:
         sys.exit(EXIT_FAILED)

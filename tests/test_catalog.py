@@ -124,6 +124,17 @@ def test_share_url_gives_the_id() -> None:
     assert runway.id_from("https://example.com/x") == "https://example.com/x"
 
 
+def test_ids_of_an_unusual_form_raise_a_doubt() -> None:
+    catalog = load_catalog()
+    sora, runway, kling = (catalog.platform(k) for k in ("sora", "runway", "kling"))
+    assert sora.id_doubt("s_68a1b2c3d4") is None and sora.id_doubt("video_x1") is None
+    assert sora.id_doubt("68a1b2c3d4") is not None
+    assert runway.id_doubt("3F2A9C1E-77B0-4C1D-9E2F-0123456789AB") is None
+    assert runway.id_doubt("https://app.runwayml.com/x") is None  # a link, as its web app gives
+    assert runway.id_doubt("3f2a9c1e") is not None
+    assert kling.id_doubt("anything at all") is None  # no documented form
+
+
 GOOD_PLATFORM = """
 platforms:
   acme:
@@ -195,6 +206,9 @@ def test_user_config_folder_file_overrides_fields() -> None:
      "name, notes, plans, refund_policy, vendor."),
     (GOOD_PLATFORM.replace("covers_quality: false", "covers_quality: maybe"),
      "platforms.acme.refund_policy.covers_quality: must be true, false or empty."),
+    (GOOD_PLATFORM.replace("where: Job page,", "where: Job page, pattern: '[0-9',"),
+     "platforms.acme.id.pattern: not a valid regular expression (unterminated character set "
+     "at position 0)."),
 ])
 def test_malformed_user_file(tmp_path: Path, content: str, problem: str) -> None:
     bad = tmp_path / "bad.yaml"
