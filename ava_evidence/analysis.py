@@ -415,9 +415,10 @@ def _track_onset(index: ClipIndex, track: _Track, base_end: int, step: int) -> C
     sim_drop = max(0.0, sim_band[0] - low_sim) if sim_band else 0.0
     score = min(1.0, 0.45 * min(1.0, peak_eye / 0.25) + 0.45 * min(1.0, sim_drop / 0.4)
                 + 0.1 * lost)
-    sign = "+" if np.mean([r[5] for r in rows[k:]]) >= 0 else "-"
+    apart = np.mean([r[5] for r in rows[k:]]) >= 0
     who = "" if track.side == "only" else f" ({track.side} face)"
-    reason = (f"eye spacing {sign}{peak_eye * 100:.0f}% vs the first second (at most); "
+    reason = (f"eyes up to {peak_eye * 100:.0f}% "
+              f"{'farther apart' if apart else 'closer together'} than in the first second; "
               f"face appearance similarity down to {low_sim:.2f}{who}")
     return Candidate(onset, index.time_of(onset), score, reason, "identity",
                      {"eye_spacing_change": peak_eye, "face_similarity": low_sim})
