@@ -173,11 +173,22 @@ def _md_block(text: Any) -> str:
     return f"{fence}text\n{s}\n{fence}"
 
 
+_MD_INLINE = re.compile(r"[\\`*_~\[\]<|]|&(?=#?\w+;)")
+"""Characters that start Markdown inside a line: code, emphasis, strikethrough, links,
+HTML and autolinks, table cells, and '&' where it would read as an entity."""
+_MD_LINE_START = re.compile(r"^(?:[#>+=-]|\d+(?=[.)]))")
+"""What turns a line into a heading, quote, list or heading underline."""
+
+
 def _md_text(text: Any) -> str:
-    """Plain text safe inside Markdown prose: no HTML tags, no accidental formatting."""
-    s = " ".join(str(text).split())
-    s = re.sub(r"([\\`*_{}\[\]<>#|!])", r"\\\1", s)
-    return s
+    """Plain text safe inside Markdown prose: shown exactly as given, on one line.
+
+    Only what Markdown would act on is escaped, so text stays readable when the
+    Markdown is read as it is ("Library > Assets", not "Library \\> Assets").
+    """
+    s = _MD_INLINE.sub(lambda m: "\\" + m.group(), " ".join(str(text).split()))
+    return _MD_LINE_START.sub(lambda m: m.group() + "\\" if m.group().isdigit()
+                              else "\\" + m.group(), s)
 
 
 def _one_line(text: Any) -> str:

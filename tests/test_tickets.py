@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ava_evidence.catalog import load_catalog
@@ -151,6 +151,56 @@ def test_hostile_text_stays_literal() -> None:
     assert "<img" not in md.replace("\\<img", "")  # escaped in prose
     txt, _ = fit_plain_text(ctx, None)
     assert "{{ 7*7 }}" in txt and "49" not in txt
+
+
+def _shown(markdown: str) -> list[str]:
+    """The text a CommonMark (+ tables, strikethrough) reader shows for ``markdown``, one
+    entry per paragraph, list item or table cell; raises if anything else would show."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    plain = {"paragraph_open", "paragraph_close", "inline", "bullet_list_open",
+             "bullet_list_close", "list_item_open", "list_item_close", "table_open",
+             "table_close", "thead_open", "thead_close", "tbody_open", "tbody_close",
+             "tr_open", "tr_close", "th_open", "th_close", "td_open", "td_close"}
+    shown = []
+    for token in parser.parse(markdown):
+        assert token.type in plain, (token.type, markdown)
+        if token.type == "inline":
+            children = token.children or []
+            assert all(c.type in ("text", "softbreak") for c in children), (token, markdown)
+            shown.append("".join(c.content if c.type == "text" else "\n" for c in children))
+    return shown
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1)
+       | st.text(alphabet="#>+=-0123456789.)*_`~[]<|&;\\ !:/ax", min_size=1))
+def test_markdown_text_is_shown_exactly(text: str) -> None:
+    from ava_evidence.tickets import _md_text
+
+    value = " ".join(text.split())
+    assume(value)
+    escaped = _md_text(text)
+    assert _shown(f"{escaped}\n") == [value]
+    assert _shown(f"Before\n{escaped}\n") == [f"Before\n{value}"]  # no heading underline
+    assert _shown(f"- {escaped}\n") == [value]
+    assert _shown(f"| a | b |\n| - | - |\n| {escaped} | x |\n") == ["a", "b", value, "x"]
+
+
+@pytest.mark.parametrize(("text", "escaped"), [
+    ("Library > Assets", "Library > Assets"),
+    ("Q&A {x} #1 wow!", "Q&A {x} #1 wow!"),
+    ("snake_case *bold* `code` <b> a|b [l](u) ~~s~~ &amp;",
+     "snake\\_case \\*bold\\* \\`code\\` \\<b> a\\|b \\[l\\](u) \\~\\~s\\~\\~ \\&amp;"),
+    ("# not a heading", "\\# not a heading"),
+    ("1. not a list", "1\\. not a list"),
+    ("- not a list\n  on two lines", "\\- not a list on two lines"),
+])
+def test_markdown_escapes_only_what_markdown_reads(text: str, escaped: str) -> None:
+    from ava_evidence.tickets import _md_text
+
+    assert _md_text(text) == escaped
 
 
 def test_empty_and_huge_ids_are_refused() -> None:
