@@ -409,17 +409,20 @@ def _track_onset(index: ClipIndex, track: _Track, base_end: int, step: int) -> C
         return None
     j, k = min(onsets)
     onset = rows[j][0]
-    peak_eye = max((abs(r[5]) for r in rows[k:]), default=0.0)
+    peak_change = max((r[5] for r in rows[k:]), key=abs, default=0.0)
+    peak_eye = abs(peak_change)
     low_sim = min((r[6] for r in rows[k:]), default=1.0)
     lost = sum(1 for r in rows[k:] if not r[7]) / max(1, len(rows[k:]))
     sim_drop = max(0.0, sim_band[0] - low_sim) if sim_band else 0.0
     score = min(1.0, 0.45 * min(1.0, peak_eye / 0.25) + 0.45 * min(1.0, sim_drop / 0.4)
                 + 0.1 * lost)
-    apart = np.mean([r[5] for r in rows[k:]]) >= 0
     who = "" if track.side == "only" else f" ({track.side} face)"
-    reason = (f"eyes up to {peak_eye * 100:.0f}% "
-              f"{'farther apart' if apart else 'closer together'} than in the first second; "
-              f"face appearance similarity down to {low_sim:.2f}{who}")
+    eyes = ""
+    if peak_eye >= 0.08:  # the smallest change in eye spacing that is plain to see
+        eyes = (f"eyes up to {peak_eye * 100:.0f}% "
+                f"{'farther apart' if peak_change > 0 else 'closer together'} than in the "
+                f"shot's first second; ")
+    reason = f"{eyes}face appearance similarity down to {low_sim:.2f}{who}"
     return Candidate(onset, index.time_of(onset), score, reason, "identity",
                      {"eye_spacing_change": peak_eye, "face_similarity": low_sim})
 

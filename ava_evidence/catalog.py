@@ -28,6 +28,9 @@ STATUSES = ("official", "third-party", "unverified")
 CHANNEL_KINDS = ("email", "web-form", "in-app", "chat", "discord", "web")
 SEVERITIES = ("critical", "major", "minor")
 USER_FILE_NAME = "channels.yaml"
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_LINK = re.compile(r"(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/", re.IGNORECASE)
+"""A web address, with or without its scheme (sora.chatgpt.com/p/...)."""
 
 
 class CatalogError(UsageError):
@@ -152,22 +155,33 @@ class Platform:
         return [n for n in self.notes if n.plans is None or plan is None or plan in n.plans]
 
     def id_from(self, text: str) -> str:
-        """The Generation ID inside a share/result URL when its pattern is known, else ``text``."""
+        """The Generation ID inside a share/result URL when its pattern is known, else ``text``.
+
+        A link copied without its ``https://`` is recognised too."""
         value = text.strip()
+        candidates = [value] if _SCHEME.match(value) else [value, f"https://{value}"]
         for pattern in self.id.url_patterns:
-            m = re.search(pattern, value)
-            if m:
-                return m.group("id")
+            for candidate in candidates:
+                m = re.search(pattern, candidate, re.IGNORECASE)
+                if m:
+                    return m.group("id")
         return value
 
     def id_doubt(self, generation_id: str) -> str | None:
-        """Why ``generation_id`` may not be this platform's ID (its documented form
-        does not match), or None. A doubt, not an error: the form may be out of date."""
-        if (self.id.pattern is None or re.fullmatch(self.id.pattern, generation_id)
-                or re.match(r"https?://", generation_id)):  # some platforms only give links
+        """Why ``generation_id`` may not be this platform's ID, or None. A doubt, not an
+        error: the documented form may be out of date."""
+        shown = f'"{generation_id}"'
+        if _LINK.match(generation_id):
+            if not self.id.url_patterns:
+                return None  # some platforms only give links
+            return (f"{shown} is a link, but not one of {self.name}'s links the tool can "
+                    f"read the ID from, so the whole link is used as the ID; check that it is "
+                    f"the right link. {self.id.where}")
+        if self.id.pattern is None or re.fullmatch(self.id.pattern, generation_id):
             return None
-        return (f"{generation_id!r} is not in the usual form of {self.name}'s "
-                f"{self.id.name}: check that it was copied whole. {self.id.where}")
+        return (f"{shown} is not in the usual form of {self.name}'s {self.id.name}. The "
+                f"bundle was built with it as given; check that it is the whole ID. "
+                f"{self.id.where}")
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -421,6 +421,8 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
     m = result.manifest
     if as_json:
         _emit_json({"bundle": str(result.path), "manifest": m})
+        for warning in result.warnings:  # also in the manifest's "warnings"
+            click.echo(f"Warning: {warning}", err=True)
         return
     click.echo(f"Bundle: {result.path} ({_mb(result.bytes)})")
     click.echo(f"  {m['term']} on {m['platform_name']}, Generation ID {m['generation_id']}")

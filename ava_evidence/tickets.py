@@ -165,6 +165,12 @@ def _md_code(text: Any) -> str:
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
+def _md_cell_code(text: Any) -> str:
+    """:func:`_md_code` for a table cell, where a '|' ends the cell even inside code
+    unless escaped (the escape is not shown there; outside a table it would be)."""
+    return _md_code(text).replace("|", "\\|")
+
+
 def _md_block(text: Any) -> str:
     """A fenced Markdown block that shows ``text`` literally (no HTML, no formatting)."""
     s = str(text).replace("\r\n", "\n").strip("\n")
@@ -225,8 +231,8 @@ def _cached_environment(template_dir: str | None) -> Any:
                                    **kwargs)
     else:
         env = Environment(loader=builtin, bytecode_cache=_bytecode_cache(), **kwargs)
-    env.filters.update(md_code=_md_code, md_block=_md_block, md_text=_md_text,
-                       one_line=_one_line, truncate_to=truncate)
+    env.filters.update(md_code=_md_code, md_cell_code=_md_cell_code, md_block=_md_block,
+                       md_text=_md_text, one_line=_one_line, truncate_to=truncate)
     return env
 
 
@@ -234,25 +240,39 @@ def _bytecode_cache() -> Any:
     """The built-in templates, compiled, kept between runs in the user cache folder.
 
     Compiling them costs about 50 ms of CPU, a tenth of what a build adds to its
-    decode. The cache is checked against each template's source, and when the
-    folder cannot be used the templates are simply compiled each time.
+    decode. Jinja2 checks each entry against its template's source; the folder's
+    name also fingerprints Jinja2's version and this module (which holds the
+    environment's settings), so an upgrade never reuses code compiled otherwise.
+    A damaged entry is compiled again; a folder that cannot be used safely (not
+    ours, or writable by others: the cached code is executed) is not used.
     """
+    import hashlib
+
+    import jinja2
     from jinja2 import FileSystemBytecodeCache
     from platformdirs import user_cache_dir
 
     class QuietCache(FileSystemBytecodeCache):
         def load_bytecode(self, bucket: Any) -> None:
-            with contextlib.suppress(OSError):
+            try:
                 super().load_bytecode(bucket)
+            except Exception:  # a cut or garbled file: compile again, and replace it
+                bucket.reset()
+                with contextlib.suppress(OSError):
+                    os.unlink(self._get_cache_filename(bucket))
 
         def dump_bytecode(self, bucket: Any) -> None:
             with contextlib.suppress(OSError):
                 super().dump_bytecode(bucket)
 
-    folder = Path(user_cache_dir("ava-evidence")) / "templates"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        fingerprint = hashlib.sha256(jinja2.__version__.encode() + Path(__file__).read_bytes())
+        folder = Path(user_cache_dir("ava-evidence")) / "templates" / fingerprint.hexdigest()[:16]
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
     except OSError:
+        return None
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
         return None
     return QuietCache(str(folder))
 

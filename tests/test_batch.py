@@ -38,8 +38,8 @@ def test_mixed_rows_csv(jobs_dir: Path, tmp_path: Path) -> None:
     assert lines[0] == f"line 2    a.mp4                    built  {out / 'kling_k-1_physics.zip'}"
     assert lines[1].startswith("line 3    b.gif                    built  ")
     # Runway task IDs are UUIDs: built, with a doubt under the row.
-    assert lines[2].startswith("          Warning: 'r-1' is not in the usual form of Runway's "
-                               "task ID: check that it was copied whole. The web app")
+    assert lines[2].startswith("          Warning: \"r-1\" is not in the usual form of "
+                               "Runway's task ID. The bundle was built with it as given; ")
     assert lines[3] == ("line 4    broken.mp4               failed Error: broken.mp4 is not a "
                         "video file that can be read: give the clip exactly as downloaded from "
                         "the platform.")
@@ -70,8 +70,8 @@ def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None
     assert doc["results"][1]["bundle"] == str(tmp_path / "o" / "named.zip")
     # Sora IDs look like s_68a1...: "s1" builds, with the doubt in the row.
     assert doc["results"][0]["warnings"] == []
-    assert doc["results"][1]["warnings"][0].startswith("'s1' is not in the usual form of "
-                                                       "OpenAI Sora's video ID: ")
+    assert doc["results"][1]["warnings"][0].startswith('"s1" is not in the usual form of '
+                                                       "OpenAI Sora's video ID. ")
     # Running again without --force: every row fails, nothing is replaced.
     doc = run_json("batch", jobs, "-o", tmp_path / "o", expect=1)
     assert doc["failed"] == 2 and "already exists" in doc["results"][0]["error"]

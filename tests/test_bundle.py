@@ -420,18 +420,21 @@ def test_an_id_of_an_unusual_form_is_built_with_a_warning(clips: ClipStore,
     of date), but the user is told, and the manifest keeps the doubt."""
     args = ["build", clips.path(CLIP), "--platform", "runway", "--failure", "identity"]
     result = run_cli(*args, "--id", "3f2a9c1e-77b0", "-o", tmp_path / "half.zip")
-    assert result.stderr == ("Warning: '3f2a9c1e-77b0' is not in the usual form of Runway's "
-                             "task ID: check that it was copied whole. The web app shows no "
-                             "generation ID; find the clip under Library > Assets and copy its "
-                             "link. API users have the task id (a UUID) from GET "
-                             "/v1/tasks/:id.\n")
+    assert result.stderr == ("Warning: \"3f2a9c1e-77b0\" is not in the usual form of Runway's "
+                             "task ID. The bundle was built with it as given; check that it is "
+                             "the whole ID. The web app shows no generation ID; find the clip "
+                             "under Library > Assets and copy its link. API users have the task "
+                             "id (a UUID) from GET /v1/tasks/:id.\n")
     with zipfile.ZipFile(tmp_path / "half.zip") as z:
         m = json.loads(z.read("runway_3f2a9c1e-77b0_identity-coherence/data/manifest.json"))
     assert m["warnings"] == [result.stderr[len("Warning: "):-1]]
     uuid = "3f2a9c1e-77b0-4c1d-9e2f-0123456789ab"
     for given in (uuid, "https://app.runwayml.com/assets/abc"):  # the form, or a link
-        doc = run_json(*args, "--id", given, "-o", tmp_path / "ok.zip", "--force")
-        assert doc["manifest"]["warnings"] == []
+        ok = run_cli(*args, "--id", given, "-o", tmp_path / "ok.zip", "--force", "--json")
+        assert json.loads(ok.stdout)["manifest"]["warnings"] == [] and ok.stderr == ""
+    half = run_cli(*args, "--id", "3f2a9c1e-77b0", "-o", tmp_path / "j.zip", "--json")
+    assert json.loads(half.stdout)["manifest"]["warnings"] == m["warnings"]
+    assert half.stderr == result.stderr  # --json keeps stdout to the one document
 
 
 def test_hostile_id_and_note(clips: ClipStore, tmp_path: Path) -> None:

@@ -133,6 +133,14 @@ def test_ids_of_an_unusual_form_raise_a_doubt() -> None:
     assert runway.id_doubt("https://app.runwayml.com/x") is None  # a link, as its web app gives
     assert runway.id_doubt("3f2a9c1e") is not None
     assert kling.id_doubt("anything at all") is None  # no documented form
+    # A link is read where the platform's link form is known, with or without https://.
+    for link in ("sora.chatgpt.com/p/s_68a1b2c3", "HTTPS://Sora.ChatGPT.com/p/s_68a1b2c3?x=1"):
+        assert sora.id_from(link) == "s_68a1b2c3"
+    for other in ("https://sora.chatgpt.com/p/s_", "app.runwayml.com/assets/x"):
+        assert sora.id_from(other) == other
+        assert (sora.id_doubt(other) or "").startswith(
+            f'"{other}" is a link, but not one of OpenAI Sora\'s links the tool can read the '
+            f"ID from, so the whole link is used as the ID; ")
 
 
 GOOD_PLATFORM = """

@@ -43,7 +43,7 @@ def test_identity_drift_found_near_its_onset(made: dict[str, Path], name: str, t
     assert result.candidates, result.notes
     best = result.candidates[0]
     assert abs(float(best.time) - t0) <= 0.5
-    assert re.match(r"eyes up to \d+% farther apart than in the first second; ", best.reason)
+    assert re.match(r"eyes up to \d+% farther apart than in the shot's first second; ", best.reason)
     assert "face appearance similarity" in best.reason
 
 

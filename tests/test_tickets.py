@@ -203,6 +203,18 @@ def test_markdown_escapes_only_what_markdown_reads(text: str, escaped: str) -> N
     assert _md_text(text) == escaped
 
 
+def test_a_pipe_in_the_id_stays_in_its_table_cell() -> None:
+    from markdown_it import MarkdownIt
+
+    md = render("ticket.md.j2", context(generation_id="abc|def"))
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    cells = [[c.content for c in t.children or [] if c.type in ("text", "code_inline")]
+             for t in tokens if t.type == "inline"]
+    row = cells.index(["Generation ID"])
+    assert cells[row + 1] == ["abc|def"]
+    assert "Generation ID `abc|def`" in md  # the heading is no table: nothing to escape
+
+
 def test_empty_and_huge_ids_are_refused() -> None:
     with pytest.raises(UsageError, match="the Generation ID is empty"):
         context(generation_id="   ")
@@ -235,36 +247,63 @@ def fresh_environment() -> Any:
     _cached_environment.cache_clear()
 
 
+def _cached(cache_home: Path) -> list[Path]:
+    return sorted((cache_home / "ava-evidence" / "templates").rglob("*.cache"))
+
+
 def test_built_in_templates_are_compiled_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               fresh_environment: Any) -> None:
     import jinja2
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     first = render("ticket.md.j2", context())
-    kept = list((tmp_path / "ava-evidence" / "templates").iterdir())
-    assert len(kept) == 1
+    assert len(_cached(tmp_path)) == 1
+    assert _cached(tmp_path)[0].parent.stat().st_mode & 0o777 == 0o700
     fresh_environment()
 
     def no_compiling(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("compiled again instead of using the cache")
 
     # A new process (here: a new environment) loads the compiled template.
-    monkeypatch.setattr(jinja2.Environment, "compile", no_compiling)
+    with monkeypatch.context() as m:
+        m.setattr(jinja2.Environment, "compile", no_compiling)
+        assert render("ticket.md.j2", context()) == first
+    # Another Jinja2 (or another ava-evidence) never reuses that code.
+    monkeypatch.setattr(jinja2, "__version__", "0.0-other")
+    fresh_environment()
     assert render("ticket.md.j2", context()) == first
+    assert len({p.parent for p in _cached(tmp_path)}) == 2
 
 
-def test_a_damaged_or_unusable_template_cache_is_ignored(
+@pytest.mark.parametrize("damage", [b"not bytecode", None])  # None: cut after the magic
+def test_a_damaged_template_cache_is_compiled_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_environment: Any,
+        damage: bytes | None) -> None:
+    from jinja2.bccache import bc_magic
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = render("ticket.md.j2", context())
+    [kept] = _cached(tmp_path)
+    kept.write_bytes(damage if damage is not None else bc_magic)
+    for _ in range(2):  # and the next build finds a good entry again
+        fresh_environment()
+        assert render("ticket.md.j2", context()) == first
+    assert kept.read_bytes().startswith(bc_magic) and len(kept.read_bytes()) > len(bc_magic)
+
+
+def test_an_unusable_template_cache_folder_is_left_alone(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_environment: Any) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     first = render("ticket.md.j2", context())
-    kept = next((tmp_path / "ava-evidence" / "templates").iterdir())
-    kept.write_bytes(b"not bytecode")
+    [kept] = _cached(tmp_path)
+    kept.unlink()
+    kept.parent.chmod(0o777)  # others could plant code there: not used
     fresh_environment()
     assert render("ticket.md.j2", context()) == first
-    assert kept.read_bytes() != b"not bytecode"  # compiled again and stored again
+    assert _cached(tmp_path) == []
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # the cache folder cannot be made
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # the folder cannot be made
     fresh_environment()
     assert render("ticket.md.j2", context()) == first
 
