@@ -399,8 +399,9 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
             for item in [w for w in waiting if w[1] <= small.keys()]:
                 waiting.remove(item)
                 jobs[item[0]] = pool.submit(save, item[0], item[2])
-        for still in stills.get(i, ()):
-            digests[still] = digests_of(save_png(bgr, staging / still, bgr=True))
+        if i in stills:  # one encoding, however many names the frame has
+            frame_digests = digests_of(save_png(bgr, *(staging / n for n in stills[i]), bgr=True))
+            digests.update((n, frame_digests) for n in stills[i])
         return _data_uri(bgr, 480, bgr=True) if i in shot_frames else None
 
     channels = plat.channels_for(plan_key)

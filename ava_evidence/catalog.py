@@ -466,6 +466,13 @@ def _limit(data: dict[str, Any], path: Path, kp: str, key: str) -> Limit:
                  message_limit_chars=r.number("message_limit_chars", int), **r.fact())
 
 
+def _regex(pattern: str, path: Path, key_path: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as e:
+        raise _err(path, key_path, f"not a valid regular expression ({e})") from None
+
+
 def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
               limits: Mapping[str, Limit]) -> Platform:
     r = _Reader(data, path, kp, {"name", "vendor", "aliases", "help_centre", "id", "plans",
@@ -476,20 +483,11 @@ def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
                                             *_FACT_KEYS})
     url_patterns = ir.texts("url_patterns") or ()
     for i, pattern in enumerate(url_patterns):
-        try:
-            compiled = re.compile(pattern)
-        except re.error as e:
-            raise _err(path, f"{kp}.id.url_patterns[{i}]",
-                       f"not a valid regular expression ({e})") from None
-        if "id" not in compiled.groupindex:
+        if "id" not in _regex(pattern, path, f"{kp}.id.url_patterns[{i}]").groupindex:
             raise _err(path, f"{kp}.id.url_patterns[{i}]", "must capture the ID as (?P<id>...)")
     id_pattern = ir.text("pattern", required=False)
     if id_pattern is not None:
-        try:
-            re.compile(id_pattern)
-        except re.error as e:
-            raise _err(path, f"{kp}.id.pattern",
-                       f"not a valid regular expression ({e})") from None
+        _regex(id_pattern, path, f"{kp}.id.pattern")
     id_info = IdInfo(name=ir.req("name"), where=ir.req("where"), pattern=id_pattern,
                      url_patterns=url_patterns, **ir.fact())
 

@@ -418,17 +418,22 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
                             on_progress=progress)
 
     result = _with_progress(quiet or as_json, work)
-    m = result.manifest
     if as_json:
-        _emit_json({"bundle": str(result.path), "manifest": m})
-        for warning in result.warnings:  # also in the manifest's "warnings"
-            click.echo(f"Warning: {warning}", err=True)
-        return
+        _emit_json({"bundle": str(result.path), "manifest": result.manifest})
+    else:
+        _print_build(result)
+    for warning in result.warnings:  # with --json too: they are also in the manifest
+        click.echo(f"Warning: {warning}", err=True)
+
+
+def _print_build(result: Any) -> None:
+    """What a person reads after ``build``: the frames, where to send, what to attach."""
+    from .timecode import format_clock, format_seconds
+
+    m = result.manifest
     click.echo(f"Bundle: {result.path} ({_mb(result.bytes)})")
     click.echo(f"  {m['term']} on {m['platform_name']}, Generation ID {m['generation_id']}")
     for f in m["frames"]:
-        from .timecode import format_clock, format_seconds
-
         asked = ""
         if f.get("measured"):
             asked = f" (measured: {f['measured']['reason']})"
@@ -455,8 +460,6 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
     click.echo(f"Policy: {policy['summary']}{_status_tag(policy['status'])}")
     click.echo(f"  source: {policy['source']}")
     click.echo(f"Open the report: unzip the bundle and open {result.path.stem}/data/report.html")
-    for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
 
 
 @cli.command()

@@ -117,10 +117,7 @@ def extract_stills(index: ClipIndex, requests: Sequence[Request], out_dir: str |
     staged = {path: path.with_name(f".tmp-{os.getpid()}-{path.name}") for path in names.values()}
 
     def save(frame: int, bgr: np.ndarray) -> tuple[int, int]:
-        data = encode_png(bgr, bgr=True)
-        for (f, _), path in names.items():
-            if f == frame:
-                _write(staged[path], data)
+        save_png(bgr, *(staged[path] for (f, _), path in names.items() if f == frame), bgr=True)
         return bgr.shape[1], bgr.shape[0]
 
     try:
@@ -196,11 +193,12 @@ def _encode(ext: str, pixels: np.ndarray, bgr: bool, params: list[int]) -> bytes
     return data.tobytes()
 
 
-def save_png(rgb: np.ndarray, path: Path, *, bgr: bool = False) -> bytes:
-    """Write a PNG in place, raising OSError: for files inside a staging folder.
-    Returns the bytes written, for hashing while they are at hand."""
+def save_png(rgb: np.ndarray, *paths: Path, bgr: bool = False) -> bytes:
+    """Encode a PNG once and write it in place at every path, raising OSError: for
+    files inside a staging folder. Returns the bytes, for hashing while at hand."""
     data = encode_png(rgb, bgr=bgr)
-    _write(path, data)
+    for path in paths:
+        _write(path, data)
     return data
 
 

@@ -42,10 +42,6 @@ def _once(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def timed(cmd: list[str], runs: int) -> float:
-    return statistics.median(_once(cmd) for _ in range(runs))
-
-
 def side_by_side(base: list[str], step: list[str], runs: int) -> tuple[float, float]:
     """Medians of ``base`` and ``step`` run alternately, so that both see the same
     machine load (a shared machine's speed drifts over a benchmark's minutes)."""

@@ -157,6 +157,28 @@ def test_mark_on_the_first_frame_and_repeated_marks(clips: ClipStore, tmp_path: 
     assert "At the mark (frame 0) and just after" in report
 
 
+def test_a_frame_with_two_names_is_encoded_once(clips: ClipStore, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import ava_evidence.stills
+
+    encoded: list[tuple[int, ...]] = []
+    real = ava_evidence.stills.encode_png
+
+    def counting(rgb: np.ndarray, *, bgr: bool = False) -> bytes:
+        encoded.append(rgb.shape)
+        return real(rgb, bgr=bgr)
+
+    monkeypatch.setattr(ava_evidence.stills, "encode_png", counting)
+    m = _build(clips, tmp_path / "m.zip", "--mark", "start", "--mark", "1")["manifest"]
+    stills = {f["file"] for f in m["frames"]} | {c["file"] for c in m["context_frames"]}
+    assert len(stills) == 6  # frame 0 is both the start and mark 1
+    assert len(encoded) == 5 + len(m["pairs"]) + 1  # 5 frames, the pairs, the strip
+    members = _members(tmp_path / "m.zip")
+    bag = "kling_gen-42_physics"
+    assert members[f"{bag}/data/{m['frames'][0]['file']}"] == \
+        members[f"{bag}/data/{m['frames'][1]['file']}"]
+
+
 def test_printed_times_select_their_frame_when_typed_back(clips: ClipStore,
                                                           tmp_path: Path) -> None:
     """59/24 s is 2.4583...: every caption says 2.459, which selects frame 59 again."""
