@@ -51,11 +51,19 @@ class Candidate:
     reason: str
     kind: str
     values: dict[str, float] = field(default_factory=dict)
+    words: str = ""
+    """What a person sees at this moment, in words fit for the ticket's message (no score,
+    no jargon): "her eyes are about 30% farther apart than at the start of the shot"."""
+    baseline: int | None = None
+    """The frame this moment is best compared with: for a gradual change, the start of
+    its shot (next to the frame before, a slow drift looks the same); None: the frame
+    before."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"time_s": float(self.time), "time": format_clock(self.time),
                 "seconds": format_seconds(self.time), "index": self.index,
                 "score": round(self.score, 3), "reason": self.reason, "kind": self.kind,
+                "words": self.words or self.reason, "baseline": self.baseline,
                 "values": {k: round(v, 4) for k, v in self.values.items()}}
 
 
@@ -303,7 +311,7 @@ def _faces(index: ClipIndex, frames: dict[int, np.ndarray], count: int, cuts: Se
                               detected)
                              for (i, eye, aspect, _, detected), crop
                              in zip(track.samples, track.crops, strict=True)]
-            c = _track_onset(index, track, base_end, step)
+            c = _track_onset(index, track, start, base_end, step)
             if c is not None:
                 candidates.append(c)
             if track is tracks[0]:
@@ -358,7 +366,8 @@ def _nearest(boxes: Sequence[tuple[int, int, int, int]],
     return best
 
 
-def _track_onset(index: ClipIndex, track: _Track, base_end: int, step: int) -> Candidate | None:
+def _track_onset(index: ClipIndex, track: _Track, shot_start: int, base_end: int,
+                 step: int) -> Candidate | None:
     """Where this face's measures first leave their baseline noise band for good."""
     import numpy as np
 
@@ -423,8 +432,14 @@ def _track_onset(index: ClipIndex, track: _Track, base_end: int, step: int) -> C
                 f"{'farther apart' if peak_change > 0 else 'closer together'} than in the "
                 f"shot's first second; ")
     reason = f"{eyes}face appearance similarity down to {low_sim:.2f}{who}"
+    face = "the face" if track.side == "only" else f"the {track.side.removesuffix(' face')} face"
+    later = (f"; later its eyes are about {peak_eye * 100:.0f}% "
+             f"{'farther apart' if peak_change > 0 else 'closer together'} than at the start "
+             f"of the shot" if peak_eye >= 0.08 else
+             "; later it no longer looks like the face at the start of the shot")
     return Candidate(onset, index.time_of(onset), score, reason, "identity",
-                     {"eye_spacing_change": peak_eye, "face_similarity": low_sim})
+                     {"eye_spacing_change": peak_eye, "face_similarity": low_sim},
+                     words=f"{face} starts to change{later}", baseline=shot_start)
 
 
 # -- motion: jumps and frozen regions ------------------------------------------------------
@@ -465,11 +480,14 @@ def _motion(index: ClipIndex, frames: list[np.ndarray],
                 usual = float(np.median([_flow(frames, j) for j in around])) if around else 0.0
                 fratio = _flow(frames, i) / max(usual, 0.05)
                 score = min(1.0, (ratio - 3) / 5)
+                r, c = divmod(int(np.argmax(cells[i])), GRID)
                 candidates.append(Candidate(
                     i, index.time_of(i), score,
                     f"change in one region {ratio:.1f}x its usual level, optical flow "
                     f"{fratio:.1f}x: something jumps between frames {i - 1} and {i}",
-                    "jump", {"change_ratio": ratio, "flow_ratio": fratio}))
+                    "jump", {"change_ratio": ratio, "flow_ratio": fratio},
+                    words=f"something in the {_region_name(r, c)} of the picture jumps "
+                          f"between frames {i - 1} and {i}"))
         candidates += _frozen_regions(index, cells, start, end, fps)
     return candidates, {"frame_change": [round(v, 3) for v in diff], "change_ratio": jump}
 
@@ -485,6 +503,10 @@ def _flow(frames: Sequence[np.ndarray], i: int) -> float:
 
 
 _REGION_NAMES = ["top", "upper middle", "lower middle", "bottom"]
+
+
+def _region_name(row: int, col: int) -> str:
+    return f"{_REGION_NAMES[row]} {['left', 'centre-left', 'centre-right', 'right'][col]}"
 
 
 def _frozen_regions(index: ClipIndex, cells: list[list[float]], start: int, end: int,
@@ -522,12 +544,14 @@ def _frozen_regions(index: ClipIndex, cells: list[list[float]], start: int, end:
                 continue
             i = start + j
             after = float(mean_w[j, k])
-            where = f"{_REGION_NAMES[r]} {['left', 'centre-left', 'centre-right', 'right'][c]}"
+            where = _region_name(r, c)
             score = min(1.0, 0.4 + 0.6 * min(1.0, level / 4))
             out.append(Candidate(i, index.time_of(i), score,
                                  f"the {where} region stops moving at once (change {level:.1f} "
                                  f"-> {after:.1f}) while the rest keeps moving",
-                                 "freeze-region", {"before": float(level), "after": after}))
+                                 "freeze-region", {"before": float(level), "after": after},
+                                 words=f"the {where} of the picture stops moving at once "
+                                       f"while the rest keeps moving"))
             break
     return out
 
@@ -562,7 +586,9 @@ def _flicker(index: ClipIndex, frames: list[np.ndarray],
                 candidates.append(Candidate(
                     first, index.time_of(first), min(1.0, amp / 12),
                     f"brightness jumps up to {amp:.1f} levels between neighbouring frames, "
-                    f"{len(burst)} times within a second", "flicker", {"amplitude": amp}))
+                    f"{len(burst)} times within a second", "flicker", {"amplitude": amp},
+                    words=f"the brightness jumps up and down {len(burst)} times within a "
+                          f"second"))
                 break
     return candidates, {"brightness": [round(v, 3) for v in luma], "brightness_jump": osc}
 
@@ -588,6 +614,8 @@ def _freeze(index: ClipIndex, frames: list[np.ndarray],
                 candidates.append(Candidate(
                     run_start, index.time_of(run_start), min(1.0, seconds / 1.5),
                     f"frames {run_start - 1}-{i - 1} are nearly identical "
-                    f"({seconds:.2f} s without motion)", "freeze", {"seconds": seconds}))
+                    f"({seconds:.2f} s without motion)", "freeze", {"seconds": seconds},
+                    words=f"the picture stops moving for {seconds:.1f} s (frames "
+                          f"{run_start - 1} to {i - 1} are nearly identical)"))
             run_start = None
     return candidates, {"region_change": [round(v, 3) for v in local]}
