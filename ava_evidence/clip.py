@@ -45,6 +45,9 @@ _MAGIC_NAMES = (
 _IMAGE_DEMUXERS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe",
                    "jpegls_pipe", "gif_pipe", "svg_pipe", "pam_pipe", "ppm_pipe", "qoi_pipe")
 _IMAGE_CODECS = ("png", "mjpeg", "webp", "bmp", "tiff", "jpeg2000", "jpegls", "svg", "qoi")
+_GUESSED_PTS_FORMATS = ("avi", "m4v", "h264", "hevc", "mpegvideo", "h263", "cavsvideo", "vc1")
+"""Containers that store no presentation times: FFmpeg guesses them from the frame
+types, and with packed B-frames (DivX, Xvid) it guesses wrong."""
 _TEXT_CODECS = ("ansi", "bintext", "xbin", "idf")
 """FFmpeg plays .txt/.nfo/.ans files as animated text art: never a clip."""
 
@@ -85,6 +88,11 @@ class ClipIndex:
     nominal_rate: Fraction | None
     stream_index: int
     declared_frames: int
+    decoder_order: bool = False
+    """Frames are told apart by the order the decoder gives them, not by their
+    timestamps: the clip has frames that share a timestamp, or timestamps FFmpeg
+    had to guess (AVI with B-frames). Such a clip is always decoded from its
+    start, as ffmpeg plays it."""
 
     @property
     def frame_count(self) -> int:
@@ -196,6 +204,16 @@ def interrupted(error: BaseException) -> None:
 
     if isinstance(error, av.error.ExitError):
         raise KeyboardInterrupt from error
+
+
+def _url(path: Path) -> str:
+    """What FFmpeg is given to open a clip: always the file itself. A bare path
+    would be read as a URL when it looks like one ('clip12:30.mp4' names the
+    protocol 'clip12', 'file:other.mp4' the file 'other.mp4')."""
+    return "file:" + os.path.abspath(path)
+
+
+clip_url = _url
 
 
 def check_readable(path: Path) -> os.stat_result:
@@ -325,7 +343,7 @@ def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = N
     first_frame = _Beside(lambda: _first_frame_facts(p))
     try:
         try:
-            container = av.open(str(p), metadata_errors="ignore")
+            container = av.open(_url(p), metadata_errors="ignore")
         except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
             interrupted(e)
             raise _unreadable(p) from e
@@ -374,12 +392,14 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     step = max(total // 100, 1)
     next_report = 0
     read = 0  # non-empty packets, discarded ones included
+    reordered = False  # some packet is shown at another time than it is decoded
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
             read += 1
             ts = packet.pts if packet.pts is not None else packet.dts
+            reordered = reordered or (packet.dts is not None and ts != packet.dts)
             if ts is None:
                 raise _unreadable(p, "video packets carry no timestamps")
             if packet.is_keyframe:
@@ -404,17 +424,13 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
 
     shown.sort()
     frame_pts = tuple(t for t, _ in shown)
-    pts_set = {t: i for i, t in enumerate(frame_pts)}
-    keyframes = tuple(sorted({pts_set[ts] for ts, _ in keys if ts in pts_set}))
-    # A keyframe hidden by an edit list still serves the frames shown after it.
-    seeks: dict[int, tuple[int, int | None]] = {}
-    for ts, dts in sorted(keys):
-        seeks[bisect_left(frame_pts, ts)] = (ts, dts)
-    seek_points: tuple[tuple[int, int | None, int | None], ...] = tuple(
-        (i, ts, dts) for i, (ts, dts) in sorted(seeks.items()) if i < len(frame_pts))
-    if not seek_points or seek_points[0][0] != 0:
-        # Frames before the first keyframe: only a decode from the very start can show them.
-        seek_points = ((0, None, None), *seek_points)
+    decoder_order = (len(set(frame_pts)) != len(frame_pts)
+                     or (reordered and fmt_name.split(",")[0] in _GUESSED_PTS_FORMATS))
+    if decoder_order:
+        frame_pts, keyframes = _decoder_order_table(p, stream.index, frame_pts)
+        seek_points: tuple[tuple[int, int | None, int | None], ...] = ((0, None, None),)
+    else:
+        keyframes, seek_points = _seek_table(frame_pts, keys)
     if len(frame_pts) > 1:
         gaps = sorted(b - a for a, b in pairwise(frame_pts))
         typical = gaps[len(gaps) // 2]
@@ -459,7 +475,82 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         nominal_rate=Fraction(nominal.numerator, nominal.denominator) if nominal else None,
         stream_index=stream.index,
         declared_frames=declared,
+        decoder_order=decoder_order,
     )
+
+
+def _seek_table(frame_pts: tuple[int, ...], keys: list[tuple[int, int | None]]
+                ) -> tuple[tuple[int, ...], tuple[tuple[int, int | None, int | None], ...]]:
+    """Keyframe indices and seek points of a clip whose frames have unique timestamps."""
+    pts_set = {t: i for i, t in enumerate(frame_pts)}
+    keyframes = tuple(sorted({pts_set[ts] for ts, _ in keys if ts in pts_set}))
+    # A keyframe hidden by an edit list still serves the frames shown after it.
+    seeks: dict[int, tuple[int, int | None]] = {}
+    for ts, dts in sorted(keys):
+        seeks[bisect_left(frame_pts, ts)] = (ts, dts)
+    seek_points: tuple[tuple[int, int | None, int | None], ...] = tuple(
+        (i, ts, dts) for i, (ts, dts) in sorted(seeks.items()) if i < len(frame_pts))
+    if not seek_points or seek_points[0][0] != 0:
+        # Frames before the first keyframe: only a decode from the very start can show them.
+        seek_points = ((0, None, None), *seek_points)
+    return keyframes, seek_points
+
+
+def _decoder_order_table(p: Path, stream_index: int, packet_pts: tuple[int, ...]
+                         ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Frame times and keyframes of a clip whose frames are told apart by decoder order.
+
+    The decoder's own output is the frame table, as ffmpeg shows it: one decode
+    pass. When it gives one frame per packet, the frames take the packets' times
+    in ascending order (the times are right, only their order was guessed);
+    otherwise each frame takes FFmpeg's best-effort timestamp, never earlier
+    than the frame before.
+    """
+    import av
+
+    decoded: list[tuple[int | None, int | None, bool]] = []
+    try:
+        with av.open(_url(p), metadata_errors="ignore") as c:
+            s = c.streams[stream_index]
+            s.thread_type = "AUTO"
+            for frame in c.decode(s):
+                decoded.append((frame.pts, frame.dts, bool(frame.key_frame)))
+    except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
+        interrupted(e)
+        if not decoded:
+            raise _unreadable(p, "its first frame cannot be decoded") from e
+        raise _unreadable(p, f"stops after {len(decoded)} frames: {_av_message(e)}") from e
+    if not decoded:
+        raise _unreadable(p, "none of its frames can be decoded")
+    keyframes = tuple(i for i, (_, _, key) in enumerate(decoded) if key) or (0,)
+    if len(decoded) == len(packet_pts):
+        return packet_pts, keyframes
+    return _best_effort([(pts, dts) for pts, dts, _ in decoded]), keyframes
+
+
+def _best_effort(stamps: list[tuple[int | None, int | None]]) -> tuple[int, ...]:
+    """FFmpeg's best-effort timestamps of decoded frames (libavcodec's
+    guess_correct_pts: pts unless it went backwards more often than dts), held
+    non-decreasing, with a missing one extrapolated from the frame before."""
+    faulty_pts = faulty_dts = 0
+    last_pts = last_dts = None
+    out: list[int] = []
+    step = 1
+    for pts, dts in stamps:
+        if dts is not None:
+            faulty_dts += last_dts is not None and dts <= last_dts
+            last_dts = dts
+        if pts is not None:
+            faulty_pts += last_pts is not None and pts <= last_pts
+            last_pts = pts
+        ts = pts if pts is not None and (faulty_pts <= faulty_dts or dts is None) else dts
+        if ts is None:
+            ts = out[-1] + step if out else 0
+        if out:
+            ts = max(ts, out[-1])
+            step = ts - out[-1] or step
+        out.append(ts)
+    return tuple(out)
 
 
 def _first_frame_facts(p: Path) -> tuple[int, str, str, str]:
@@ -468,7 +559,7 @@ def _first_frame_facts(p: Path) -> tuple[int, str, str, str]:
     import av
 
     try:
-        with av.open(str(p), metadata_errors="ignore") as c:
+        with av.open(_url(p), metadata_errors="ignore") as c:
             s = c.streams.video[0]
             for frame in c.decode(s):
                 return (_norm_rotation(getattr(frame, "rotation", 0) or 0),

@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .clip import DAMAGE_ERRORS, interrupted
+from .clip import DAMAGE_ERRORS, clip_url, interrupted
 from .errors import ClipError
 
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ def decoder_threads(width: int, height: int) -> int:
 def _open(index: ClipIndex) -> Any:
     import av
 
-    container = av.open(str(index.path), metadata_errors="ignore")
+    container = av.open(clip_url(index.path), metadata_errors="ignore")
     stream = container.streams.video[0]
     # Frame threading: the decoder works on several frames at once, as ffmpeg does.
     stream.thread_type = "AUTO"
@@ -224,6 +224,7 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
         codec.flush_buffers()
     started = key_pts is None
     pts_to_index = _pts_index(index)
+    by_order = index.decoder_order
     pending = list(run.targets)
     wanted = set(pending)
     last = pending[-1]
@@ -240,7 +241,7 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
                 raise _Overshoot
             else:
                 continue
-        if packet.size:
+        if packet.size and not by_order:  # in decoder order every frame counts
             # Frames nothing refers to are skipped unless they are wanted.
             ts = packet.pts if packet.pts is not None else packet.dts
             skip = "DEFAULT" if pts_to_index.get(ts, -1) in wanted else "NONREF"
@@ -248,7 +249,7 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
                 codec.skip_frame = skip
                 skipping = skip
         for frame in stream.decode(packet):
-            i = _frame_index(frame, pts_to_index, previous)
+            i = previous + 1 if by_order else _frame_index(frame, pts_to_index, previous)
             if i is None:
                 continue
             stats.decoded.append(i)
@@ -332,8 +333,9 @@ def iter_luma(index: ClipIndex, width: int, *,
     step = max(1, total // 50)
     try:
         for frame in container.decode(stream):
-            i = _frame_index(frame, pts_to_index, previous)
-            if i is None:
+            i = (previous + 1 if index.decoder_order
+                 else _frame_index(frame, pts_to_index, previous))
+            if i is None or i >= total:
                 continue
             previous = i
             if frame.format.name in _Y_FORMATS:
