@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from .analysis import Suggestion
     from .catalog import Catalog, Channel
-    from .clip import ClipIndex, Progress
+    from .clip import ClipIndex, Progress, Truncation
 
 SCHEMA = "ava-evidence/1"
 MAX_PAIR_HEIGHT = 720
@@ -78,6 +78,9 @@ class BuildResult:
     channel: Channel | None
     warnings: tuple[str, ...] = ()
     """Doubts worth a look that did not stop the build (an ID of an unusual form)."""
+    truncation: Truncation | None = None
+    """Set when the clip ends before its declared end and was built with allow_truncated;
+    the manifest's clip object says so too (``truncated``, ``missing_s``)."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,11 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
                  channels_file: str | os.PathLike[str] | None = None,
                  template_dir: str | os.PathLike[str] | None = None,
                  catalog: Catalog | None = None, on_progress: Progress | None = None,
-                 now: dt.datetime | None = None) -> BuildResult:
-    """Make the bundle for one failed generation; see the module docstring."""
+                 now: dt.datetime | None = None, allow_truncated: bool = False) -> BuildResult:
+    """Make the bundle for one failed generation; see the module docstring.
+
+    A clip that ends before its own declared end (a download that stopped) is
+    refused unless ``allow_truncated``."""
     from .catalog import load_catalog
     from .clip import check_readable
     from .stills import shared_mode
@@ -134,7 +140,9 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
     from .clip import index_clip
     from .timecode import resolve_text
 
-    index = index_clip(clip, on_progress=on_progress)
+    index = index_clip(clip, on_progress=on_progress, allow_truncated=allow_truncated)
+    if index.truncation is not None and not allow_truncated:
+        raise index.truncation.error(index.file_name)
     resolved = [(text, resolve_text(text, index.timing)[1]) for text in marks]
     suggestion = None
     if auto:
@@ -157,7 +165,8 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
             index, staging, plat_key=plat.key, catalog=cat, gid=gid, gid_input=generation_id,
             fail_key=fail.key, plan_key=plan_key, plan_name=plan_name, note=note, model=model,
             resolved=resolved, include_clip=include_clip, template_dir=template_dir, when=when,
-            suggestion=suggestion, warnings=[d for d in [plat.id_doubt(gid)] if d],
+            suggestion=suggestion, warnings=[d for d in [plat.id_doubt(gid),
+                                                         _truncation_warning(index)] if d],
             on_progress=on_progress)
         from .bagit import write_bag_zip
 
@@ -195,7 +204,16 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
                 with contextlib.suppress(OSError):
                     tmp_zip.unlink()
     return BuildResult(target, target.stat().st_size, manifest, channel,
-                       tuple(manifest["warnings"]))
+                       tuple(manifest["warnings"]), index.truncation)
+
+
+def _truncation_warning(index: ClipIndex) -> str | None:
+    t = index.truncation
+    if t is None:
+        return None
+    return (f"{index.file_name} is truncated ({t.reason}, so {t.missing_text()}): the bundle "
+            f"shows the frames that are there, and its 'end' is where the file stops, not "
+            f"where the generation ends.")
 
 
 @contextlib.contextmanager

@@ -223,14 +223,18 @@ def frames(clip: Path, times: tuple[str, ...], out_dir: Path | None, as_json: bo
         index = index_clip(clip, on_progress=progress)
         target = out_dir if out_dir is not None else Path(f"{clip.stem}_frames")
         requests = [Request(label_for(t), t) for t in times]
-        return extract_stills(index, requests, target, on_progress=progress)
+        return index, extract_stills(index, requests, target, on_progress=progress)
 
-    stills = _with_progress(quiet or as_json, work)
+    index, stills = _with_progress(quiet or as_json, work)
     if as_json:
         _emit_json({"frames": [s.to_dict() for s in stills]})
     else:
         for s in stills:
             click.echo(f"{s.file}  {s.describe()}")
+    if index.truncation is not None:
+        t = index.truncation
+        click.echo(f"Warning: {index.file_name} is truncated ({t.reason}, so "
+                   f"{t.missing_text()}): 'end' is where the file stops.", err=True)
 
 
 CHANNELS = click.option("--channels", "channels_file", type=click.Path(path_type=Path),
@@ -384,6 +388,9 @@ def _mb(n: int) -> str:
               help="Bundle path (.zip) or folder [default: <platform>_<id>_<failure>.zip here].")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
 @click.option("--include-clip", is_flag=True, help="Put the clip itself in the bundle too.")
+@click.option("--allow-truncated", is_flag=True,
+              help="Build even when the clip ends before its declared end (a download that "
+                   "stopped); the manifest records what is missing.")
 @click.option("--auto", is_flag=True,
               help="Measure the clip (as 'suggest' does): use the top moments as marks when "
                    "none are given, and add the chart.")
@@ -394,8 +401,9 @@ def _mb(n: int) -> str:
 @QUIET
 def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tuple[str, ...],
           plan: str | None, model: str | None, note: str | None, output: Path | None,
-          force: bool, include_clip: bool, auto: bool, template_dir: Path | None,
-          channels_file: Path | None, as_json: bool, quiet: bool) -> None:
+          force: bool, include_clip: bool, allow_truncated: bool, auto: bool,
+          template_dir: Path | None, channels_file: Path | None, as_json: bool,
+          quiet: bool) -> None:
     """Build the evidence bundle for one failed generation.
 
     Stills of the first and last frame and of every --mark, captioned pairs
@@ -415,7 +423,7 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
                             failure=failure, marks=list(marks), plan=plan, note=note,
                             model=model, output=output, force=force, include_clip=include_clip,
                             auto=auto, channels_file=channels_file, template_dir=template_dir,
-                            on_progress=progress)
+                            on_progress=progress, allow_truncated=allow_truncated)
 
     result = _with_progress(quiet or as_json, work)
     if as_json:

@@ -53,6 +53,64 @@ _TEXT_CODECS = ("ansi", "bintext", "xbin", "idf")
 
 
 @dataclass(frozen=True)
+class Truncation:
+    """How a clip that ends before its own declared end was found out, and what is missing."""
+
+    end_s: float
+    """Where the clip's decodable frames end, relative to frame 0."""
+    missing_s: float | None
+    """Seconds missing from the end; None when the container cannot tell (MPEG-TS)."""
+    declared_s: float | None = None
+    """The duration the file declares (Matroska/WebM)."""
+    listed_past_end: int = 0
+    """Frames the file lists that lie past its end (fragmented MP4)."""
+    declared_frames: int = 0
+    """Frames an MP4 declares, where fewer can be read (``read_frames``)."""
+    read_frames: int = 0
+    at_least: bool = False
+    """The file cannot tell how much follows what it lists (fragmented MP4)."""
+
+    @property
+    def reason(self) -> str:
+        if self.declared_frames:
+            return (f"it declares {self.declared_frames} frames but only {self.read_frames} "
+                    f"can be read")
+        if self.listed_past_end:
+            n = self.listed_past_end
+            verb = "lies" if n == 1 else "lie"
+            return f"{n} of the frames it lists {verb} past the end of the file"
+        if self.declared_s is not None:
+            return (f"it declares {format_seconds(self.declared_s)} s but its frames end at "
+                    f"{format_seconds(self.end_s)} s")
+        return "it ends inside an MPEG-TS packet (the format declares no duration)"
+
+    def ending_at(self, end: Fraction, old_end: Fraction, frames: int) -> Truncation:
+        """The same truncation once the frames after ``end`` are left out too, ``frames``
+        remaining."""
+        import dataclasses
+
+        dropped = float(old_end - end)
+        return dataclasses.replace(
+            self, end_s=round(float(end), 6), read_frames=frames if self.read_frames else 0,
+            missing_s=None if self.missing_s is None else round(self.missing_s + dropped, 6))
+
+    def missing_text(self) -> str:
+        if self.missing_s is None:
+            return "how much is missing cannot be told"
+        least = "at least " if self.at_least else ""
+        return f"{least}{format_seconds(self.missing_s)} s is missing"
+
+    def error(self, name: str) -> ClipError:
+        return ClipError(f"{name} is truncated: {self.reason}, so {self.missing_text()}: "
+                         f"download the clip again, or add --allow-truncated to build from the "
+                         f"frames that are there.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "missing_s": self.missing_s,
+                "missing_at_least": self.at_least}
+
+
+@dataclass(frozen=True)
 class ClipIndex:
     """Everything known about a clip after one demux pass.
 
@@ -88,6 +146,8 @@ class ClipIndex:
     nominal_rate: Fraction | None
     stream_index: int
     declared_frames: int
+    truncation: Truncation | None = None
+    """Set when the file ends before its own declared end (a download that stopped)."""
     decoder_order: bool = False
     """Frames are told apart by the order the decoder gives them, not by their
     timestamps: the clip has frames that share a timestamp, or timestamps FFmpeg
@@ -172,6 +232,8 @@ class ClipIndex:
             "color_space": self.color_space,
             "color_range": self.color_range,
             "time_base": f"{self.time_base.numerator}/{self.time_base.denominator}",
+            "truncated": self.truncation is not None,
+            "missing_s": self.truncation.missing_s if self.truncation else None,
         }
 
     def describe(self) -> list[str]:
@@ -195,7 +257,8 @@ class ClipIndex:
             f"frame rate  {rate}",
             f"duration    {format_seconds(self.duration)} s ({format_clock(self.duration)})",
             f"sha256      {self.sha256}",
-        ]
+        ] + ([f"truncated   {self.truncation.reason}, so {self.truncation.missing_text()}"]
+             if self.truncation else [])
 
 
 def interrupted(error: BaseException) -> None:
@@ -333,8 +396,13 @@ def _color_range_name(value: int | None) -> str:
     return _COLOR_RANGES.get(int(value or 0), "unknown")
 
 
-def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = None) -> ClipIndex:
-    """Demux the clip once (no decode beyond its first frame) and build its frame table."""
+def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = None,
+               allow_truncated: bool = False) -> ClipIndex:
+    """Demux the clip once (no decode beyond its first frame) and build its frame table.
+
+    An MP4 whose sample table lists more frames than it holds is refused unless
+    ``allow_truncated``; other truncation is recorded in ``ClipIndex.truncation``
+    for the caller to act on."""
     import av
 
     p = Path(path)
@@ -351,12 +419,38 @@ def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = N
             raise ClipError(f"{p.name} cannot be opened ({e.strerror or e}): "
                             f"check the file.") from e
         try:
-            return _build_index(container, p, st, hashing, first_frame, on_progress)
+            index = _build_index(container, p, st, hashing, first_frame, on_progress,
+                                 allow_truncated)
         finally:
             container.close()
+        return _without_undecodable_end(index) if index.truncation else index
     finally:
         hashing.join()
         first_frame.join()
+
+
+def _without_undecodable_end(index: ClipIndex) -> ClipIndex:
+    """A truncated clip without the frames at its end that cannot be decoded (the
+    download stopped inside them): its last keyframe's run is decoded to see."""
+    import dataclasses
+
+    from .decode import decodable_end
+
+    count = decodable_end(index)
+    if count == index.frame_count:
+        return index
+    if count == 0:
+        raise _unreadable(index.path, "none of its frames can be decoded")
+    frame_pts = index.frame_pts[:count]
+    gaps = sorted(b - a for a, b in pairwise(frame_pts))
+    trimmed = dataclasses.replace(
+        index, frame_pts=frame_pts,
+        last_frame_duration=gaps[len(gaps) // 2] if gaps else index.last_frame_duration,
+        keyframes=tuple(k for k in index.keyframes if k < count),
+        seek_points=tuple(sp for sp in index.seek_points if sp[0] < count))
+    assert index.truncation is not None
+    return dataclasses.replace(trimmed, truncation=index.truncation.ending_at(
+        trimmed.duration, index.duration, count))
 
 
 def _av_message(e: Exception) -> str:
@@ -365,7 +459,8 @@ def _av_message(e: Exception) -> str:
 
 
 def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
-                 first_frame: _Beside, on_progress: Progress | None) -> ClipIndex:
+                 first_frame: _Beside, on_progress: Progress | None,
+                 allow_truncated: bool = False) -> ClipIndex:
     import av
 
     fmt_name = container.format.name
@@ -392,6 +487,7 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     step = max(total // 100, 1)
     next_report = 0
     read = 0  # non-empty packets, discarded ones included
+    last: tuple[int, int] | None = None  # the last packet read, when it becomes a frame
     reordered = False  # some packet is shown at another time than it is decoded
     try:
         for packet in container.demux(stream):
@@ -404,9 +500,11 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
                 raise _unreadable(p, "video packets carry no timestamps")
             if packet.is_keyframe:
                 keys.append((ts, packet.dts))
+            last = None
             if packet.is_discard:
                 continue  # decoded as a reference only; an edit list hides it
-            shown.append((ts, packet.duration or 0))
+            last = (ts, packet.duration or 0)
+            shown.append(last)
             if on_progress is not None and packet.pos is not None and packet.pos >= next_report:
                 on_progress("index", min(packet.pos, total), total)
                 next_report = packet.pos + step
@@ -418,11 +516,26 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     if not shown:
         raise _unreadable(p, "its video stream holds no frames")
     declared = stream.frames or 0
-    if "mp4" in fmt_name.split(",") and declared and read < declared:
+    mp4_cut = "mp4" in fmt_name.split(",") and declared and read < declared
+    if mp4_cut and not allow_truncated:
         raise ClipError(f"{p.name} is incomplete: it declares {declared} frames but only "
                         f"{len(shown)} can be read: download the clip again.")
 
     shown.sort()
+    last_duration = _last_duration(shown, stream, time_base)
+    frame_end = (shown[-1][0] - shown[0][0] + last_duration) * time_base
+    if mp4_cut:
+        truncation: Truncation | None = Truncation(
+            round(float(frame_end), 6), round(float((declared - read) * last_duration
+                                                    * time_base), 6),
+            declared_frames=declared, read_frames=len(shown))
+    else:
+        truncation = find_truncation(container, stream, fmt_name, st.st_size, frame_end,
+                                     shown[0][0] * time_base, last_duration * time_base)
+    if truncation is not None and last is not None and len(shown) > 1:
+        # The packet the download stopped in may be cut short: it is never shown.
+        shown.remove(last)
+        last_duration = _last_duration(shown, stream, time_base)
     frame_pts = tuple(t for t, _ in shown)
     decoder_order = (len(set(frame_pts)) != len(frame_pts)
                      or (reordered and fmt_name.split(",")[0] in _GUESSED_PTS_FORMATS))
@@ -431,17 +544,9 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         seek_points: tuple[tuple[int, int | None, int | None], ...] = ((0, None, None),)
     else:
         keyframes, seek_points = _seek_table(frame_pts, keys)
-    if len(frame_pts) > 1:
-        gaps = sorted(b - a for a, b in pairwise(frame_pts))
-        typical = gaps[len(gaps) // 2]
-    else:
-        typical = 0
-    last_duration = shown[-1][1] or typical
-    if not last_duration:
-        rate = stream.average_rate or stream.guessed_rate
-        per_frame = 1 / (Fraction(rate.numerator, rate.denominator) * time_base) if rate else 1
-        last_duration = max(1, round(per_frame))
-
+    if truncation is not None:
+        truncation = truncation.ending_at((frame_pts[-1] - frame_pts[0] + last_duration)
+                                          * time_base, frame_end, len(frame_pts))
     rotation, color_space, color_range, pix_fmt = first_frame.result()
     try:
         sha256 = hashing.result()
@@ -475,8 +580,80 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         nominal_rate=Fraction(nominal.numerator, nominal.denominator) if nominal else None,
         stream_index=stream.index,
         declared_frames=declared,
+        truncation=truncation,
         decoder_order=decoder_order,
     )
+
+
+_TS_PACKET_SIZES = (188, 192, 204)
+
+
+def find_truncation(container: Any, stream: Any, fmt_name: str, size: int, frame_end: Fraction,
+                    start: Fraction, frame_duration: Fraction) -> Truncation | None:
+    """Whether the file ends before its own declared end, as a download that stopped does.
+
+    ``frame_end`` is where the frames end relative to frame 0, which is at ``start``
+    in the file's clock. Matroska/WebM declare their duration (per track, or for
+    the whole file); fragmented MP4 lists each fragment's frames, so frames
+    listed past the end of the file are missing; MPEG-TS declares nothing, but is
+    made of packets of a fixed size, and a file that ends inside one was cut.
+    """
+    names = fmt_name.split(",")
+    end = round(float(frame_end), 6)
+    if "matroska" in names:
+        track = _clock_seconds(dict(stream.metadata).get("DURATION")
+                               or dict(stream.metadata).get("duration"))
+        if track is not None:
+            declared, slack = track, frame_duration * 3 / 4
+        elif container.duration:
+            # The whole file's duration also covers its audio: allow for a longer soundtrack.
+            declared = Fraction(container.duration, 1_000_000)
+            slack = max(Fraction(1), 2 * frame_duration)
+        else:
+            return None  # a live recording declares no duration
+        declared -= start  # Matroska clocks start at 0; frame times count from frame 0
+        missing = declared - frame_end
+        if missing > slack:
+            return Truncation(end, round(float(missing), 6), declared_s=float(declared))
+        return None
+    if "mpegts" in names:
+        if all(size % n for n in _TS_PACKET_SIZES):
+            return Truncation(end, None)
+        return None
+    if "mp4" in names:
+        entries = getattr(stream, "index_entries", None) or ()
+        beyond = sum(1 for e in entries if e.pos + e.size > size)
+        if beyond:
+            fragmented = not stream.frames or stream.frames < len(entries)
+            return Truncation(end, round(float(beyond * frame_duration), 6),
+                              listed_past_end=beyond, at_least=bool(fragmented))
+    return None
+
+
+def _clock_seconds(text: str | None) -> Fraction | None:
+    """Seconds of a Matroska DURATION tag such as '00:00:04.000000000'."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)\s*", text or "")
+    if not m:
+        return None
+    return (int(m[1]) * 60 + int(m[2])) * 60 + Fraction(m[3])
+
+
+def _last_duration(shown: list[tuple[int, int]], stream: Any, time_base: Fraction) -> int:
+    """Duration of the last frame (sorted ``shown``): its packet's, else the typical gap,
+    else one frame at the stream's rate."""
+    if len(shown) > 1:
+        gaps = sorted(b[0] - a[0] for a, b in pairwise(shown))
+        typical = gaps[len(gaps) // 2]
+    else:
+        typical = 0
+    last_duration = shown[-1][1] or typical
+    if not last_duration:
+        rate = stream.average_rate or stream.guessed_rate
+        per_frame = 1 / (Fraction(rate.numerator, rate.denominator) * time_base) if rate else 1
+        last_duration = max(1, round(per_frame))
+    return int(last_duration)
 
 
 def _seek_table(frame_pts: tuple[int, ...], keys: list[tuple[int, int | None]]

@@ -159,6 +159,20 @@ def _decoded(index: ClipIndex, wanted: Iterable[int], *, on_progress: Progress |
         container.close()
 
 
+def decodable_end(index: ClipIndex) -> int:
+    """How many frames, from the start, decode cleanly: the run from the last keyframe
+    is decoded to the end (for a truncated clip, whose last frames may be cut)."""
+    start = index.seek_points[-1][0]
+    good = start - 1
+    try:
+        for i, _ in _decoded(index, range(start, index.frame_count), on_progress=None,
+                             stats=None):
+            good = i
+    except ClipError:
+        pass
+    return good + 1
+
+
 def _rgb_of(index: ClipIndex, i: int, frame: Any, bgr: bool = False) -> np.ndarray:
     import av
 
@@ -230,7 +244,9 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
     last = pending[-1]
     previous = -1
     skipping = ""
-    for packet in container.demux(stream):
+    packets = container.demux(stream)
+    for packet, final in (_last_marked(packets) if index.truncation else
+                          ((packet, False) for packet in packets)):
         if not started:
             if packet.size == 0:
                 continue
@@ -248,7 +264,10 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
             if skip != skipping:
                 codec.skip_frame = skip
                 skipping = skip
-        for frame in stream.decode(packet):
+        # The packet a truncated download stopped in may be cut short (the index leaves
+        # it out): it is not fed; the decoder is drained of the frames before it instead.
+        cut = bool(packet.size and (packet.is_corrupt or final) and index.truncation)
+        for frame in stream.decode(None if cut else packet):
             i = previous + 1 if by_order else _frame_index(frame, pts_to_index, previous)
             if i is None:
                 continue
@@ -263,11 +282,22 @@ def _decode_run(container: Any, index: ClipIndex, run: _Run, stats: DecodeStats,
                     return
             elif i > pending[0]:
                 break
-        if pending and previous > pending[0]:
-            break
-        if previous >= last:
+        if cut or (pending and previous > pending[0]) or previous >= last:
             break
     raise damaged(index, pending[0])
+
+
+def _last_marked(packets: Iterable[Any]) -> Iterator[tuple[Any, bool]]:
+    """The non-empty packets, each with whether it is the last one of the file."""
+    held = None
+    for packet in packets:
+        if packet.size == 0:
+            continue
+        if held is not None:
+            yield held, False
+        held = packet
+    if held is not None:
+        yield held, True
 
 
 def damaged(index: ClipIndex, frame: int) -> ClipError:

@@ -1,0 +1,129 @@
+"""A half-downloaded clip is reported as truncated, whatever its container (issue 14, F6).
+
+MP4 declares its sample count (checked before); Matroska/WebM declare their duration;
+fragmented MP4 lists the frames of each fragment; MPEG-TS declares nothing but is made of
+fixed-size packets. build refuses a truncated clip with exit status 1 and says how much is
+missing, unless --allow-truncated, which builds and records it in the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ava_evidence.bundle import build_bundle
+from ava_evidence.clip import index_clip
+
+from . import clipgen
+from .conftest import ClipStore
+from .helpers import run_cli
+
+X264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "24"]
+FULL = {
+    "mkv": [*X264],
+    "webm": ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", "24"],
+    "ts": [*X264, "-f", "mpegts"],
+    "mp4": [*X264, "-movflags", "+frag_keyframe+empty_moov"],  # fragmented
+}
+
+
+@pytest.fixture(scope="module")
+def halves(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each kind encoded whole (96 frames, 4 s), then cut in half as a stopped download is."""
+    d = tmp_path_factory.mktemp("trunc")
+    out = {}
+    for ext, args in FULL.items():
+        full = clipgen.encode(d / f"full.{ext}", 96, args=args)
+        data = full.read_bytes()
+        cut = len(data) // 2
+        if ext == "ts" and cut % 188 == 0:
+            cut += 1  # not on a packet boundary: a download stops anywhere
+        (d / f"half.{ext}").write_bytes(data[:cut])
+        out[ext] = d / f"half.{ext}"
+        out[f"full.{ext}"] = full
+    return out
+
+
+def _build(clip: Path, out: Path, *extra: str, expect: int) -> str:
+    result = run_cli("build", clip, "--platform", "kling", "--id", "cut1", "--failure",
+                     "identity", "-o", out, "--quiet", *extra, expect=expect)
+    return str(result.stderr)
+
+
+@pytest.mark.parametrize("ext", list(FULL))
+def test_complete_files_are_not_truncated(halves: dict[str, Path], ext: str) -> None:
+    assert index_clip(halves[f"full.{ext}"]).truncation is None
+
+
+def test_the_suites_clips_are_not_truncated(clips: ClipStore) -> None:
+    for name in ("vp9", "av1", "h264_ts", "h264_editlist", "h264_start05", "mpeg4_avi"):
+        assert index_clip(clips.path(name)).truncation is None, name
+
+
+@pytest.mark.parametrize("ext", ["mkv", "webm"])
+def test_half_a_matroska_file_says_how_much_is_missing(halves: dict[str, Path], tmp_path: Path,
+                                                      ext: str) -> None:
+    stderr = _build(halves[ext], tmp_path / "b.zip", expect=1)
+    m = re.fullmatch(rf"Error: half\.{ext} is truncated: it declares 4\.000 s but its frames end "
+                     r"at (\d\.\d{3}) s, so (\d\.\d{3}) s is missing: download the clip again, "
+                     r"or add --allow-truncated to build from the frames that are there\.\n",
+                     stderr)
+    assert m, stderr
+    end, missing = float(m[1]), float(m[2])
+    assert 1.5 < end < 2.5 and abs(end + missing - 4.0) <= 0.002
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_half_an_mpeg_ts_file(halves: dict[str, Path], tmp_path: Path) -> None:
+    assert _build(halves["ts"], tmp_path / "b.zip", expect=1) == (
+        "Error: half.ts is truncated: it ends inside an MPEG-TS packet (the format declares no "
+        "duration), so how much is missing cannot be told: download the clip again, or add "
+        "--allow-truncated to build from the frames that are there.\n")
+
+
+def test_half_a_fragmented_mp4(halves: dict[str, Path], tmp_path: Path) -> None:
+    stderr = _build(halves["mp4"], tmp_path / "b.zip", expect=1)
+    m = re.fullmatch(r"Error: half\.mp4 is truncated: (\d+) of the frames it lists lie past the "
+                     r"end of the file, so at least (\d\.\d{3}) s is missing: download the clip "
+                     r"again, or add --allow-truncated to build from the frames that are "
+                     r"there\.\n", stderr)
+    assert m, stderr
+    # The frames listed past the end, and any cut short before them, are missing.
+    assert float(m[2]) >= int(m[1]) / 24 - 0.001
+
+
+@pytest.mark.parametrize("ext", list(FULL))
+def test_allow_truncated_builds_and_records_it(halves: dict[str, Path], tmp_path: Path,
+                                               ext: str) -> None:
+    out = tmp_path / "b.zip"
+    result = run_cli("build", halves[ext], "--platform", "kling", "--id", "cut1", "--failure",
+                     "identity", "-o", out, "--quiet", "--allow-truncated", "--json")
+    clip = json.loads(result.stdout)["manifest"]["clip"]
+    assert clip["truncated"] is True
+    if ext == "ts":
+        assert clip["missing_s"] is None
+    else:  # half of 4 s; a fragmented MP4 only tells what its last fragment lists
+        assert clip["missing_s"] > (1.5 if ext in ("mkv", "webm") else 0.04)
+    assert result.stderr.startswith(f"Warning: half.{ext} is truncated (")
+    with zipfile.ZipFile(out) as z:
+        name = next(n for n in z.namelist() if n.endswith("data/manifest.json"))
+        manifest = json.loads(z.read(name))
+    assert manifest["clip"]["truncated"] is True
+    assert any("is truncated" in w for w in manifest["warnings"])
+    lib = build_bundle(halves[ext], platform="kling", generation_id="cut2", failure="identity",
+                       output=tmp_path / "lib.zip", allow_truncated=True)
+    assert lib.truncation is not None and lib.truncation.missing_s == clip["missing_s"]
+    assert run_cli("verify", out).stdout.startswith("OK: ")
+
+
+def test_probe_and_frames_say_it(halves: dict[str, Path], tmp_path: Path) -> None:
+    probe = run_cli("probe", halves["webm"]).stdout
+    assert re.search(r"^truncated   it declares 4\.000 s but its frames end at \d\.\d{3} s, so "
+                     r"\d\.\d{3} s is missing$", probe, re.M), probe
+    result = run_cli("frames", halves["webm"], "end", "-o", tmp_path, "--quiet")
+    assert result.stderr.startswith("Warning: half.webm is truncated (it declares 4.000 s")
+    assert result.stderr.endswith("): 'end' is where the file stops.\n")
