@@ -463,7 +463,7 @@ def _stage(index: ClipIndex, staging: Path, *, plat_key: str, catalog: Catalog, 
         clip_name = f"clip/{safe_name(index.file_name, 120)}"
         (staging / "clip").mkdir()
         clip_copy = staging / clip_name
-        shutil.copyfile(index.path, clip_copy)
+        shutil.copyfile(index.source or index.path, clip_copy)
         payload.append((clip_name, clip_copy))
 
     clip_facts = index.to_dict()

@@ -148,6 +148,9 @@ class ClipIndex:
     declared_frames: int
     truncation: Truncation | None = None
     """Set when the file ends before its own declared end (a download that stopped)."""
+    source: Path | None = None
+    """The file given, when PyAV's FFmpeg cannot decode it (an animated WebP): ``path`` is
+    then a lossless copy of its frames that the ffmpeg program made, with their times."""
     decoder_order: bool = False
     """Frames are told apart by the order the decoder gives them, not by their
     timestamps: the clip has frames that share a timestamp, or timestamps FFmpeg
@@ -267,6 +270,73 @@ def interrupted(error: BaseException) -> None:
 
     if isinstance(error, av.error.ExitError):
         raise KeyboardInterrupt from error
+
+
+class _OtherDecoder(Exception):
+    """PyAV's FFmpeg has no decoder for this video; the ffmpeg program may have one."""
+
+
+def _animated_webp(path: Path) -> bool:
+    """A WebP file with the animation flag (VP8X) or an ANIM chunk."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False
+    if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        return False
+    return (head[12:16] == b"VP8X" and bool(head[20] & 0x02)) or b"ANIM" in head
+
+
+_DECODED_COPIES: list[str] = []
+
+
+def _remove_decoded_copies() -> None:
+    import shutil
+
+    while _DECODED_COPIES:
+        shutil.rmtree(_DECODED_COPIES.pop(), ignore_errors=True)
+
+
+def _decoded_by_ffmpeg(p: Path) -> tuple[Path, str]:
+    """Decode a clip with the ffmpeg program into a lossless FFV1 copy of its frames
+    (times kept); return the copy and the codec's name. Raise ClipError naming the
+    codec when the program cannot decode it either."""
+    import atexit
+    import re
+    import subprocess
+    import tempfile
+
+    import imageio_ffmpeg
+
+    folder = tempfile.mkdtemp(prefix="ava-evidence-decoded-")
+    if not _DECODED_COPIES:
+        atexit.register(_remove_decoded_copies)
+    _DECODED_COPIES.append(folder)
+    copy = Path(folder) / "frames.mkv"
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _url(p),
+           "-map", "0:v:0", "-c:v", "ffv1", "-fps_mode", "passthrough", "-f", "matroska",
+           str(copy)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                              timeout=3600)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise ClipError(f"{p.name} could not be decoded with ffmpeg ({e}): "
+                        f"convert it to MP4 and give that file.") from e
+    m = re.search(r"Stream #0:\d+\S*: Video: ([^,\n]+)", proc.stderr)
+    described = m[1].strip() if m else "none"
+    codec = described.split()[0]
+    if proc.returncode != 0 or not copy.is_file() or copy.stat().st_size == 0:
+        if codec == "none":
+            tag = re.search(r"\((\S{1,4}) / 0x", described)
+            kind = (f"video in a format FFmpeg does not know (codec tag '{tag[1]}')" if tag
+                    else "video in a format FFmpeg does not know")
+            raise ClipError(f"{p.name} holds {kind}: convert it to MP4 (H.264) with the "
+                            f"program that made it, and give that file.")
+        raise ClipError(f"{p.name} holds {codec} video, which no decoder here can read: "
+                        f"convert it to MP4 (H.264) with a program that reads {codec}, and "
+                        f"give that file.")
+    return copy, codec
 
 
 def _url(path: Path) -> str:
@@ -421,12 +491,36 @@ def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = N
         try:
             index = _build_index(container, p, st, hashing, first_frame, on_progress,
                                  allow_truncated)
+        except _OtherDecoder:
+            return _index_decoded_copy(p, st, hashing, on_progress,
+                                       container.format.long_name)
         finally:
             container.close()
         return _without_undecodable_end(index) if index.truncation else index
     finally:
         hashing.join()
         first_frame.join()
+
+
+def _index_decoded_copy(p: Path, st: os.stat_result, hashing: _Beside,
+                        on_progress: Progress | None, container_long: str) -> ClipIndex:
+    """Index a clip PyAV cannot decode through the ffmpeg program's lossless copy of it;
+    the facts of the file itself (name, size, hash, codec) are kept."""
+    import dataclasses
+
+    copy, codec = _decoded_by_ffmpeg(p)
+    index = index_clip(copy, on_progress=on_progress)
+    try:
+        sha256 = hashing.result()
+    except OSError as e:
+        raise ClipError(f"{p.name} could not be read to the end ({e.strerror}): "
+                        f"check the file.") from e
+    kind = _sniff(p)
+    return dataclasses.replace(
+        index, file_name=p.name, bytes=st.st_size, sha256=sha256, source=p, codec=codec,
+        codec_long=f"{codec} (decoded by the ffmpeg program)",
+        container=p.suffix.lower().lstrip(".") or (kind or "unknown").lower(),
+        container_long=container_long)
 
 
 def _without_undecodable_end(index: ClipIndex) -> ClipIndex:
@@ -471,6 +565,8 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         raise _unreadable(p, "no video stream")
     stream = container.streams.video[0]
     codec = stream.codec_context
+    if codec is None or (fmt_name == "webp_pipe" and _animated_webp(p)):
+        raise _OtherDecoder
     if codec.name in _TEXT_CODECS:
         raise ClipError(f"{p.name} is a text file, not a video: give the clip exactly as "
                         f"downloaded from the platform.")

@@ -42,3 +42,50 @@ def test_the_bytes_hashed_are_the_bytes_decoded(clips: ClipStore, in_tmp: Path) 
     with Image.open(frames[0]["file"]) as img:
         assert clipgen.read_barcode(np.asarray(img)) == 59
     assert run_cli("verify", "mixed.zip").stdout.startswith("OK: ")
+
+
+@pytest.fixture(scope="module")
+def other_codecs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("codecs")
+    clipgen.encode(d / "anim.webp", 12, rate="10",
+                   args=["-c:v", "libwebp_anim", "-lossless", "1", "-loop", "0"])
+    subprocess.run([clipgen.ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x200:rate=10:duration=0.5", "-c:v", "a64multi", "-f", "nut",
+                    str(d / "c64.nut")], check=True)
+    return d
+
+
+def test_an_animated_webp_is_decoded_not_called_a_still(other_codecs: Path,
+                                                        tmp_path: Path) -> None:
+    """PyAV's FFmpeg has no animated-WebP decoder; the ffmpeg program has one, so the
+    frames come from it, with their times, and every still is the frame ffmpeg shows."""
+    clip = other_codecs / "anim.webp"
+    doc = run_json("probe", clip)
+    assert (doc["file_name"], doc["frame_count"], doc["codec"]) == ("anim.webp", 12, "webp_anim")
+    assert doc["sha256"] == hashlib.sha256(clip.read_bytes()).hexdigest()
+    assert doc["duration_s"] == pytest.approx(1.2)
+    oracle = clipgen.oracle(clip)
+    frames = run_json("frames", clip, *[f"f{i}" for i in range(12)], "-o", tmp_path / "s")
+    import numpy as np
+    from PIL import Image
+
+    for f in frames["frames"]:
+        with Image.open(f["file"]) as img:
+            rgb = np.asarray(img)
+        assert clipgen.read_barcode(rgb) == f["index"] == oracle.codes[f["index"]]
+        assert np.abs(rgb.astype(int) - oracle.frames[f["index"]]).mean() < 1.0
+    built = run_json("build", clip, "--platform", "kling", "--id", "w1", "--failure",
+                     "identity", "--include-clip", "-o", tmp_path / "w.zip", "--quiet")
+    assert built["manifest"]["clip_included"] == "clip/anim.webp"
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "w.zip") as z:
+        (member,) = [n for n in z.namelist() if n.endswith("/data/clip/anim.webp")]
+        assert z.read(member) == clip.read_bytes()
+
+
+def test_a_codec_no_decoder_knows_is_named(other_codecs: Path) -> None:
+    result = run_cli("probe", other_codecs / "c64.nut", expect=1)
+    assert result.stderr == (
+        "Error: c64.nut holds video in a format FFmpeg does not know (codec tag 'a64m'): "
+        "convert it to MP4 (H.264) with the program that made it, and give that file.\n")
