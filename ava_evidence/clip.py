@@ -148,6 +148,16 @@ class ClipIndex:
     declared_frames: int
     truncation: Truncation | None = None
     """Set when the file ends before its own declared end (a download that stopped)."""
+    orientation: tuple[str, ...] = ()
+    """How the stored frame is turned and flipped for display, as ffmpeg does from the
+    display matrix: 'cclock', 'clock', 'cclock_flip', 'clock_flip' (transposes),
+    'hflip', 'vflip'; applied in order."""
+    sample_aspect: Fraction | None = None
+    """The pixels' width-to-height ratio when it is not 1 (anamorphic video, DV at 10:11):
+    stills are scaled in width to show what a player shows."""
+    video_streams: int = 1
+    """How many video streams the file has (cover art left out); ``stream_index`` is the one
+    used: the one flagged default, the largest of those."""
     source: Path | None = None
     """The file given, when PyAV's FFmpeg cannot decode it (an animated WebP): ``path`` is
     then a lossless copy of its frames that the ffmpeg program made, with their times."""
@@ -191,10 +201,16 @@ class ClipIndex:
 
     @property
     def display_size(self) -> tuple[int, int]:
-        """(width, height) as a viewer sees it, rotation applied."""
-        if self.rotation in (90, 270):
-            return self.height, self.width
-        return self.width, self.height
+        """(width, height) as a viewer sees it: pixel aspect and rotation applied."""
+        width = display_width(self.width, self.sample_aspect)
+        if any(op.endswith(("clock", "clock_flip")) for op in self.orientation):
+            return self.height, width
+        return width, self.height
+
+    @property
+    def mirrored(self) -> bool:
+        """The display matrix mirrors the picture (besides any rotation)."""
+        return self.orientation in (("cclock_flip",), ("clock_flip",), ("hflip",), ("vflip",))
 
     @property
     def timing(self) -> ClipTiming:
@@ -223,6 +239,10 @@ class ClipIndex:
             "width": self.width,
             "height": self.height,
             "rotation": self.rotation,
+            "mirrored": self.mirrored,
+            "sample_aspect_ratio": (f"{self.sample_aspect.numerator}:"
+                                    f"{self.sample_aspect.denominator}"
+                                    if self.sample_aspect else "1:1"),
             "display_width": dw,
             "display_height": dh,
             "fps": round(self.fps, 6),
@@ -235,6 +255,8 @@ class ClipIndex:
             "color_space": self.color_space,
             "color_range": self.color_range,
             "time_base": f"{self.time_base.numerator}/{self.time_base.denominator}",
+            "stream_index": self.stream_index,
+            "video_streams": self.video_streams,
             "truncated": self.truncation is not None,
             "missing_s": self.truncation.missing_s if self.truncation else None,
         }
@@ -243,8 +265,15 @@ class ClipIndex:
         """Short human-readable lines for ``probe``."""
         dw, dh = self.display_size
         size = f"{self.width}x{self.height}"
+        shown = []
+        if self.sample_aspect:
+            shown.append(f"pixels {self.sample_aspect.numerator}:{self.sample_aspect.denominator}")
         if self.rotation:
-            size += f", rotated {self.rotation}° for display -> {dw}x{dh}"
+            shown.append(f"rotated {self.rotation}°")
+        if self.mirrored:
+            shown.append("mirrored")
+        if shown:
+            size += f", {' and '.join(shown)} for display -> {dw}x{dh}"
         rate = f"{self.fps:.3f} fps " + ("(variable)" if self.variable_rate else "(constant)")
         if self.nominal_rate:
             rate += f", nominal {float(self.nominal_rate):.3f}"
@@ -255,6 +284,9 @@ class ClipIndex:
             f"video       {self.codec}" + (f" {self.profile}" if self.profile else "")
             + f", {self.pix_fmt}, {_colour_tags(self.color_space, self.color_range)}",
             f"size        {size}",
+            *([f"stream      video stream #{self.stream_index} of {self.video_streams} "
+               f"(the one flagged default; the others are not used)"]
+              if self.video_streams > 1 else []),
             f"frames      {self.frame_count} (f0-f{self.frame_count - 1}), "
             f"{len(self.keyframes)} keyframe{'s' if len(self.keyframes) != 1 else ''}",
             f"frame rate  {rate}",
@@ -558,12 +590,13 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     import av
 
     fmt_name = container.format.name
-    if not container.streams.video:
+    stream, count = choose_video_stream(container)
+    if stream is None:
         if container.streams.audio:
-            raise ClipError(f"{p.name} has no video, only audio: give the video file "
-                            f"you downloaded, not its soundtrack.")
+            raise ClipError(f"{p.name} has no video, only audio"
+                            f"{' and its cover picture' if container.streams.video else ''}: "
+                            f"give the video file you downloaded, not its soundtrack.")
         raise _unreadable(p, "no video stream")
-    stream = container.streams.video[0]
     codec = stream.codec_context
     if codec is None or (fmt_name == "webp_pipe" and _animated_webp(p)):
         raise _OtherDecoder
@@ -643,7 +676,7 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     if truncation is not None:
         truncation = truncation.ending_at((frame_pts[-1] - frame_pts[0] + last_duration)
                                           * time_base, frame_end, len(frame_pts))
-    rotation, color_space, color_range, pix_fmt = first_frame.result()
+    rotation, color_space, color_range, pix_fmt, orientation, aspect = first_frame.result()
     try:
         sha256 = hashing.result()
     except OSError as e:
@@ -678,6 +711,9 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         declared_frames=declared,
         truncation=truncation,
         decoder_order=decoder_order,
+        orientation=orientation,
+        sample_aspect=aspect,
+        video_streams=count,
     )
 
 
@@ -826,18 +862,81 @@ def _best_effort(stamps: list[tuple[int | None, int | None]]) -> tuple[int, ...]
     return tuple(out)
 
 
-def _first_frame_facts(p: Path) -> tuple[int, str, str, str]:
-    """Decode frames from the start until one comes out: rotation and colour tags
+def choose_video_stream(container: Any) -> tuple[Any, int]:
+    """The video stream to use and how many there are: cover pictures left out, the one
+    flagged default first, then the largest (as ffmpeg chooses), then the first."""
+    import av
+
+    attached = av.stream.Disposition.attached_pic
+    default = av.stream.Disposition.default
+    videos = [s for s in container.streams.video if not s.disposition & attached]
+    if not videos:
+        return None, 0
+
+    def score(s: Any) -> tuple[bool, int, int]:
+        area = (s.codec_context.width * s.codec_context.height) if s.codec_context else 0
+        return bool(s.disposition & default), area, -s.index
+
+    return max(videos, key=score), len(videos)
+
+
+def display_width(width: int, aspect: Fraction | None) -> int:
+    """A stored width as shown: scaled by the pixel aspect ratio, as players do."""
+    return max(1, int(width * aspect + Fraction(1, 2))) if aspect else width
+
+
+def orientation_of(matrix: tuple[int, ...] | None) -> tuple[str, ...]:
+    """The turns and flips ffmpeg applies for a display matrix (its autorotate rules)."""
+    import math
+
+    if matrix is None:
+        return ()
+    m = matrix
+    s0, s1 = math.hypot(m[0], m[3]), math.hypot(m[1], m[4])
+    if s0 == 0 or s1 == 0:
+        return ("vflip",) if m[4] < 0 else ()
+    theta = float(round(math.degrees(math.atan2(m[1] / s1, m[0] / s0))))
+    theta -= 360 * math.floor(theta / 360 + 0.9 / 360)
+    if abs(theta - 90) < 1:
+        return ("cclock_flip",) if m[3] > 0 else ("clock",)
+    if abs(theta - 180) < 1:
+        return tuple(op for op, on in (("hflip", m[0] < 0), ("vflip", m[4] < 0)) if on)
+    if abs(theta - 270) < 1:
+        return ("clock_flip",) if m[3] < 0 else ("cclock",)
+    if abs(theta) > 1:
+        return ()  # an angle that is not a quarter turn: shown as stored
+    return ("vflip",) if m[4] < 0 else ()
+
+
+def _display_matrix(frame: Any) -> tuple[int, ...] | None:
+    import struct
+
+    from av.sidedata.sidedata import Type
+
+    for sd in frame.side_data:
+        if sd.type == Type.DISPLAYMATRIX:
+            data = bytes(sd)
+            if len(data) >= 36:
+                return struct.unpack("<9i", data[:36])
+    return None
+
+
+def _first_frame_facts(p: Path) -> tuple[int, str, str, str, tuple[str, ...], Fraction | None]:
+    """Decode frames from the start until one comes out: rotation, flips and colour tags
     are only exposed on decoded frames."""
     import av
 
     try:
         with av.open(_url(p), metadata_errors="ignore") as c:
-            s = c.streams.video[0]
+            s, _ = choose_video_stream(c)
+            if s is None or s.codec_context is None:
+                return 0, "unknown", "unknown", "unknown", (), None
+            aspect = s.sample_aspect_ratio or s.codec_context.sample_aspect_ratio
+            aspect = Fraction(aspect) if aspect and aspect > 0 and aspect != 1 else None
             for frame in c.decode(s):
                 return (_norm_rotation(getattr(frame, "rotation", 0) or 0),
                         _color_space_name(frame.colorspace), _color_range_name(frame.color_range),
-                        frame.format.name)
+                        frame.format.name, orientation_of(_display_matrix(frame)), aspect)
     except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         interrupted(e)
         raise _unreadable(p, "its first frame cannot be decoded") from e

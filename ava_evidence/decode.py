@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .clip import DAMAGE_ERRORS, clip_url, interrupted
+from .clip import DAMAGE_ERRORS, clip_url, display_width, interrupted
 from .errors import ClipError
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ def _rgb_of(index: ClipIndex, i: int, frame: Any, bgr: bool = False) -> np.ndarr
     import av
 
     try:
-        return to_rgb(frame, index.rotation, bgr=bgr)
+        return to_rgb(frame, index.orientation, bgr=bgr, aspect=index.sample_aspect)
     except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         raise damaged(index, i) from e
 
@@ -217,7 +218,7 @@ def _open(index: ClipIndex) -> Any:
     import av
 
     container = av.open(clip_url(index.path), metadata_errors="ignore")
-    stream = container.streams.video[0]
+    stream: Any = container.streams[index.stream_index]
     # Frame threading: the decoder works on several frames at once, as ffmpeg does.
     stream.thread_type = "AUTO"
     threads = decoder_threads(index.width, index.height)
@@ -319,25 +320,42 @@ def _frame_index(frame: Any, pts_to_index: dict[int, int], previous: int) -> int
     return previous + 1 if previous >= 0 else None
 
 
-def to_rgb(frame: Any, rotation: int, *, bgr: bool = False) -> np.ndarray:
+def to_rgb(frame: Any, orientation: tuple[str, ...] = (), *, bgr: bool = False,
+           aspect: Fraction | None = None) -> np.ndarray:
     """Convert a decoded frame to upright 8-bit RGB the way a player shows it.
 
     The colour matrix and range come from the frame's tags; an untagged frame
-    gets BT.709 when it is HD and BT.601 otherwise, as players assume.
+    gets BT.709 when it is HD and BT.601 otherwise, as players assume. Non-square
+    pixels (``aspect``) are scaled in width (bicubic, as ffmpeg's scaler); the
+    display matrix's turns and flips (``orientation``) are applied as ffmpeg does.
     """
-    import numpy as np
-
     colorspace = int(frame.colorspace or 2)
     if colorspace in (2, 3):  # AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_RESERVED
         hd = frame.width >= 1280 or frame.height > 576
         colorspace = 1 if hd else 5  # BT.709 : BT.601
+    size = ({"width": display_width(frame.width, aspect), "height": frame.height,
+             "interpolation": "BICUBIC"} if aspect else {})
     rgb: np.ndarray = frame.reformat(format="bgr24" if bgr else "rgb24",
                                      src_colorspace=colorspace,
                                      src_color_range=int(frame.color_range or 0) or None,
-                                     dst_color_range="JPEG").to_ndarray()
-    if rotation:
-        rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
-    return rgb
+                                     dst_color_range="JPEG", **size).to_ndarray()
+    return orient(rgb, orientation)
+
+
+def orient(pixels: np.ndarray, orientation: tuple[str, ...]) -> np.ndarray:
+    """Apply display turns and flips (see ``ClipIndex.orientation``) to an image array."""
+    import numpy as np
+
+    for op in orientation:
+        if op == "hflip":
+            pixels = pixels[:, ::-1]
+        elif op == "vflip":
+            pixels = pixels[::-1]
+        else:
+            t = pixels.swapaxes(0, 1)
+            pixels = {"cclock_flip": t, "clock": t[:, ::-1], "cclock": t[::-1],
+                      "clock_flip": t[::-1, ::-1]}[op]
+    return np.ascontiguousarray(pixels) if orientation else pixels
 
 
 _Y_FORMATS = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12",
@@ -377,9 +395,9 @@ def iter_luma(index: ClipIndex, width: int, *,
             stride = max(1, y.shape[1] // (2 * width))
             if stride > 1:  # cheap decimation first; INTER_AREA does the rest
                 y = y[::stride, ::stride]
-            if index.rotation:
-                y = np.rot90(y, k=index.rotation // 90)
-            h = max(1, round(y.shape[0] * width / y.shape[1]))
+            y = orient(y, index.orientation)
+            dw, dh = index.display_size
+            h = max(1, round(width * dh / dw))
             yield i, cv2.resize(np.ascontiguousarray(y), (width, h), interpolation=cv2.INTER_AREA)
             if on_progress is not None and i % step == 0:
                 on_progress("measure", i + 1, total)
