@@ -18,7 +18,6 @@ import base64
 import contextlib
 import datetime as dt
 import functools
-import io
 import json
 import os
 import re
@@ -534,7 +533,9 @@ def _attachments(candidates: list[tuple[str, Path, str]], budget_mb: float, stag
     A file over the limit is replaced in the list by a JPEG copy (downscaled if
     needed) under attach/; the lossless original stays in the bag.
     """
-    from PIL import Image
+    import cv2
+
+    from .stills import encode_jpeg
 
     limit = int(budget_mb * 1_000_000)
     chosen: list[dict[str, str]] = []
@@ -548,19 +549,20 @@ def _attachments(candidates: list[tuple[str, Path, str]], budget_mb: float, stag
             continue
         (staging / "attach").mkdir(exist_ok=True)
         small_name = "attach/" + Path(name).stem + ".jpg"
-        with Image.open(path) as img:
-            rgb = img.convert("RGB")
+        # OpenCV reads any size (Pillow refuses frames over 179 Mpx) and 16-bit PNGs as 8-bit.
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise OSError(f"cannot read {name} back to make its JPEG copy")
         scale, quality = 1.0, 90
         while True:
-            candidate = rgb if scale == 1.0 else rgb.resize(
-                (max(1, int(rgb.width * scale)), max(1, int(rgb.height * scale))),
-                Image.Resampling.LANCZOS)
-            buf = io.BytesIO()
-            candidate.save(buf, format="JPEG", quality=quality)
-            if buf.tell() <= limit or candidate.width <= 64:
+            candidate = bgr if scale == 1.0 else cv2.resize(
+                bgr, (max(1, int(bgr.shape[1] * scale)), max(1, int(bgr.shape[0] * scale))),
+                interpolation=cv2.INTER_AREA)
+            data = encode_jpeg(candidate, quality, bgr=True)
+            if len(data) <= limit or candidate.shape[1] <= 64:
                 break
             scale, quality = scale * 0.8, max(75, quality - 5)
-        (staging / small_name).write_bytes(buf.getvalue())
+        (staging / small_name).write_bytes(data)
         payload.append((small_name, staging / small_name))
         chosen.append({"file": small_name, "description": f"{description}; JPEG copy",
                        "original": name})

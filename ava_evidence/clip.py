@@ -155,6 +155,8 @@ class ClipIndex:
     sample_aspect: Fraction | None = None
     """The pixels' width-to-height ratio when it is not 1 (anamorphic video, DV at 10:11):
     stills are scaled in width to show what a player shows."""
+    bit_depth: int = 8
+    """Bits per colour component of the decoded frames: over 8, stills are 16-bit PNG."""
     video_streams: int = 1
     """How many video streams the file has (cover art left out); ``stream_index`` is the one
     used: the one flagged default, the largest of those."""
@@ -236,6 +238,7 @@ class ClipIndex:
             "codec": self.codec,
             "profile": self.profile,
             "pix_fmt": self.pix_fmt,
+            "bit_depth": self.bit_depth,
             "width": self.width,
             "height": self.height,
             "rotation": self.rotation,
@@ -676,7 +679,8 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     if truncation is not None:
         truncation = truncation.ending_at((frame_pts[-1] - frame_pts[0] + last_duration)
                                           * time_base, frame_end, len(frame_pts))
-    rotation, color_space, color_range, pix_fmt, orientation, aspect = first_frame.result()
+    (rotation, color_space, color_range, pix_fmt, orientation, aspect,
+     depth) = first_frame.result()
     try:
         sha256 = hashing.result()
     except OSError as e:
@@ -713,6 +717,7 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         decoder_order=decoder_order,
         orientation=orientation,
         sample_aspect=aspect,
+        bit_depth=depth,
         video_streams=count,
     )
 
@@ -921,7 +926,8 @@ def _display_matrix(frame: Any) -> tuple[int, ...] | None:
     return None
 
 
-def _first_frame_facts(p: Path) -> tuple[int, str, str, str, tuple[str, ...], Fraction | None]:
+def _first_frame_facts(p: Path) -> tuple[int, str, str, str, tuple[str, ...], Fraction | None,
+                                         int]:
     """Decode frames from the start until one comes out: rotation, flips and colour tags
     are only exposed on decoded frames."""
     import av
@@ -930,13 +936,14 @@ def _first_frame_facts(p: Path) -> tuple[int, str, str, str, tuple[str, ...], Fr
         with av.open(_url(p), metadata_errors="ignore") as c:
             s, _ = choose_video_stream(c)
             if s is None or s.codec_context is None:
-                return 0, "unknown", "unknown", "unknown", (), None
+                return 0, "unknown", "unknown", "unknown", (), None, 8
             aspect = s.sample_aspect_ratio or s.codec_context.sample_aspect_ratio
             aspect = Fraction(aspect) if aspect and aspect > 0 and aspect != 1 else None
             for frame in c.decode(s):
                 return (_norm_rotation(getattr(frame, "rotation", 0) or 0),
                         _color_space_name(frame.colorspace), _color_range_name(frame.color_range),
-                        frame.format.name, orientation_of(_display_matrix(frame)), aspect)
+                        frame.format.name, orientation_of(_display_matrix(frame)), aspect,
+                        max((c.bits for c in frame.format.components), default=8))
     except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         interrupted(e)
         raise _unreadable(p, "its first frame cannot be decoded") from e

@@ -74,9 +74,19 @@ def fit_text(text: str, width: int, size: int) -> str:
     return "…"
 
 
+def as_8bit(pixels: np.ndarray) -> np.ndarray:
+    """8-bit pixels of an image that may be 16-bit (a 10- or 12-bit clip's still)."""
+    import cv2
+    import numpy as np
+
+    if pixels.dtype == np.uint8:
+        return pixels
+    return cv2.convertScaleAbs(pixels, alpha=255 / 65535)
+
+
 def downscale(rgb: np.ndarray, *, width: int | None = None,
               height: int | None = None) -> np.ndarray:
-    """A copy no wider than ``width`` and no taller than ``height``, never enlarged.
+    """An 8-bit copy no wider than ``width`` and no taller than ``height``, never enlarged.
 
     Shrinking by 2x or more averages areas (OpenCV's INTER_AREA), the right filter
     there. A gentler shrink, such as 1080p to 720p, is bicubic: 3-5x faster than
@@ -89,10 +99,10 @@ def downscale(rgb: np.ndarray, *, width: int | None = None,
     h, w = rgb.shape[:2]
     scale = min(1.0, (width / w) if width else 1.0, (height / h) if height else 1.0)
     if scale >= 1.0:
-        return rgb
+        return as_8bit(rgb)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     filter_ = cv2.INTER_AREA if scale <= 0.5 else cv2.INTER_CUBIC
-    return cv2.resize(rgb, size, interpolation=filter_)
+    return as_8bit(cv2.resize(rgb, size, interpolation=filter_))
 
 
 def _to_image(rgb: np.ndarray, height: int) -> Image.Image:

@@ -178,7 +178,8 @@ def _rgb_of(index: ClipIndex, i: int, frame: Any, bgr: bool = False) -> np.ndarr
     import av
 
     try:
-        return to_rgb(frame, index.orientation, bgr=bgr, aspect=index.sample_aspect)
+        return to_rgb(frame, index.orientation, bgr=bgr, aspect=index.sample_aspect,
+                      deep=index.bit_depth > 8)
     except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         raise damaged(index, i) from e
 
@@ -321,8 +322,9 @@ def _frame_index(frame: Any, pts_to_index: dict[int, int], previous: int) -> int
 
 
 def to_rgb(frame: Any, orientation: tuple[str, ...] = (), *, bgr: bool = False,
-           aspect: Fraction | None = None) -> np.ndarray:
-    """Convert a decoded frame to upright 8-bit RGB the way a player shows it.
+           aspect: Fraction | None = None, deep: bool = False) -> np.ndarray:
+    """Convert a decoded frame to upright RGB the way a player shows it: 8-bit, or with
+    ``deep`` (a 10- or 12-bit clip) 16-bit, so the still loses nothing.
 
     The colour matrix and range come from the frame's tags; an untagged frame
     gets BT.709 when it is HD and BT.601 otherwise, as players assume. Non-square
@@ -335,7 +337,8 @@ def to_rgb(frame: Any, orientation: tuple[str, ...] = (), *, bgr: bool = False,
         colorspace = 1 if hd else 5  # BT.709 : BT.601
     size = ({"width": display_width(frame.width, aspect), "height": frame.height,
              "interpolation": "BICUBIC"} if aspect else {})
-    rgb: np.ndarray = frame.reformat(format="bgr24" if bgr else "rgb24",
+    fmt = ("bgr48le" if bgr else "rgb48le") if deep else ("bgr24" if bgr else "rgb24")
+    rgb: np.ndarray = frame.reformat(format=fmt,
                                      src_colorspace=colorspace,
                                      src_color_range=int(frame.color_range or 0) or None,
                                      dst_color_range="JPEG", **size).to_ndarray()

@@ -165,7 +165,8 @@ def _ensure_dir(out: Path) -> list[Path]:
 
 
 def encode_png(rgb: np.ndarray, *, bgr: bool = False) -> bytes:
-    """Lossless 8-bit RGB PNG bytes of an RGB (or, with ``bgr``, BGR) array.
+    """Lossless RGB PNG bytes of an RGB (or, with ``bgr``, BGR) array: 8-bit, or 16-bit
+    for a 16-bit array (a 10- or 12-bit clip's still).
 
     OpenCV releases the GIL while it encodes, so several can run in threads.
     """
@@ -177,10 +178,12 @@ def encode_png(rgb: np.ndarray, *, bgr: bool = False) -> bytes:
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int, *, bgr: bool = False) -> bytes:
-    """JPEG bytes of an RGB (or BGR) array: for previews only, never for evidence."""
+    """8-bit JPEG bytes of an RGB (or BGR) array: for previews only, never for evidence."""
     import cv2
 
-    return _encode(".jpg", rgb, bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    from .compose import as_8bit
+
+    return _encode(".jpg", as_8bit(rgb), bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
 
 
 def _encode(ext: str, pixels: np.ndarray, bgr: bool, params: list[int]) -> bytes:

@@ -110,3 +110,79 @@ def test_a_soundtrack_with_cover_art_is_called_a_soundtrack(geo: Path) -> None:
     assert run_cli("probe", geo / "song.m4a", expect=1).stderr == (
         "Error: song.m4a has no video, only audio and its cover picture: give the video file "
         "you downloaded, not its soundtrack.\n")
+
+
+def _png_depth(path: Path) -> int:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return data[24]
+
+
+@pytest.mark.parametrize(("name", "args", "depth"), [
+    ("x264_10bit.mkv", ["-c:v", "libx264", "-pix_fmt", "yuv420p10le", "-g", "12"], 10),
+    ("x265_12bit.mkv", ["-c:v", "libx265", "-pix_fmt", "yuv444p12le", "-x265-params",
+                        "log-level=error:keyint=12"], 12),
+])
+def test_deep_colour_is_kept_in_16_bit_stills(tmp_path: Path, name: str, args: list[str],
+                                              depth: int) -> None:
+    """A 10- or 12-bit clip's still is a 16-bit PNG, close to ffmpeg's own 16-bit decode;
+    pairs, the strip and previews stay 8-bit."""
+    import cv2
+
+    clip = clipgen.encode(tmp_path / name, 12, args=args)
+    index = index_clip(clip)
+    assert index.bit_depth == depth
+    proc = subprocess.run([clipgen.ffmpeg(), "-v", "error", "-i", str(clip), "-f", "rawvideo",
+                           "-pix_fmt", "rgb48le", "-"], capture_output=True, check=True)
+    ref = np.frombuffer(proc.stdout, "<u2").reshape(-1, 180, 320, 3)
+    stills = extract_stills(index, [Request("mark", "f3"), Request("end", "end")],
+                            tmp_path / "s")
+    for still in stills:
+        assert still.file is not None and _png_depth(still.file) == 16
+        bgr = cv2.imread(str(still.file), cv2.IMREAD_UNCHANGED)
+        assert bgr.dtype == np.uint16
+        rgb = bgr[..., ::-1].astype(int)
+        # Within two 8-bit steps, as the 8-bit path is (chroma upsampling differs a little).
+        assert np.abs(rgb - ref[still.index]).mean() < 2 * 257
+        assert clipgen.read_barcode((rgb // 257).astype(np.uint8)) == still.index
+        # Finer than 8 bits: the low byte carries information.
+        assert len(np.unique(rgb % 257)) > 64
+    doc = run_json("build", clip, "--platform", "kling", "--id", "deep1", "--failure",
+                   "physics", "--mark", "f5", "-o", tmp_path / "b.zip", "--quiet")
+    assert doc["manifest"]["clip"]["bit_depth"] == depth
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "b.zip") as z:
+        for member in z.namelist():
+            if member.endswith(".png"):
+                expected = 16 if "/data/frames/" in member else 8
+                assert z.read(member)[24] == expected, member
+
+
+def test_a_still_too_big_for_pillow_gets_its_jpeg_copy(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """F17: a frame over Pillow's 179-megapixel bomb limit whose PNG is over the
+    attachment limit gave 'unexpected DecompressionBombError'. The same path is taken here
+    with Pillow's limit lowered below this clip's frame size (a real 13500x13500 frame
+    takes 1.3 GB and 13 s)."""
+    import PIL.Image
+
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 10_000)  # 320x180 is over twice it
+    clip = clipgen.encode(tmp_path / "big.mp4", 12, args=X264)
+    catalog = tmp_path / "tiny.yaml"
+    catalog.write_text("limits:\n  email:\n    attachment_limit_mb: 0.02\n")
+    doc = run_json("build", clip, "--platform", "luma", "--id", "big1", "--failure", "physics",
+                   "--mark", "f5", "--channels", catalog, "-o", tmp_path / "b.zip", "--quiet")
+    attach = [a for a in doc["manifest"]["attachments"] if a.startswith("attach/")]
+    assert attach and all(a.endswith(".jpg") for a in attach)
+    import zipfile
+
+    import cv2
+
+    with zipfile.ZipFile(tmp_path / "b.zip") as z:
+        for a in attach:
+            (member,) = [n for n in z.namelist() if n.endswith(f"/data/{a}")]
+            data = z.read(member)
+            assert len(data) <= 20_000
+            jpg = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            assert jpg is not None and jpg.shape[2] == 3
