@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from .errors import AvaError
+from .text import control_characters, printable
 
 ALGORITHMS = ("sha256", "sha512")
 TAG_ALGORITHM = "sha256"
@@ -101,9 +102,13 @@ def _add(z: zipfile.ZipFile, name: str, body: bytes, stamp: tuple[int, ...]) -> 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a bag: its kind, the file it concerns, and why."""
+    """One thing wrong with a bag: its kind, the file it concerns, and why.
 
-    kind: str  # missing | changed | unexpected | invalid
+    Kinds: missing, changed (its bytes differ or are damaged), unexpected (not listed),
+    invalid (breaks the BagIt or zip rules), refused (not read: a decompression bomb or
+    an oversized tag file)."""
+
+    kind: str
     file: str
     detail: str
 
@@ -111,7 +116,7 @@ class Problem:
         return {"kind": self.kind, "file": self.file, "detail": self.detail}
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.file} ({self.detail})"
+        return f"{self.kind}: {printable(self.file)} ({printable(self.detail)})"
 
 
 @dataclass
@@ -130,32 +135,51 @@ class Verification:
                 "problems": [p.to_dict() for p in self.problems]}
 
 
-def _parse_manifest(text: str, label: str, v: Verification) -> dict[str, str]:
-    entries: dict[str, str] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        digest, sep, name = line.partition(" ")
-        name = name.strip()
-        if not sep or not name:
-            v.problems.append(Problem("changed", label, f"line {n} is not '<checksum> <path>'"))
-            continue
-        entries[name] = digest.lower()
-    return entries
+TAG_FILE_LIMIT = 1 << 20
+"""Largest tag file read (bagit.txt, bag-info.txt, the manifests): a real one is a few kB."""
+RATIO_LIMIT = 100
+"""A member that expands beyond this many times its compressed size is not read (once
+over 1 MiB): a bundle's members compress at most a few times; a bomb, a thousand."""
+_RATIO_FLOOR = 1 << 20
+_CHECKSUM_ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512", "blake2b",
+                        "blake2s")
+"""The manifest algorithms verify can check (BagIt's registry, as hashlib names them)."""
+_MANIFEST = re.compile(r"(tag)?manifest-([a-z0-9]+)\.txt")
+_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, ValueError, RuntimeError,
+                                                 NotImplementedError, zipfile.BadZipFile)
+"""What reading a member may raise on damage (zlib.error and LZMAError are caught too)."""
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    import lzma
+    import struct
+    import zlib
+
+    return (*_READ_ERRORS, zlib.error, lzma.LZMAError, struct.error)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("kiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 class _Reader:
     """Reads the files of a bag; a file that cannot be read becomes a problem.
 
-    Subclasses give ``files`` (name in the bag -> where it is), ``size`` and ``_open``.
+    Subclasses give ``files`` (name in the bag -> where it is), ``size``, ``_open`` and
+    ``_refusal``. Each file is read once, for every algorithm it is checked with.
     """
 
-    _errors: tuple[type[BaseException], ...] = (OSError,)
     files: dict[str, str]
 
     def __init__(self, bag: str, v: Verification) -> None:
         self.bag, self.v = bag, v
-        self._digests: dict[tuple[str, str], str | None] = {}
+        self._digests: dict[str, dict[str, str] | None] = {}
+        self._tags: dict[str, bytes | None] = {}  # tag files, read once, kept (small)
+        self.algorithms: dict[str, set[str]] = {}
+        """Algorithms each file is checked with; set before the first digest."""
 
     def size(self, name: str) -> int:
         raise NotImplementedError
@@ -163,36 +187,89 @@ class _Reader:
     def _open(self, name: str) -> IO[bytes]:
         raise NotImplementedError
 
-    def _problem(self, name: str, error: BaseException) -> None:
-        raise NotImplementedError
+    def _refusal(self, name: str) -> str | None:
+        """Why a file is not read at all, or None."""
+        return None
 
-    def read(self, name: str) -> bytes | None:
+    def _problem(self, name: str, error: BaseException) -> None:
+        self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
+                                       f"cannot be read: {_reason(error)}"))
+
+    def read_tag(self, name: str) -> bytes | None:
+        """A tag file's bytes, at most TAG_FILE_LIMIT of them (read once, then kept)."""
+        if name not in self._tags:
+            self._tags[name] = self._read_tag(name)
+        return self._tags[name]
+
+    def _read_tag(self, name: str) -> bytes | None:
+        if self.size(name) > TAG_FILE_LIMIT:
+            self.v.problems.append(Problem(
+                "refused", f"{self.bag}/{name}", f"a tag file of {_size(self.size(name))}: "
+                f"over {_size(TAG_FILE_LIMIT)}, so it was not read"))
+            return None
+        refusal = self._refusal(name)
+        if refusal:
+            self.v.problems.append(Problem("refused", f"{self.bag}/{name}", refusal))
+            return None
         try:
             with self._open(name) as f:
-                return f.read()
-        except self._errors as e:
+                data = f.read(TAG_FILE_LIMIT + 1)
+        except _read_errors() as e:
             self._problem(name, e)
             return None
+        if len(data) > TAG_FILE_LIMIT:
+            self.v.problems.append(Problem("refused", f"{self.bag}/{name}",
+                                           f"a tag file over {_size(TAG_FILE_LIMIT)}"))
+            return None
+        return data
 
     def digest(self, name: str, alg: str) -> str | None:
-        key = (name, alg)
-        if key not in self._digests:
-            h = hashlib.new(alg)
-            try:
-                with self._open(name) as f:
-                    while chunk := f.read(1 << 20):
+        if name not in self._digests:
+            self._digests[name] = self._hash(name, self.algorithms.get(name, set()) | {alg})
+        digests = self._digests[name]
+        if digests is None:
+            return None
+        if alg not in digests:  # not announced: read again for it alone
+            more = self._hash(name, {alg})
+            if more is None:
+                return None
+            digests.update(more)
+        return digests[alg]
+
+    def _hash(self, name: str, algs: set[str]) -> dict[str, str] | None:
+        if not name.startswith("data/"):  # a tag file: its bytes are read once and kept
+            body = self.read_tag(name)
+            return None if body is None else {alg: hashlib.new(alg, body).hexdigest()
+                                               for alg in algs}
+        refusal = self._refusal(name)
+        if refusal:
+            self.v.problems.append(Problem("refused", f"{self.bag}/{name}", refusal))
+            return None
+        hashes = {alg: hashlib.new(alg) for alg in sorted(algs)}
+        try:
+            with self._open(name) as f:
+                while chunk := f.read(1 << 20):
+                    for h in hashes.values():
                         h.update(chunk)
-                self._digests[key] = h.hexdigest()
-            except self._errors as e:
-                self._problem(name, e)
-                self._digests[key] = None
-        return self._digests[key]
+        except _read_errors() as e:
+            self._problem(name, e)
+            return None
+        return {alg: h.hexdigest() for alg, h in hashes.items()}
+
+
+def _reason(error: BaseException) -> str:
+    """What a reading error means, in words."""
+    text = str(getattr(error, "strerror", None) or error).strip().rstrip(".")
+    if isinstance(error, RuntimeError) and "encrypted" in text:
+        return "it is encrypted (a bundle never is)"
+    if isinstance(error, NotImplementedError):
+        return ("it is compressed with a method this tool cannot read (Deflate64, as "
+                "Windows' zipper uses for large files?): zip the bag again with store or deflate")
+    return f"damaged inside the zip: {text}" if text else "damaged inside the zip"
 
 
 class _Zip(_Reader):
-    """A zipped bag; damage the zip itself detects (CRC) becomes a problem."""
-
-    _errors = (zipfile.BadZipFile, OSError, EOFError)
+    """A zipped bag; damage the zip itself detects (CRC, bad data) becomes a problem."""
 
     def __init__(self, z: zipfile.ZipFile, bag: str, v: Verification) -> None:
         super().__init__(bag, v)
@@ -203,22 +280,33 @@ class _Zip(_Reader):
     def size(self, name: str) -> int:
         return self.z.getinfo(self.files[name]).file_size
 
+    def _refusal(self, name: str) -> str | None:
+        info = self.z.getinfo(self.files[name])
+        if info.file_size > _RATIO_FLOOR and info.file_size > RATIO_LIMIT * max(
+                1, info.compress_size):
+            return (f"refused: it expands beyond {RATIO_LIMIT} times its compressed size "
+                    f"({_size(info.file_size)} from {_size(info.compress_size)}), as a "
+                    f"decompression bomb does, so it was not read")
+        return None
+
     def _open(self, name: str) -> IO[bytes]:
         return self.z.open(self.files[name])
 
-    def _problem(self, name: str, error: BaseException) -> None:
-        self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
-                                       f"damaged inside the zip: {error}"))
-
 
 class _Folder(_Reader):
-    """An unzipped bag."""
+    """An unzipped bag. Symbolic links are not followed: a bag holds files."""
 
     def __init__(self, root: Path, v: Verification) -> None:
         super().__init__(root.name, v)
         self.root = root
-        self.files = {p.relative_to(root).as_posix(): p.relative_to(root).as_posix()
-                      for p in sorted(root.rglob("*")) if p.is_file()}
+        self.files = {}
+        for p in sorted(root.rglob("*")):
+            name = p.relative_to(root).as_posix()
+            if p.is_symlink():
+                v.problems.append(Problem("invalid", f"{root.name}/{name}",
+                                          "a symbolic link: a bag holds files only"))
+            elif p.is_file():
+                self.files[name] = name
 
     def size(self, name: str) -> int:
         return (self.root / name).stat().st_size
@@ -230,6 +318,24 @@ class _Folder(_Reader):
         reason = getattr(error, "strerror", None) or error
         self.v.problems.append(Problem("changed", f"{self.bag}/{name}",
                                        f"cannot be read: {reason}"))
+
+
+def _parse_manifest(text: str, label: str, alg: str, v: Verification) -> dict[str, str]:
+    """Entries of a manifest: '<checksum> <path>', separated by spaces or tabs (RFC 8493;
+    CR, LF and % in paths are percent-encoded)."""
+    width = hashlib.new(alg).digest_size * 2
+    entries: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = re.fullmatch(r"([0-9A-Fa-f]+)[ \t]+(.+?)[ \t]*", line)
+        if not m or len(m[1]) != width:
+            v.problems.append(Problem("changed", label, f"line {n} is not '<{alg} checksum> "
+                                                        f"<path>'"))
+            continue
+        name = re.sub(r"%0[Aa]", "\n", re.sub(r"%0[Dd]", "\r", m[2])).replace("%25", "%")
+        entries[name] = m[1].lower()
+    return entries
 
 
 def _check_manifests(zf: _Reader, manifests: dict[str, dict[str, str]],
@@ -253,8 +359,7 @@ def _check_manifests(zf: _Reader, manifests: dict[str, dict[str, str]],
             continue
         bad = []
         for m, want in listing.items():
-            alg = m.rsplit("-", 1)[1].removesuffix(".txt")
-            got = zf.digest(name, alg)
+            got = zf.digest(name, _algorithm(m))
             if got is None:
                 break
             if got != want:
@@ -268,20 +373,32 @@ def _check_manifests(zf: _Reader, manifests: dict[str, dict[str, str]],
                                           f"its entry for {name} does not match the file"))
 
 
+def _algorithm(manifest_name: str) -> str:
+    m = _MANIFEST.fullmatch(manifest_name)
+    assert m is not None
+    return m[2]
+
+
 def verify_bag(bundle: str | os.PathLike[str]) -> Verification:
-    """Re-hash every file of a bag, zipped or unzipped, against its manifests."""
+    """Re-hash every file of a bag, zipped or unzipped, against its manifests.
+
+    Safe on a hostile bundle: every member that cannot be read is a named problem,
+    tag files are read only up to TAG_FILE_LIMIT, a member that inflates beyond
+    RATIO_LIMIT times its size is not read, and each file is read once."""
     path = Path(bundle)
     if path.is_dir():
         return _verify_folder(path)
     if not path.is_file():
         raise AvaError(f"{path}: no such bundle: check the path of the .zip file.")
+    errors: tuple[type[BaseException], ...] = (*_read_errors(), UnicodeDecodeError)
     try:
         z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise AvaError(f"{path.name} is not a readable zip ({e}): "
+    except errors as e:
+        raise AvaError(f"{path.name} is not a readable zip ({printable(e)}): "
                        f"get the bundle again from where it was made.") from e
     with z:
-        names = [n for n in z.namelist() if not n.endswith("/")]
+        infos = z.infolist()
+        names = [i.filename for i in infos if not i.filename.endswith("/")]
         tops = {PurePosixPath(n).parts[0] for n in names if PurePosixPath(n).parts}
         if len(tops) != 1:
             raise AvaError(f"{path.name} does not hold exactly one bag folder "
@@ -289,11 +406,46 @@ def verify_bag(bundle: str | os.PathLike[str]) -> Verification:
         bag = tops.pop()
         v = Verification(bag)
         for n in names:
-            parts = PurePosixPath(n).parts
-            if ".." in parts or n.startswith("/"):
-                v.problems.append(Problem("invalid", n, "unsafe path in the zip"))
+            unsafe = _unsafe(n)
+            if unsafe:
+                v.problems.append(Problem("invalid", n, unsafe))
+        _same_names(names, v)
         _check_bag(_Zip(z, bag, v), v)
     return _one_problem_each(v)
+
+
+def _unsafe(name: str) -> str | None:
+    """Why a member name could write outside the folder it is unzipped into, or mislead."""
+    parts = PurePosixPath(name).parts
+    if ".." in parts or name.startswith("/") or re.match(r"[A-Za-z]:", name):
+        return "unsafe path in the zip"
+    if "\\" in name:
+        return "unsafe path in the zip (a backslash, which Windows reads as a folder)"
+    controls = control_characters(name)
+    if controls:
+        return f"its name holds control or text-direction characters ({', '.join(controls)})"
+    return None
+
+
+def _same_names(names: list[str], v: Verification) -> None:
+    """Two entries with one name (a reader may take either), or names equal once
+    normalised (NFC/NFD: systems that normalise names see one file)."""
+    import unicodedata
+    from collections import Counter, defaultdict
+
+    for name, count in Counter(names).items():
+        if count > 1:
+            v.problems.append(Problem("invalid", name, f"the zip holds {count} entries with "
+                                                       f"this name; tools differ on which "
+                                                       f"one they read"))
+    forms: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        forms[unicodedata.normalize("NFC", name)].add(name)
+    for group in forms.values():
+        if len(group) > 1:
+            first, *others = sorted(group)
+            v.problems.append(Problem("invalid", first, f"its name and {others[0]!r} differ "
+                                                        f"only in Unicode normalisation"))
 
 
 def _verify_folder(path: Path) -> Verification:
@@ -306,8 +458,36 @@ def _verify_folder(path: Path) -> Verification:
                            f"bundle's .zip, or the folder unzipping it made.")
         root = inner[0]
     v = Verification(root.name)
-    _check_bag(_Folder(root, v), v)
+    reader = _Folder(root, v)
+    _same_names([f"{root.name}/{n}" for n in reader.files], v)
+    _check_bag(reader, v)
     return _one_problem_each(v)
+
+
+def _manifests(zf: _Reader, v: Verification
+               ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]], set[str]]:
+    """Payload and tag manifests that can be checked, and every manifest's listed names."""
+    bag = zf.bag
+    payload: dict[str, dict[str, str]] = {}
+    tags: dict[str, dict[str, str]] = {}
+    listed: set[str] = set()
+    for name in sorted(zf.files):
+        m = _MANIFEST.fullmatch(name)
+        if not m:
+            continue
+        alg = m[2]
+        if alg not in _CHECKSUM_ALGORITHMS:
+            v.problems.append(Problem("invalid", f"{bag}/{name}",
+                                      f"unknown checksum algorithm '{alg}': its entries "
+                                      f"cannot be checked"))
+            continue
+        body = zf.read_tag(name)
+        if body is None:
+            continue
+        entries = _parse_manifest(body.decode("utf-8", "replace"), f"{bag}/{name}", alg, v)
+        listed.update(entries)
+        (tags if m[1] else payload)[name] = entries
+    return payload, tags, listed
 
 
 def _check_bag(zf: _Reader, v: Verification) -> None:
@@ -315,15 +495,7 @@ def _check_bag(zf: _Reader, v: Verification) -> None:
     files = zf.files
     if "bagit.txt" not in files:
         v.problems.append(Problem("missing", f"{bag}/bagit.txt", "required BagIt file"))
-    payload: dict[str, dict[str, str]] = {}
-    tags: dict[str, dict[str, str]] = {}
-    for name in sorted(files):
-        if re.fullmatch(r"(tag)?manifest-[a-z0-9]+\.txt", name):
-            body = zf.read(name)
-            if body is None:
-                continue
-            entries = _parse_manifest(body.decode("utf-8", "replace"), f"{bag}/{name}", v)
-            (tags if name.startswith("tag") else payload)[name] = entries
+    payload, tags, listed = _manifests(zf, v)
     for alg in ALGORITHMS:
         if f"manifest-{alg}.txt" not in files:
             v.problems.append(Problem("missing", f"{bag}/manifest-{alg}.txt",
@@ -331,16 +503,20 @@ def _check_bag(zf: _Reader, v: Verification) -> None:
     if not tags:
         v.problems.append(Problem("missing", f"{bag}/tagmanifest-{TAG_ALGORITHM}.txt",
                                   "tag manifest"))
+    for group in (payload, tags):
+        for manifest, entries in group.items():
+            for name in entries:
+                zf.algorithms.setdefault(name, set()).add(_algorithm(manifest))
     _check_manifests(zf, payload, v)
     _check_manifests(zf, tags, v)
-    listed = {n for entries in (*payload.values(), *tags.values()) for n in entries}
-    known = listed | set(tags) | {"bagit.txt"}
+    _check_payload_listing(zf, payload, v)
+    known = listed | {n for n in files if _MANIFEST.fullmatch(n)} | {"bagit.txt"}
     for name in sorted(files):
         if name not in known:
             v.problems.append(Problem("unexpected", f"{bag}/{name}",
                                       "not listed in any manifest"))
     v.files = len([n for n in files if n.startswith("data/")])
-    info = zf.read("bag-info.txt") if "bag-info.txt" in files else None
+    info = zf.read_tag("bag-info.txt") if "bag-info.txt" in files else None
     if info is not None:
         v.info = _parse_info(info.decode("utf-8", "replace"))
         oxum = v.info.get("Payload-Oxum")
@@ -350,9 +526,30 @@ def _check_bag(zf: _Reader, v: Verification) -> None:
                 v.problems.append(Problem("invalid", f"{bag}/bag-info.txt",
                                           f"Payload-Oxum {oxum} does not match the payload "
                                           f"({size}.{v.files})"))
-    bagit_txt = zf.read("bagit.txt") if "bagit.txt" in files else None
-    if bagit_txt is not None and not bagit_txt.startswith(b"BagIt-Version: 1.0"):
-        v.problems.append(Problem("invalid", f"{bag}/bagit.txt", "not BagIt version 1.0"))
+    bagit_txt = zf.read_tag("bagit.txt") if "bagit.txt" in files else None
+    if bagit_txt is not None:
+        declared = _parse_info(bagit_txt.decode("utf-8", "replace"))
+        if declared.get("BagIt-Version") != "1.0":
+            v.problems.append(Problem("invalid", f"{bag}/bagit.txt", "not BagIt version 1.0"))
+
+
+def _check_payload_listing(zf: _Reader, payload: dict[str, dict[str, str]],
+                           v: Verification) -> None:
+    """Every payload file is listed in every payload manifest, and a payload manifest
+    lists only payload files (RFC 8493, 3)."""
+    bag = zf.bag
+    data = sorted(n for n in zf.files if n.startswith("data/"))
+    for manifest, entries in payload.items():
+        for name in data:
+            if name not in entries and any(name in e for e in payload.values()):
+                v.problems.append(Problem("invalid", f"{bag}/{manifest}",
+                                          f"does not list {name}, which the other payload "
+                                          f"manifests list"))
+        for name in entries:
+            if not name.startswith("data/"):
+                v.problems.append(Problem("invalid", f"{bag}/{manifest}",
+                                          f"lists {name}, which is not a payload file: tag "
+                                          f"files belong in tag manifests"))
 
 
 def _one_problem_each(v: Verification) -> Verification:

@@ -123,7 +123,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
     plat = cat.platform(platform)
     fail = cat.failure(failure)
     plan_key, plan_name = plat.resolve_plan(plan)
-    gid = check_generation_id(plat.id_from(check_generation_id(generation_id)))
+    gid = check_generation_id(plat.id_from(_no_controls(check_generation_id(generation_id))))
     note = note.strip() if note and note.strip() else None
     model = " ".join(model.split()) if model and model.strip() else None
     ev = fail.evidence
@@ -259,6 +259,19 @@ def _prepare(template_dir: str | os.PathLike[str] | None, platform_key: str,
 
     with contextlib.suppress(Exception):  # render() reports any problem properly later
         precompile(template_dir, platform_key, channel_kind)
+
+
+def _no_controls(gid: str) -> str:
+    """Refuse an ID holding C1 controls or text-direction (bidi) characters: they change
+    how the ticket reads wherever it is shown (C0 controls are refused before)."""
+    from .text import control_characters
+
+    found = control_characters(gid)
+    if found:
+        raise UsageError(f"the Generation ID contains {', '.join(found)}, a control or "
+                         f"text-direction character that changes how the ticket reads: pass "
+                         f"the ID exactly as the platform shows it, with --id.")
+    return gid
 
 
 def _needs_marks(term: str, count: int) -> str:

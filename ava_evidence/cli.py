@@ -32,8 +32,16 @@ def _debug_requested(args: list[str]) -> bool:
     return "--debug" in args or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
+def _echo(text: object = "", err: bool = False) -> None:
+    """Print one line; control and text-direction characters in it (from a file name, a
+    bundle, the user) are shown as escapes, never obeyed by the terminal."""
+    from .text import printable
+
+    click.echo(printable(text), err=err)
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
+    _echo(f"Error: {message}", err=True)
     sys.exit(code)
 
 
@@ -139,7 +147,9 @@ class ProgressLine:
 
 
 def _emit_json(doc: Any) -> None:
-    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    from .text import json_safe
+
+    click.echo(json_safe(json.dumps(doc, indent=2, ensure_ascii=False)))
 
 
 def _with_progress(quiet: bool, work: Callable[[ProgressLine], Any]) -> Any:
@@ -190,7 +200,7 @@ def probe(clip: Path, as_json: bool) -> None:
         _emit_json(doc)
     else:
         for line in index.describe():
-            click.echo(line)
+            _echo(line)
 
 
 # A TIME such as "-2" must reach the time parser (and its clear error) instead
@@ -230,10 +240,10 @@ def frames(clip: Path, times: tuple[str, ...], out_dir: Path | None, as_json: bo
         _emit_json({"frames": [s.to_dict() for s in stills]})
     else:
         for s in stills:
-            click.echo(f"{s.file}  {s.describe()}")
+            _echo(f"{s.file}  {s.describe()}")
     if index.truncation is not None:
         t = index.truncation
-        click.echo(f"Warning: {index.file_name} is truncated ({t.reason}, so "
+        _echo(f"Warning: {index.file_name} is truncated ({t.reason}, so "
                    f"{t.missing_text()}): 'end' is where the file stops.", err=True)
 
 
@@ -268,32 +278,32 @@ def platforms(name: str | None, channels_file: Path | None, as_json: bool) -> No
         return
     for i, p in enumerate(chosen):
         if i:
-            click.echo("")
-        click.echo(f"{p.key:<12}{p.name}"
+            _echo("")
+        _echo(f"{p.key:<12}{p.name}"
                    + (f" ({p.vendor})" if p.vendor and p.vendor not in p.name else ""))
         if name:
-            click.echo(f"  aliases   {', '.join(p.aliases) or '-'}")
-            click.echo(f"  help      {p.help_centre}")
-        click.echo(f"  ID        {p.id.name}{_status_tag(p.id.status)}"
+            _echo(f"  aliases   {', '.join(p.aliases) or '-'}")
+            _echo(f"  help      {p.help_centre}")
+        _echo(f"  ID        {p.id.name}{_status_tag(p.id.status)}"
                    + (f": {p.id.where}" if name else ""))
         if p.plans:
             tiers = ", ".join(f"{k} ({v})" for k, v in p.plans.tiers.items())
-            click.echo(f"  plans     {tiers}{_status_tag(p.plans.status)}")
+            _echo(f"  plans     {tiers}{_status_tag(p.plans.status)}")
         if not p.channels:
-            click.echo(f"  channel   none documented: start at {p.help_centre}")
+            _echo(f"  channel   none documented: start at {p.help_centre}")
         for c in p.channels:
             plans = f" [plans: {', '.join(c.plans)}]" if c.plans else ""
-            click.echo(f"  channel   {c.kind}: {c.where}{plans}{_status_tag(c.status)}")
+            _echo(f"  channel   {c.kind}: {c.where}{plans}{_status_tag(c.status)}")
             if name:
                 for step in c.steps:
-                    click.echo(f"              - {step}")
-                click.echo(f"              source: {c.source} (checked {c.checked})")
+                    _echo(f"              - {step}")
+                _echo(f"              source: {c.source} (checked {c.checked})")
         policy = p.refund_policy
-        click.echo(f"  policy    {policy.summary}{_status_tag(policy.status)}")
-        click.echo(f"            source: {policy.source} (checked {policy.checked})")
+        _echo(f"  policy    {policy.summary}{_status_tag(policy.status)}")
+        _echo(f"            source: {policy.source} (checked {policy.checked})")
         if name:
             for note in p.notes:
-                click.echo(f"  note      {note.text}{_status_tag(note.status)}")
+                _echo(f"  note      {note.text}{_status_tag(note.status)}")
 
 
 @cli.command()
@@ -317,22 +327,22 @@ def failures(name: str | None, channels_file: Path | None, as_json: bool) -> Non
         need = "start|end pair" + (f" + {marks} mark{'s' if marks > 1 else ''}" if marks else "")
         if f.evidence.needs_note:
             need += " + --note"
-        click.echo(f"{f.key:<20}{f.term:<42}{f.severity:<10}{need}")
+        _echo(f"{f.key:<20}{f.term:<42}{f.severity:<10}{need}")
         if name:
-            click.echo("")
-            click.echo(f.definition)
-            click.echo("")
-            click.echo("Symptoms:")
+            _echo("")
+            _echo(f.definition)
+            _echo("")
+            _echo("Symptoms:")
             for s in f.symptoms:
-                click.echo(f"  - {s}")
-            click.echo(f"Evidence: {f.evidence.advice}")
+                _echo(f"  - {s}")
+            _echo(f"Evidence: {f.evidence.advice}")
             for platform, rating in f.strength.items():
-                click.echo(f"Documentation strength on {platform}: {rating.rating} "
+                _echo(f"Documentation strength on {platform}: {rating.rating} "
                            f"({rating.status}, {rating.source})")
             if f.prevention:
-                click.echo("Prevention:")
+                _echo("Prevention:")
                 for tip in f.prevention:
-                    click.echo(f"  - {tip}")
+                    _echo(f"  - {tip}")
 
 
 @cli.command()
@@ -357,13 +367,13 @@ def templates(variables: bool, as_json: bool) -> None:
         return
     if variables:
         for key, (description, example) in {**TEMPLATE_VARIABLES, **REPORT_VARIABLES}.items():
-            click.echo(f"{key:<16}{description}")
-            click.echo(f"{'':<16}e.g. {example}")
+            _echo(f"{key:<16}{description}")
+            _echo(f"{'':<16}e.g. {example}")
         return
-    click.echo(f"built-in templates in {folder}:")
+    _echo(f"built-in templates in {folder}:")
     for name in TEMPLATE_NAMES:
-        click.echo(f"  {name}")
-    click.echo("List their variables with: ava-evidence templates --variables")
+        _echo(f"  {name}")
+    _echo("List their variables with: ava-evidence templates --variables")
 
 
 def _mb(n: int) -> str:
@@ -429,9 +439,9 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
     if as_json:
         _emit_json({"bundle": str(result.path), "manifest": result.manifest})
     else:
-        _print_build(result)
+        _print_build(_shown(result))
     for warning in result.warnings:  # with --json too: they are also in the manifest
-        click.echo(f"Warning: {warning}", err=True)
+        _echo(f"Warning: {warning}", err=True)
 
 
 def _print_build(result: Any) -> None:
@@ -514,20 +524,20 @@ def suggest(clip: Path, failure: str, top: int, chart_path: Path | None,
         _emit_json(result.to_dict())
         return
     count = len(result.candidates)
-    click.echo(f"{fail.term} in {index.file_name}: "
+    _echo(f"{fail.term} in {index.file_name}: "
                f"{count} candidate moment{'s' if count != 1 else ''}")
     for n, c in enumerate(result.candidates, 1):
         d = c.to_dict()
-        click.echo(f"  #{n}  {d['seconds']} s ({d['time']})  frame {c.index}  "
+        _echo(f"  #{n}  {d['seconds']} s ({d['time']})  frame {c.index}  "
                    f"score {c.score:.2f}  {c.reason}")
     for note in result.notes:
-        click.echo(f"  note: {note}")
+        _echo(f"  note: {note}")
     if result.candidates:
         marks = " ".join(f"--mark {c.to_dict()['seconds']}" for c in result.candidates[:2])
-        click.echo(f"Use them: ava-evidence build {shlex.quote(str(clip))} --platform PLATFORM "
+        _echo(f"Use them: ava-evidence build {shlex.quote(str(clip))} --platform PLATFORM "
                    f"--id GENERATION_ID --failure {fail.key} {marks}  (or build --auto)")
     if chart_path is not None:
-        click.echo(f"Chart: {chart_path}")
+        _echo(f"Chart: {chart_path}")
 
 
 @cli.command()
@@ -541,18 +551,24 @@ def verify(bundle: Path, as_json: bool) -> None:
     """
     from .bagit import verify_bag
 
-    result = verify_bag(bundle)
+    try:
+        result = verify_bag(bundle)
+    except AvaError as e:
+        if as_json:  # the one document, then the error line
+            _emit_json({"ok": False, "bag": None, "files": 0, "problems": [
+                {"kind": "invalid", "file": str(bundle), "detail": str(e)}]})
+        raise
     if as_json:
         _emit_json(result.to_dict())
     elif result.ok:
-        click.echo(f"OK: {bundle} is a valid bag ({result.files} payload files, "
+        _echo(f"OK: {bundle} is a valid bag ({result.files} payload files, "
                    f"every checksum matches).")
     else:
         for problem in result.problems:
-            click.echo(str(problem))
+            _echo(str(problem))
     if not result.ok:
         if not as_json:
-            click.echo(f"Error: {bundle} failed verification: {len(result.problems)} "
+            _echo(f"Error: {bundle} failed verification: {len(result.problems)} "
                        f"problem{'s' if len(result.problems) != 1 else ''} (listed above).",
                        err=True)
         sys.exit(EXIT_FAILED)
@@ -598,10 +614,10 @@ def batch(jobs: Path, out_dir: Path, workers: int | None, force: bool,
     else:
         for o in outcomes:
             status = f"built  {o.bundle}" if o.ok else f"failed Error: {o.error}"
-            click.echo(f"line {o.job.line:<4} {o.job.clip.name:<24} {status}")
+            _echo(f"line {o.job.line:<4} {o.job.clip.name:<24} {status}")
             for warning in o.warnings:
-                click.echo(f"          Warning: {warning}")
-        click.echo(f"{built} built, {failed} failed")
+                _echo(f"          Warning: {warning}")
+        _echo(f"{built} built, {failed} failed")
     if failed:
         sys.exit(EXIT_FAILED)
 
@@ -619,10 +635,30 @@ def demo(out_dir: Path | None, quiet: bool) -> None:
 
     target = out_dir if out_dir is not None else Path("ava-evidence-demo")
     result = _with_progress(quiet, lambda progress: run_demo(target, on_progress=progress))
-    click.echo(f"Sample clip: {result.clip}")
-    click.echo(f"Bundle:      {result.bundle.path} ({_mb(result.bundle.bytes)})")
-    click.echo(f"Report:      {result.report}  (open it in a browser)")
-    click.echo(f"Check it:    ava-evidence verify {shlex.quote(str(result.bundle.path))}")
+    _echo(f"Sample clip: {result.clip}")
+    _echo(f"Bundle:      {result.bundle.path} ({_mb(result.bundle.bytes)})")
+    _echo(f"Report:      {result.report}  (open it in a browser)")
+    _echo(f"Check it:    ava-evidence verify {shlex.quote(str(result.bundle.path))}")
+
+
+def _shown(result: Any) -> Any:
+    """A build result whose texts print safely: every string of its manifest and its path
+    with control and text-direction characters escaped (see ``text.printable``)."""
+    import dataclasses
+
+    from .text import printable
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return printable(value)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return dataclasses.replace(result, path=Path(printable(result.path)),
+                               manifest=clean(result.manifest))
 
 
 def main() -> None:
