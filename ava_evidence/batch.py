@@ -175,19 +175,40 @@ def load_jobs(path: str | os.PathLike[str]) -> list[Job]:
     return jobs
 
 
-def _run_one(job: Job, out_dir: str, force: bool, catalog: Any, one_core: bool) -> Outcome:
+KILLED = ("its build process was killed (as the system does when memory runs out), so this "
+          "row was not built: build this clip alone, or the batch with fewer --workers.")
+
+
+def _worker_init(control: str) -> None:
+    """In each worker process: SIGTERM/SIGHUP clean up as Ctrl-C does, and the process is
+    listed, so that the batch can pass a signal on to it."""
+    import signal
+
+    from . import signals
+
+    signals.install()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    Path(control, f"worker-{os.getpid()}").touch()
+
+
+def _run_one(job: Job, n: int, control: str, out_dir: str, force: bool, catalog: Any,
+             one_core: bool) -> Outcome:
     """Build one job; runs in a worker process, so it returns plain data.
 
     ``one_core``: this process is one of several that fill the cores, so it does
     its work on one thread; a lone worker keeps the threads a build normally uses.
+    A job records that it started (and, if a signal stops it, that it stopped after
+    cleaning up) in ``control``: a started job that neither returned nor stopped was
+    killed.
     """
-    from . import decode
+    from . import decode, signals
     from .bundle import build_bundle
 
     if one_core:
         decode.DECODER_THREADS = 1
         decode.WORKER_THREADS = 0
 
+    Path(control, f"job-{n}").write_text(str(os.getpid()))
     target = Path(out_dir) / job.output if job.output else Path(out_dir)
     try:
         result = build_bundle(job.clip, platform=job.platform, generation_id=job.generation_id,
@@ -196,6 +217,9 @@ def _run_one(job: Job, out_dir: str, force: bool, catalog: Any, one_core: bool) 
                               auto=job.auto, catalog=catalog)
     except AvaError as e:
         return Outcome(job, False, error=str(e))
+    except KeyboardInterrupt as e:  # a signal: the build has cleaned up after itself
+        Path(control, f"job-{n}.stopped").touch()
+        os._exit(signals.exit_code(e))
     except Exception as e:  # one bad clip must not take the batch down
         return Outcome(job, False, error=f"unexpected {type(e).__name__}: {e}")
     return Outcome(job, True, bundle=str(result.path), warnings=result.warnings)
@@ -204,8 +228,14 @@ def _run_one(job: Job, out_dir: str, force: bool, catalog: Any, one_core: bool) 
 def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: int | None = None,
               force: bool = False, channels_file: str | os.PathLike[str] | None = None,
               on_progress: Callable[[str, int, int], None] | None = None) -> list[Outcome]:
-    """Build every job, ``workers`` at a time in separate processes; results in job order."""
+    """Build every job, ``workers`` at a time in separate processes; results in job order.
+
+    A worker that dies (the OOM killer) fails its own row; the rows the others were
+    building when the pool broke are built again. A signal that stops the batch is
+    passed on to the workers, which clean up and exit."""
     import multiprocessing
+    import shutil
+    import tempfile
 
     out = Path(out_dir)
     try:
@@ -244,16 +274,86 @@ def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: 
     else:
         context = multiprocessing.get_context("spawn")
     processes = min(count, len(jobs))
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        futures = {pool.submit(_run_one, job, str(out), force, catalog, processes > 1): n
-                   for n, job in enumerate(jobs)}
-        try:
-            for future in as_completed(futures):
-                outcomes[futures[future]] = future.result()
-                if on_progress:
-                    on_progress("batch", len(outcomes), len(jobs))
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    control = tempfile.mkdtemp(prefix="ava-evidence-batch-")
+    try:
+        pending = list(range(len(jobs)))
+        for _ in range(len(jobs) + 1):
+            if not pending:
+                break
+            pending = _round(jobs, pending, outcomes, str(out), force, catalog,
+                             processes, context, control, on_progress)
+        for n in pending:  # the workers kept dying before these rows could start
+            outcomes[n] = Outcome(jobs[n], False, error=KILLED)
+    finally:
+        shutil.rmtree(control, ignore_errors=True)
     return [outcomes[n] for n in range(len(jobs))]
+
+
+def _round(jobs: Sequence[Job], pending: list[int], outcomes: dict[int, Outcome], out: str,
+           force: bool, catalog: Any, processes: int, context: Any, control: str,
+           on_progress: Callable[[str, int, int], None] | None) -> list[int]:
+    """Run the pending jobs in one pool; return those to run again (the pool broke)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    workers = min(processes, len(pending))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_worker_init, initargs=(control,))
+    try:
+        futures = {pool.submit(_run_one, jobs[n], n, control, out, force, catalog,
+                               processes > 1): n for n in pending}
+        for future in as_completed(futures):
+            try:
+                outcomes[futures[future]] = future.result()
+            except BrokenProcessPool:
+                continue  # settled below, once every worker is gone
+            if on_progress:
+                on_progress("batch", len(outcomes), len(jobs))
+    except BaseException as e:
+        _signal_workers(control, e)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    for marker in Path(control).glob("worker-*"):  # these processes are gone
+        marker.unlink(missing_ok=True)
+    again = []
+    for n in pending:
+        if n in outcomes:
+            continue
+        started = Path(control, f"job-{n}")
+        stopped = Path(control, f"job-{n}.stopped")
+        if started.exists() and not stopped.exists():
+            outcomes[n] = Outcome(jobs[n], False, error=KILLED)
+            _remove_leftovers(jobs[n], out, started.read_text().strip())
+        else:
+            again.append(n)
+        started.unlink(missing_ok=True)
+        stopped.unlink(missing_ok=True)
+    return again
+
+
+def _signal_workers(control: str, error: BaseException) -> None:
+    """Pass the signal that stopped the batch (SIGTERM for Ctrl-C and anything else) on
+    to every worker: each cleans up and exits, and none is left behind."""
+    import signal
+
+    from . import signals
+
+    sig = signals.stopping_signal(error)
+    sig = signal.SIGTERM if sig == signal.SIGINT else sig
+    for marker in Path(control).glob("worker-*"):
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(marker.name.removeprefix("worker-")), sig)
+
+
+def _remove_leftovers(job: Job, out: str, pid: str) -> None:
+    """The staging folder and partial zip a killed worker left (their names carry its
+    process ID)."""
+    import shutil
+
+    target = Path(out) / job.output if job.output else Path(out)
+    for folder in {Path(out), target if target.is_dir() else target.parent}:
+        for leftover in folder.glob(f".ava-evidence-{pid}-*"):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)

@@ -159,7 +159,8 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
     staging: Path | None = None
     tmp_zip = None
     try:
-        staging = Path(tempfile.mkdtemp(prefix=".ava-evidence-", dir=parent))
+        with deferred_interrupt():  # made and remembered together, so always removed
+            staging = Path(tempfile.mkdtemp(prefix=f".ava-evidence-{os.getpid()}-", dir=parent))
         manifest, payload, channel, digests = _stage(
             index, staging, plat_key=plat.key, catalog=cat, gid=gid, gid_input=generation_id,
             fail_key=fail.key, plan_key=plan_key, plan_name=plan_name, note=note, model=model,
@@ -177,9 +178,11 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
             "Bagging-Date": when.date().isoformat(),
             "Bag-Software-Agent": f"ava-evidence {__version__}",
         }
-        fd, tmp_name = tempfile.mkstemp(prefix=".ava-evidence-", suffix=".zip.part", dir=parent)
-        os.close(fd)
-        tmp_zip = Path(tmp_name)
+        with deferred_interrupt():
+            fd, tmp_name = tempfile.mkstemp(prefix=f".ava-evidence-{os.getpid()}-",
+                                            suffix=".zip.part", dir=parent)
+            os.close(fd)
+            tmp_zip = Path(tmp_name)
         os.chmod(tmp_zip, shared_mode())  # mkstemp makes it private; a bundle is for sharing
         if on_progress:
             on_progress("write", 0, 1)
@@ -217,21 +220,27 @@ def _truncation_warning(index: ClipIndex) -> str | None:
 
 @contextlib.contextmanager
 def deferred_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C until the block is done (main thread only), then raise it."""
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block is done (main thread only), then
+    raise what arrived."""
     import signal
     import threading
+
+    from .signals import HANDLED, deliver
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    held = (signal.SIGINT, *HANDLED)
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in held}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if received:
-            raise KeyboardInterrupt
+            deliver(received[0])
 
 
 class _Inline:

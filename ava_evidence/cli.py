@@ -61,6 +61,9 @@ class AvaGroup(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
+        from . import signals
+
+        signals.reset()
         argv = list(sys.argv[1:] if args is None else args)
         debug = _debug_requested(argv)
         argv = [a for a in argv if a != "--debug"]
@@ -80,20 +83,28 @@ class AvaGroup(click.Group):
             if debug:
                 raise
             _fail(str(e), e.exit_code)
-        except (KeyboardInterrupt, click.Abort, _Interrupted):
+        except (KeyboardInterrupt, click.Abort, _Interrupted) as e:
             if debug:
                 raise
-            _fail("interrupted; nothing was left half-written.", EXIT_INTERRUPTED)
+            _stopped(e)
         except click.ClickException as e:
             _fail(e.format_message(), e.exit_code)
         except Exception as e:
             if debug:
                 raise
             if _caused_by_interrupt(e):  # e.g. Ctrl-C during a lazy import, wrapped by Python
-                _fail("interrupted; nothing was left half-written.", EXIT_INTERRUPTED)
+                _stopped(e)
             _fail(f"unexpected {type(e).__name__}: {e}. Run again with --debug to see "
                   f"where, and please report it.", EXIT_FAILED)
         sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+def _stopped(error: BaseException) -> NoReturn:
+    """Ctrl-C, SIGTERM or SIGHUP: one line, and 130, 143 or 129."""
+    from . import signals
+
+    _fail(f"{signals.describe(error)}; nothing was left half-written.",
+          signals.exit_code(error))
 
 
 _MISSING_HINTS = {
@@ -665,12 +676,16 @@ def main() -> None:
     """Console-script entry point."""
     import signal
 
+    from . import signals
+
     # numpy's OpenBLAS starts a spinning thread per core when imported; nothing here
     # multiplies matrices, and on a small machine those threads take CPU from the decoder.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    signals.install()  # SIGTERM and SIGHUP clean up as Ctrl-C does
     try:
         cli.main(prog_name="ava-evidence")
     finally:
-        # The work is done (or reported): a Ctrl-C now would only interrupt the
+        # The work is done (or reported): a signal now would only interrupt the
         # interpreter's shutdown and print noise.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signals.uninstall()
