@@ -304,6 +304,9 @@ def _output_path(output: str | os.PathLike[str] | None, name: str, force: bool) 
     if target.exists() and not force:
         raise OutputError(f"{target} already exists: use --force to replace it, or -o to "
                           f"choose another name.")
+    from .writing import check_new_file
+
+    check_new_file(target, force=True)  # never a FIFO, device or folder, even with --force
     return target
 
 

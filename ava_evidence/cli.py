@@ -221,10 +221,11 @@ def probe(clip: Path, as_json: bool) -> None:
 @click.argument("times", nargs=-1, required=True, metavar="TIME...")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Folder for the PNG stills [default: <clip name>_frames].")
+@click.option("--force", is_flag=True, help="Replace stills of the same names.")
 @JSON
 @QUIET
-def frames(clip: Path, times: tuple[str, ...], out_dir: Path | None, as_json: bool,
-           quiet: bool) -> None:
+def frames(clip: Path, times: tuple[str, ...], out_dir: Path | None, force: bool,
+           as_json: bool, quiet: bool) -> None:
     """Save the exact frames on screen at each TIME as lossless PNG stills.
 
     \b
@@ -244,7 +245,8 @@ def frames(clip: Path, times: tuple[str, ...], out_dir: Path | None, as_json: bo
         index = index_clip(clip, on_progress=progress)
         target = out_dir if out_dir is not None else Path(f"{clip.stem}_frames")
         requests = [Request(label_for(t), t) for t in times]
-        return index, extract_stills(index, requests, target, on_progress=progress)
+        return index, extract_stills(index, requests, target, force=force,
+                                     on_progress=progress)
 
     index, stills = _with_progress(quiet or as_json, work)
     if as_json:
@@ -499,10 +501,11 @@ def _print_build(result: Any) -> None:
               help="How many candidate moments to list.")
 @click.option("--chart", "chart_path", type=click.Path(path_type=Path), default=None,
               help="Also save a PNG chart of the measured series with the moments marked.")
+@click.option("--force", is_flag=True, help="Replace an existing --chart file.")
 @CHANNELS
 @JSON
 @QUIET
-def suggest(clip: Path, failure: str, top: int, chart_path: Path | None,
+def suggest(clip: Path, failure: str, top: int, chart_path: Path | None, force: bool,
             channels_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Measure the clip and propose where the failure is first visible.
 
@@ -517,6 +520,14 @@ def suggest(clip: Path, failure: str, top: int, chart_path: Path | None,
     from .clip import index_clip
 
     fail = load_catalog(channels_file).failure(failure)
+    if chart_path is not None:  # before measuring: a chart that cannot be written costs nothing
+        from .errors import UsageError
+        from .writing import check_new_file
+
+        if chart_path.suffix.lower() != ".png":
+            raise UsageError(f"the chart is a PNG image: give --chart a name ending in .png "
+                             f"(got {chart_path.name}).")
+        check_new_file(chart_path, force=force)
 
     def work(progress: ProgressLine) -> Any:
         index = index_clip(clip, on_progress=progress)
@@ -530,7 +541,7 @@ def suggest(clip: Path, failure: str, top: int, chart_path: Path | None,
         from .stills import write_png
 
         img = chart_for(result, float(index.duration), f"{fail.term}: {index.file_name}")
-        write_png(np.asarray(img), chart_path)
+        write_png(np.asarray(img), chart_path, force=force)
     if as_json:
         _emit_json(result.to_dict())
         return
@@ -636,8 +647,9 @@ def batch(jobs: Path, out_dir: Path, workers: int | None, force: bool,
 @cli.command()
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Folder for the sample clip and its bundle [default: ./ava-evidence-demo].")
+@click.option("--force", is_flag=True, help="Replace the files of an earlier demo there.")
 @QUIET
-def demo(out_dir: Path | None, quiet: bool) -> None:
+def demo(out_dir: Path | None, force: bool, quiet: bool) -> None:
     """Make a sample failed clip (a face whose eyes drift apart) and build its bundle.
 
     Shows the whole job on a clip made on the spot, with nothing to download.
@@ -645,7 +657,8 @@ def demo(out_dir: Path | None, quiet: bool) -> None:
     from .demo import run_demo
 
     target = out_dir if out_dir is not None else Path("ava-evidence-demo")
-    result = _with_progress(quiet, lambda progress: run_demo(target, on_progress=progress))
+    result = _with_progress(quiet, lambda progress: run_demo(target, on_progress=progress,
+                                                             force=force))
     _echo(f"Sample clip: {result.clip}")
     _echo(f"Bundle:      {result.bundle.path} ({_mb(result.bundle.bytes)})")
     _echo(f"Report:      {result.report}  (open it in a browser)")

@@ -11,6 +11,7 @@ which tells the display rotation and colour tags the way a player sees them::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -404,6 +405,10 @@ def check_readable(path: Path) -> os.stat_result:
         raise ClipError(f"{name} cannot be read (permission denied): "
                         f"fix its permissions or copy it somewhere readable.")
     if st.st_size == 0:
+        with contextlib.suppress(OSError), path.open("rb") as f:
+            if f.read(1):  # /proc and /sys files say 0 bytes but are not empty
+                raise ClipError(f"{name} is a special system file, not a video: give the "
+                                f"path of a downloaded clip.")
         raise ClipError(f"{name} is empty (0 bytes): the download did not finish; "
                         f"download the clip again.")
     return st
@@ -455,10 +460,13 @@ class _Beside(threading.Thread):
         return self._value
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path, stop: threading.Event | None = None) -> str | None:
+    """The file's SHA-256; None when ``stop`` is set first (the clip was refused)."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
+            if stop is not None and stop.is_set():
+                return None
             h.update(chunk)
     return h.hexdigest()
 
@@ -512,7 +520,8 @@ def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = N
 
     p = Path(path)
     st = check_readable(p)
-    hashing = _Beside(lambda: _sha256(p))
+    stop = threading.Event()  # set when the clip is refused: a big file is not hashed for nothing
+    hashing = _Beside(lambda: _sha256(p, stop))
     first_frame = _Beside(lambda: _first_frame_facts(p))
     try:
         try:
@@ -532,6 +541,9 @@ def index_clip(path: str | os.PathLike[str], *, on_progress: Progress | None = N
         finally:
             container.close()
         return _without_undecodable_end(index) if index.truncation else index
+    except BaseException:
+        stop.set()
+        raise
     finally:
         hashing.join()
         first_frame.join()

@@ -7,6 +7,7 @@ ships, so the demo works on a fresh install with nothing to download.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import zipfile
 from dataclasses import dataclass
@@ -84,9 +85,16 @@ class DemoResult:
     report: Path
 
 
-def run_demo(out_dir: Path, *, on_progress: Progress | None = None) -> DemoResult:
-    """Make the sample clip in ``out_dir``, build its bundle there and extract its report."""
+def run_demo(out_dir: Path, *, on_progress: Progress | None = None,
+             force: bool = False) -> DemoResult:
+    """Make the sample clip in ``out_dir``, build its bundle there and extract its report.
+
+    Its three files (demo_clip.mp4, demo_bundle.zip, report.html) replace existing ones
+    only with ``force``, and never through a symbolic link."""
+    import tempfile
+
     from .bundle import build_bundle
+    from .writing import check_new_file, write_atomically
 
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir} exists and is not a folder: choose another -o folder.")
@@ -95,15 +103,21 @@ def run_demo(out_dir: Path, *, on_progress: Progress | None = None) -> DemoResul
     except OSError as e:
         raise OutputError(f"cannot create folder {out_dir} ({e.strerror}): "
                           f"choose a folder you can write to with -o.") from e
-    clip = make_demo_clip(out_dir / "demo_clip.mp4")
+    clip, bundle, report = (out_dir / "demo_clip.mp4", out_dir / "demo_bundle.zip",
+                            out_dir / "report.html")
+    for path in (clip, bundle, report):
+        check_new_file(path, force=force)
+    with tempfile.TemporaryDirectory(prefix=".ava-evidence-demo-", dir=out_dir) as tmp:
+        made = make_demo_clip(Path(tmp) / "demo_clip.mp4")
+        write_atomically(clip, lambda path: os.replace(made, path), force=force)
     result = build_bundle(
         clip, platform="kling", generation_id="demo-0001", failure="identity-coherence",
         marks=["0:02"], plan=None, model="sample clip made by ava-evidence demo",
         note="Sample: the eyes drift apart from about 1.5 s; by the end the face is no "
              "longer the same person.",
-        output=out_dir / "demo_bundle.zip", force=True, on_progress=on_progress)
-    report = out_dir / "report.html"
+        output=bundle, force=force, on_progress=on_progress)
     with zipfile.ZipFile(result.path) as z:
         name = next(n for n in z.namelist() if n.endswith("/data/report.html"))
-        report.write_bytes(z.read(name))
+        html = z.read(name)
+    write_atomically(report, lambda path: path.write_bytes(html), force=force)
     return DemoResult(clip, result, report)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -95,15 +94,18 @@ def still_name(index: ClipIndex, frame: int, label: str | None = None) -> str:
 
 
 def extract_stills(index: ClipIndex, requests: Sequence[Request], out_dir: str | os.PathLike[str],
-                   *, labelled_names: bool = False,
+                   *, labelled_names: bool = False, force: bool = False,
                    on_progress: Progress | None = None) -> list[Still]:
     """Decode each requested frame once and write it as a lossless PNG in ``out_dir``.
 
     Returns one :class:`Still` per request, in request order. Files are written
     atomically; a frame asked for twice is decoded and written once (unless
-    ``labelled_names`` puts the label in the name).
+    ``labelled_names`` puts the label in the name). A still that exists already is
+    replaced only with ``force`` (checked before decoding), a symbolic link never
+    written through.
     """
     from .decode import map_frames
+    from .writing import check_new_file, place
 
     resolved = resolve_requests(index, requests)
     out = Path(out_dir)
@@ -112,6 +114,12 @@ def extract_stills(index: ClipIndex, requests: Sequence[Request], out_dir: str |
     for req, frame in resolved:
         label = req.label if labelled_names else None
         names.setdefault((frame, label), out / still_name(index, frame, label))
+    try:
+        for path in names.values():
+            check_new_file(path, force=force)
+    except OutputError:
+        _discard({}, created)
+        raise
     # All or nothing: stills are written under temporary names and renamed only
     # once every one of them has been decoded and written.
     staged = {path: path.with_name(f".tmp-{os.getpid()}-{path.name}") for path in names.values()}
@@ -124,7 +132,7 @@ def extract_stills(index: ClipIndex, requests: Sequence[Request], out_dir: str |
         sizes = map_frames(index, {f for f, _ in names}, save, bgr=True,
                            on_progress=on_progress)
         for final, tmp in staged.items():
-            os.replace(tmp, final)
+            place(tmp, final, force=force)
     except OSError as e:
         _discard(staged, created)
         raise OutputError(f"cannot write stills in {out} ({e.strerror or e}): check free space "
@@ -206,7 +214,9 @@ def save_png(rgb: np.ndarray, *paths: Path, bgr: bool = False) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
+    """Write a new file: never an existing one, never through a symbolic link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o666), "wb") as f:
         f.write(data)
 
 
@@ -217,21 +227,13 @@ def shared_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_png(rgb: np.ndarray, path: Path, *, bgr: bool = False) -> None:
-    """Write an RGB (or BGR) array as PNG via a temporary file renamed into place."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, shared_mode())  # mkstemp makes it private; a still is for sharing
-        save_png(rgb, Path(tmp), bgr=bgr)
-        os.replace(tmp, path)
-    except OSError as e:
-        _unlink_quietly(tmp)
-        raise OutputError(f"cannot write {path} ({e.strerror}): "
-                          f"check free space and permissions of {path.parent}.") from e
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
+def write_png(rgb: np.ndarray, path: Path, *, bgr: bool = False, force: bool = False) -> None:
+    """Write an RGB (or BGR) array as PNG via a temporary file renamed into place; an
+    existing path is replaced only with ``force`` (see :mod:`ava_evidence.writing`)."""
+    from .writing import write_atomically
+
+    data = encode_png(rgb, bgr=bgr)
+    write_atomically(path, lambda tmp: tmp.write_bytes(data), force=force)
 
 
 def _unlink_quietly(path: str) -> None:

@@ -89,3 +89,26 @@ def test_a_codec_no_decoder_knows_is_named(other_codecs: Path) -> None:
     assert result.stderr == (
         "Error: c64.nut holds video in a format FFmpeg does not know (codec tag 'a64m'): "
         "convert it to MP4 (H.264) with the program that made it, and give that file.\n")
+
+
+def test_a_big_non_video_is_refused_before_it_is_hashed(tmp_path: Path) -> None:
+    """F18: an 8 GB file that is not a video was refused only after 22 s of hashing."""
+    import time
+
+    big = tmp_path / "big.mp4"
+    with big.open("wb") as f:
+        f.write(b"not a video at all")
+        f.truncate(8 << 30)  # sparse: no disk space, but 8 GiB to hash
+    started = time.monotonic()
+    result = run_cli("probe", big, expect=1)
+    assert time.monotonic() - started < 4
+    assert result.stderr == ("Error: big.mp4 is not a video file that can be read: give the "
+                             "clip exactly as downloaded from the platform.\n")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs /proc")
+def test_a_proc_file_is_not_called_an_empty_download() -> None:
+    """F20: '/proc/self/status is empty (0 bytes): the download did not finish'."""
+    assert run_cli("probe", "/proc/self/status", expect=1).stderr == (
+        "Error: status is a special system file, not a video: give the path of a downloaded "
+        "clip.\n")
