@@ -227,13 +227,120 @@ def _cached_environment(template_dir: str | None) -> Any:
         folder = Path(template_dir)
         if not folder.is_dir():
             raise UsageError(f"template folder {folder} does not exist: check --templates.")
-        env = SandboxedEnvironment(loader=ChoiceLoader([FileSystemLoader(str(folder)), builtin]),
-                                   **kwargs)
+        env = _limited_sandbox(SandboxedEnvironment)(
+            loader=ChoiceLoader([_confined_loader(FileSystemLoader)(str(folder)), builtin]),
+            **kwargs)
     else:
         env = Environment(loader=builtin, bytecode_cache=_bytecode_cache(), **kwargs)
     env.filters.update(md_code=_md_code, md_cell_code=_md_cell_code, md_block=_md_block,
                        md_text=_md_text, one_line=_one_line, truncate_to=truncate)
     return env
+
+
+RENDER_SECONDS = 10.0
+"""Longest a user template may take to render."""
+MAX_RENDERED = 32 << 20
+"""Most text a user template may make (report.html, with its images, is a few MB)."""
+
+
+class _TemplateLimit(Exception):
+    """A user template went past a time or size limit."""
+
+
+def _limited_sandbox(base: Any) -> Any:
+    """Jinja's sandbox, with no operation in a user template making text or lists beyond
+    MAX_RENDERED, nor a power beyond a few thousand digits ('x' * 10**9, 10**10**6)."""
+    from jinja2.exceptions import SecurityError
+
+    def check(operator: str, left: Any, right: Any) -> None:
+        sized = (str, bytes, list, tuple)
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, sized) and isinstance(count, int) and \
+                        len(seq) * count > MAX_RENDERED:
+                    raise SecurityError(f"'*' would make more than {MAX_RENDERED >> 20} MB")
+        elif operator == "**":
+            if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and \
+                    right * max(1, abs(left).bit_length()) > 100_000:
+                raise SecurityError("'**' would make a number of more than 30,000 digits")
+        elif operator == "+" and isinstance(left, sized) and isinstance(right, sized) and \
+                len(left) + len(right) > MAX_RENDERED:
+            raise SecurityError(f"'+' would make more than {MAX_RENDERED >> 20} MB")
+
+    class LimitedSandbox(base):  # type: ignore[misc]
+        intercepted_binops = frozenset({"*", "**", "+"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            check(operator, left, right)
+            return super().call_binop(context, operator, left, right)
+
+    return LimitedSandbox
+
+
+def _confined_loader(base: Any) -> Any:
+    """A FileSystemLoader that reads no file outside its folder (a symbolic link out of it is
+    refused, by name) and names a template that is not UTF-8."""
+
+    class ConfinedLoader(base):  # type: ignore[misc]
+        def get_source(self, environment: Any, template: str) -> Any:
+            source, filename, uptodate = None, None, None
+            root = os.path.realpath(self.searchpath[0])
+            candidate = os.path.join(self.searchpath[0], *template.split("/"))
+            if os.path.isfile(candidate):
+                real = os.path.realpath(candidate)
+                if os.path.commonpath([root, real]) != root:
+                    raise UsageError(f"ticket template {template} is a link to a file outside "
+                                     f"the template folder ({real}): copy the file into the "
+                                     f"folder instead.")
+            try:
+                source, filename, uptodate = super().get_source(environment, template)
+            except UnicodeDecodeError:
+                raise UsageError(f"ticket template {template} is not UTF-8 text: save it as "
+                                 f"UTF-8.") from None
+            return source, filename, uptodate
+
+    return ConfinedLoader
+
+
+def _render_limited(template: Any, context: Mapping[str, Any]) -> str:
+    """Render a user template within RENDER_SECONDS and MAX_RENDERED characters. Its
+    code is Python: a trace function checks the clock on every line it runs."""
+    import sys
+    import time
+
+    deadline = time.monotonic() + RENDER_SECONDS
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise _TemplateLimit(f"it took longer than {RENDER_SECONDS:g} s")
+        return tracer
+
+    parts: list[str] = []
+    size = 0
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        for chunk in template.generate(**context):
+            size += len(chunk)
+            if size > MAX_RENDERED:
+                raise _TemplateLimit(f"it made more than {MAX_RENDERED >> 20} MB of text")
+            parts.append(chunk)
+    finally:
+        sys.settrace(previous)
+    return "".join(parts)
+
+
+def _template_line(error: BaseException, template_dir: str | os.PathLike[str]) -> str:
+    """' (name, line N)' for the innermost line of a user template in the error's traceback."""
+    import traceback
+
+    root = os.path.realpath(template_dir)
+    found = ""
+    for entry in traceback.extract_tb(error.__traceback__):
+        real = os.path.realpath(entry.filename)
+        if entry.filename and os.path.commonpath([root, real]) == root:
+            found = f" ({os.path.relpath(real, root)}, line {entry.lineno})"
+    return found
 
 
 def _bytecode_cache() -> Any:
@@ -315,12 +422,27 @@ def render(name: str, context: Mapping[str, Any], *,
     kind = context["channel"]["kind"] if context.get("channel") else "none"
     try:
         template = env.select_template(_candidates(name, context["platform"]["key"], kind))
-        return str(template.render(**context))
+        if template_dir is None:
+            return str(template.render(**context))
+        return _render_limited(template, context)
+    except UsageError:
+        raise
     except TemplateError as e:
         line = getattr(e, "lineno", None)
         where = f" ({getattr(e, 'filename', name)}, line {line})" if line else ""
+        if not where and template_dir is not None:
+            where = _template_line(e, template_dir)
         raise UsageError(f"ticket template {name} failed{where}: {e.message}; "
                          f"fix the template or remove it from the template folder.") from e
+    except Exception as e:  # any mistake in a user's template is theirs to fix, and named
+        if template_dir is None:
+            raise
+        where = _template_line(e, template_dir)
+        reason = str(e).strip().rstrip(".") or type(e).__name__
+        if isinstance(e, RecursionError):
+            reason = "it includes or calls itself without end"
+        raise UsageError(f"ticket template {name} failed{where}: {reason}; fix the template "
+                         f"or remove it from the template folder.") from e
 
 
 def fit_plain_text(context: Mapping[str, Any], limit: int | None, *,
