@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -318,6 +319,7 @@ def load_catalog(extra: str | os.PathLike[str] | None = None, *,
                 raise _err(path, section, f"must be a mapping of keys to entries, "
                                           f"not {_type(entries)}")
             for key, entry in entries.items():
+                _text_key(path, section, key)
                 if not isinstance(entry, dict):
                     raise _err(path, f"{section}.{key}", f"must be a mapping, not {_type(entry)}")
                 if i > 1 and key in target:
@@ -334,10 +336,58 @@ def load_catalog(extra: str | os.PathLike[str] | None = None, *,
     return Catalog(platforms, failures, limits, tuple(files))
 
 
+MAX_USER_FILE = 4 << 20
+"""Largest user catalog read: the built-in one, with 13 platforms, is about 40 kB."""
+MAX_EXPANDED = 8 << 20
+"""Most text a user catalog's YAML aliases ('*name') may repeat: a few kB repeated a few
+times is what aliases are for; a megabyte repeated a thousand times is an attack."""
+
+
+class _Amplified(Exception):
+    """A YAML document whose aliases repeat more than MAX_EXPANDED of text."""
+
+
+def _bounded_loader() -> Any:
+    """PyYAML's safe loader, counting the text each alias repeats."""
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.expanded = 0
+            self.sizes: dict[int, int] = {}
+
+        def size(self, node: Any) -> int:
+            if id(node) not in self.sizes:
+                if isinstance(node, yaml.ScalarNode):
+                    total = len(node.value) + 1
+                elif isinstance(node, yaml.MappingNode):
+                    total = 1 + sum(self.size(k) + self.size(v) for k, v in node.value)
+                else:
+                    total = 1 + sum(self.size(item) for item in node.value)
+                self.sizes[id(node)] = total
+            return self.sizes[id(node)]
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.events.AliasEvent):
+                node = self.anchors.get(self.peek_event().anchor)
+                if node is not None:
+                    self.expanded += self.size(node)
+                    if self.expanded > MAX_EXPANDED:
+                        raise _Amplified
+            return super().compose_node(parent, index)
+
+    return BoundedLoader
+
+
 def _read_yaml(path: Path, *, fast: bool = False) -> dict[str, Any]:
     import yaml
 
     try:
+        if not fast and path.stat().st_size > MAX_USER_FILE:
+            raise CatalogError(f"{path}: the file is {path.stat().st_size / 1e6:.1f} MB; a "
+                               f"catalog is a few kB (the built-in one, 40 kB): check that "
+                               f"this is the right file, or remove it.")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise CatalogError(f"{path}: cannot be read ({getattr(e, 'strerror', None) or e}): "
@@ -345,8 +395,12 @@ def _read_yaml(path: Path, *, fast: bool = False) -> dict[str, Any]:
     try:
         # The C loader, where PyYAML has it, reads the shipped catalog several times faster;
         # user files get the pure-Python one, whose error messages are the same everywhere.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if fast else yaml.SafeLoader
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if fast else _bounded_loader()
         doc = yaml.load(text, Loader=loader)
+    except _Amplified:
+        raise CatalogError(f"{path}: its YAML aliases ('*name') repeat more than "
+                           f"{MAX_EXPANDED >> 20} MB of text: write the values out, or remove "
+                           f"the file.") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -365,9 +419,19 @@ def _err(path: Path, key_path: str, problem: str) -> CatalogError:
     return CatalogError(f"{path}: {key_path}: {problem} (fix the file or remove it).")
 
 
+def _text_key(path: Path, key_path: str, key: Any) -> None:
+    """Refuse a key that YAML did not read as text (1, 2.5, yes, null, 2026-01-01)."""
+    if isinstance(key, str):
+        return
+    hint = " (YAML reads yes, no, on and off as true/false)" if isinstance(key, bool) else ""
+    raise _err(path, f"{key_path}.{key}", f"the key must be text, not {_type(key)}{hint}: "
+                                          f"put it in quotes")
+
+
 def _type(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number",
-            bool: "true/false", type(None): "empty"}.get(type(value), type(value).__name__)
+            bool: "true/false", type(None): "empty", dt.date: "a date",
+            dt.datetime: "a date and time"}.get(type(value), type(value).__name__)
 
 
 class _Reader:
@@ -415,8 +479,10 @@ class _Reader:
         value = self.data.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= minimum:
-            raise _err(self.path, f"{self.key_path}.{key}", "must be a positive number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value) or value <= minimum:
+            raise _err(self.path, f"{self.key_path}.{key}", "must be a positive number "
+                                                            "(not .nan or .inf)")
         return kind(value)
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
@@ -468,9 +534,45 @@ def _limit(data: dict[str, Any], path: Path, kp: str, key: str) -> Limit:
 
 def _regex(pattern: str, path: Path, key_path: str) -> re.Pattern[str]:
     try:
-        return re.compile(pattern)
+        compiled = re.compile(pattern)
     except re.error as e:
         raise _err(path, key_path, f"not a valid regular expression ({e})") from None
+    if _repeat_in_repeat(pattern):
+        raise _err(path, key_path, "repeats a part that itself repeats (like (a+)+ or "
+                                   "(\\w+\\s?)*), which can take exponential time on a "
+                                   "long ID: write it without the nested repeat")
+    return compiled
+
+
+def _repeat_in_repeat(pattern: str) -> bool:
+    """A repeat (+, *, {2,}) inside a repeat: the shape of catastrophic backtracking."""
+    try:
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_parse as parser
+
+    def children(name: str, arg: Any) -> list[Any]:
+        if name == "SUBPATTERN":
+            return [arg[-1]]
+        if name == "BRANCH":
+            return list(arg[1])
+        if name in ("ASSERT", "ASSERT_NOT"):
+            return [arg[1]]
+        return []
+
+    def nested(items: Any, inside: bool) -> bool:
+        for op, arg in items:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT"):
+                _, most, sub = arg
+                repeats = most > 1
+                if (repeats and inside) or nested(sub, inside or repeats):
+                    return True
+            elif any(nested(part, inside) for part in children(name, arg)):
+                return True
+        return False
+
+    return nested(parser.parse(pattern), False)
 
 
 def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
@@ -497,6 +599,8 @@ def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
         pr = _Reader(plans_data, path, f"{kp}.plans", {"tiers", "default", *_FACT_KEYS})
         tiers = pr.mapping("tiers")
         assert tiers is not None
+        for tier in tiers:
+            _text_key(path, f"{kp}.plans.tiers", tier)
         if not tiers or not all(isinstance(v, str) for v in tiers.values()):
             raise _err(path, f"{kp}.plans.tiers", "must map plan keys to plan names")
         default = pr.text("default", required=False)
@@ -574,6 +678,7 @@ def _failure(data: dict[str, Any], path: Path, kp: str, key: str) -> Failure:
                         needs_note=needs_note, advice=er.req("advice"))
     strength = {}
     for pkey, item in (r.mapping("strength", required=False) or {}).items():
+        _text_key(path, f"{kp}.strength", pkey)
         skp = f"{kp}.strength.{pkey}"
         if not isinstance(item, dict):
             raise _err(path, skp, f"must be a mapping, not {_type(item)}")
