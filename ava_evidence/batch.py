@@ -113,16 +113,47 @@ def _job(row: dict[str, Any], line: int, base: Path, name: str) -> Job:
         return str(value)
 
     clip = Path(str(row["clip"]).strip())
+    output = text("output")
+    if output is not None:
+        _check_output(output.strip(), where)
     return Job(line=line, clip=clip if clip.is_absolute() else base / clip,
                platform=str(row["platform"]).strip(), generation_id=str(row["id"]),
                failure=str(row["failure"]).strip(),
                marks=_split_marks(row.get("marks"), where), plan=text("plan"),
                note=text("note"), model=text("model"), auto=_flag(row.get("auto"), where),
-               output=text("output"))
+               output=output.strip() if output else None)
+
+
+def _check_output(output: str, where: str) -> None:
+    """The 'output' column names a bundle inside -o: relative, no '..', ending in .zip."""
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    pure = PurePosixPath(output.replace("\\", "/"))
+    if pure.is_absolute() or PureWindowsPath(output).drive or ".." in pure.parts:
+        raise JobsError(f"{where}: 'output' must name a bundle inside the -o folder, like "
+                        f"a.zip or kling/a.zip (got {output}).")
+    if not output.lower().endswith(".zip"):
+        raise JobsError(f"{where}: 'output' is the bundle's file name: end it in .zip "
+                        f"(got {output}).")
+
+
+MAX_FIELD = 128 << 10
+"""Longest field of a jobs file (a note longer than 128 KiB fits no ticket)."""
+
+
+def _check_fields(row: dict[str, Any], where: str) -> None:
+    for key, value in row.items():
+        if isinstance(value, str) and len(value) > MAX_FIELD:
+            raise JobsError(f"{where}: '{key}' is {len(value)} characters long; a field holds "
+                            f"at most {MAX_FIELD} (128 KiB): shorten it.")
 
 
 def load_jobs(path: str | os.PathLike[str]) -> list[Job]:
-    """Read and check a CSV (with a header row) or JSON Lines jobs file."""
+    """Read and check a CSV (with a header row) or JSON Lines jobs file.
+
+    Lines end at LF (or CRLF) only: U+2028 and the other Unicode line breaks are text
+    inside a JSON string or a quoted CSV field; CSV lines are counted as in the file,
+    however many lines a quoted field spans."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -132,47 +163,83 @@ def load_jobs(path: str | os.PathLike[str]) -> list[Job]:
         raise JobsError(f"{p}: cannot be read ({getattr(e, 'strerror', None) or e}): "
                         f"save it as UTF-8 text.") from e
     base = p.resolve().parent
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    first = next((line.strip() for line in lines if line.strip()), "")
     if not first:
         raise JobsError(f"{p}: the jobs file is empty: add a header and one row per clip.")
-    jobs: list[Job] = []
     if p.suffix.lower() in (".jsonl", ".ndjson", ".json") or first.startswith("{"):
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise JobsError(f"{p.name}, line {n}: not valid JSON ({e.msg}): write one JSON "
-                                f"object per line.") from None
-            if not isinstance(row, dict):
-                raise JobsError(f"{p.name}, line {n}: must be a JSON object like "
-                                f'{{"clip": "a.mp4", "platform": "kling", ...}}.')
-            jobs.append(_job(row, n, base, p.name))
+        jobs = _json_lines(lines, p.name, base)
     else:
-        reader = csv.reader(text.splitlines())
-        header = [h.strip().lower() for h in next(reader)]
-        if len(header) == 1 and ";" in header[0]:
-            raise JobsError(f"{p.name}, line 1: columns are separated by ';': save the file as "
-                            f"CSV with commas (clip,platform,id,failure,...).")
-        unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
-        if unknown:
-            raise JobsError(f"{p.name}, line 1: unknown column '{unknown[0]}'; columns are "
-                            f"{', '.join(REQUIRED + OPTIONAL)}.")
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise JobsError(f"{p.name}, line 1: the header has no '{missing[0]}' column; it "
-                            f"needs {', '.join(REQUIRED)}.")
-        for n, fields in enumerate(reader, 2):
-            if not any(f.strip() for f in fields):
-                continue
-            if len(fields) != len(header):
-                raise JobsError(f"{p.name}, line {n}: {len(fields)} fields, but the header "
-                                f"has {len(header)}: quote values that contain commas.")
-            jobs.append(_job(dict(zip(header, fields, strict=True)), n, base, p.name))
+        jobs = _csv_rows(text, p.name, base)
     if not jobs:
         raise JobsError(f"{p}: no jobs in the file: add one row per clip.")
     return jobs
+
+
+def _json_lines(lines: list[str], name: str, base: Path) -> list[Job]:
+    jobs = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            # Whole numbers stay text: an ID of 5,000 digits is an ID, not an error.
+            row = json.loads(line, parse_int=str)
+        except ValueError as e:
+            reason = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
+            raise JobsError(f"{name}, line {n}: not valid JSON ({reason}): write one JSON "
+                            f"object per line.") from None
+        if not isinstance(row, dict):
+            raise JobsError(f"{name}, line {n}: must be a JSON object like "
+                            f'{{"clip": "a.mp4", "platform": "kling", ...}}.')
+        _check_fields(row, f"{name}, line {n}")
+        jobs.append(_job(row, n, base, name))
+    return jobs
+
+
+def _csv_rows(text: str, name: str, base: Path) -> list[Job]:
+    import io
+
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, 64 * MAX_FIELD))  # long fields are named below
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except csv.Error as e:
+            raise JobsError(f"{name}, line 1: not valid CSV ({e}).") from None
+        if len(header) == 1 and ";" in header[0]:
+            raise JobsError(f"{name}, line 1: columns are separated by ';': save the file as "
+                            f"CSV with commas (clip,platform,id,failure,...).")
+        unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+        if unknown:
+            raise JobsError(f"{name}, line 1: unknown column '{unknown[0]}'; columns are "
+                            f"{', '.join(REQUIRED + OPTIONAL)}.")
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise JobsError(f"{name}, line 1: the header has no '{missing[0]}' column; it "
+                            f"needs {', '.join(REQUIRED)}.")
+        jobs = []
+        line = reader.line_num
+        while True:
+            start = line + 1  # the physical line this row starts on
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                raise JobsError(f"{name}, line {start}: not valid CSV ({e}).") from None
+            line = reader.line_num
+            if not any(f.strip() for f in fields):
+                continue
+            if len(fields) != len(header):
+                raise JobsError(f"{name}, line {start}: {len(fields)} fields, but the header "
+                                f"has {len(header)}: quote values that contain commas.")
+            row = dict(zip(header, fields, strict=True))
+            _check_fields(row, f"{name}, line {start}")
+            jobs.append(_job(row, start, base, name))
+        return jobs
+    finally:
+        csv.field_size_limit(limit)
 
 
 KILLED = ("its build process was killed (as the system does when memory runs out), so this "
@@ -210,6 +277,9 @@ def _run_one(job: Job, n: int, control: str, out_dir: str, force: bool, catalog:
 
     Path(control, f"job-{n}").write_text(str(os.getpid()))
     target = Path(out_dir) / job.output if job.output else Path(out_dir)
+    if job.output and not target.resolve().is_relative_to(Path(out_dir).resolve()):
+        return Outcome(job, False, error=f"'output' {job.output} leads outside the -o folder "
+                                         f"(through a symbolic link): name a bundle inside it.")
     try:
         result = build_bundle(job.clip, platform=job.platform, generation_id=job.generation_id,
                               failure=job.failure, marks=list(job.marks), plan=job.plan,
@@ -276,7 +346,8 @@ def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: 
     processes = min(count, len(jobs))
     control = tempfile.mkdtemp(prefix="ava-evidence-batch-")
     try:
-        pending = list(range(len(jobs)))
+        outcomes.update(_same_bundle(jobs, catalog, out))
+        pending = [n for n in range(len(jobs)) if n not in outcomes]
         for _ in range(len(jobs) + 1):
             if not pending:
                 break
@@ -287,6 +358,33 @@ def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: 
     finally:
         shutil.rmtree(control, ignore_errors=True)
     return [outcomes[n] for n in range(len(jobs))]
+
+
+def _same_bundle(jobs: Sequence[Job], catalog: Any, out: Path) -> dict[int, Outcome]:
+    """Rows whose bundle an earlier row of the file makes too: failed, with the earlier
+    row named (which one won depended on timing)."""
+    from .bundle import safe_name
+
+    first: dict[Path, Job] = {}
+    failed: dict[int, Outcome] = {}
+    for n, job in enumerate(jobs):
+        if job.output:
+            path = out / job.output
+        else:
+            try:
+                plat, fail = catalog.platform(job.platform), catalog.failure(job.failure)
+            except AvaError:
+                continue  # the row fails on its own, with build's error
+            gid = plat.id_from(job.generation_id.strip())
+            path = out / f"{plat.key}_{safe_name(gid)}_{fail.key}.zip"
+        key = Path(os.path.normcase(os.path.abspath(path)))
+        if key in first:
+            failed[n] = Outcome(job, False, error=(
+                f"its bundle {path.name} is the one line {first[key].line} makes: give one of "
+                f"them its own 'output' name."))
+        else:
+            first[key] = job
+    return failed
 
 
 def _round(jobs: Sequence[Job], pending: list[int], outcomes: dict[int, Outcome], out: str,

@@ -289,6 +289,10 @@ def _needs_marks(term: str, count: int) -> str:
 
 
 def _output_path(output: str | os.PathLike[str] | None, name: str, force: bool) -> Path:
+    given = os.fspath(output) if output is not None else ""
+    if given.endswith(("/", os.sep)) and not Path(given).is_dir():
+        raise OutputError(f"folder {given} does not exist: create it (mkdir -p {given}) or "
+                          f"choose another -o.")  # not a file named like the folder
     target = Path(output) if output is not None else Path.cwd() / f"{name}.zip"
     if target.is_dir():
         target = target / f"{name}.zip"

@@ -407,7 +407,7 @@ def _mb(n: int) -> str:
 @click.option("--model", default=None, help="The model used (e.g. 'Gen-4 Turbo').")
 @click.option("--note", default=None,
               help="Your own words for the ticket (the prompt, what you saw).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+@click.option("-o", "--output", type=click.Path(path_type=str), default=None,
               help="Bundle path (.zip) or folder [default: <platform>_<id>_<failure>.zip here].")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
 @click.option("--include-clip", is_flag=True, help="Put the clip itself in the bundle too.")
@@ -423,7 +423,7 @@ def _mb(n: int) -> str:
 @JSON
 @QUIET
 def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tuple[str, ...],
-          plan: str | None, model: str | None, note: str | None, output: Path | None,
+          plan: str | None, model: str | None, note: str | None, output: str | None,
           force: bool, include_clip: bool, allow_truncated: bool, auto: bool,
           template_dir: Path | None, channels_file: Path | None, as_json: bool,
           quiet: bool) -> None:

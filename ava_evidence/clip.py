@@ -683,6 +683,11 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     frame_pts = tuple(t for t, _ in shown)
     decoder_order = (len(set(frame_pts)) != len(frame_pts)
                      or (reordered and fmt_name.split(",")[0] in _GUESSED_PTS_FORMATS))
+    first_pts = first_frame.result()[-1]
+    if not decoder_order and first_pts in frame_pts[1:]:
+        # A file that starts mid-GOP (a cut MPEG-TS): the frames before the first one the
+        # decoder gives have no reference to decode from; ffmpeg does not show them either.
+        frame_pts = frame_pts[frame_pts.index(first_pts):]
     if decoder_order:
         frame_pts, keyframes = _decoder_order_table(p, stream.index, frame_pts)
         seek_points: tuple[tuple[int, int | None, int | None], ...] = ((0, None, None),)
@@ -691,8 +696,8 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     if truncation is not None:
         truncation = truncation.ending_at((frame_pts[-1] - frame_pts[0] + last_duration)
                                           * time_base, frame_end, len(frame_pts))
-    (rotation, color_space, color_range, pix_fmt, orientation, aspect,
-     depth) = first_frame.result()
+    (rotation, color_space, color_range, pix_fmt, orientation, aspect, depth,
+     first_pts) = first_frame.result()
     try:
         sha256 = hashing.result()
     except OSError as e:
@@ -939,7 +944,7 @@ def _display_matrix(frame: Any) -> tuple[int, ...] | None:
 
 
 def _first_frame_facts(p: Path) -> tuple[int, str, str, str, tuple[str, ...], Fraction | None,
-                                         int]:
+                                         int, int | None]:
     """Decode frames from the start until one comes out: rotation, flips and colour tags
     are only exposed on decoded frames."""
     import av
@@ -948,14 +953,14 @@ def _first_frame_facts(p: Path) -> tuple[int, str, str, str, tuple[str, ...], Fr
         with av.open(_url(p), metadata_errors="ignore") as c:
             s, _ = choose_video_stream(c)
             if s is None or s.codec_context is None:
-                return 0, "unknown", "unknown", "unknown", (), None, 8
+                return 0, "unknown", "unknown", "unknown", (), None, 8, None
             aspect = s.sample_aspect_ratio or s.codec_context.sample_aspect_ratio
             aspect = Fraction(aspect) if aspect and aspect > 0 and aspect != 1 else None
             for frame in c.decode(s):
                 return (_norm_rotation(getattr(frame, "rotation", 0) or 0),
                         _color_space_name(frame.colorspace), _color_range_name(frame.color_range),
                         frame.format.name, orientation_of(_display_matrix(frame)), aspect,
-                        max((c.bits for c in frame.format.components), default=8))
+                        max((c.bits for c in frame.format.components), default=8), frame.pts)
     except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
         interrupted(e)
         raise _unreadable(p, "its first frame cannot be decoded") from e
