@@ -24,6 +24,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+"""SIGTERM (timeout, kill, systemd, CI cancelling): cleaned up as for Ctrl-C."""
+EXIT_HANGUP = 129
+"""SIGHUP (the terminal or SSH session closed): cleaned up as for Ctrl-C."""
 
 DEBUG_ENV = "AVA_EVIDENCE_DEBUG"
 

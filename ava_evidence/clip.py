@@ -99,7 +99,7 @@ class Truncation:
         if self.missing_s is None:
             return "how much is missing cannot be told"
         least = "at least " if self.at_least else ""
-        return f"{least}{format_seconds(self.missing_s)} s is missing"
+        return f"{least}{self.missing_s:.3f} s is missing"
 
     def error(self, name: str) -> ClipError:
         return ClipError(f"{name} is truncated: {self.reason}, so {self.missing_text()}: "

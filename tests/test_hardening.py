@@ -408,7 +408,8 @@ def test_readme_exit_codes_match_the_code() -> None:
     table = text[text.index("## Exit codes"):]
     codes = {int(line.split("|")[1]) for line in table.splitlines()[:12]
              if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
-    assert codes == {cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE, cli.EXIT_INTERRUPTED}
+    assert codes == {cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE, cli.EXIT_INTERRUPTED,
+                     cli.EXIT_TERMINATED, cli.EXIT_HANGUP}
 
 
 @pytest.mark.parametrize("command", ["probe", "frames", "build"])
