@@ -675,7 +675,7 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
             declared_frames=declared, read_frames=len(shown))
     else:
         truncation = find_truncation(container, stream, fmt_name, st.st_size, frame_end,
-                                     shown[0][0] * time_base, last_duration * time_base)
+                                     shown[0][0] * time_base, last_duration * time_base, read)
     if truncation is not None and last is not None and len(shown) > 1:
         # The packet the download stopped in may be cut short: it is never shown.
         shown.remove(last)
@@ -743,7 +743,8 @@ _TS_PACKET_SIZES = (188, 192, 204)
 
 
 def find_truncation(container: Any, stream: Any, fmt_name: str, size: int, frame_end: Fraction,
-                    start: Fraction, frame_duration: Fraction) -> Truncation | None:
+                    start: Fraction, frame_duration: Fraction, read: int = 0
+                    ) -> Truncation | None:
     """Whether the file ends before its own declared end, as a download that stopped does.
 
     ``frame_end`` is where the frames end relative to frame 0, which is at ``start``
@@ -776,6 +777,9 @@ def find_truncation(container: Any, stream: Any, fmt_name: str, size: int, frame
         return None
     if "mp4" in names:
         entries = getattr(stream, "index_entries", None) or ()
+        last = entries[max(0, len(entries) - 64):] if entries else []
+        if len(entries) <= read and not any(e.pos + e.size > size for e in last):
+            return None  # every frame it lists was read whole: no pass over all of them
         beyond = sum(1 for e in entries if e.pos + e.size > size)
         if beyond:
             fragmented = not stream.frames or stream.frames < len(entries)

@@ -127,3 +127,20 @@ def test_probe_and_frames_say_it(halves: dict[str, Path], tmp_path: Path) -> Non
     result = run_cli("frames", halves["webm"], "end", "-o", tmp_path, "--quiet")
     assert result.stderr.startswith("Warning: half.webm is truncated (it declares 4.000 s")
     assert result.stderr.endswith("): 'end' is where the file stops.\n")
+
+
+def test_a_fragmented_mp4_cut_inside_its_last_frame(halves: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    """Every listed frame is read, but the last one only in part."""
+    import av
+
+    full = halves["full.mp4"]
+    with av.open(str(full)) as c:
+        end = max(e.pos + e.size for e in c.streams.video[0].index_entries)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[:end - 10])
+    truncation = index_clip(cut, allow_truncated=True).truncation
+    assert truncation is not None and truncation.listed_past_end == 1
+    assert _build(cut, tmp_path / "b.zip", expect=1).startswith(
+        "Error: cut.mp4 is truncated: 1 of the frames it lists lies past the end of the file, "
+        "so at least 0.0")
