@@ -225,7 +225,7 @@ def deferred_interrupt() -> Iterator[None]:
     import signal
     import threading
 
-    from .signals import HANDLED, deliver
+    from .signals import HANDLED
 
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -239,8 +239,8 @@ def deferred_interrupt() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if received:
-            deliver(received[0])
+        if received:  # as if it arrived now: raised by its handler, or the default action
+            signal.raise_signal(received[0])
 
 
 class _Inline:

@@ -30,14 +30,7 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:
-    deliver(signum)
-
-
-def deliver(signum: int) -> None:
-    """Stop for a signal held back until now: KeyboardInterrupt for SIGINT, else
-    :class:`Terminated` (recorded, for the exit code)."""
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
+    """The handler: record the signal (for the exit code) and stop with Terminated."""
     _received.append(signum)
     if threading.current_thread() is threading.main_thread():
         # Already stopping: a second SIGTERM/SIGHUP (a batch worker gets one from the

@@ -194,3 +194,28 @@ def test_batch_passes_a_signal_to_its_workers(slow_clip: Path, tmp_path: Path, s
     leftovers = [p.name for p in out.iterdir() if not p.name.endswith("_physics.zip")]
     assert leftovers == []
     assert len(list(out.iterdir())) < 6  # the work stopped
+
+
+def test_a_sigterm_during_the_rename_waits_for_it(clips: ClipStore, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  handled: None) -> None:
+    """The rename into place and forgetting the temporary name go together: the signal is
+    held, then stops the command, and the bundle is complete."""
+    import ava_evidence.bundle
+
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if str(dst).endswith("b.zip"):  # the bundle's rename, not another file's
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)  # held: nothing interrupts the rename
+        real(src, dst)
+
+    monkeypatch.setattr(ava_evidence.bundle.os, "replace", replace)
+    out = tmp_path / "b.zip"
+    result = run_cli("build", clips.path("h264_bframes"), "--platform", "kling", "--id", "s1",
+                     "--failure", "identity", "-o", out, expect=143)
+    assert result.stderr == "Error: stopped by SIGTERM; nothing was left half-written.\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["b.zip"]
+    monkeypatch.undo()
+    assert run_cli("verify", out).stdout.startswith("OK: ")
