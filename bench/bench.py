@@ -88,7 +88,7 @@ def main() -> None:
         try:
             steps = {
                 "frames": [*tool, "frames", str(clip), "start", "0:02", "0:05", "end",
-                           "-o", str(work / "stills"), "--quiet"],
+                           "-o", str(work / "stills"), "--force", "--quiet"],
                 "build": [*tool, "build", str(clip), "--platform", "kling", "--id", "bench",
                           "--failure", "physics", "--mark", "0:02", "--mark", "0:05",
                           "-o", str(work / "b.zip"), "--force", "--quiet"],
