@@ -342,19 +342,19 @@ def templates(variables: bool, as_json: bool) -> None:
     platforms/<platform>/<name> or channels/<kind>/<name> applies only there.
     """
     from .resources import data_path
-    from .tickets import REPORT_VARIABLES, TEMPLATE_NAMES, TEMPLATE_VARIABLES
+    from .tickets import TEMPLATE_NAMES, template_variables
 
     folder = data_path("ticket_templates")
+    known = template_variables()
     if as_json:
         _emit_json({"folder": str(folder), "templates": list(TEMPLATE_NAMES),
                     "variables": {k: {"description": d, "example": e}
-                                  for k, (d, e) in {**TEMPLATE_VARIABLES,
-                                                    **REPORT_VARIABLES}.items()}})
+                                  for k, (d, e) in known.items()}})
         return
     if variables:
-        for key, (description, example) in {**TEMPLATE_VARIABLES, **REPORT_VARIABLES}.items():
-            click.echo(f"{key:<16}{description}")
-            click.echo(f"{'':<16}e.g. {example}")
+        for key, (description, example) in known.items():
+            click.echo(f"{key:<22}{description}")
+            click.echo(f"{'':<22}e.g. {example}")
         return
     click.echo(f"built-in templates in {folder}:")
     for name in TEMPLATE_NAMES:
@@ -374,12 +374,27 @@ def _mb(n: int) -> str:
               help="The platform's Generation ID, or its share/result URL.")
 @click.option("--failure", "failure", required=True, metavar="F",
               help="Failure key or alias (see 'ava-evidence failures').")
-@click.option("--mark", "marks", multiple=True, metavar="TIME",
-              help="A moment where the failure shows (repeatable); any TIME form.")
-@click.option("--plan", default=None, metavar="TIER", help="Your plan on the platform.")
+@click.option("--mark", "marks", multiple=True, metavar="TIME[=WHAT]",
+              help="A moment where the failure shows, and what is visible there "
+                   "(repeatable): --mark '0:02=her eyes begin to move apart'.")
+@click.option("--plan", default=None, metavar="TIER",
+              help="Your plan on the platform (never assumed; see 'profile set').")
+@click.option("--account", default=None, metavar="TEXT",
+              help="Your account email (or the ID the platform asks for).")
+@click.option("--prompt", default=None, metavar="TEXT", help="The prompt you used.")
+@click.option("--generated", default=None, metavar="DATETIME",
+              help="When it was generated: 2026-11-28 or '2026-11-28 14:05' [default: the "
+                   "clip's own creation time, when it has one].")
+@click.option("--credits", default=None, metavar="N", help="Credits the generation used.")
 @click.option("--model", default=None, help="The model used (e.g. 'Gen-4 Turbo').")
+@click.option("--settings", default=None, metavar="TEXT",
+              help="Mode, length, resolution... (e.g. 'Professional mode, 10 s, 1080p').")
+@click.option("--use", default=None, metavar="TEXT",
+              help="What the clip was for (e.g. 'client portrait').")
+@click.option("--reference", type=click.Path(path_type=Path), default=None, metavar="IMAGE",
+              help="The input image of an image-to-video job (attached).")
 @click.option("--note", default=None,
-              help="Your own words for the ticket (the prompt, what you saw).")
+              help="More in your own words, shown after the moments.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Bundle path (.zip) or folder [default: <platform>_<id>_<failure>.zip here].")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
@@ -393,33 +408,41 @@ def _mb(n: int) -> str:
 @JSON
 @QUIET
 def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tuple[str, ...],
-          plan: str | None, model: str | None, note: str | None, output: Path | None,
-          force: bool, include_clip: bool, auto: bool, template_dir: Path | None,
+          plan: str | None, account: str | None, prompt: str | None, generated: str | None,
+          credits: str | None, model: str | None, settings: str | None, use: str | None,
+          reference: Path | None, note: str | None, output: Path | None, force: bool,
+          include_clip: bool, auto: bool, template_dir: Path | None,
           channels_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Build the evidence bundle for one failed generation.
 
     Stills of the first and last frame and of every --mark, captioned pairs
-    (start|end, before|at each mark), a contact strip, the ticket for the
-    platform's support channel (Markdown and plain text), a self-contained
-    report.html and a manifest, in one BagIt zip.
+    (start|end, and each mark beside the frame to compare it with), a contact
+    strip, the message for the platform's support channel (ticket.txt, and
+    ticket.md in Markdown), how to send it (send.md), a self-contained
+    report.html and a manifest, in one BagIt zip. What you do not give shows as
+    a [placeholder] to fill in before sending.
 
     \b
     Example:
       ava-evidence build clip.mp4 --platform kling --id 8f2c... \\
-          --failure physics --mark 0:02 --note "ball passes through the rim"
+          --failure physics --mark '0:02=the ball passes through the rim' \\
+          --account me@example.com --credits 35
     """
     from .bundle import build_bundle
 
     def work(progress: ProgressLine) -> Any:
         return build_bundle(clip, platform=platform, generation_id=generation_id,
                             failure=failure, marks=list(marks), plan=plan, note=note,
-                            model=model, output=output, force=force, include_clip=include_clip,
+                            model=model, account=account, prompt=prompt, generated=generated,
+                            credits=credits, settings=settings, use=use, reference=reference,
+                            output=output, force=force, include_clip=include_clip,
                             auto=auto, channels_file=channels_file, template_dir=template_dir,
                             on_progress=progress)
 
     result = _with_progress(quiet or as_json, work)
     if as_json:
-        _emit_json({"bundle": str(result.path), "manifest": result.manifest})
+        _emit_json({"bundle": str(result.path), "manifest": result.manifest,
+                    "missing": list(result.missing)})
     else:
         _print_build(result)
     for warning in result.warnings:  # with --json too: they are also in the manifest
@@ -427,39 +450,43 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
 
 
 def _print_build(result: Any) -> None:
-    """What a person reads after ``build``: the frames, where to send, what to attach."""
-    from .timecode import format_clock, format_seconds
-
+    """What a person reads after ``build``: the frames, then where and how to send."""
     m = result.manifest
+    send = m["send"]
+    unzipped = result.path.parent / result.bag / "data"
     click.echo(f"Bundle: {result.path} ({_mb(result.bytes)})")
-    click.echo(f"  {m['term']} on {m['platform_name']}, Generation ID {m['generation_id']}")
+    click.echo(f"  {m['term']} on {m['platform_name']}, {m['generation_id']}")
     for f in m["frames"]:
-        asked = ""
-        if f.get("measured"):
-            asked = f" (measured: {f['measured']['reason']})"
-        elif f["label"] == "mark":
-            asked = f" (asked {f['requested']})"
-        click.echo(f"  {f['label']:<5} frame {f['index']} at {format_seconds(f['time_s'])} s "
-                   f"({format_clock(f['time_s'])}){asked}")
-    ch = m["channel"]
-    if ch.get("kind"):
-        flag = " [UNVERIFIED: check it first]" if ch.get("unverified") else (
-            " [third-party]" if ch.get("status") == "third-party" else "")
-        click.echo(f"Send via {ch['kind']}: {ch['where']}{flag}")
-    else:
-        click.echo(f"Send via: no channel documented; start at {ch['help_centre']}")
-    click.echo(f"Attach: {', '.join(m['attachments'])}")
-    for n in m["attachment_notes"]:
-        click.echo(f"  {n}")
+        said = f" \"{f['what']}\"" if f.get("what") else (
+            " [say what is visible: --mark TIME=WHAT]" if f["label"] == "mark" else "")
+        measured = " (measured)" if f.get("measured") else ""
+        click.echo(f"  {f['label']:<5} {f['clock']:>9}  frame {f['index']}{measured}{said}")
+    if result.profile_used:
+        click.echo(f"From your profile: {' and '.join(result.profile_used)} "
+                   f"(change it with 'ava-evidence profile set {m['platform']}').")
+    click.echo(f"Send: {send['where']}")
+    for line in (send["trust"] if send["trust"] and not send["trust"].startswith("From ")
+                 else None, send["purpose"], send["plan_note"]):
+        if line:
+            click.echo(f"  {line}")
+    click.echo(f"Paste: {send['paste']}")
+    if send["private"]:
+        click.echo(f"  {send['private']}")
+    if send["attach"]:
+        click.echo(f"Attach, from {unzipped}{os.sep}:")
+        click.echo(f"  {', '.join(send['attach'])}")
+    if send["attach_note"]:
+        click.echo(f"  {send['attach_note']}")
     ticket = m["ticket"]
-    if ticket["text_left_out"]:
-        click.echo(f"Shortened: ticket.txt fits the channel's {ticket['text_limit']}-character "
-                   f"limit by leaving out {_and_list(ticket['text_left_out'])}; ticket.md has "
-                   f"everything.")
-    policy = m["refund_policy"]
-    click.echo(f"Policy: {policy['summary']}{_status_tag(policy['status'])}")
-    click.echo(f"  source: {policy['source']}")
-    click.echo(f"Open the report: unzip the bundle and open {result.path.stem}/data/report.html")
+    if ticket["shortened"]:
+        click.echo(f"Shortened to fit the {ticket['limit']}-character limit: left out "
+                   f"{_and_list(ticket['shortened'])}.")
+    click.echo(f"Policy: {send['policy']}")
+    click.echo(f"Unzip it where it is: unzip -d {shlex.quote(str(result.path.parent))} "
+               f"{shlex.quote(str(result.path))}")
+    click.echo(f"  then open {unzipped / 'report.html'} (how to send, in full: send.md there)")
+    if result.missing:
+        click.echo(f"Fill in before sending: {', '.join(result.missing)}")
 
 
 @cli.command()
@@ -615,6 +642,60 @@ def demo(out_dir: Path | None, quiet: bool) -> None:
     click.echo(f"Bundle:      {result.bundle.path} ({_mb(result.bundle.bytes)})")
     click.echo(f"Report:      {result.report}  (open it in a browser)")
     click.echo(f"Check it:    ava-evidence verify {shlex.quote(str(result.bundle.path))}")
+
+
+@cli.group()
+def profile() -> None:
+    """Your account and plan per platform, typed once and used by build.
+
+    Stored in your config folder (profile.yaml). Nothing secret belongs there:
+    an account email or user ID and a plan. A flag given to build always wins.
+    """
+
+
+@profile.command("set")
+@click.argument("platform")
+@click.option("--account", default=None, metavar="TEXT",
+              help="Your account email (or the ID the platform asks for); '' removes it.")
+@click.option("--plan", default=None, metavar="TIER", help="Your plan; '' removes it.")
+@CHANNELS
+def profile_set(platform: str, account: str | None, plan: str | None,
+                channels_file: Path | None) -> None:
+    """Set the account and/or plan used for PLATFORM."""
+    from .catalog import load_catalog
+    from .facts import clean_line
+    from .profile import profile_file, save_entry
+
+    if account is None and plan is None:
+        raise click.UsageError("give --account, --plan or both")
+    plat = load_catalog(channels_file).platform(platform)
+    if plan:
+        key, _ = plat.resolve_plan(plan)
+        plan = key or clean_line(plan, "--plan")
+    entry = save_entry(plat.key, account=clean_line(account, "--account")
+                       if account is not None else None, plan=plan)
+    shown = ", ".join(f"{k} {v}" for k, v in entry.to_dict().items()) or "nothing"
+    click.echo(f"{plat.name}: {shown} (saved in {profile_file()})")
+
+
+@profile.command("show")
+@JSON
+def profile_show(as_json: bool) -> None:
+    """Show what the profile holds for each platform."""
+    from .profile import load_profile, profile_file
+
+    entries = load_profile()
+    if as_json:
+        _emit_json({"file": str(profile_file()),
+                    "platforms": {k: e.to_dict() for k, e in entries.items()}})
+        return
+    if not entries:
+        click.echo(f"No profile yet ({profile_file()}): ava-evidence profile set PLATFORM "
+                   f"--account EMAIL --plan TIER")
+        return
+    for key, entry in sorted(entries.items()):
+        click.echo(f"{key:<12}" + "  ".join(f"{k}: {v}" for k, v in entry.to_dict().items()))
+    click.echo(f"({profile_file()})")
 
 
 def main() -> None:

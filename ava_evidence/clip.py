@@ -85,6 +85,9 @@ class ClipIndex:
     nominal_rate: Fraction | None
     stream_index: int
     declared_frames: int
+    created: str | None = None
+    """The container's creation time tag (ISO 8601), as written; None when absent."""
+    has_audio: bool = False
 
     @property
     def frame_count(self) -> int:
@@ -164,6 +167,8 @@ class ClipIndex:
             "color_space": self.color_space,
             "color_range": self.color_range,
             "time_base": f"{self.time_base.numerator}/{self.time_base.denominator}",
+            "created": self.created,
+            "has_audio": self.has_audio,
         }
 
     def describe(self) -> list[str]:
@@ -459,6 +464,8 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         nominal_rate=Fraction(nominal.numerator, nominal.denominator) if nominal else None,
         stream_index=stream.index,
         declared_frames=declared,
+        created=dict(container.metadata).get("creation_time"),
+        has_audio=bool(container.streams.audio),
     )
 
 

@@ -19,9 +19,9 @@ REQUIRED = ("kling", "runway", "luma", "pika", "sora", "veo", "hailuo", "pixvers
 
 
 def _facts(node: object, path: str = ""):  # type: ignore[no-untyped-def]
-    """Every mapping in the raw YAML that states a fact (has a source)."""
+    """Every mapping in the raw YAML that states a fact (has a checked date)."""
     if isinstance(node, dict):
-        if "source" in node or "status" in node:
+        if "checked" in node:
             yield path, node
         for k, v in node.items():
             yield from _facts(v, f"{path}.{k}")
@@ -31,34 +31,47 @@ def _facts(node: object, path: str = ""):  # type: ignore[no-untyped-def]
 
 
 def test_shipped_catalog_is_complete() -> None:
+    import datetime as dt
+
     catalog = load_catalog()
     assert set(REQUIRED) <= set(catalog.platforms)
     assert {"identity-coherence", "physics"} <= set(catalog.failures)
     assert len(catalog.failures) >= 9
     raw = yaml.safe_load(data_path("channels.yaml").read_text())
     facts = list(_facts(raw["platforms"])) + list(_facts(raw["limits"]))
-    assert len(facts) > 50
+    assert len(facts) > 100
     for path, fact in facts:
         assert fact["status"] in STATUSES, path
-        assert re.match(r"^(https?://|seed:|unrecorded: )", fact["source"]), path
-        assert str(fact["checked"]) == "2026-11-01", path
+        if "source" in fact:
+            assert re.match(r"^https://[a-z0-9.-]+\.[a-z]{2,}/?", fact["source"]), path
+        else:
+            assert fact["status"] == "unverified" and fact.get("basis"), path
+        assert dt.date(2026, 1, 1) <= fact["checked"] <= dt.date(2026, 11, 30), path
     for key in REQUIRED:
         platform = catalog.platforms[key]
-        assert platform.refund_policy.summary and platform.id.name and platform.help_centre
+        assert platform.refund_policy.summary and platform.id.name and platform.domains
 
 
 def test_traps_from_the_research() -> None:
     catalog = load_catalog()
-    text = data_path("channels.yaml").read_text()
-    # Addresses of clone sites and unrelated companies never appear.
+    raw = yaml.safe_load(data_path("channels.yaml").read_text())
+    shown = yaml.safe_dump(raw["platforms"])
+    # Addresses of clone sites and unrelated companies never appear outside 'sites:'.
     for bad in ("support@runway.team", "hi@pika.style", "sora-support@openai.com",
                 "service@hailuoai.com", "support@hailuoai.video", "kling-4.net", "klingo1"):
-        assert bad not in text.replace("# (kling-4.net, klingo1.co", "")
+        assert bad not in shown
+    assert catalog.sites["kling-4.net"] == "look-alike"
     kling_email = catalog.platform("kling").channels[0]
     assert kling_email.where == "support@klingai.com" and kling_email.unverified
     runway = catalog.platform("runway").refund_policy
     assert runway.covers_quality is False and runway.status == "official"
     assert "generation error" in runway.summary
+    # A policy is never sourced from a reseller, gateway, chargeback or look-alike site.
+    for p in catalog.platforms.values():
+        source = p.refund_policy.source or ""
+        host = re.sub(r"^https://([^/]+).*", r"\1", source)
+        assert not any(host == d or host.endswith("." + d) for d in catalog.sites), p.key
+    assert catalog.platform("sora").discontinued is not None
 
 
 def test_seed_ratings_are_third_party() -> None:
@@ -93,9 +106,9 @@ def test_unknown_names_list_closest_first() -> None:
     with pytest.raises(UsageError) as e:
         catalog.platform("klingg")
     assert str(e.value) == (
-        "unknown platform 'klingg': did you mean kling? known: kling, firefly, hailuo, "
-        "higgsfield, ltx, luma, midjourney, pika, pixverse, runway, sora, veo, vidu "
-        "(see 'ava-evidence platforms').")
+        "unknown platform 'klingg': did you mean kling? known: kling, dreamina, firefly, "
+        "freepik, grok, hailuo, heygen, higgsfield, ltx, luma, midjourney, pika, pixverse, "
+        "runway, sora, veo, vidu (see 'ava-evidence platforms').")
     with pytest.raises(UsageError) as e:
         catalog.failure("zzz")
     assert str(e.value).startswith("unknown failure 'zzz': known: anatomy, audio-desync, ")
@@ -104,12 +117,13 @@ def test_unknown_names_list_closest_first() -> None:
 
 def test_plans_and_channels_per_plan() -> None:
     runway = load_catalog().platform("runway")
-    assert runway.resolve_plan(None) == ("free", "Free")
+    assert runway.resolve_plan(None) == (None, None)  # a plan is never assumed
     assert runway.resolve_plan("PRO") == ("pro", "Pro")
-    assert [c.kind for c in runway.channels_for("free")] == ["discord"]
-    assert [c.kind for c in runway.channels_for("pro")] == ["in-app"]
+    assert [c.key for c in runway.channels_for("free")] == ["discord", "send-feedback"]
+    assert "help-widget" in [c.key for c in runway.channels_for("pro")]
     with pytest.raises(UsageError, match=re.escape("unknown plan 'gold' for Runway: use one "
-                                                   "of free, standard, pro, unlimited.")):
+                                                   "of free, standard, pro, unlimited, "
+                                                   "enterprise.")):
         runway.resolve_plan("gold")
     # A platform without documented tiers keeps the user's own words.
     assert load_catalog().platform("luma").resolve_plan("Unlimited yearly") == (
@@ -191,7 +205,7 @@ def test_user_config_folder_file_overrides_fields() -> None:
                        "found '<stream end>'; fix the file or remove it."),
     ("- just a list\n", "the top level must be a mapping with 'platforms:', not a list."),
     ("platformz: {}\n", "platformz: unknown key; expected one of failures, limits, platforms, "
-                        "schema."),
+                        "schema, sites."),
     ("platforms: 3\n", "platforms: must be a mapping of keys to entries, not a number."),
     ("platforms:\n  acme: hello\n", "platforms.acme: must be a mapping, not text."),
     (GOOD_PLATFORM.replace("kind: email", "kind: fax"),
@@ -204,14 +218,16 @@ def test_user_config_folder_file_overrides_fields() -> None:
     (GOOD_PLATFORM.replace("checked: 2026-10-01\n        status", "checked: soon\n        status"),
      "platforms.acme.channels[0].checked: must be a date like 2026-11-01 (got 'soon')."),
     (GOOD_PLATFORM.replace("source: https://help.acme.example/contact", "source: a friend"),
-     "platforms.acme.channels[0].source: must be a URL (http:// or https://), 'seed:<page>' or "
-     "'unrecorded: <what>'."),
+     "platforms.acme.channels[0].source: must be a web address (https://...)."),
     (GOOD_PLATFORM.replace("limits: email", "limits: pigeon"),
      "platforms.acme.channels[0].limits: unknown limits 'pigeon'; known: discord, email, "
-     "intercom-messenger, zendesk-chat, zendesk-ticket."),
+     "intercom-email, intercom-messenger, zendesk-chat, zendesk-ticket."),
     (GOOD_PLATFORM.replace("    aliases: [acmevid]\n", "    aliases: [acmevid]\n    colour: red\n"),
-     "platforms.acme.colour: unknown key; expected one of aliases, channels, help_centre, id, "
-     "name, notes, plans, refund_policy, vendor."),
+     "platforms.acme.colour: unknown key; expected one of account, aliases, channels, "
+     "discontinued, domains, help, help_centre, id, name, notes, plans, refund_policy, status, "
+     "vendor."),
+    (GOOD_PLATFORM.replace("        source: https://help.acme.example/contact\n", ""),
+     "platforms.acme.channels[0].source: required unless the status is 'unverified'."),
     (GOOD_PLATFORM.replace("covers_quality: false", "covers_quality: maybe"),
      "platforms.acme.refund_policy.covers_quality: must be true, false or empty."),
     (GOOD_PLATFORM.replace("where: Job page,", "where: Job page, pattern: '[0-9',"),

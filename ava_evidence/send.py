@@ -1,0 +1,156 @@
+"""Everything for the user and nothing for the agent: where and how to send the message.
+
+These notes become ``data/send.md``, the report's "How to send" panel and the
+lines ``build`` prints. They carry what must never be in the message: the
+platform's documented policy with its source and status, unverified warnings,
+which file to paste, what to fill in::
+
+    notes = send_notes(SendInput(...))
+    notes.where, notes.paste, notes.fill_in
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .catalog import Channel, Fact, Platform
+from .message import Ticket
+from .route import Route, describe
+
+
+@dataclass(frozen=True)
+class SendNotes:
+    where: str
+    """The route in plain words: 'Email support@...', 'Discord: #help on ...'."""
+    trust: str
+    """How sure the route is, with its source and date, and what to check."""
+    purpose: str | None
+    """What the route is for, when it is not a support desk."""
+    paste: str
+    """Which file to paste, and where each part goes."""
+    steps: tuple[str, ...]
+    """The platform's own steps for this route."""
+    attach: tuple[str, ...]
+    """Files to attach, as paths inside the bundle's data folder."""
+    attach_note: str | None
+    fill_in: tuple[str, ...]
+    private: str | None
+    """On a public channel: what to send by direct message instead."""
+    others: tuple[str, ...]
+    plan_note: str | None
+    policy: str
+    """The documented policy in one line, with its status, source and date."""
+    id_where: str
+    notes: tuple[str, ...]
+    measured: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SendInput:
+    platform: Platform
+    route: Route
+    ticket: Ticket
+    failure_key: str
+    plan_key: str | None
+    attachments: Sequence[str]
+    attachment_notes: Sequence[str]
+    measured: Sequence[str]
+    warnings: Sequence[str]
+
+
+def send_notes(s: SendInput) -> SendNotes:
+    p, route = s.platform, s.route
+    channel = route.channel
+    return SendNotes(
+        where=describe(channel) if channel else _no_route(p),
+        trust=_trust(channel, p) if channel else "",
+        purpose=_PURPOSE_NOTES.get(channel.purpose) if channel else None,
+        paste=_paste(route, s.ticket),
+        steps=tuple(channel.steps) if channel else (),
+        attach=tuple(s.attachments) if s.ticket.attachments else (),
+        attach_note=_attach_note(route, s.attachment_notes),
+        fill_in=s.ticket.missing,
+        private=(f"Do not post your {p.account.label.lower()} in the channel: send it by "
+                 f"direct message to the moderator who answers."
+                 if route.writes_for and route.writes_for.public else None),
+        others=tuple(f"{describe(c)}{_tag(c)}" for c in route.others),
+        plan_note=route.plan_note,
+        policy=f"{p.refund_policy.summary} ({_provenance(p.refund_policy)})",
+        id_where=f"Your {p.id.name}: {p.id.where}",
+        notes=tuple(f"{n.text} ({_provenance(n)})"
+                    for n in p.notes_for(s.plan_key, s.failure_key)),
+        measured=tuple(s.measured),
+        warnings=tuple(s.warnings),
+    )
+
+
+def _no_route(p: Platform) -> str:
+    start = p.help_centre or (f"https://{p.domains[0]}" if p.domains else None)
+    where = f"; start at {start} and look for a help or contact link" if start else ""
+    return f"No support route for {p.name} is documented in the sources this tool relies on{where}."
+
+
+_PURPOSE_NOTES = {
+    "community": "This is a community channel, not a support desk: other users and "
+                 "moderators answer, and no one there is documented to grant credits.",
+    "feedback": "This is a feedback route: it reaches the product team, and no one there is "
+                "documented to answer or to grant credits.",
+    "billing": "This route is documented for billing questions; a credit request is one.",
+}
+
+
+def _trust(c: Channel, p: Platform) -> str:
+    if c.status == "official":
+        return f"From {p.name}'s own page ({c.source}, checked {c.checked})."
+    if c.status == "third-party":
+        return (f"From a third-party page, not {p.name}'s ({c.source}, checked {c.checked}): "
+                f"check it on {p.name}'s own site before sending.")
+    why = (c.basis or (f"only a weak source says so: {c.source}" if c.source
+                       else "no public source")).rstrip(".")
+    look = f" on {p.help_centre}" if p.help_centre else f" on {p.name}'s own site"
+    return f"Unverified: {why} (checked {c.checked}). Check it{look} before sending."
+
+
+def _tag(c: Channel) -> str:
+    return {"official": "", "third-party": " (from a third-party page)"}.get(
+        c.status, " (unverified)")
+
+
+def _paste(route: Route, t: Ticket) -> str:
+    channel, writes = route.channel, route.writes_for
+    if channel is not None and not channel.carries_text:
+        alt = (f" The message in ticket.txt is written for the next route, "
+               f"{describe(writes)}." if writes else
+               " ticket.txt holds the message for any other route you find.")
+        return f"This route takes no text and no files.{alt}"
+    kind = t.kind
+    if kind in ("email", "none"):
+        return ("Open a new email. Copy the first line of ticket.txt, after 'Subject: ', into "
+                "the subject; paste the rest into the body. Replace every [bracketed] part "
+                "first.")
+    if kind == "web-form":
+        pick = f" Pick the category '{writes.category}'." if writes and writes.category else ""
+        return ("In the form, copy the first line of ticket.txt, after 'Subject: ', into the "
+                f"subject field and the rest into the description.{pick} Replace every "
+                "[bracketed] part first.")
+    limit = f" It fits the {t.limit}-character limit." if t.limit else ""
+    if kind == "discord":
+        where = f" in {writes.post_in}" if writes and writes.post_in else ""
+        return f"Paste ticket.txt as one message{where}.{limit}"
+    return f"Paste ticket.txt into the message box.{limit} Replace every [bracketed] part first."
+
+
+def _attach_note(route: Route, notes: Sequence[str]) -> str | None:
+    channel = route.channel
+    if channel is not None and not channel.carries_files:
+        return "This route takes no files; keep the bundle in case support asks for it."
+    return " ".join(notes) or None
+
+
+def _provenance(f: Fact) -> str:
+    where = f.source or f.basis or "no public source"
+    word = {"official": "the platform's own page", "third-party": "third-party page, not the "
+            "platform's"}.get(f.status, "unverified")
+    return f"{word}: {where}, checked {f.checked}"
