@@ -69,7 +69,8 @@ def send_notes(s: SendInput) -> SendNotes:
         purpose=_PURPOSE_NOTES.get(channel.purpose) if channel else None,
         paste=_paste(route, s.ticket),
         steps=tuple(channel.steps) if channel else (),
-        attach=tuple(s.attachments) if s.ticket.attachments else (),
+        attach=(tuple(s.attachments) if s.ticket.attachments
+                and (channel is None or channel.carries_files) else ()),
         attach_note=_attach_note(route, s.attachment_notes),
         fill_in=s.ticket.missing,
         private=(f"Do not post your {p.account.label.lower()} in the channel: send it by "

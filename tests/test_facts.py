@@ -266,3 +266,58 @@ def test_the_printed_report_path_exists_after_unzipping(clips: ClipStore,
     assert path.is_file() and path.name == "report.html"
     attach = lines[lines.index(f"Attach, from {path.parent}/:") + 1].strip().split(", ")
     assert all((path.parent / a).is_file() for a in attach)
+
+
+def test_warnings_that_do_not_stop_the_build(clips: ClipStore, tmp_path: Path) -> None:
+    args = ["build", clips.path(CLIP), "--platform", "kling", "--id", "x", "-o"]
+    result = run_cli(*args, tmp_path / "a.zip", "--failure", "identity")
+    assert result.stderr == ("Warning: support asks when the Identity Coherence Failure first "
+                             "appears: add --mark TIME=WHAT at the moment it first shows (or "
+                             "--auto to measure it).\n")
+    result = run_cli(*args, tmp_path / "b.zip", "--failure", "audio", "--mark",
+                     "1=her lips move, no sound")
+    assert result.stderr == ("Warning: h264_bframes.mp4 has no sound, so the bundle cannot show "
+                             "the Audio-Visual Desynchronisation: download the clip again with "
+                             "its sound, and describe what you heard with --note.\n")
+
+
+def test_a_discontinued_platform_is_refused_with_its_date_and_what_remains(
+        clips: ClipStore, tmp_path: Path) -> None:
+    result = run_cli("build", clips.path(CLIP), "--platform", "sora", "--id", "s_1",
+                     "--failure", "identity", "-o", tmp_path / "s.zip", expect=2)
+    assert result.stderr.startswith("Error: OpenAI Sora is discontinued (since 2026-09-24), so "
+                                    "no credit request can be sent there. Only OpenAI's general "
+                                    "support remains")
+    assert "help.openai.com" in result.stderr and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_route_without_text_or_files_says_so_and_lists_nothing_to_attach(
+        clips: ClipStore, tmp_path: Path) -> None:
+    out = run_cli("build", clips.path(CLIP), "--platform", "veo", "--plan", "workspace",
+                  "--id", "https://gemini.google.com/app/abc", "--failure", "identity",
+                  "--mark", "1=her face changes", "-o", tmp_path / "v.zip").stdout
+    assert "Send: In-app: Gemini app, thumbs down on the response" in out
+    assert ("Paste: This route takes no text and no files. ticket.txt holds the message for "
+            "any other route you find.") in out
+    assert "Attach, from" not in out
+    assert "  This route takes no files; keep the bundle in case support asks for it." in out
+
+
+def test_report_opens_an_email_with_subject_and_body(clips: ClipStore, tmp_path: Path) -> None:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    run_cli("build", clips.path(CLIP), "--platform", "kling", "--id", "k1", "--failure",
+            "physics", "--mark", "1=the ball jumps", "-o", tmp_path / "k.zip")
+    members = _members(tmp_path / "k.zip")
+    html = members["kling_k1_physics/data/report.html"].decode()
+    text = members["kling_k1_physics/data/ticket.txt"].decode()
+    import html as html_lib
+
+    href = html_lib.unescape(html.split('<a href="mailto:', 1)[1].split('"', 1)[0])
+    parts = urlsplit("mailto:" + href)
+    assert unquote(parts.path) == "support@klingai.com"
+    query = parse_qs(parts.query)
+    subject, body = text.split("\n\n", 1)
+    assert query["subject"] == [subject.removeprefix("Subject: ")]
+    assert query["body"] == [body]
