@@ -155,14 +155,17 @@ class _Job:
     target: Path
     warnings: tuple[str, ...]
     profile_used: tuple[str, ...]
+    day: dt.date
+    """The build's date: facts older than 180 days before it are flagged."""
 
 
 def build(request: BuildRequest, *, catalog: Catalog | None = None,
           on_progress: Progress | None = None, now: dt.datetime | None = None) -> BuildResult:
     """Make the bundle for one failed generation; see the module docstring."""
+    from .catalog_rules import today
     from .clip import index_clip
 
-    job = _check(request, catalog)
+    job = _check(request, catalog, now.date() if now else today())
     index = index_clip(request.clip, on_progress=on_progress)
     job = _with_clip_facts(job, index)
     marks, suggestion = _marks(job, index, on_progress)
@@ -192,7 +195,7 @@ def build(request: BuildRequest, *, catalog: Catalog | None = None,
 
 # -- before any decoding: check the request --------------------------------------------
 
-def _check(request: BuildRequest, catalog: Catalog | None) -> _Job:
+def _check(request: BuildRequest, catalog: Catalog | None, day: dt.date) -> _Job:
     """Resolve and check everything that needs no decoding; raise on the first problem."""
     from .catalog import load_catalog
     from .clip import check_readable
@@ -224,7 +227,7 @@ def _check(request: BuildRequest, catalog: Catalog | None) -> _Job:
     return _Job(request, cat, plat, fail, plan_key, plan_name,
                 route_for(plat, plan_key, plan_given=plan_name is not None), gid, link, facts,
                 name, _output_path(request.output, name, request.force), tuple(warnings),
-                used)
+                used, day)
 
 
 def _with_profile(request: BuildRequest, platform_key: str
@@ -690,7 +693,7 @@ def _write_ticket(job: _Job, index: ClipIndex, plan: FramePlan, staged: _Staged,
     warnings = [*job.warnings, *_clip_warnings(job, index)]
     notes = send_notes(SendInput(job.platform, route, ticket, job.failure.key, job.plan_key,
                                  [a.file for a in ticket.attachments], attachment_notes,
-                                 _measured_lines(suggestion), warnings))
+                                 _measured_lines(suggestion), warnings, job.day))
     extra = {"ticket": ticket, "send": notes, "text": text, "bag": job.name}
     send_md = render("send.md.j2", extra, platform_key=key, kind=kind, template_dir=tdir)
     for name, body in (("ticket.txt", text), ("ticket.md", markdown), ("send.md", send_md)):

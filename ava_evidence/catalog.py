@@ -366,6 +366,8 @@ class Catalog:
     files: tuple[Path, ...] = ()
     sites: Mapping[str, str] = field(default_factory=dict)
     """Domains that are not vendors (resellers, gateways, chargeback sites...) by kind."""
+    origins: Mapping[str, Path] = field(default_factory=dict)
+    """The file that last set each entry ('platforms.kling', 'limits.discord')."""
 
     def platform(self, name: str) -> Platform:
         found: Platform = _lookup(name, self.platforms, "platform", "ava-evidence platforms")
@@ -456,7 +458,7 @@ def load_catalog(extra: str | os.PathLike[str] | None = None, *,
                  for k, v in raw_platforms.items()}
     failures = {k: _failure(v, origin[f"failures.{k}"], f"failures.{k}", k)
                 for k, v in raw_failures.items()}
-    return Catalog(platforms, failures, limits, tuple(files), sites)
+    return Catalog(platforms, failures, limits, tuple(files), sites, dict(origin))
 
 
 def _sites(value: Any, path: Path) -> dict[str, str]:

@@ -247,49 +247,108 @@ def _status_tag(status: str) -> str:
 
 @cli.command()
 @click.argument("name", required=False)
+@click.option("--check", "check", is_flag=False, flag_value="", default=None, metavar="[FILE]",
+              help="Check the catalog's rules (public https sources, no reseller as a policy, "
+                   "real dates...) on FILE, or on the built-in and your own catalog.")
 @CHANNELS
 @JSON
-def platforms(name: str | None, channels_file: Path | None, as_json: bool) -> None:
-    """List the platforms: support channels per plan, refund policy, ID name.
+def platforms(name: str | None, check: str | None, channels_file: Path | None,
+              as_json: bool) -> None:
+    """List the platforms: support routes per plan, policy on credits, what the ID is called.
 
     Every fact shows where it comes from; third-party and unverified facts are
-    marked. Give NAME (a key or alias) to see one platform in full.
+    marked, and so is any fact last checked over 180 days ago. Discontinued
+    platforms are listed apart. Give NAME (a key or alias) to see one in full.
     """
     from .catalog import load_catalog
 
+    if check is not None:
+        _check_catalog(Path(check) if check else channels_file, as_json)
+        return
     catalog = load_catalog(channels_file)
     chosen = [catalog.platform(name)] if name else list(catalog.platforms.values())
     if as_json:
         _emit_json({"platforms": [p.to_dict() for p in chosen]})
         return
-    for i, p in enumerate(chosen):
+    active = [p for p in chosen if p.discontinued is None]
+    ended = [p for p in chosen if p.discontinued is not None]
+    for i, p in enumerate(active):
         if i:
             click.echo("")
-        click.echo(f"{p.key:<12}{p.name}"
-                   + (f" ({p.vendor})" if p.vendor and p.vendor not in p.name else ""))
-        if name:
-            click.echo(f"  aliases   {', '.join(p.aliases) or '-'}")
-            click.echo(f"  help      {p.help_centre}")
-        click.echo(f"  ID        {p.id.name}{_status_tag(p.id.status)}"
-                   + (f": {p.id.where}" if name else ""))
-        if p.plans:
-            tiers = ", ".join(f"{k} ({v})" for k, v in p.plans.tiers.items())
-            click.echo(f"  plans     {tiers}{_status_tag(p.plans.status)}")
-        if not p.channels:
-            click.echo(f"  channel   none documented: start at {p.help_centre}")
-        for c in p.channels:
-            plans = f" [plans: {', '.join(c.plans)}]" if c.plans else ""
-            click.echo(f"  channel   {c.kind}: {c.where}{plans}{_status_tag(c.status)}")
+        _print_platform(p, full=bool(name))
+    if ended:
+        if active:
+            click.echo("")
+        click.echo("Discontinued (build refuses them):")
+        for p in ended:
+            d = p.discontinued
+            assert d is not None
+            click.echo(f"{p.key:<12}{p.name}: ended {d.date}{_status_tag(d.status)}")
             if name:
-                for step in c.steps:
-                    click.echo(f"              - {step}")
-                click.echo(f"              source: {c.source} (checked {c.checked})")
-        policy = p.refund_policy
-        click.echo(f"  policy    {policy.summary}{_status_tag(policy.status)}")
-        click.echo(f"            source: {policy.source} (checked {policy.checked})")
-        if name:
-            for note in p.notes:
-                click.echo(f"  note      {note.text}{_status_tag(note.status)}")
+                click.echo(f"  {d.summary}")
+                click.echo(f"  What remains: {d.remaining}")
+                click.echo(f"  source: {d.source or d.basis} (checked {d.checked})")
+
+
+def _print_platform(p: Any, full: bool) -> None:
+    from .catalog_rules import stale_facts
+
+    stale = {id(n.fact) for n in stale_facts(p)}
+
+    def tag(fact: Any) -> str:
+        old = f" [checked {fact.checked}: over 180 days ago]" if id(fact) in stale else ""
+        return f"{_status_tag(fact.status)}{old}"
+
+    click.echo(f"{p.key:<12}{p.name}"
+               + (f" ({p.vendor})" if p.vendor and p.vendor not in p.name else ""))
+    if full:
+        click.echo(f"  aliases   {', '.join(p.aliases) or '-'}")
+        click.echo(f"  help      {p.help_centre or 'no help or contact page documented'}")
+    click.echo(f"  ID        {p.id.name}{tag(p.id)}" + (f": {p.id.where}" if full else ""))
+    if p.plans:
+        tiers = ", ".join(f"{k} ({v})" for k, v in p.plans.tiers.items())
+        click.echo(f"  plans     {tiers}{tag(p.plans)}")
+    if not p.channels:
+        click.echo("  route     none documented")
+    for c in p.channels:
+        plans = f" [plans: {', '.join(c.plans)}]" if c.plans else ""
+        purpose = f" ({c.purpose})" if c.purpose != "support" else ""
+        click.echo(f"  route     {c.kind_name}: {c.where}{purpose}{plans}{tag(c)}")
+        if full:
+            for step in c.steps:
+                click.echo(f"              - {step}")
+            click.echo(f"              source: {c.source or c.basis} (checked {c.checked})")
+    policy = p.refund_policy
+    click.echo(f"  policy    {policy.summary}{tag(policy)}")
+    click.echo(f"            source: {policy.source or policy.basis} (checked {policy.checked})")
+    if full:
+        for note in p.notes:
+            click.echo(f"  note      {note.text}{tag(note)}")
+
+
+def _check_catalog(file: Path | None, as_json: bool) -> None:
+    """``platforms --check``: every catalog rule, exit 1 when one is broken."""
+    from .catalog import load_catalog
+    from .catalog_rules import check_catalog
+
+    catalog = load_catalog(file)
+    problems = check_catalog(catalog, only=file)
+    if as_json:
+        _emit_json({"ok": not problems, "problems": [
+            {"file": str(p.file) if p.file else None, "key_path": p.key_path,
+             "problem": p.problem} for p in problems]})
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        if not problems:
+            checked = str(file) if file else ", ".join(str(f) for f in catalog.files)
+            click.echo(f"OK: {checked} keeps every catalog rule.")
+    if problems:
+        if not as_json:
+            click.echo(f"Error: {len(problems)} catalog rule{'s' if len(problems) != 1 else ''} "
+                       f"broken (listed above): fix the file, or mark an unsourced fact "
+                       f"'unverified'.", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 @cli.command()
@@ -482,6 +541,11 @@ def _print_build(result: Any) -> None:
         click.echo(f"Shortened to fit the {ticket['limit']}-character limit: left out "
                    f"{_and_list(ticket['shortened'])}.")
     click.echo(f"Policy: {send['policy']}")
+    for line in send["stale"][:2]:
+        click.echo(f"Check: {line}")
+    if len(send["stale"]) > 2:
+        click.echo(f"  ({len(send['stale']) - 2} more facts about {m['platform_name']} are over "
+                   f"180 days old: see send.md.)")
     click.echo(f"Unzip it where it is: unzip -d {shlex.quote(str(result.path.parent))} "
                f"{shlex.quote(str(result.path))}")
     click.echo(f"  then open {unzipped / 'report.html'} (how to send, in full: send.md there)")

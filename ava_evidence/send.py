@@ -11,6 +11,7 @@ which file to paste, what to fill in::
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,6 +46,9 @@ class SendNotes:
     notes: tuple[str, ...]
     measured: tuple[str, ...]
     warnings: tuple[str, ...]
+    stale: tuple[str, ...]
+    """Facts used here that were last checked over 180 days ago, the route's and the
+    policy's first."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class SendInput:
     attachment_notes: Sequence[str]
     measured: Sequence[str]
     warnings: Sequence[str]
+    day: dt.date
 
 
 def send_notes(s: SendInput) -> SendNotes:
@@ -84,7 +89,16 @@ def send_notes(s: SendInput) -> SendNotes:
                     for n in p.notes_for(s.plan_key, s.failure_key)),
         measured=tuple(s.measured),
         warnings=tuple(s.warnings),
+        stale=_stale(p, route, s.day),
     )
+
+
+def _stale(p: Platform, route: Route, day: dt.date) -> tuple[str, ...]:
+    from .catalog_rules import stale_facts, stale_line
+
+    first = {id(route.channel), id(p.refund_policy)}
+    old = sorted(stale_facts(p, when=day), key=lambda n: id(n.fact) not in first)
+    return tuple(stale_line(n) for n in old)
 
 
 def _no_route(p: Platform) -> str:

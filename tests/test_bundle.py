@@ -711,10 +711,10 @@ def test_user_platform_end_to_end(clips: ClipStore, tmp_path: Path) -> None:
     doc = _build(clips, tmp_path / "a.zip", "--channels", extra, "--mark", "1",
                  platform="acmevid")
     m = doc["manifest"]
-    assert (m["platform"], m["channel"]["where"]) == ("acme", "help@acme.example")
+    assert (m["platform"], m["channel"]["where"]) == ("acme", "help@example.com")
     members = _members(tmp_path / "a.zip")
     md = members["acme_gen-42_physics/data/ticket.md"].decode()
     assert "Hello Acme Video support," in md and "Job ID" in md
     send = members["acme_gen-42_physics/data/send.md"].decode()
-    assert "Email help@acme.example" in send and "Failed jobs are refunded." in send
+    assert "Email help@example.com" in send and "Failed jobs are refunded." in send
     assert "Failed jobs are refunded." not in md  # the policy is for the user, not the agent

@@ -162,19 +162,19 @@ platforms:
   acme:
     name: Acme Video
     aliases: [acmevid]
-    help_centre: https://help.acme.example
-    id: {name: job ID, where: Job page, source: https://help.acme.example/id,
+    help_centre: https://help.example.com
+    id: {name: job ID, where: Job page, source: https://help.example.com/id,
          checked: 2026-10-01, status: official}
     channels:
       - key: email
         kind: email
-        where: help@acme.example
+        where: help@example.com
         limits: email
-        source: https://help.acme.example/contact
+        source: https://help.example.com/contact
         checked: 2026-10-01
         status: official
     refund_policy: {summary: Failed jobs are refunded., covers_quality: false,
-                    source: https://help.acme.example/refunds, checked: 2026-10-01,
+                    source: https://help.example.com/refunds, checked: 2026-10-01,
                     status: official}
 """
 
@@ -186,7 +186,7 @@ def test_user_file_adds_a_platform(tmp_path: Path) -> None:
     assert catalog.platform("acmevid").name == "Acme Video"
     assert "kling" in catalog.platforms
     doc = run_json("platforms", "acme", "--channels", extra)
-    assert doc["platforms"][0]["channels"][0]["where"] == "help@acme.example"
+    assert doc["platforms"][0]["channels"][0]["where"] == "help@example.com"
 
 
 def test_user_config_folder_file_overrides_fields() -> None:
@@ -217,7 +217,7 @@ def test_user_config_folder_file_overrides_fields() -> None:
      "platforms.acme.id.status: must be one of official, third-party, unverified (got 'sure')."),
     (GOOD_PLATFORM.replace("checked: 2026-10-01\n        status", "checked: soon\n        status"),
      "platforms.acme.channels[0].checked: must be a date like 2026-11-01 (got 'soon')."),
-    (GOOD_PLATFORM.replace("source: https://help.acme.example/contact", "source: a friend"),
+    (GOOD_PLATFORM.replace("source: https://help.example.com/contact", "source: a friend"),
      "platforms.acme.channels[0].source: must be a web address (https://...)."),
     (GOOD_PLATFORM.replace("limits: email", "limits: pigeon"),
      "platforms.acme.channels[0].limits: unknown limits 'pigeon'; known: discord, email, "
@@ -226,7 +226,7 @@ def test_user_config_folder_file_overrides_fields() -> None:
      "platforms.acme.colour: unknown key; expected one of account, aliases, channels, "
      "discontinued, domains, help, help_centre, id, name, notes, plans, refund_policy, status, "
      "vendor."),
-    (GOOD_PLATFORM.replace("        source: https://help.acme.example/contact\n", ""),
+    (GOOD_PLATFORM.replace("        source: https://help.example.com/contact\n", ""),
      "platforms.acme.channels[0].source: required unless the status is 'unverified'."),
     (GOOD_PLATFORM.replace("covers_quality: false", "covers_quality: maybe"),
      "platforms.acme.refund_policy.covers_quality: must be true, false or empty."),
@@ -266,3 +266,92 @@ def test_platforms_and_failures_commands() -> None:
     assert doc["failures"][0]["evidence"]["pair"] == "start-end"
     result = run_cli("platforms", "nowhere", expect=2)
     assert result.stderr.startswith("Error: unknown platform 'nowhere': known: ")
+
+
+def test_the_shipped_catalog_keeps_every_rule() -> None:
+    from ava_evidence.catalog_rules import check_catalog
+
+    assert check_catalog(load_catalog(use_user_file=False)) == []
+    out = run_cli("platforms", "--check").stdout
+    assert out == f"OK: {data_path('channels.yaml')} keeps every catalog rule.\n"
+    assert run_json("platforms", "--check") == {"ok": True, "problems": []}
+
+
+@pytest.mark.parametrize(("change", "key_path", "problem"), [
+    (("source: https://help.example.com/contact", "source: http://help.example.com/contact"),
+     "platforms.acme.channels[0]",
+     "source must be a public https:// page (got 'http://help.example.com/contact')"),
+    (("source: https://help.example.com/contact",
+      "source: https://m-macmini.tail568a50.ts.net/notes.json"),
+     "platforms.acme.channels[0]",
+     "source 'https://m-macmini.tail568a50.ts.net/notes.json' is on a private or local host "
+     "nobody else can open"),
+    (("source: https://help.example.com/contact", "source: https://192.168.1.20/x"),
+     "platforms.acme.channels[0]",
+     "source 'https://192.168.1.20/x' is on a private or local host nobody else can open"),
+    (("help_centre: https://help.example.com", "help_centre: https://example.com/terms"),
+     "platforms.acme.help.url",
+     "'https://example.com/terms' is a terms or policy page, not a help or contact page: give "
+     "the help centre, or leave help out"),
+    (("source: https://help.example.com/refunds", "source: https://piapi.ai/docs/acme"),
+     "platforms.acme.refund_policy.source",
+     "'https://piapi.ai/docs/acme' is a gateway site's page, never a platform's policy: put it "
+     "in a note as third-party, and say no policy was found"),
+    (("checked: 2026-10-01\n        status", "checked: 2030-01-01\n        status"),
+     "platforms.acme.channels[0]", "checked 2030-01-01 is in the future"),
+])
+def test_catalog_rules_name_the_key_path(tmp_path: Path, change: tuple[str, str],
+                                         key_path: str, problem: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    assert change[0] in GOOD_PLATFORM
+    bad.write_text(GOOD_PLATFORM.replace(change[0], change[1], 1))
+    result = run_cli("platforms", "--check", bad, expect=1)
+    assert result.stdout == f"{bad}: {key_path}: {problem}\n"
+    assert result.stderr == ("Error: 1 catalog rule broken (listed above): fix the file, or "
+                             "mark an unsourced fact 'unverified'.\n")
+    doc = run_json("platforms", "--check", bad, expect=1)
+    assert doc == {"ok": False, "problems": [{"file": str(bad), "key_path": key_path,
+                                              "problem": problem}]}
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD_PLATFORM)
+    assert run_cli("platforms", "--check", good).stdout == f"OK: {good} keeps every catalog rule.\n"
+
+
+def test_rules_the_reader_enforces_name_the_key_path_too(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD_PLATFORM.replace("        source: https://help.example.com/contact\n", ""))
+    result = run_cli("platforms", "--check", bad, expect=2)
+    assert result.stderr == (f"Error: {bad}: platforms.acme.channels[0].source: required unless "
+                             f"the status is 'unverified' (fix the file or remove it).\n")
+
+
+def test_old_facts_are_flagged_from_their_own_date(monkeypatch: pytest.MonkeyPatch,
+                                                   clips: object, tmp_path: Path) -> None:
+    import datetime as dt
+    import zipfile
+
+    import ava_evidence.catalog_rules as rules
+
+    out = run_cli("platforms", "kling").stdout
+    assert "over 180 days ago" not in out
+    monkeypatch.setattr(rules, "today", lambda: dt.date(2027, 6, 1))
+    out = run_cli("platforms", "kling").stdout
+    assert "route     Email: support@klingai.com [UNVERIFIED] [checked 2026-11-29: over 180 " \
+           "days ago]" in out
+    # 2026-11-29 + 180 days is 2027-05-28: a day later it is flagged, not before.
+    monkeypatch.setattr(rules, "today", lambda: dt.date(2027, 5, 28))
+    assert "over 180 days ago" not in run_cli("platforms", "kling").stdout
+    monkeypatch.setattr(rules, "today", lambda: dt.date(2027, 6, 1))
+    from .conftest import ClipStore
+
+    assert isinstance(clips, ClipStore)
+    lines = run_cli("build", clips.path("h264_bframes"), "--platform", "kling", "--id", "k",
+                    "--failure", "physics", "--mark", "1=x", "-o",
+                    tmp_path / "k.zip").stdout.splitlines()
+    assert ("Check: Kling AI's address (support@klingai.com) was last checked 2026-11-29, over "
+            "180 days ago: check it before sending.") in lines
+    assert ("Check: Kling AI's policy on credits was last checked 2026-11-29, over 180 days "
+            "ago: check it before sending.") in lines
+    with zipfile.ZipFile(tmp_path / "k.zip") as z:
+        send = z.read("kling_k_physics/data/send.md").decode()
+    assert "Kling AI's address (support@klingai.com) was last checked 2026-11-29" in send
