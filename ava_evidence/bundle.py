@@ -111,6 +111,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
                  account: str | None = None, prompt: str | None = None,
                  generated: str | None = None, credits: str | None = None,
                  settings: str | None = None, use: str | None = None,
+                 details: Sequence[str] = (),
                  reference: str | os.PathLike[str] | None = None,
                  output: str | os.PathLike[str] | None = None, force: bool = False,
                  include_clip: bool = False, auto: bool = False,
@@ -124,7 +125,7 @@ def build_bundle(clip: str | os.PathLike[str], *, platform: str, generation_id: 
 
     facts = TicketFacts.from_user(account=account, generated=generated, model=model,
                                   settings=settings, credits=credits, prompt=prompt, use=use,
-                                  note=note, now=now)
+                                  note=note, details=tuple(details), now=now)
     request = BuildRequest(
         Path(clip), platform=platform, generation_id=generation_id, failure=failure,
         marks=tuple(parse_mark(m) for m in marks), plan=plan, facts=facts,
@@ -215,6 +216,7 @@ def _check(request: BuildRequest, catalog: Catalog | None, day: dt.date) -> _Job
     gid = check_generation_id(plat.id_from(given_id))
     link = given_id if gid != given_id else None
     _check_evidence(request, fail, facts)
+    _check_details(facts, plat)
     check_readable(request.clip)
     check_template_dir(request.template_dir)
     if request.reference is not None:
@@ -224,6 +226,9 @@ def _check(request: BuildRequest, catalog: Catalog | None, day: dt.date) -> _Job
     if fail.evidence.change == "gradual" and not request.marks and not request.auto:
         warnings.append(f"support asks when the {fail.term} first appears: add --mark "
                         f"TIME=WHAT at the moment it first shows (or --auto to measure it).")
+    elif not request.marks and not request.auto and not facts.note:
+        warnings.append("the message does not say what goes wrong: add --mark TIME=WHAT where "
+                        "it shows, or describe it with --note.")
     return _Job(request, cat, plat, fail, plan_key, plan_name,
                 route_for(plat, plan_key, plan_given=plan_name is not None), gid, link, facts,
                 name, _output_path(request.output, name, request.force), tuple(warnings),
@@ -258,9 +263,23 @@ def _check_evidence(request: BuildRequest, fail: Failure, facts: TicketFacts) ->
     if len(request.marks) < ev.min_marks and not request.auto:
         raise UsageError(_needs_marks(fail.term, ev.min_marks))
     if ev.needs_prompt and not facts.prompt:
-        raise UsageError(f"{fail.term} needs the prompt: {ev.advice}")
+        raise UsageError(f"{fail.term} needs the prompt: {_lower_first(ev.advice)}")
     if ev.needs_note and not facts.note and not any(m.what for m in request.marks):
-        raise UsageError(f"{fail.term} needs a description: {ev.advice}")
+        raise UsageError(f"{fail.term} needs a description: {_lower_first(ev.advice)}")
+
+
+def _check_details(facts: TicketFacts, plat: Platform) -> None:
+    asked = [a.label for c in plat.channels for a in c.asks_for]
+    for label, _ in facts.details:
+        if label.casefold() not in {a.casefold() for a in asked}:
+            known = ", ".join(f"'{a}'" for a in dict.fromkeys(asked))
+            raise UsageError(f"--detail '{label}' is not a line {plat.name}'s routes ask for"
+                             + (f": they ask for {known}." if known else
+                                "; they ask for nothing more than the usual facts."))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _check_reference(path: Path) -> None:
@@ -690,10 +709,13 @@ def _write_ticket(job: _Job, index: ClipIndex, plan: FramePlan, staged: _Staged,
     message = render_message(full, platform_key=key, kind=kind, template_dir=tdir)
     ticket, text, markdown, shortened = (message.ticket, message.text, message.markdown,
                                          message.shortened)
-    warnings = [*job.warnings, *_clip_warnings(job, index)]
+    warnings = [*job.warnings, *_clip_warnings(job, index), *_length_warnings(ticket, text)]
+    checks = (["The generation date is the clip's own creation time: if you exported the clip "
+               "again after downloading it, give the real date with --generated."]
+              if facts.generated_from_clip else [])
     notes = send_notes(SendInput(job.platform, route, ticket, job.failure.key, job.plan_key,
                                  [a.file for a in ticket.attachments], attachment_notes,
-                                 _measured_lines(suggestion), warnings, job.day))
+                                 _measured_lines(suggestion), warnings, job.day, checks))
     extra = {"ticket": ticket, "send": notes, "text": text, "bag": job.name}
     send_md = render("send.md.j2", extra, platform_key=key, kind=kind, template_dir=tdir)
     for name, body in (("ticket.txt", text), ("ticket.md", markdown), ("send.md", send_md)):
@@ -753,15 +775,16 @@ def _attachments(plan: FramePlan, staged: _Staged, budget_mb: float,
     needed) under attach/; the lossless original stays in the bag."""
     from .message import Attached
 
-    items = [(p.file, p.description(), "pair") for p in plan.pairs]
-    items += [(f"frames/{s.name}", f"{s.label} still", "still") for s in plan.shots
+    items: list[tuple[str, str, str, int | None]] = [
+        (p.file, p.description(), "pair", None) for p in plan.pairs]
+    items += [(f"frames/{s.name}", f"{s.label} still", "still", s.index) for s in plan.shots
               if s.label != "mark" or s.index not in (0, plan.shots[-1].index)]
     if reference is not None:
-        items.append((reference, "reference image", "reference"))
+        items.append((reference, "reference image", "reference", None))
     chosen: list[Attached] = []
     notes: list[str] = []
     seen: set[str] = set()
-    for file, description, role in items:
+    for file, description, role, frame in items:
         if file in seen:
             continue
         seen.add(file)
@@ -772,7 +795,7 @@ def _attachments(plan: FramePlan, staged: _Staged, budget_mb: float,
             notes.append(f"{Path(path).name} is {size / 1e6:.1f} MB, over the channel's "
                          f"{budget_mb:g} MB limit: attach {file} instead; the lossless "
                          f"original stays in the bundle.")
-        chosen.append(Attached(Path(file).name, file, description, role))
+        chosen.append(Attached(Path(file).name, file, description, role, frame))
     return chosen, notes
 
 
@@ -804,6 +827,18 @@ def _clip_warnings(job: _Job, index: ClipIndex) -> list[str]:
         return [f"{index.file_name} has no sound, so the bundle cannot show the "
                 f"{job.failure.term}: download the clip again with its sound, and describe "
                 f"what you heard with --note."]
+    return []
+
+
+EMAIL_WORDS = 260
+"""Above this, an email is no longer one an agent reads at a glance."""
+
+
+def _length_warnings(ticket: Ticket, text: str) -> list[str]:
+    words = len(text.split())
+    if ticket.kind in ("email", "web-form", "none") and words > EMAIL_WORDS:
+        return [f"the message is {words} words long; agents answer short ones first: keep "
+                f"--note to a few sentences (the stills show the rest)."]
     return []
 
 

@@ -118,8 +118,9 @@ class Channel(Fact):
 
     @property
     def public(self) -> bool:
-        """Read by other users (a Discord server): nothing private goes there."""
-        return self.kind == "discord"
+        """Read by other users (a Discord server, a community forum): nothing private
+        goes there."""
+        return self.kind == "discord" or self.purpose == "community"
 
     @property
     def message_limit(self) -> int | None:
@@ -184,6 +185,17 @@ DEFAULT_ACCOUNT = Account(source=None, checked="2026-11-30", status="unverified"
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What a generation costs on the platform, as its line in the message says it."""
+
+    label: str
+    placeholder: str
+
+
+CREDITS = Usage("Credits used", "[credits used]")
+
+
+@dataclass(frozen=True)
 class Help(Fact):
     """The platform's help centre or contact page."""
 
@@ -220,10 +232,17 @@ class Platform:
     """The vendor's own web domains: the only ones a message may show a link to."""
     account: Account = DEFAULT_ACCOUNT
     discontinued: Discontinued | None = None
+    usage: Usage | None = CREDITS
+    """None: the platform does not charge per generation (a usage allowance)."""
 
     @property
     def help_centre(self) -> str | None:
         return self.help.url if self.help else None
+
+    @property
+    def short_name(self) -> str:
+        """The name as a person says it: 'Luma AI', not 'Luma AI (Dream Machine, ...)'."""
+        return self.name.split(" (", 1)[0]
 
     def resolve_plan(self, text: str | None) -> tuple[str | None, str | None]:
         """(plan key, plan display name) for a user's --plan; (None, None) when none is
@@ -295,6 +314,8 @@ class Platform:
                    "url_patterns": list(self.id.url_patterns), **self.id.provenance()},
             "account": {"label": self.account.label, "placeholder": self.account.placeholder,
                         "where": self.account.where, **self.account.provenance()},
+            "usage": ({"label": self.usage.label, "placeholder": self.usage.placeholder}
+                      if self.usage else None),
             "plans": ({"tiers": dict(self.plans.tiers), **self.plans.provenance()}
                       if self.plans else None),
             "channels": [c.to_dict() for c in self.channels],
@@ -323,7 +344,8 @@ class Evidence:
 @dataclass(frozen=True)
 class Strength:
     rating: str
-    source: str
+    basis: str
+    """Where the rating comes from."""
     status: str
 
 
@@ -352,7 +374,7 @@ class Failure:
                          "needs_prompt": self.evidence.needs_prompt,
                          "change": self.evidence.change, "compare": self.evidence.compare,
                          "advice": self.evidence.advice},
-            "strength": {k: {"rating": s.rating, "source": s.source, "status": s.status}
+            "strength": {k: {"rating": s.rating, "basis": s.basis, "status": s.status}
                          for k, s in self.strength.items()},
             "prevention": list(self.prevention),
         }
@@ -625,7 +647,7 @@ def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
               limits: Mapping[str, Limit]) -> Platform:
     r = _Reader(data, path, kp, {"name", "vendor", "aliases", "domains", "status",
                                  "discontinued", "help", "help_centre", "id", "account",
-                                 "plans", "channels", "refund_policy", "notes"})
+                                 "usage", "plans", "channels", "refund_policy", "notes"})
     plans = _plans(r.mapping("plans", required=False), path, f"{kp}.plans")
     tier_keys = set(plans.tiers) if plans else set()
     channels_data = data.get("channels")
@@ -658,7 +680,20 @@ def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
                     plans=plans, notes=notes, domains=domains,
                     account=_account(r.mapping("account", required=False), path,
                                      f"{kp}.account"),
-                    discontinued=discontinued)
+                    discontinued=discontinued, usage=_usage(data.get("usage", ""), path,
+                                                            f"{kp}.usage"))
+
+
+def _usage(value: Any, path: Path, kp: str) -> Usage | None:
+    """Absent: credits. 'none': nothing is charged per generation. A mapping: its own words."""
+    if value == "":
+        return CREDITS
+    if value == "none":
+        return None
+    if not isinstance(value, dict):
+        raise _err(path, kp, "must be 'none' or a mapping with label and placeholder")
+    ur = _Reader(value, path, kp, {"label", "placeholder"})
+    return Usage(ur.req("label"), ur.req("placeholder"))
 
 
 def _help(r: _Reader, path: Path, kp: str) -> Help | None:
@@ -813,9 +848,9 @@ def _failure(data: dict[str, Any], path: Path, kp: str, key: str) -> Failure:
         skp = f"{kp}.strength.{pkey}"
         if not isinstance(item, dict):
             raise _err(path, skp, f"must be a mapping, not {_type(item)}")
-        sr = _Reader(item, path, skp, {"rating", "source", "status"})
+        sr = _Reader(item, path, skp, {"rating", "basis", "status"})
         strength[str(pkey)] = Strength(rating=sr.choice("rating", ("high", "moderate", "low")),
-                                       source=sr.req("source"),
+                                       basis=sr.req("basis"),
                                        status=sr.choice("status", STATUSES))
     symptoms = r.texts("symptoms", required=True)
     assert symptoms is not None

@@ -383,7 +383,7 @@ def failures(name: str | None, channels_file: Path | None, as_json: bool) -> Non
             click.echo(f"Evidence: {f.evidence.advice}")
             for platform, rating in f.strength.items():
                 click.echo(f"Documentation strength on {platform}: {rating.rating} "
-                           f"({rating.status}, {rating.source})")
+                           f"({rating.status}: {rating.basis})")
             if f.prevention:
                 click.echo("Prevention:")
                 for tip in f.prevention:
@@ -449,9 +449,12 @@ def _mb(n: int) -> str:
 @click.option("--settings", default=None, metavar="TEXT",
               help="Mode, length, resolution... (e.g. 'Professional mode, 10 s, 1080p').")
 @click.option("--use", default=None, metavar="TEXT",
-              help="What the clip was for (e.g. 'client portrait').")
+              help="What the clip was for (e.g. 'a client portrait').")
 @click.option("--reference", type=click.Path(path_type=Path), default=None, metavar="IMAGE",
               help="The input image of an image-to-video job (attached).")
+@click.option("--detail", "details", multiple=True, metavar="LABEL=VALUE",
+              help="A line the platform's route asks for (repeatable): --detail 'Pika User "
+                   "ID=12345'.")
 @click.option("--note", default=None,
               help="More in your own words, shown after the moments.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -469,7 +472,8 @@ def _mb(n: int) -> str:
 def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tuple[str, ...],
           plan: str | None, account: str | None, prompt: str | None, generated: str | None,
           credits: str | None, model: str | None, settings: str | None, use: str | None,
-          reference: Path | None, note: str | None, output: Path | None, force: bool,
+          reference: Path | None, details: tuple[str, ...], note: str | None,
+          output: Path | None, force: bool,
           include_clip: bool, auto: bool, template_dir: Path | None,
           channels_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Build the evidence bundle for one failed generation.
@@ -494,6 +498,7 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
                             failure=failure, marks=list(marks), plan=plan, note=note,
                             model=model, account=account, prompt=prompt, generated=generated,
                             credits=credits, settings=settings, use=use, reference=reference,
+                            details=details,
                             output=output, force=force, include_clip=include_clip,
                             auto=auto, channels_file=channels_file, template_dir=template_dir,
                             on_progress=progress)
@@ -541,11 +546,10 @@ def _print_build(result: Any) -> None:
         click.echo(f"Shortened to fit the {ticket['limit']}-character limit: left out "
                    f"{_and_list(ticket['shortened'])}.")
     click.echo(f"Policy: {send['policy']}")
-    for line in send["stale"][:2]:
+    for line in send["checks"][:2]:
         click.echo(f"Check: {line}")
-    if len(send["stale"]) > 2:
-        click.echo(f"  ({len(send['stale']) - 2} more facts about {m['platform_name']} are over "
-                   f"180 days old: see send.md.)")
+    if len(send["checks"]) > 2:
+        click.echo(f"  ({len(send['checks']) - 2} more to check: see send.md.)")
     click.echo(f"Unzip it where it is: unzip -d {shlex.quote(str(result.path.parent))} "
                f"{shlex.quote(str(result.path))}")
     click.echo(f"  then open {unzipped / 'report.html'} (how to send, in full: send.md there)")
@@ -733,6 +737,9 @@ def profile_set(platform: str, account: str | None, plan: str | None,
     if account is None and plan is None:
         raise click.UsageError("give --account, --plan or both")
     plat = load_catalog(channels_file).platform(platform)
+    if plat.discontinued is not None:
+        raise click.UsageError(f"{plat.name} is discontinued (since {plat.discontinued.date}): "
+                               f"there is nothing to keep a profile for")
     if plan:
         key, _ = plat.resolve_plan(plan)
         plan = key or clean_line(plan, "--plan")

@@ -82,6 +82,16 @@ def clean_block(text: str, name: str, limit: int) -> str:
     return value
 
 
+def parse_detail(text: str) -> tuple[str, str]:
+    """``LABEL=VALUE`` for a line a route asks for (``Pika User ID=12345``)."""
+    label, sep, value = text.partition("=")
+    label, value = clean_line(label, "--detail"), clean_line(value, "--detail")
+    if not sep or not label or not value:
+        raise UsageError(f"--detail takes LABEL=VALUE, for example --detail 'Pika User "
+                         f"ID=12345' (got '{clean_line(text, '--detail')}').")
+    return label, value
+
+
 _CREDITS = re.compile(r"\d{1,7}(?:[.,]\d{1,2})?")
 
 
@@ -192,12 +202,19 @@ class TicketFacts:
     reference: str | None = None
     """File name of the reference image in the bundle (image-to-video)."""
     note: str | None = None
+    details: tuple[tuple[str, str], ...] = ()
+    """(label, value) for the lines a platform's route asks for (--detail 'Pika User ID=1')."""
+
+    def detail(self, label: str) -> str | None:
+        wanted = label.casefold()
+        return next((v for k, v in self.details if k.casefold() == wanted), None)
 
     @classmethod
     def from_user(cls, *, account: str | None = None, generated: str | None = None,
                   model: str | None = None, settings: str | None = None,
                   credits: str | None = None, prompt: str | None = None,
                   use: str | None = None, note: str | None = None,
+                  details: tuple[str, ...] = (),
                   now: dt.datetime | None = None) -> TicketFacts:
         """Check and tidy the values a user typed (empty text counts as not given)."""
         def line(value: str | None, name: str) -> str | None:
@@ -211,7 +228,8 @@ class TicketFacts:
             credits=parse_credits(credits) if credits and credits.strip() else None,
             prompt=clean_block(prompt, "--prompt", MAX_PROMPT) or None if prompt else None,
             use=line(use, "--use"),
-            note=clean_block(note, "--note", MAX_NOTE) or None if note else None)
+            note=clean_block(note, "--note", MAX_NOTE) or None if note else None,
+            details=tuple(parse_detail(d) for d in details))
 
     def merged(self, defaults: TicketFacts) -> TicketFacts:
         """These facts, with ``defaults`` filling what is not given."""

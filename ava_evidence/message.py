@@ -38,7 +38,7 @@ MISSING_NAMES = {
     "reference": "reference image (image-to-video only)",
 }
 """How each missing fact is named in 'Fill in before sending: ...'."""
-OPTIONAL = ("use", "reference", "settings")
+OPTIONAL = ("use", "reference")
 """Placeholder lines a message may leave out when nothing else fits the channel."""
 
 
@@ -83,6 +83,8 @@ class Attached:
     description: str
     role: str
     """pair, still or reference."""
+    frame: int | None = None
+    """A still's frame number."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,10 @@ class Ticket:
     """False: attachments are named without descriptions (to fit the channel)."""
     labelled: bool
     """False: the sentence saying images are labelled is left out (to fit the channel)."""
+    aligned: bool
+    """False: the facts' values are not lined up in a column (to fit the channel)."""
+    counted: bool
+    """True: attachments are counted, not named (to fit the channel)."""
     closing: str
     missing: tuple[str, ...]
     """Facts still to fill in, by name ('account email', 'credits used')."""
@@ -149,11 +155,11 @@ def build_message(m: MessageInput) -> Ticket:
         kind=kind,
         subject=_subject(m) if kind in ("email", "web-form", "none") else None,
         greeting=_greeting(m.platform, kind, channel),
-        ask=_ask(m.failure, m.facts, m.platform),
+        ask=_ask(m.failure, m.facts, m.platform, public),
         private_note="I'll send my account details by direct message." if public else None,
         facts=tuple(facts), heading=_heading(m.failure.term), moments=moments,
         note=m.facts.note, attachments=attached if carries_files else (),
-        stills_listed=True, descriptions=True, labelled=True,
+        stills_listed=True, descriptions=True, labelled=True, aligned=True, counted=False,
         closing="I understand credits for completed generations are at your discretion. "
                 "Thank you for looking.",
         missing=tuple(missing), term=m.failure.term, generation_id=m.generation_id,
@@ -179,16 +185,17 @@ def _greeting(platform: Platform, kind: str, channel: Channel | None) -> str:
     if kind == "discord":
         return f"Hi {channel.mention}," if channel and channel.mention else "Hi,"
     if kind in ("email", "web-form", "none"):
-        return f"Hello {platform.name} support,"
+        return f"Hello {platform.short_name} support,"
     return "Hi,"
 
 
-def _ask(failure: Failure, facts: TicketFacts, platform: Platform) -> str:
+def _ask(failure: Failure, facts: TicketFacts, platform: Platform, public: bool) -> str:
     use = f" for {facts.use}" if facts.use else ""
+    who = f"someone from the {platform.short_name} team " if public else "you "
     if platform.refund_policy.covers_quality and platform.refund_policy.status == "official":
-        request = "Could you review it and return the credits it used?"
+        request = f"Could {who}review it and return the credits it used?"
     else:
-        request = "Could you review it for a credit or a free re-run?"
+        request = f"Could {who}review it for a credit or a free re-run?"
     return (f"A generation on my account finished, but {failure.plain}, so I can't use "
             f"it{use}. {request}")
 
@@ -221,7 +228,12 @@ def _facts(m: MessageInput, channel: Channel | None,
                       "model_settings"))
     missing += [MISSING_NAMES[k] for k, v in (("model", f.model), ("settings", f.settings))
                 if not v]
-    add("credits", "Credits used", f.credits, PLACEHOLDERS["credits"])
+    usage = m.platform.usage
+    if usage is not None:
+        lines.append(Line(usage.label, f.credits or usage.placeholder, bool(f.credits),
+                          "credits"))
+        if not f.credits:
+            missing.append(_lower(usage.label))
     add("prompt", "Prompt", f.prompt, PLACEHOLDERS["prompt"], quoted=bool(f.prompt))
     if not f.use:  # once given, it is in the first sentence ("... for a client portrait")
         add("use", "Used for", None, PLACEHOLDERS["use"])
@@ -231,16 +243,18 @@ def _facts(m: MessageInput, channel: Channel | None,
     for ask in channel.asks_for if channel else ():
         if public and ask.private:
             continue
-        lines.append(Line(ask.label, ask.placeholder, False, "ask"))
-        missing.append(ask.label)
+        value = f.detail(ask.label)
+        lines.append(Line(ask.label, value or ask.placeholder, value is not None, "ask"))
+        if value is None:
+            missing.append(ask.label)
     return lines, missing
 
 
 def _lower(label: str) -> str:
     """'Account email' -> 'account email'; a name ('Pika User ID') keeps its capitals."""
     first = label.split(" ", 1)[0]
-    return label[:1].lower() + label[1:] if first[1:].islower() and first in (
-        "Account", "Email", "Invoice", "Payment", "Sign-up") else label
+    return label[:1].lower() + label[1:] if first in (
+        "Account", "Email", "Invoice", "Payment", "Sign-up", "Credits", "Computing") else label
 
 
 def frame_words(label: str, failure: Failure) -> str:
@@ -252,18 +266,30 @@ def frame_words(label: str, failure: Failure) -> str:
 
 
 def attached_text(t: Ticket) -> str:
-    """The 'Attached:' sentence: pairs with what they show, then the stills by name."""
+    """The 'Attached:' sentence: pairs by name with what they show, then the stills by
+    the frames they are (their names hold the frame numbers)."""
+    if t.counted:
+        return _counted(t)
     pairs = [f"{a.name} ({a.description})" if t.descriptions else a.name
              for a in t.attachments if a.role == "pair"]
     parts = [", ".join(pairs)] if pairs else []
-    stills = [a.name for a in t.attachments if a.role == "still"]
-    if stills:
-        parts.append(f"the full-size stills {_and(stills)}" if t.stills_listed
-                     else "the full-size stills")
+    frames = [a.frame for a in t.attachments if a.role == "still" and a.frame is not None]
+    if any(a.role == "still" for a in t.attachments):
+        parts.append(f"the full-size stills of frames {_and([str(f) for f in frames])}"
+                     if t.stills_listed and frames else "the full-size stills")
     parts += [f"the reference image {a.name}" for a in t.attachments if a.role == "reference"]
     labelled = (" Each image is labelled with its time and frame number."
                 if t.labelled and any(a.role != "reference" for a in t.attachments) else "")
     return f"{'; '.join(parts)}.{labelled}"
+
+
+def _counted(t: Ticket) -> str:
+    pairs = sum(1 for a in t.attachments if a.role == "pair")
+    stills = sum(1 for a in t.attachments if a.role == "still")
+    parts = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in
+             ((pairs, "side-by-side pair"), (stills, "full-size still")) if n]
+    parts += [f"the reference image {a.name}" for a in t.attachments if a.role == "reference"]
+    return f"{_and(parts)}, each labelled with its time and frame number."
 
 
 def _and(items: Sequence[str]) -> str:
@@ -300,18 +326,26 @@ def _cuts() -> list[Cut]:
                                         for x in t.moments))
 
     def optional(t: Ticket) -> Ticket:
-        return replace(t, facts=tuple(x for x in t.facts
-                                      if x.given or x.key not in (*OPTIONAL, "model_settings")))
+        dropped = [x for x in t.facts if not x.given and x.key in OPTIONAL]
+        names = {MISSING_NAMES[x.key] for x in dropped}
+        return replace(t, facts=tuple(x for x in t.facts if x not in dropped),
+                       missing=tuple(n for n in t.missing if n not in names))
 
     return [
         Cut("the names of the full-size stills", lambda t: replace(t, stills_listed=False)),
         Cut("the attachments' descriptions", lambda t: replace(t, descriptions=False)),
         Cut("the sentence saying the images are labelled",
             lambda t: replace(t, labelled=False)),
-        *(Cut("the end of the note", note(n)) for n in (1500, 800, 400, 200, 80)),
+        *(Cut("the end of the note", note(n)) for n in (1500, 800, 400)),
         Cut("the end of the prompt", prompt),
+        Cut("the column alignment of the facts", lambda t: replace(t, aligned=False)),
+        Cut("the attachments' names (they are counted instead)",
+            lambda t: replace(t, counted=True)),
+        Cut("the end of the note", note(200)),
         Cut("the end of long descriptions of moments", words),
-        Cut("the placeholder lines for settings, use and reference image", optional),
+        Cut("the end of the note", note(80)),
+        Cut("the placeholder lines for what the clip was for and the reference image",
+            optional),
         Cut("the note", lambda t: replace(t, note=None)),
     ]
 
@@ -340,9 +374,10 @@ def fit_message(ticket: Ticket, render: Callable[[Ticket], str]) -> tuple[Ticket
         text = render(ticket)
         if len(text) <= limit:
             return ticket, text, said
-    raise UsageError(f"the message's essentials (ID, term and {len(ticket.moments)} moments) "
-                     f"do not fit the channel's {limit}-character limit: use fewer "
-                     f"--mark times or shorter descriptions.")
+    raise UsageError(f"the message's essentials (the ask, the facts and {len(ticket.moments)} "
+                     f"moments) do not fit the channel's {limit}-character limit: shorten "
+                     f"--prompt or --settings, describe each --mark in fewer words, or use "
+                     f"fewer marks.")
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,10 @@ def _plan_note(platform: Platform, chosen: Channel | None) -> str | None:
             by_route.setdefault(describe(first), []).append(name)
     if not by_route:
         return None
-    parts = "; ".join(f"on {_or_list(names)}: {where}" for where, names in by_route.items())
+    parts = "; ".join(f"on {_or_list(names)}, {where}" for where, names in by_route.items())
     example = next(k for k, name in platform.plans.tiers.items()
                    if any(name in names for names in by_route.values()))
-    return (f"The route depends on your plan ({parts}). No plan was given, so "
+    return (f"The route depends on your plan: {parts}. No plan was given, so "
             f"this bundle is written for "
             f"{describe(chosen) if chosen else 'no documented route'}; add --plan (for "
             f"example --plan {example}) or set it once with 'ava-evidence profile set "

@@ -46,8 +46,9 @@ class SendNotes:
     notes: tuple[str, ...]
     measured: tuple[str, ...]
     warnings: tuple[str, ...]
-    stale: tuple[str, ...]
-    """Facts used here that were last checked over 180 days ago, the route's and the
+    checks: tuple[str, ...]
+    """What to check before sending: facts the tool took from elsewhere (the clip's own
+    date), then catalog facts last checked over 180 days ago, the route's and the
     policy's first."""
 
 
@@ -63,13 +64,14 @@ class SendInput:
     measured: Sequence[str]
     warnings: Sequence[str]
     day: dt.date
+    checks: Sequence[str] = ()
 
 
 def send_notes(s: SendInput) -> SendNotes:
     p, route = s.platform, s.route
     channel = route.channel
     return SendNotes(
-        where=describe(channel) if channel else _no_route(p),
+        where=_where(channel, p) if channel else _no_route(p),
         trust=_trust(channel, p) if channel else "",
         purpose=_PURPOSE_NOTES.get(channel.purpose) if channel else None,
         paste=_paste(route, s.ticket),
@@ -78,10 +80,10 @@ def send_notes(s: SendInput) -> SendNotes:
                 and (channel is None or channel.carries_files) else ()),
         attach_note=_attach_note(route, s.attachment_notes),
         fill_in=s.ticket.missing,
-        private=(f"Do not post your {p.account.label.lower()} in the channel: send it by "
-                 f"direct message to the moderator who answers."
+        private=(f"Others can read this route: do not post your {p.account.label.lower()} "
+                 f"there; send it privately to the person from {p.short_name} who answers."
                  if route.writes_for and route.writes_for.public else None),
-        others=tuple(f"{describe(c)}{_tag(c)}" for c in route.others),
+        others=tuple(f"{_where(c, p)}{_tag(c)}" for c in route.others),
         plan_note=route.plan_note,
         policy=f"{p.refund_policy.summary} ({_provenance(p.refund_policy)})",
         id_where=f"Your {p.id.name}: {p.id.where}",
@@ -89,7 +91,7 @@ def send_notes(s: SendInput) -> SendNotes:
                     for n in p.notes_for(s.plan_key, s.failure_key)),
         measured=tuple(s.measured),
         warnings=tuple(s.warnings),
-        stale=_stale(p, route, s.day),
+        checks=(*s.checks, *_stale(p, route, s.day)),
     )
 
 
@@ -99,6 +101,15 @@ def _stale(p: Platform, route: Route, day: dt.date) -> tuple[str, ...]:
     first = {id(route.channel), id(p.refund_policy)}
     old = sorted(stale_facts(p, when=day), key=lambda n: id(n.fact) not in first)
     return tuple(stale_line(n) for n in old)
+
+
+def _where(c: Channel, p: Platform) -> str:
+    """The route in words; a form or a site with no address of its own gets the help page."""
+    where = describe(c)
+    if c.kind in ("web-form", "web") and "http" not in c.where and "." not in c.where \
+            and p.help_centre:
+        where += f" ({p.help_centre})"
+    return where
 
 
 def _no_route(p: Platform) -> str:
@@ -117,25 +128,34 @@ _PURPOSE_NOTES = {
 
 
 def _trust(c: Channel, p: Platform) -> str:
+    name = p.short_name
     if c.status == "official":
-        return f"From {p.name}'s own page ({c.source}, checked {c.checked})."
+        return f"From {name}'s own page ({c.source}, checked {c.checked})."
     if c.status == "third-party":
-        return (f"From a third-party page, not {p.name}'s ({c.source}, checked {c.checked}): "
-                f"check it on {p.name}'s own site before sending.")
+        return (f"From a third-party page, not {name}'s ({c.source}, checked {c.checked}): "
+                f"check it on {name}'s own site before sending.")
     why = (c.basis or (f"only a weak source says so: {c.source}" if c.source
                        else "no public source")).rstrip(".")
-    look = f" on {p.help_centre}" if p.help_centre else f" on {p.name}'s own site"
+    look = f" on {p.help_centre}" if p.help_centre else f" on {p.short_name}'s own site"
     return f"Unverified: {why} (checked {c.checked}). Check it{look} before sending."
 
 
 def _tag(c: Channel) -> str:
-    return {"official": "", "third-party": " (from a third-party page)"}.get(
-        c.status, " (unverified)")
+    bits = [] if c.purpose == "support" else [f"{c.purpose} route"]
+    if c.status == "third-party":
+        bits.append("from a third-party page")
+    elif c.unverified:
+        bits.append("unverified")
+    return f" ({', '.join(bits)})" if bits else ""
 
 
 def _paste(route: Route, t: Ticket) -> str:
     channel, writes = route.channel, route.writes_for
-    if channel is not None and not channel.carries_text:
+    if channel is None:
+        return ("No address or form is documented. If you find one: in an email or a form, "
+                "the first line of ticket.txt, after 'Subject: ', is the subject and the rest "
+                "the message. " + _REPLACE)
+    if not channel.carries_text:
         alt = (f" The message in ticket.txt is written for the next route, "
                f"{describe(writes)}." if writes else
                " ticket.txt holds the message for any other route you find.")
@@ -143,18 +163,20 @@ def _paste(route: Route, t: Ticket) -> str:
     kind = t.kind
     if kind in ("email", "none"):
         return ("Open a new email. Copy the first line of ticket.txt, after 'Subject: ', into "
-                "the subject; paste the rest into the body. Replace every [bracketed] part "
-                "first.")
+                "the subject; paste the rest into the body. " + _REPLACE)
     if kind == "web-form":
         pick = f" Pick the category '{writes.category}'." if writes and writes.category else ""
         return ("In the form, copy the first line of ticket.txt, after 'Subject: ', into the "
-                f"subject field and the rest into the description.{pick} Replace every "
-                "[bracketed] part first.")
+                f"subject field and the rest into the description.{pick} " + _REPLACE)
     limit = f" It fits the {t.limit}-character limit." if t.limit else ""
     if kind == "discord":
         where = f" in {writes.post_in}" if writes and writes.post_in else ""
-        return f"Paste ticket.txt as one message{where}.{limit}"
-    return f"Paste ticket.txt into the message box.{limit} Replace every [bracketed] part first."
+        return f"Paste ticket.txt as one message{where}.{limit} " + _REPLACE
+    return f"Paste ticket.txt into the message box.{limit} " + _REPLACE
+
+
+_REPLACE = ("Replace every [bracketed] part first, or delete its line where it does not apply "
+            "(a reference image, for a text-to-video job).")
 
 
 def _attach_note(route: Route, notes: Sequence[str]) -> str | None:
@@ -165,7 +187,7 @@ def _attach_note(route: Route, notes: Sequence[str]) -> str | None:
 
 
 def _provenance(f: Fact) -> str:
-    where = f.source or f.basis or "no public source"
+    where = (f.source or f.basis or "no public source").rstrip(".")
     word = {"official": "the platform's own page", "third-party": "third-party page, not the "
             "platform's"}.get(f.status, "unverified")
     return f"{word}: {where}, checked {f.checked}"

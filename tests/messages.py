@@ -26,7 +26,9 @@ from ava_evidence.timecode import format_short
 ALL_FIELDS = TicketFacts(account="maya@example.com", generated="2026-11-28 14:05 UTC",
                          model="Kling 2.1 Master", settings="Professional mode, 5 s, 1080p",
                          credits="35", prompt="Woman in a red dress smiling at the camera",
-                         use="a client portrait", reference="portrait.png")
+                         use="a client portrait", reference="portrait.png",
+                         details=(("Pika User ID", "pk-7731"), ("Account ID", "pv-1"),
+                                  ("Ai-trace-id", "tr-99")))
 WHAT = "her eyes begin to move apart"
 
 
@@ -64,9 +66,10 @@ def attachments(failure: Failure, reference: bool) -> list[Attached]:
                       cap("START OF SHOT" if gradual else "BEFORE", 0 if gradual else 38),
                       cap("MARK 1", 39))]
     out = [Attached(Path(p.file).name, p.file, p.description(), "pair") for p in pairs]
-    out += [Attached(name, f"frames/{name}", "still", "still")
-            for name in ("start_f000000_0.000s.png", "mark1_f000039_1.625s.png",
-                         "end_f000095_3.959s.png")]
+    out += [Attached(name, f"frames/{name}", "still", "still", frame)
+            for name, frame in (("start_f000000_0.000s.png", 0),
+                                ("mark1_f000039_1.625s.png", 39),
+                                ("end_f000095_3.959s.png", 95))]
     if reference:
         out.append(Attached("portrait.png", "reference/portrait.png", "reference image",
                             "reference"))

@@ -79,12 +79,14 @@ def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None
                                                        "Runway's task ID. ")
     # The row's facts fill the message; what is left is listed per row.
     assert "credits used" not in doc["results"][0]["missing"]
-    assert "Pika User ID" not in doc["results"][0]["missing"]
+    assert "account email" not in doc["results"][0]["missing"]
+    assert "Pika User ID" in doc["results"][0]["missing"]  # what Pika's email route asks for
     assert "generation date" in doc["results"][0]["missing"]
     with zipfile.ZipFile(tmp_path / "o" / "pika_p1_physics.zip") as z:
         text = z.read("pika_p1_physics/data/ticket.txt").decode()
         manifest = json.loads(z.read("pika_p1_physics/data/manifest.json"))
-    assert "Pika User ID:" in text and "u-123" in text and "35" in text
+    assert "Account email:   u-123" in text and "Credits used:    35" in text
+    assert "Pika User ID:    [your Pika User ID, on your Profile page]" in text
     assert manifest["frames"][1]["what"] == "the ball jumps"
     with zipfile.ZipFile(tmp_path / "o" / "named.zip") as z:
         manifest = json.loads(z.read("runway_r1_identity-coherence/data/manifest.json"))

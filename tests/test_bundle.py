@@ -332,11 +332,11 @@ def test_physics_without_a_mark_is_a_usage_error(clips: ClipStore, tmp_path: Pat
 
 def test_prompt_adherence_needs_the_prompt(clips: ClipStore, tmp_path: Path) -> None:
     result = _build(clips, tmp_path / "x.zip", failure="prompt", expect=2)
-    assert result.stderr == ("Error: Prompt Adherence Failure needs the prompt: Give the prompt "
+    assert result.stderr == ("Error: Prompt Adherence Failure needs the prompt: give the prompt "
                              "you used with --prompt so support can compare it with the "
                              "stills.\n")
     result = _build(clips, tmp_path / "x.zip", "--mark", "1", failure="audio", expect=2)
-    assert result.stderr == ("Error: Audio-Visual Desynchronisation needs a description: Mark "
+    assert result.stderr == ("Error: Audio-Visual Desynchronisation needs a description: mark "
                              "where the sound and picture part with --mark TIME=WHAT, saying "
                              "what you hear there (or describe it with --note).\n")
     assert list(tmp_path.iterdir()) == []
@@ -670,7 +670,8 @@ def test_build_human_output(clips: ClipStore, tmp_path: Path) -> None:
         "guide); no Runway page describes a help widget or ties a support channel to a plan "
         "(checked 2026-11-29). Check it on https://help.runwayml.com before sending.")
     assert ("Paste: Paste ticket.txt into the message box. It fits the 1000-character limit. "
-            "Replace every [bracketed] part first.") in lines
+            "Replace every [bracketed] part first, or delete its line where it does not apply "
+            "(a reference image, for a text-to-video job).") in lines
     assert lines[lines.index(f"Attach, from {bag}/:") + 1] == (
         "  pairs/01_start-end.png, pairs/02_mark1_f000024.png, "
         "frames/start_f000000_0.000s.png, frames/mark1_f000024_1.000s.png, "

@@ -81,7 +81,7 @@ def test_seed_ratings_are_third_party() -> None:
     assert physics.term == "Physics Prior Degeneration" and physics.severity == "major"
     assert identity.strength["kling"].rating == "high"
     assert physics.strength["kling"].rating == "moderate"
-    assert {identity.strength["kling"].status, physics.strength["kling"].status} == {"third-party"}
+    assert {identity.strength["kling"].status, physics.strength["kling"].status} == {"unverified"}
     assert identity.evidence.min_marks == 0 and physics.evidence.min_marks == 1
 
 
@@ -225,7 +225,7 @@ def test_user_config_folder_file_overrides_fields() -> None:
     (GOOD_PLATFORM.replace("    aliases: [acmevid]\n", "    aliases: [acmevid]\n    colour: red\n"),
      "platforms.acme.colour: unknown key; expected one of account, aliases, channels, "
      "discontinued, domains, help, help_centre, id, name, notes, plans, refund_policy, status, "
-     "vendor."),
+     "usage, vendor."),
     (GOOD_PLATFORM.replace("        source: https://help.example.com/contact\n", ""),
      "platforms.acme.channels[0].source: required unless the status is 'unverified'."),
     (GOOD_PLATFORM.replace("covers_quality: false", "covers_quality: maybe"),
@@ -261,7 +261,8 @@ def test_platforms_and_failures_commands() -> None:
     out = run_cli("failures").stdout
     assert "Identity Coherence Failure" in out and "Physics Prior Degeneration" in out
     out = run_cli("failures", "physics").stdout
-    assert "Documentation strength on kling: moderate (third-party" in out
+    assert "Documentation strength on kling: moderate (unverified: AVA's Kling physics-collapse " \
+        "reference page" in out
     doc = run_json("failures", "identity")
     assert doc["failures"][0]["evidence"]["pair"] == "start-end"
     result = run_cli("platforms", "nowhere", expect=2)
@@ -355,3 +356,16 @@ def test_old_facts_are_flagged_from_their_own_date(monkeypatch: pytest.MonkeyPat
     with zipfile.ZipFile(tmp_path / "k.zip") as z:
         send = z.read("kling_k_physics/data/send.md").decode()
     assert "Kling AI's address (support@klingai.com) was last checked 2026-11-29" in send
+
+
+def test_no_value_in_the_catalog_is_cut_by_a_comment() -> None:
+    """In YAML, ' #' ends an unquoted value: '... post in #community-help' would silently
+    lose its end. Comments belong on their own lines, or after a value that cannot hold
+    text."""
+    for n, line in enumerate(data_path("channels.yaml").read_text().splitlines(), 1):
+        body = line.strip()
+        if body.startswith("#") or " #" not in body:
+            continue
+        before = body.split(" #", 1)[0]
+        quoted = before.count('"') % 2 == 1 or before.count("'") % 2 == 1
+        assert quoted or before.rstrip().endswith(("none", ":")), (n, line)

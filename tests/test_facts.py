@@ -151,7 +151,7 @@ def test_facts_and_mark_words_land_everywhere(clips: ClipStore, tmp_path: Path) 
                           "generated_from_clip": False, "model": "Kling 2.1",
                           "settings": "Professional mode, 5 s", "credits": "35",
                           "prompt": "a dunk, slow motion", "use": "a sports ad",
-                          "reference": "portrait.png"}
+                          "reference": "portrait.png", "details": []}
     members = _members(tmp_path / "k.zip")
     bag = "kling_868126542138_physics/data"
     text = members[f"{bag}/ticket.txt"].decode()
@@ -321,3 +321,43 @@ def test_report_opens_an_email_with_subject_and_body(clips: ClipStore, tmp_path:
     subject, body = text.split("\n\n", 1)
     assert query["subject"] == [subject.removeprefix("Subject: ")]
     assert query["body"] == [body]
+
+
+def test_review_findings_stay_fixed(clips: ClipStore, tmp_path: Path) -> None:
+    """What the second ticket review found, each checked where a user meets it."""
+    base = ["build", clips.path(CLIP), "--id", "g1", "-o"]
+    # A community forum is public too: no account email there.
+    doc = run_json(*base, tmp_path / "f.zip", "--platform", "firefly", "--failure", "physics",
+                   "--mark", "1=the cup floats", "--account", "maya@example.com")
+    text = _members(tmp_path / "f.zip")["firefly_g1_physics/data/ticket.txt"].decode()
+    assert doc["manifest"]["ticket"]["kind"] == "web" and "maya@example.com" not in text
+    assert "Could someone from the Adobe Firefly team review it" in text
+    # No documented route: no "open a new email" with nowhere to send it.
+    out = run_cli(*base, tmp_path / "h.zip", "--platform", "hailuo", "--failure", "physics",
+                  "--mark", "1=x").stdout
+    assert "Paste: No address or form is documented. If you find one" in out
+    assert "Hello Hailuo support," in _members(tmp_path / "h.zip")[
+        "hailuo_g1_physics/data/ticket.txt"].decode()  # the short name, not "(MiniMax)"
+    # A line the route asks for can be given; an unknown one is refused before any work.
+    doc = run_json(*base, tmp_path / "p.zip", "--platform", "pika", "--failure", "physics",
+                   "--mark", "1=x", "--detail", "pika user id=pk-7731")
+    assert "Pika User ID" not in doc["missing"]
+    assert "Pika User ID:    pk-7731" in _members(tmp_path / "p.zip")[
+        "pika_g1_physics/data/ticket.txt"].decode()
+    result = run_cli(*base, tmp_path / "q.zip", "--platform", "kling", "--failure", "physics",
+                     "--mark", "1", "--detail", "Order=5", expect=2)
+    assert result.stderr == ("Error: --detail 'Order' is not a line Kling AI's routes ask for; "
+                             "they ask for nothing more than the usual facts.\n")
+    # A prompt-adherence ticket that says nothing about what is wrong is flagged.
+    result = run_cli(*base, tmp_path / "r.zip", "--platform", "kling", "--failure", "prompt",
+                     "--prompt", "a red ball")
+    assert result.stderr == ("Warning: the message does not say what goes wrong: add --mark "
+                             "TIME=WHAT where it shows, or describe it with --note.\n")
+    # An email that runs long is flagged, not sent silently.
+    result = run_cli(*base, tmp_path / "s.zip", "--platform", "kling", "--failure", "physics",
+                     "--mark", "1=x", "--note", "The ball goes through the rim again. " * 40)
+    assert result.stderr.startswith("Warning: the message is ")
+    assert "words long; agents answer short ones first" in result.stderr
+    # A discontinued platform has nothing to keep a profile for.
+    result = run_cli("profile", "set", "sora", "--account", "a@b.c", expect=2)
+    assert result.stderr.startswith("Error: OpenAI Sora is discontinued (since 2026-09-24)")

@@ -79,8 +79,12 @@ def test_message_lint(platform: str, failure: str, plan_given: bool, fields: str
     shown = {"account": facts.account, "generated": facts.generated, "model": facts.model,
              "settings": facts.settings, "credits": facts.credits, "prompt": facts.prompt,
              "use": facts.use, "reference": facts.reference}
+    usage = made.platform.usage
     for key, value in shown.items():
-        if key == "account" and public:
+        if (key == "account" and public) or (key == "credits" and usage is None):
+            continue
+        if key == "credits" and value is None:
+            assert f"{usage.label}:" in text and usage.placeholder in text
             continue
         if value is not None:
             assert value in text and value in md, key
@@ -110,7 +114,7 @@ def test_runway_without_a_plan_states_none_and_says_which_plans_change_the_route
     made = message_for("runway", "physics")
     assert "Plan" not in made.rendered.text and "Free" not in made.rendered.text
     note = made.route.plan_note or ""
-    assert note.startswith("The route depends on your plan (on Pro or Unlimited: In-app: "
+    assert note.startswith("The route depends on your plan: on Pro or Unlimited, In-app: "
                            "Help widget")
     assert "add --plan (for example --plan pro)" in note
     pro = message_for("runway", "physics", plan="pro")

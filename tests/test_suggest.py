@@ -165,7 +165,8 @@ def test_build_auto_compares_a_drift_with_the_start_of_its_shot(made: dict[str, 
     m = doc["manifest"]
     mark = next(f for f in m["frames"] if f["label"] == "mark")
     assert abs(mark["time_s"] - 1.5) <= 0.5
-    assert mark["what"].startswith("the face starts to change; later its eyes are about ")
+    assert re.match(r"the face starts to change; by 0:0\d(\.\d+)? \(frame \d+\) its eyes are "
+                    r"about \d+% ", mark["what"]), mark["what"]
     assert mark["what"].endswith("% farther apart than at the start of the shot")
     pair = m["pairs"][1]
     assert (pair["kind"], pair["left"], pair["right"]) == ("base-mark", 0, mark["index"])
