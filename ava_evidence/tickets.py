@@ -102,9 +102,12 @@ def _md_block(text: Any) -> str:
     return f"{fence}text\n{s}\n{fence}"
 
 
-_MD_INLINE = re.compile(r"[\\`*_~\[\]<|]|&(?=#?\w+;)")
-"""Characters that start Markdown inside a line: code, emphasis, strikethrough, links,
-HTML and autolinks, table cells, and '&' where it would read as an entity."""
+_MD_INLINE = re.compile(r"[\\`*~<|]|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_])")
+"""Characters that start Markdown inside a line: code, emphasis, strikethrough, HTML and
+autolinks, table cells, '&' where it would read as an entity, and '_' except between two
+letters or digits (where it cannot start or end emphasis: task_id stays task_id)."""
+_MD_LINK = re.compile(r"\][(\[:]")
+"""Brackets make a link only as '](', '][' or a definition '[x]:'."""
 _MD_LINE_START = re.compile(r"^(?:[#>+=-]|\d+(?=[.)]))")
 """What turns a line into a heading, quote, list or heading underline."""
 
@@ -113,9 +116,13 @@ def _md_text(text: Any) -> str:
     """Plain text safe inside Markdown prose: shown exactly as given, on one line.
 
     Only what Markdown would act on is escaped, so text stays readable when the
-    Markdown is read as it is ("Library > Assets", not "Library \\> Assets").
+    Markdown is read as it is ("Library > Assets", "[your account email]",
+    "https://example.com/a_b", not "Library \\> Assets" or "\\[your...").
     """
-    s = _MD_INLINE.sub(lambda m: "\\" + m.group(), " ".join(str(text).split()))
+    s = " ".join(str(text).split())
+    pattern = _MD_INLINE if not _MD_LINK.search(s) else re.compile(
+        _MD_INLINE.pattern + r"|[\[\]]")
+    s = pattern.sub(lambda m: "\\" + m.group(), s)
     return _MD_LINE_START.sub(lambda m: m.group() + "\\" if m.group().isdigit()
                               else "\\" + m.group(), s)
 
