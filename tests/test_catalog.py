@@ -369,3 +369,14 @@ def test_no_value_in_the_catalog_is_cut_by_a_comment() -> None:
         before = body.split(" #", 1)[0]
         quoted = before.count('"') % 2 == 1 or before.count("'") % 2 == 1
         assert quoted or before.rstrip().endswith(("none", ":")), (n, line)
+
+
+def test_discontinued_platforms_are_listed_apart_with_their_dates() -> None:
+    out = run_cli("platforms").stdout
+    active, ended = out.split("Discontinued (build refuses them):\n")
+    assert "sora " not in active and ended.startswith("sora        OpenAI Sora: ended 2026-09-24")
+    full = run_cli("platforms", "sora").stdout
+    assert "the Sora Videos API shut down on 2026-09-24" in full
+    assert "What remains: Only OpenAI's general support remains" in full
+    doc = run_json("platforms", "sora")["platforms"][0]
+    assert doc["status"] == "discontinued" and doc["discontinued"]["date"] == "2026-09-24"
