@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .errors import OutputError, UsageError
 from .facts import MarkSpec, TicketFacts
+from .message import Attached
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from .catalog import Catalog, Channel, Failure, Platform
     from .clip import ClipIndex, Progress
     from .compose import Caption
-    from .message import Attached, Moment, Ticket
+    from .message import Moment, Rendered, Ticket
     from .route import Route
     from .send import SendNotes
 
@@ -79,6 +80,8 @@ class BuildRequest:
     """Checked values (see :meth:`TicketFacts.from_user`)."""
     reference: Path | None = None
     """The input image of an image-to-video job, copied into the bundle."""
+    reference_data: tuple[str, bytes] | None = None
+    """The same, as (file name, bytes): sent by the mark page, never read from a path."""
     output: Path | None = None
     force: bool = False
     include_clip: bool = False
@@ -196,7 +199,8 @@ def build(request: BuildRequest, *, catalog: Catalog | None = None,
 
 # -- before any decoding: check the request --------------------------------------------
 
-def _check(request: BuildRequest, catalog: Catalog | None, day: dt.date) -> _Job:
+def _check(request: BuildRequest, catalog: Catalog | None, day: dt.date, *,
+           output: bool = True) -> _Job:
     """Resolve and check everything that needs no decoding; raise on the first problem."""
     from .catalog import load_catalog
     from .clip import check_readable
@@ -217,10 +221,13 @@ def _check(request: BuildRequest, catalog: Catalog | None, day: dt.date) -> _Job
     link = given_id if gid != given_id else None
     _check_evidence(request, fail, facts)
     _check_details(facts, plat)
-    check_readable(request.clip)
+    if output:
+        check_readable(request.clip)
     check_template_dir(request.template_dir)
     if request.reference is not None:
         _check_reference(request.reference)
+    if request.reference_data is not None:
+        _check_reference_bytes(*request.reference_data)
     name = f"{plat.key}_{safe_name(gid)}_{fail.key}"
     warnings = [d for d in [plat.id_doubt(gid)] if d]
     if fail.evidence.change == "gradual" and not request.marks and not request.auto:
@@ -231,8 +238,8 @@ def _check(request: BuildRequest, catalog: Catalog | None, day: dt.date) -> _Job
                         "it shows, or describe it with --note.")
     return _Job(request, cat, plat, fail, plan_key, plan_name,
                 route_for(plat, plan_key, plan_given=plan_name is not None), gid, link, facts,
-                name, _output_path(request.output, name, request.force), tuple(warnings),
-                used, day)
+                name, _output_path(request.output, name, request.force) if output
+                else Path(f"{name}.zip"), tuple(warnings), used, day)
 
 
 def _with_profile(request: BuildRequest, platform_key: str
@@ -303,6 +310,28 @@ def _check_reference(path: Path) -> None:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise UsageError(f"reference image {path} is not an image Pillow can read "
                          f"({type(e).__name__}): give the PNG, JPEG or WebP you uploaded.") from e
+
+
+def _check_reference_bytes(name: str, data: bytes) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > MAX_REFERENCE_BYTES:
+        raise UsageError(f"reference image {name} is {len(data) / 1e6:.0f} MB; the limit is "
+                         f"{MAX_REFERENCE_BYTES // 1_000_000} MB: give the image you uploaded.")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise UsageError(f"reference image {name} is not an image Pillow can read "
+                         f"({type(e).__name__}): give the PNG, JPEG or WebP you uploaded.") from e
+
+
+def _reference_name(request: BuildRequest) -> str | None:
+    if request.reference is not None:
+        return safe_name(request.reference.name, 120)
+    if request.reference_data is not None:
+        return safe_name(request.reference_data[0], 120)
+    return None
 
 
 def _with_clip_facts(job: _Job, index: ClipIndex) -> _Job:
@@ -685,43 +714,67 @@ def _prepare(template_dir: str | os.PathLike[str] | None, platform_key: str,
 
 # -- step 3: write the ticket files --------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Words:
+    """The message and the notes for the user, rendered."""
+
+    message: Rendered
+    notes: SendNotes
+    facts: TicketFacts
+    warnings: list[str]
+
+
+def _words(job: _Job, index: ClipIndex, plan: FramePlan, attached: list[Attached],
+           attachment_notes: list[str], suggestion: Suggestion | None,
+           reference_name: str | None) -> _Words:
+    """What build and preview both write: the message fitted to the channel, and the
+    notes for the user."""
+    from .message import MessageInput, build_message, render_message
+    from .send import SendInput, send_notes
+
+    route = job.route
+    facts = job.facts if reference_name is None else \
+        TicketFacts(**{**asdict(job.facts), "reference": reference_name})
+    full = build_message(MessageInput(job.platform, job.failure, route, job.generation_id,
+                                      job.link, job.plan_name, facts,
+                                      _moments(plan, job.failure, index), attached))
+    message = render_message(full, platform_key=job.platform.key, kind=route.kind,
+                             template_dir=job.request.template_dir)
+    warnings = [*job.warnings, *_clip_warnings(job, index),
+                *_length_warnings(message.ticket, message.text)]
+    checks = (["The generation date is the clip's own creation time: if you exported the clip "
+               "again after downloading it, give the real date with --generated."]
+              if facts.generated_from_clip else [])
+    notes = send_notes(SendInput(job.platform, route, message.ticket, job.failure.key,
+                                 job.plan_key, [a.file for a in message.ticket.attachments],
+                                 attachment_notes, _measured_lines(suggestion), warnings,
+                                 job.day, checks))
+    return _Words(message, notes, facts, warnings)
+
+
 def _write_ticket(job: _Job, index: ClipIndex, plan: FramePlan, staged: _Staged,
                   suggestion: Suggestion | None, when: dt.datetime
                   ) -> tuple[dict[str, Any], Ticket]:
     """The message (ticket.txt, ticket.md), the notes for the user (send.md), the report
     and the manifest."""
-    from .message import MessageInput, build_message, render_message
-    from .send import SendInput, send_notes
     from .tickets import render
 
-    route = job.route
-    channel = route.channel
+    channel = job.route.channel
     budget = (channel.limit.attachment_limit_mb if channel and channel.limit
               and channel.limit.attachment_limit_mb else DEFAULT_ATTACHMENT_MB)
     reference = _stage_reference(job, staged)
     attached, attachment_notes = _attachments(plan, staged, budget, reference)
-    facts = job.facts if reference is None else \
-        TicketFacts(**{**asdict(job.facts), "reference": Path(reference).name})
-    full = build_message(MessageInput(job.platform, job.failure, route, job.generation_id,
-                                      job.link, job.plan_name, facts,
-                                      _moments(plan, job.failure, index), attached))
-    kind, key, tdir = route.kind, job.platform.key, job.request.template_dir
-    message = render_message(full, platform_key=key, kind=kind, template_dir=tdir)
-    ticket, text, markdown, shortened = (message.ticket, message.text, message.markdown,
-                                         message.shortened)
-    warnings = [*job.warnings, *_clip_warnings(job, index), *_length_warnings(ticket, text)]
-    checks = (["The generation date is the clip's own creation time: if you exported the clip "
-               "again after downloading it, give the real date with --generated."]
-              if facts.generated_from_clip else [])
-    notes = send_notes(SendInput(job.platform, route, ticket, job.failure.key, job.plan_key,
-                                 [a.file for a in ticket.attachments], attachment_notes,
-                                 _measured_lines(suggestion), warnings, job.day, checks))
-    extra = {"ticket": ticket, "send": notes, "text": text, "bag": job.name}
-    send_md = render("send.md.j2", extra, platform_key=key, kind=kind, template_dir=tdir)
-    for name, body in (("ticket.txt", text), ("ticket.md", markdown), ("send.md", send_md)):
+    w = _words(job, index, plan, attached, attachment_notes, suggestion,
+               Path(reference).name if reference else None)
+    ticket, text = w.message.ticket, w.message.text
+    extra = {"ticket": ticket, "send": w.notes, "text": text, "bag": job.name}
+    send_md = render("send.md.j2", extra, platform_key=job.platform.key, kind=job.route.kind,
+                     template_dir=job.request.template_dir)
+    for name, body in (("ticket.txt", text), ("ticket.md", w.message.markdown),
+                       ("send.md", send_md)):
         _write_text(staged, name, body)
-    manifest = _manifest(job, index, plan, staged, suggestion, when, ticket, notes, text,
-                         shortened, warnings, facts, reference)
+    manifest = _manifest(job, index, plan, staged, suggestion, when, ticket, w.notes, text,
+                         w.message.shortened, w.warnings, w.facts, reference)
     manifest["attachment_notes"] = attachment_notes
     manifest["attachment_limit_mb"] = budget
     _write_text(staged, "report.html", _report(extra, manifest, plan, staged, job))
@@ -730,18 +783,51 @@ def _write_ticket(job: _Job, index: ClipIndex, plan: FramePlan, staged: _Staged,
     return manifest, ticket
 
 
+def preview(request: BuildRequest, index: ClipIndex, *, catalog: Catalog | None = None,
+            now: dt.datetime | None = None) -> dict[str, Any]:
+    """What build would write as the message and the notes, without decoding a frame or
+    writing a file: for a page that shows the message while it is being written."""
+    from dataclasses import replace
+
+    from .catalog_rules import today
+
+    request = replace(request, auto=False)  # measuring decodes the clip: not for a preview
+    job = _with_clip_facts(_check(request, catalog, now.date() if now else today(),
+                                  output=False), index)
+    marks, _ = _marks(job, index, None)
+    plan = plan_frames(index, marks, job.failure)
+    attached = [Attached(Path(p.file).name, p.file, p.description(), "pair")
+                for p in plan.pairs]
+    attached += [Attached(s.name, f"frames/{s.name}", f"{s.label} still", "still", s.index)
+                 for s in plan.shots if s.label != "mark" or s.index not in (
+                     0, plan.shots[-1].index)]
+    reference = _reference_name(request)
+    if reference is not None:
+        attached.append(Attached(reference, f"reference/{reference}", "reference image",
+                                 "reference"))
+    w = _words(job, index, plan, attached, [], None, reference)
+    return {"text": w.message.text, "markdown": w.message.markdown, "kind": job.route.kind,
+            "subject": w.message.ticket.subject, "limit": w.message.ticket.limit,
+            "shortened": w.message.shortened, "missing": list(w.message.ticket.missing),
+            "warnings": w.warnings, "send": asdict(w.notes), "bag": job.name,
+            "frames": [s.to_dict() for s in plan.shots]}
+
+
 def _write_text(staged: _Staged, name: str, body: str) -> None:
     (staged.folder / name).write_text(body, encoding="utf-8")
     staged.payload.append((name, staged.folder / name))
 
 
 def _stage_reference(job: _Job, staged: _Staged) -> str | None:
-    source = job.request.reference
-    if source is None:
+    file_name = _reference_name(job.request)
+    if file_name is None:
         return None
-    name = f"reference/{safe_name(source.name, 120)}"
+    name = f"reference/{file_name}"
     (staged.folder / "reference").mkdir()
-    shutil.copyfile(source, staged.folder / name)
+    if job.request.reference is not None:
+        shutil.copyfile(job.request.reference, staged.folder / name)
+    elif job.request.reference_data is not None:
+        (staged.folder / name).write_bytes(job.request.reference_data[1])
     staged.payload.append((name, staged.folder / name))
     return name
 

@@ -712,6 +712,74 @@ def demo(out_dir: Path | None, quiet: bool) -> None:
     click.echo(f"Check it:    ava-evidence verify {shlex.quote(str(result.bundle.path))}")
 
 
+@cli.command()
+@CLIP
+@click.option("--platform", "platform", default=None, metavar="P",
+              help="Platform key or alias, to fill in the form.")
+@click.option("--id", "generation_id", default=None, metavar="GENERATION_ID",
+              help="The Generation ID or its link, to fill in the form.")
+@click.option("--failure", "failure", default=None, metavar="F",
+              help="Failure key or alias, to fill in the form.")
+@click.option("--plan", default=None, metavar="TIER", help="Your plan, to fill in the form.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")
+@click.option("--no-browser", is_flag=True, help="Only print the page's address.")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for the bundles the page builds [default: here].")
+@click.option("--templates", "template_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of your own ticket templates (rendered in a sandbox).")
+@CHANNELS
+@JSON
+@QUIET
+def mark(clip: Path, platform: str | None, generation_id: str | None, failure: str | None,
+         plan: str | None, port: int, no_browser: bool, out_dir: Path | None,
+         template_dir: Path | None, channels_file: Path | None, as_json: bool,
+         quiet: bool) -> None:
+    """Open a local page to find the failure frame by frame, describe it and build.
+
+    The page shows the exact frame the bundle will hold (the tool decodes it,
+    not the browser), steps one frame or one second with the arrow keys, marks
+    the current frame with M and asks what is visible there, finds candidate
+    moments, fills the ticket's fields (from these options and your profile),
+    shows the message as it will be sent, and builds the same bundle as build.
+    It listens on this computer only (127.0.0.1), behind a random token.
+    Ctrl-C stops it.
+    """
+    from .markserver import MarkSession, start
+    from .profile import load_profile
+
+    session = _with_progress(quiet or as_json, lambda progress: MarkSession.open(
+        clip, defaults={}, out_dir=out_dir or Path.cwd(), channels_file=channels_file,
+        template_dir=template_dir, on_progress=progress))
+    key = session.catalog.platform(platform).key if platform else None
+    entry = load_profile().get(key) if key else None
+    session.defaults = {k: v for k, v in {
+        "platform": key, "id": generation_id,
+        "failure": session.catalog.failure(failure).key if failure else None,
+        "plan": plan or (entry.plan if entry else None),
+        "account": entry.account if entry else None}.items() if v}
+    server = start(session, port)
+    try:
+        if as_json:
+            click.echo(json.dumps({"url": server.url}))
+        else:
+            click.echo(f"Open {server.url}")
+            click.echo("Ctrl-C to stop.")
+        sys.stdout.flush()
+        if not no_browser:
+            import threading
+            import webbrowser
+
+            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        server.serve_forever()
+    except KeyboardInterrupt:  # the way to stop it: not an error
+        server.server_close()
+        click.echo("Stopped.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        server.server_close()
+
+
 @cli.group()
 def profile() -> None:
     """Your account and plan per platform, typed once and used by build.
