@@ -27,7 +27,7 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from .timecode import format_clock, format_seconds
+from .timecode import format_clock, format_seconds, format_short
 
 if TYPE_CHECKING:
     import numpy as np
@@ -418,7 +418,8 @@ def _track_onset(index: ClipIndex, track: _Track, shot_start: int, base_end: int
         return None
     j, k = min(onsets)
     onset = rows[j][0]
-    peak_change = max((r[5] for r in rows[k:]), key=abs, default=0.0)
+    peak_row = max(rows[k:], key=lambda r: abs(r[5]))
+    peak_change = peak_row[5]
     peak_eye = abs(peak_change)
     low_sim = min((r[6] for r in rows[k:]), default=1.0)
     lost = sum(1 for r in rows[k:] if not r[7]) / max(1, len(rows[k:]))
@@ -433,10 +434,12 @@ def _track_onset(index: ClipIndex, track: _Track, shot_start: int, base_end: int
                 f"shot's first second; ")
     reason = f"{eyes}face appearance similarity down to {low_sim:.2f}{who}"
     face = "the face" if track.side == "only" else f"the {track.side.removesuffix(' face')} face"
-    later = (f"; later its eyes are about {peak_eye * 100:.0f}% "
+    peak = peak_row[0]
+    by = f"by {format_short(index.time_of(peak))} (frame {peak})"
+    later = (f"; {by} its eyes are about {peak_eye * 100:.0f}% "
              f"{'farther apart' if peak_change > 0 else 'closer together'} than at the start "
              f"of the shot" if peak_eye >= 0.08 else
-             "; later it no longer looks like the face at the start of the shot")
+             f"; {by} it no longer looks like the face at the start of the shot")
     return Candidate(onset, index.time_of(onset), score, reason, "identity",
                      {"eye_spacing_change": peak_eye, "face_similarity": low_sim},
                      words=f"{face} starts to change{later}", baseline=shot_start)

@@ -1,9 +1,10 @@
 """Many bundles at once: a CSV or JSON Lines file of jobs, built in parallel processes.
 
 Each row is one clip (its path relative to the jobs file), platform, id, failure
-and optional marks, plan, note, model. A malformed file is refused before any
-work, with the line named; a row that fails to build does not stop the others
-and ends with the same one-line error ``build`` would give::
+and optional marks (``TIME`` or ``TIME=WHAT``), plan, note, model and the ticket's
+facts (account, prompt, generated, credits, settings, use, reference). A malformed
+file is refused before any work, with the line named; a row that fails to build does
+not stop the others and ends with the same one-line error ``build`` would give::
 
     results = run_batch(load_jobs("jobs.csv"), "out", workers=2)
 """
@@ -24,7 +25,10 @@ from typing import Any
 from .errors import AvaError, UsageError
 
 REQUIRED = ("clip", "platform", "id", "failure")
-OPTIONAL = ("marks", "plan", "note", "model", "auto", "output")
+OPTIONAL = ("marks", "plan", "note", "model", "auto", "output", "account", "prompt",
+            "generated", "credits", "settings", "use", "reference")
+FACTS = ("account", "prompt", "generated", "credits", "settings", "use")
+"""Columns passed to build as they are (see ``build --help``)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class Job:
     model: str | None = None
     auto: bool = False
     output: str | None = None
+    facts: tuple[tuple[str, str], ...] = ()
+    """(column, value) for the ticket's facts given in the row (account, prompt...)."""
+    reference: Path | None = None
 
 
 @dataclass
@@ -53,11 +60,13 @@ class Outcome:
     bundle: str | None = None
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"line": self.job.line, "clip": str(self.job.clip),
                 "status": "built" if self.ok else "failed", "bundle": self.bundle,
-                "error": self.error, "warnings": list(self.warnings)}
+                "error": self.error, "warnings": list(self.warnings),
+                "missing": list(self.missing)}
 
 
 class JobsError(UsageError):
@@ -75,6 +84,8 @@ def _split_marks(value: Any, where: str) -> tuple[str, ...]:
         return (str(value),)
     if not isinstance(value, str):
         raise JobsError(f"{where}: 'marks' must be times separated by ';' or spaces.")
+    if "=" in value:  # TIME=WHAT: the words may hold spaces, so only ';' separates
+        return tuple(t.strip() for t in value.split(";") if t.strip())
     return tuple(t for t in re.split(r"[;\s]+", value.strip()) if t)
 
 
@@ -116,7 +127,12 @@ def _job(row: dict[str, Any], line: int, base: Path, name: str) -> Job:
     output = text("output")
     if output is not None:
         _check_output(output.strip(), where)
+    reference = text("reference")
+    ref_path = Path(reference.strip()) if reference else None
+    facts = tuple((k, v) for k in FACTS if (v := text(k)) is not None)
     return Job(line=line, clip=clip if clip.is_absolute() else base / clip,
+               facts=facts, reference=(ref_path if ref_path is None or ref_path.is_absolute()
+                                       else base / ref_path),
                platform=str(row["platform"]).strip(), generation_id=str(row["id"]),
                failure=str(row["failure"]).strip(),
                marks=_split_marks(row.get("marks"), where), plan=text("plan"),
@@ -280,11 +296,15 @@ def _run_one(job: Job, n: int, control: str, out_dir: str, force: bool, catalog:
     if job.output and not target.resolve().is_relative_to(Path(out_dir).resolve()):
         return Outcome(job, False, error=f"'output' {job.output} leads outside the -o folder "
                                          f"(through a symbolic link): name a bundle inside it.")
+    facts = dict(job.facts)
     try:
         result = build_bundle(job.clip, platform=job.platform, generation_id=job.generation_id,
                               failure=job.failure, marks=list(job.marks), plan=job.plan,
                               note=job.note, model=job.model, output=target, force=force,
-                              auto=job.auto, catalog=catalog)
+                              auto=job.auto, catalog=catalog, reference=job.reference,
+                              account=facts.get("account"), prompt=facts.get("prompt"),
+                              generated=facts.get("generated"), credits=facts.get("credits"),
+                              settings=facts.get("settings"), use=facts.get("use"))
     except AvaError as e:
         return Outcome(job, False, error=str(e))
     except KeyboardInterrupt as e:  # a signal: the build has cleaned up after itself
@@ -292,7 +312,8 @@ def _run_one(job: Job, n: int, control: str, out_dir: str, force: bool, catalog:
         os._exit(signals.exit_code(e))
     except Exception as e:  # one bad clip must not take the batch down
         return Outcome(job, False, error=f"unexpected {type(e).__name__}: {e}")
-    return Outcome(job, True, bundle=str(result.path), warnings=result.warnings)
+    return Outcome(job, True, bundle=str(result.path), warnings=result.warnings,
+                   missing=result.missing)
 
 
 def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: int | None = None,

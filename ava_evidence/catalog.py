@@ -28,6 +28,10 @@ from .resources import data_path
 STATUSES = ("official", "third-party", "unverified")
 CHANNEL_KINDS = ("email", "web-form", "in-app", "chat", "discord", "web")
 SEVERITIES = ("critical", "major", "minor")
+CHAT_LIMIT = 1000
+"""Characters a chat or in-app message box is assumed to hold when nothing is documented."""
+SITE_KINDS = ("reseller", "gateway", "chargeback", "summary", "fan-site", "look-alike",
+              "directory")
 USER_FILE_NAME = "channels.yaml"
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _LINK = re.compile(r"(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/", re.IGNORECASE)
@@ -38,20 +42,34 @@ class CatalogError(UsageError):
     """A catalog file that cannot be used: names the file, the key path and the problem."""
 
 
+KIND_NAMES = {"email": "Email", "web-form": "Web form", "in-app": "In-app", "chat": "Chat",
+              "discord": "Discord", "web": "Website"}
+"""How each channel kind is named to a person (the keys are for files and code)."""
+PURPOSES = ("support", "billing", "feedback", "community")
+
+
 @dataclass(frozen=True)
 class Fact:
-    """Where a fact comes from and how sure it is."""
+    """Where a fact comes from and how sure it is.
 
-    source: str
+    ``source`` is None only for an unverified claim that no public page makes;
+    ``basis`` then says where the claim comes from."""
+
+    source: str | None
     checked: str
     status: str
+    basis: str | None = field(default=None, kw_only=True)
 
     @property
     def unverified(self) -> bool:
         return self.status == "unverified"
 
-    def provenance(self) -> dict[str, str]:
-        return {"source": self.source, "checked": self.checked, "status": self.status}
+    def provenance(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"source": self.source, "checked": self.checked,
+                             "status": self.status}
+        if self.basis:
+            d["basis"] = self.basis
+        return d
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,16 @@ class Limit(Fact):
 
 
 @dataclass(frozen=True)
+class Ask:
+    """Something a channel says it needs, shown as a line of the message."""
+
+    label: str
+    placeholder: str
+    private: bool = False
+    """Never posted in a public channel (sent by direct message instead)."""
+
+
+@dataclass(frozen=True)
 class Channel(Fact):
     """One way to reach a platform's support."""
 
@@ -74,16 +102,48 @@ class Channel(Fact):
     steps: tuple[str, ...] = ()
     plans: tuple[str, ...] | None = None
     limit: Limit | None = None
+    purpose: str = "support"
+    post_in: str | None = None
+    """Discord: the channel to post in."""
+    mention: str | None = None
+    """Discord: who to tag (a role such as @On Call - Moderators)."""
+    category: str | None = None
+    """Web form: the category to pick."""
+    carries_text: bool = True
+    carries_files: bool = True
+    asks_for: tuple[Ask, ...] = ()
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES.get(self.kind, self.kind)
+
+    @property
+    def public(self) -> bool:
+        """Read by other users (a Discord server, a community forum): nothing private
+        goes there."""
+        return self.kind == "discord" or self.purpose == "community"
+
+    @property
+    def message_limit(self) -> int | None:
+        """Characters a message may hold: the documented limit, else 1000 for a chat box."""
+        if self.limit and self.limit.message_limit_chars:
+            return self.limit.message_limit_chars
+        return CHAT_LIMIT if self.kind in ("chat", "in-app") else None
 
     def applies_to(self, plan: str | None) -> bool:
         return self.plans is None or plan is None or plan in self.plans
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "kind": self.kind, "where": self.where, "steps": list(self.steps),
+            "key": self.key, "kind": self.kind, "kind_name": self.kind_name,
+            "where": self.where, "purpose": self.purpose, "steps": list(self.steps),
             "plans": list(self.plans) if self.plans is not None else None,
+            "post_in": self.post_in, "mention": self.mention, "category": self.category,
+            "carries_text": self.carries_text, "carries_files": self.carries_files,
+            "asks_for": [{"label": a.label, "placeholder": a.placeholder, "private": a.private}
+                         for a in self.asks_for],
             "attachment_limit_mb": self.limit.attachment_limit_mb if self.limit else None,
-            "message_limit_chars": self.limit.message_limit_chars if self.limit else None,
+            "message_limit_chars": self.message_limit,
             **self.provenance(),
         }
 
@@ -110,13 +170,51 @@ class IdInfo(Fact):
 @dataclass(frozen=True)
 class Plans(Fact):
     tiers: Mapping[str, str]
-    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Account(Fact):
+    """How the platform identifies the account a ticket is about."""
+
+    label: str
+    placeholder: str
+    where: str | None = None
+
+
+DEFAULT_ACCOUNT = Account(source=None, checked="2026-11-30", status="unverified",
+                          label="Account email", placeholder="[your account email]")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a generation costs on the platform, as its line in the message says it."""
+
+    label: str
+    placeholder: str
+
+
+CREDITS = Usage("Credits used", "[credits used]")
+
+
+@dataclass(frozen=True)
+class Help(Fact):
+    """The platform's help centre or contact page."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class Discontinued(Fact):
+    summary: str
+    date: str
+    remaining: str
 
 
 @dataclass(frozen=True)
 class Note(Fact):
     text: str
     plans: tuple[str, ...] | None = None
+    failures: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,23 +223,38 @@ class Platform:
     name: str
     vendor: str
     aliases: tuple[str, ...]
-    help_centre: str
+    help: Help | None
     id: IdInfo
     channels: tuple[Channel, ...]
     refund_policy: RefundPolicy
     plans: Plans | None = None
     notes: tuple[Note, ...] = ()
+    domains: tuple[str, ...] = ()
+    """The vendor's own web domains: the only ones a message may show a link to."""
+    account: Account = DEFAULT_ACCOUNT
+    discontinued: Discontinued | None = None
+    usage: Usage | None = CREDITS
+    """None: the platform does not charge per generation (a usage allowance)."""
+
+    @property
+    def help_centre(self) -> str | None:
+        return self.help.url if self.help else None
+
+    @property
+    def short_name(self) -> str:
+        """The name as a person says it: 'Luma AI', not 'Luma AI (Dream Machine, ...)'."""
+        return self.name.split(" (", 1)[0]
 
     def resolve_plan(self, text: str | None) -> tuple[str | None, str | None]:
-        """(plan key, plan display name) for a user's --plan; the default when not given.
+        """(plan key, plan display name) for a user's --plan; (None, None) when none is
+        given: a plan is never assumed.
 
         Platforms without documented tiers keep whatever the user wrote, as their words.
         """
+        if text is None or not text.strip():
+            return None, None
         if self.plans is None:
-            return (None, text.strip() or None) if text else (None, None)
-        if text is None:
-            key = self.plans.default
-            return key, self.plans.tiers.get(key) if key else None
+            return None, " ".join(text.split())
         wanted = normalise(text)
         for key, name in self.plans.tiers.items():
             if wanted in (normalise(key), normalise(name)):
@@ -152,8 +265,10 @@ class Platform:
     def channels_for(self, plan: str | None) -> list[Channel]:
         return [c for c in self.channels if c.applies_to(plan)]
 
-    def notes_for(self, plan: str | None) -> list[Note]:
-        return [n for n in self.notes if n.plans is None or plan is None or plan in n.plans]
+    def notes_for(self, plan: str | None, failure: str | None = None) -> list[Note]:
+        return [n for n in self.notes
+                if (n.plans is None or plan is None or plan in n.plans)
+                and (n.failures is None or failure is None or failure in n.failures)]
 
     def id_from(self, text: str) -> str:
         """The Generation ID inside a share/result URL when its pattern is known, else ``text``.
@@ -187,14 +302,27 @@ class Platform:
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key, "name": self.name, "vendor": self.vendor,
-            "aliases": list(self.aliases), "help_centre": self.help_centre,
+            "aliases": list(self.aliases), "domains": list(self.domains),
+            "status": "discontinued" if self.discontinued else "active",
+            "discontinued": ({"summary": self.discontinued.summary,
+                              "date": self.discontinued.date,
+                              "remaining": self.discontinued.remaining,
+                              **self.discontinued.provenance()}
+                             if self.discontinued else None),
+            "help_centre": self.help_centre,
+            "help": {"url": self.help.url, **self.help.provenance()} if self.help else None,
             "id": {"name": self.id.name, "where": self.id.where, "pattern": self.id.pattern,
                    "url_patterns": list(self.id.url_patterns), **self.id.provenance()},
-            "plans": ({"tiers": dict(self.plans.tiers), "default": self.plans.default,
-                       **self.plans.provenance()} if self.plans else None),
+            "account": {"label": self.account.label, "placeholder": self.account.placeholder,
+                        "where": self.account.where, **self.account.provenance()},
+            "usage": ({"label": self.usage.label, "placeholder": self.usage.placeholder}
+                      if self.usage else None),
+            "plans": ({"tiers": dict(self.plans.tiers), **self.plans.provenance()}
+                      if self.plans else None),
             "channels": [c.to_dict() for c in self.channels],
             "refund_policy": self.refund_policy.to_dict(),
             "notes": [{"text": n.text, "plans": list(n.plans) if n.plans else None,
+                       "failures": list(n.failures) if n.failures else None,
                        **n.provenance()} for n in self.notes],
         }
 
@@ -205,12 +333,20 @@ class Evidence:
     min_marks: int
     needs_note: bool
     advice: str
+    needs_prompt: bool = False
+    change: str = "sudden"
+    """"gradual": the failure grows over time (a face drifting), so each moment is compared
+    with the start of its shot; "sudden": with the frame just before it."""
+    compare: str | None = None
+    """What the last frame's line of the message says to look at ("compare the face with
+    the first frame"), where the start|end pair is the evidence."""
 
 
 @dataclass(frozen=True)
 class Strength:
     rating: str
-    source: str
+    basis: str
+    """Where the rating comes from."""
     status: str
 
 
@@ -223,6 +359,8 @@ class Failure:
     definition: str
     symptoms: tuple[str, ...]
     evidence: Evidence
+    plain: str = "the clip came out broken"
+    """The failure in everyday words, for the message's first sentence."""
     prevention: tuple[str, ...] = ()
     strength: Mapping[str, Strength] = field(default_factory=dict)
 
@@ -231,9 +369,13 @@ class Failure:
             "key": self.key, "term": self.term, "aliases": list(self.aliases),
             "severity": self.severity, "definition": self.definition,
             "symptoms": list(self.symptoms),
+            "plain": self.plain,
             "evidence": {"pair": self.evidence.pair, "min_marks": self.evidence.min_marks,
-                         "needs_note": self.evidence.needs_note, "advice": self.evidence.advice},
-            "strength": {k: {"rating": s.rating, "source": s.source, "status": s.status}
+                         "needs_note": self.evidence.needs_note,
+                         "needs_prompt": self.evidence.needs_prompt,
+                         "change": self.evidence.change, "compare": self.evidence.compare,
+                         "advice": self.evidence.advice},
+            "strength": {k: {"rating": s.rating, "basis": s.basis, "status": s.status}
                          for k, s in self.strength.items()},
             "prevention": list(self.prevention),
         }
@@ -245,6 +387,10 @@ class Catalog:
     failures: Mapping[str, Failure]
     limits: Mapping[str, Limit]
     files: tuple[Path, ...] = ()
+    sites: Mapping[str, str] = field(default_factory=dict)
+    """Domains that are not vendors (resellers, gateways, chargeback sites...) by kind."""
+    origins: Mapping[str, Path] = field(default_factory=dict)
+    """The file that last set each entry ('platforms.kling', 'limits.discord')."""
 
     def platform(self, name: str) -> Platform:
         found: Platform = _lookup(name, self.platforms, "platform", "ava-evidence platforms")
@@ -305,10 +451,11 @@ def load_catalog(extra: str | os.PathLike[str] | None = None, *,
     raw_platforms: dict[str, Any] = {}
     raw_limits: dict[str, Any] = {}
     raw_failures: dict[str, Any] = {}
+    sites: dict[str, str] = {}
     origin: dict[str, Path] = {}
     for i, path in enumerate([failures_file, *files]):
         doc = _read_yaml(path, fast=i < 2)
-        allowed = {"schema", "platforms", "limits", "failures"}
+        allowed = {"schema", "platforms", "limits", "failures", "sites"}
         for key in doc:
             if key not in allowed:
                 raise _err(path, key, f"unknown key; expected one of {', '.join(sorted(allowed))}")
@@ -328,12 +475,28 @@ def load_catalog(extra: str | os.PathLike[str] | None = None, *,
                     target[key] = dict(entry)
                 origin[f"{section}.{key}"] = path
 
+        sites.update(_sites(doc.get("sites"), path))
+
     limits = {k: _limit(v, origin[f"limits.{k}"], f"limits.{k}", k) for k, v in raw_limits.items()}
     platforms = {k: _platform(v, origin[f"platforms.{k}"], f"platforms.{k}", k, limits)
                  for k, v in raw_platforms.items()}
     failures = {k: _failure(v, origin[f"failures.{k}"], f"failures.{k}", k)
                 for k, v in raw_failures.items()}
-    return Catalog(platforms, failures, limits, tuple(files))
+    return Catalog(platforms, failures, limits, tuple(files), sites, dict(origin))
+
+
+def _sites(value: Any, path: Path) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _err(path, "sites", f"must map domains to kinds, not {_type(value)}")
+    for domain, kind in value.items():
+        if not isinstance(domain, str) or not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+            raise _err(path, f"sites.{domain}", "must be a domain name like example.com")
+        if kind not in SITE_KINDS:
+            raise _err(path, f"sites.{domain}", f"must be one of {', '.join(SITE_KINDS)} "
+                                                f"(got '{kind}')")
+    return dict(value)
 
 
 MAX_USER_FILE = 4 << 20
@@ -503,25 +666,32 @@ class _Reader:
                        f"must be a mapping, not {_type(value)}")
         return value
 
-    def fact(self) -> dict[str, str]:
-        source = self.req("source")
-        if not re.match(r"^(https?://\S+|seed:\S+|unrecorded: .+)$", source):
+    def fact(self) -> dict[str, Any]:
+        status = self.choice("status", STATUSES)
+        source = self.text("source", required=False)
+        if source is None and status != "unverified":
             raise _err(self.path, f"{self.key_path}.source",
-                       "must be a URL (http:// or https://), 'seed:<page>' or 'unrecorded: <what>'")
+                       "required unless the status is 'unverified'")
+        if source is not None and not re.match(r"^https?://\S+$", source):
+            raise _err(self.path, f"{self.key_path}.source",
+                       "must be a web address (https://...)")
         checked = self.req("checked")
         try:
             dt.date.fromisoformat(checked)
         except ValueError:
             raise _err(self.path, f"{self.key_path}.checked",
                        f"must be a date like 2026-11-01 (got '{checked}')") from None
-        status = self.choice("status", STATUSES)
-        if not source.startswith("http") and status == "official":
-            raise _err(self.path, f"{self.key_path}.status",
-                       "a fact without a URL cannot be 'official'")
-        return {"source": source, "checked": checked, "status": status}
+        return {"source": source, "checked": checked, "status": status,
+                "basis": self.text("basis", required=False)}
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise _err(self.path, f"{self.key_path}.{key}", "must be true or false")
+        return value
 
 
-_FACT_KEYS = {"source", "checked", "status"}
+_FACT_KEYS = {"source", "checked", "status", "basis"}
 
 
 def _limit(data: dict[str, Any], path: Path, kp: str, key: str) -> Limit:
@@ -577,118 +747,220 @@ def _repeat_in_repeat(pattern: str) -> bool:
 
 def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
               limits: Mapping[str, Limit]) -> Platform:
-    r = _Reader(data, path, kp, {"name", "vendor", "aliases", "help_centre", "id", "plans",
-                                 "channels", "refund_policy", "notes"})
-    id_data = r.mapping("id")
-    assert id_data is not None
-    ir = _Reader(id_data, path, f"{kp}.id", {"name", "where", "pattern", "url_patterns",
-                                            *_FACT_KEYS})
-    url_patterns = ir.texts("url_patterns") or ()
-    for i, pattern in enumerate(url_patterns):
-        if "id" not in _regex(pattern, path, f"{kp}.id.url_patterns[{i}]").groupindex:
-            raise _err(path, f"{kp}.id.url_patterns[{i}]", "must capture the ID as (?P<id>...)")
-    id_pattern = ir.text("pattern", required=False)
-    if id_pattern is not None:
-        _regex(id_pattern, path, f"{kp}.id.pattern")
-    id_info = IdInfo(name=ir.req("name"), where=ir.req("where"), pattern=id_pattern,
-                     url_patterns=url_patterns, **ir.fact())
-
-    plans = None
-    plans_data = r.mapping("plans", required=False)
-    if plans_data is not None:
-        pr = _Reader(plans_data, path, f"{kp}.plans", {"tiers", "default", *_FACT_KEYS})
-        tiers = pr.mapping("tiers")
-        assert tiers is not None
-        for tier in tiers:
-            _text_key(path, f"{kp}.plans.tiers", tier)
-        if not tiers or not all(isinstance(v, str) for v in tiers.values()):
-            raise _err(path, f"{kp}.plans.tiers", "must map plan keys to plan names")
-        default = pr.text("default", required=False)
-        if default is not None and default not in tiers:
-            raise _err(path, f"{kp}.plans.default", f"'{default}' is not one of the tiers")
-        plans = Plans(tiers={str(k): v for k, v in tiers.items()}, default=default, **pr.fact())
+    r = _Reader(data, path, kp, {"name", "vendor", "aliases", "domains", "status",
+                                 "discontinued", "help", "help_centre", "id", "account",
+                                 "usage", "plans", "channels", "refund_policy", "notes"})
+    plans = _plans(r.mapping("plans", required=False), path, f"{kp}.plans")
     tier_keys = set(plans.tiers) if plans else set()
-
     channels_data = data.get("channels")
     if channels_data is None:
         raise _err(path, f"{kp}.channels", "required field is missing (use [] when none is known)")
     if not isinstance(channels_data, list):
         raise _err(path, f"{kp}.channels", f"must be a list, not {_type(channels_data)}")
-    channels = []
-    for i, item in enumerate(channels_data):
-        ckp = f"{kp}.channels[{i}]"
-        if not isinstance(item, dict):
-            raise _err(path, ckp, f"must be a mapping, not {_type(item)}")
-        cr = _Reader(item, path, ckp, {"key", "kind", "where", "steps", "plans", "limits",
-                                      *_FACT_KEYS})
-        ch_plans = cr.texts("plans")
-        for p in ch_plans or ():
-            if p not in tier_keys:
-                raise _err(path, f"{ckp}.plans", f"'{p}' is not one of the platform's plans "
-                                                 f"({', '.join(sorted(tier_keys)) or 'none'})")
-        limit_key = cr.text("limits", required=False)
-        if limit_key is not None and limit_key not in limits:
-            raise _err(path, f"{ckp}.limits", f"unknown limits '{limit_key}'; known: "
-                                              f"{', '.join(sorted(limits))}")
-        channels.append(Channel(key=cr.req("key"), kind=cr.choice("kind", CHANNEL_KINDS),
-                                where=cr.req("where"), steps=cr.texts("steps") or (),
-                                plans=ch_plans, limit=limits[limit_key] if limit_key else None,
-                                **cr.fact()))
-
-    refund = r.mapping("refund_policy")
-    assert refund is not None
-    rr = _Reader(refund, path, f"{kp}.refund_policy", {"summary", "covers_quality", *_FACT_KEYS})
-    covers = refund.get("covers_quality")
-    if covers is not None and not isinstance(covers, bool):
-        raise _err(path, f"{kp}.refund_policy.covers_quality", "must be true, false or empty")
-    policy = RefundPolicy(summary=rr.req("summary"), covers_quality=covers, **rr.fact())
-
-    notes = []
+    channels = tuple(_channel(item, path, f"{kp}.channels[{i}]", tier_keys, limits)
+                     for i, item in enumerate(channels_data))
     notes_data = data.get("notes") or []
     if not isinstance(notes_data, list):
         raise _err(path, f"{kp}.notes", f"must be a list, not {_type(notes_data)}")
-    for i, item in enumerate(notes_data):
-        if not isinstance(item, dict):
-            raise _err(path, f"{kp}.notes[{i}]", f"must be a mapping, not {_type(item)}")
-        nr = _Reader(item, path, f"{kp}.notes[{i}]", {"text", "plans", *_FACT_KEYS})
-        notes.append(Note(text=nr.req("text"), plans=nr.texts("plans"), **nr.fact()))
-
-    help_centre = r.req("help_centre")
-    if not help_centre.startswith(("http://", "https://")):
-        raise _err(path, f"{kp}.help_centre", "must be a URL")
+    notes = tuple(_note(item, path, f"{kp}.notes[{i}]") for i, item in enumerate(notes_data))
+    status = r.text("status", required=False) or "active"
+    if status not in ("active", "discontinued"):
+        raise _err(path, f"{kp}.status", f"must be active or discontinued (got '{status}')")
+    discontinued = _discontinued(r.mapping("discontinued", required=status == "discontinued"),
+                                 path, f"{kp}.discontinued")
+    if discontinued is not None and status != "discontinued":
+        raise _err(path, f"{kp}.discontinued", "is given, so status must be 'discontinued'")
+    domains = r.texts("domains") or ()
+    for d in domains:
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", d):
+            raise _err(path, f"{kp}.domains", f"'{d}' is not a domain name like example.com")
     return Platform(key=key, name=r.req("name"), vendor=r.text("vendor", required=False) or "",
-                    aliases=r.texts("aliases") or (), help_centre=help_centre, id=id_info,
-                    channels=tuple(channels), refund_policy=policy, plans=plans,
-                    notes=tuple(notes))
+                    aliases=r.texts("aliases") or (), help=_help(r, path, kp),
+                    id=_id_info(r.mapping("id"), path, f"{kp}.id"), channels=channels,
+                    refund_policy=_policy(r.mapping("refund_policy"), path,
+                                          f"{kp}.refund_policy"),
+                    plans=plans, notes=notes, domains=domains,
+                    account=_account(r.mapping("account", required=False), path,
+                                     f"{kp}.account"),
+                    discontinued=discontinued, usage=_usage(data.get("usage", ""), path,
+                                                            f"{kp}.usage"))
+
+
+def _usage(value: Any, path: Path, kp: str) -> Usage | None:
+    """Absent: credits. 'none': nothing is charged per generation. A mapping: its own words."""
+    if value == "":
+        return CREDITS
+    if value == "none":
+        return None
+    if not isinstance(value, dict):
+        raise _err(path, kp, "must be 'none' or a mapping with label and placeholder")
+    ur = _Reader(value, path, kp, {"label", "placeholder"})
+    return Usage(ur.req("label"), ur.req("placeholder"))
+
+
+def _help(r: _Reader, path: Path, kp: str) -> Help | None:
+    data = r.mapping("help", required=False)
+    if data is None:
+        legacy = r.text("help_centre", required=False)  # schema 1 user files
+        if legacy is None:
+            return None
+        if not legacy.startswith("https://"):
+            raise _err(path, f"{kp}.help_centre", "must be a web address (https://...)")
+        return Help(source=legacy, checked=dt.date.today().isoformat(), status="unverified",
+                    url=legacy)
+    hr = _Reader(data, path, f"{kp}.help", {"url", *_FACT_KEYS})
+    url = hr.req("url")
+    if not url.startswith("https://"):
+        raise _err(path, f"{kp}.help.url", "must be a web address (https://...)")
+    return Help(url=url, **hr.fact())
+
+
+def _id_info(data: dict[str, Any] | None, path: Path, kp: str) -> IdInfo:
+    assert data is not None
+    ir = _Reader(data, path, kp, {"name", "where", "pattern", "url_patterns", *_FACT_KEYS})
+    url_patterns = ir.texts("url_patterns") or ()
+    for i, pattern in enumerate(url_patterns):
+        if "id" not in _regex(pattern, path, f"{kp}.url_patterns[{i}]").groupindex:
+            raise _err(path, f"{kp}.url_patterns[{i}]", "must capture the ID as (?P<id>...)")
+    id_pattern = ir.text("pattern", required=False)
+    if id_pattern is not None:
+        _regex(id_pattern, path, f"{kp}.pattern")
+    return IdInfo(name=ir.req("name"), where=ir.req("where"), pattern=id_pattern,
+                  url_patterns=url_patterns, **ir.fact())
+
+
+def _account(data: dict[str, Any] | None, path: Path, kp: str) -> Account:
+    if data is None:
+        return DEFAULT_ACCOUNT
+    ar = _Reader(data, path, kp, {"label", "placeholder", "where", *_FACT_KEYS})
+    label = ar.req("label")
+    return Account(label=label, placeholder=ar.text("placeholder", required=False)
+                   or f"[your {label[:1].lower()}{label[1:]}]",
+                   where=ar.text("where", required=False), **ar.fact())
+
+
+def _plans(data: dict[str, Any] | None, path: Path, kp: str) -> Plans | None:
+    if data is None:
+        return None
+    # 'default' is read and ignored: files written before plans stopped being assumed.
+    pr = _Reader(data, path, kp, {"tiers", "default", *_FACT_KEYS})
+    tiers = pr.mapping("tiers")
+    assert tiers is not None
+    for tier in tiers:
+        _text_key(path, f"{kp}.tiers", tier)
+    if not tiers or not all(isinstance(v, str) for v in tiers.values()):
+        raise _err(path, f"{kp}.tiers", "must map plan keys to plan names")
+    return Plans(tiers={str(k): v for k, v in tiers.items()}, **pr.fact())
+
+
+def _channel(item: Any, path: Path, kp: str, tier_keys: set[str],
+             limits: Mapping[str, Limit]) -> Channel:
+    if not isinstance(item, dict):
+        raise _err(path, kp, f"must be a mapping, not {_type(item)}")
+    cr = _Reader(item, path, kp, {"key", "kind", "where", "steps", "plans", "limits", "purpose",
+                                  "post_in", "mention", "category", "carries", "asks_for",
+                                  *_FACT_KEYS})
+    ch_plans = cr.texts("plans")
+    for p in ch_plans or ():
+        if p not in tier_keys:
+            raise _err(path, f"{kp}.plans", f"'{p}' is not one of the platform's plans "
+                                            f"({', '.join(sorted(tier_keys)) or 'none'})")
+    limit_key = cr.text("limits", required=False)
+    if limit_key is not None and limit_key not in limits:
+        raise _err(path, f"{kp}.limits", f"unknown limits '{limit_key}'; known: "
+                                         f"{', '.join(sorted(limits))}")
+    carries = cr.mapping("carries", required=False) or {}
+    carr = _Reader(carries, path, f"{kp}.carries", {"text", "files"})
+    purpose = cr.text("purpose", required=False) or "support"
+    if purpose not in PURPOSES:
+        raise _err(path, f"{kp}.purpose", f"must be one of {', '.join(PURPOSES)} "
+                                          f"(got '{purpose}')")
+    return Channel(key=cr.req("key"), kind=cr.choice("kind", CHANNEL_KINDS),
+                   where=cr.req("where"), steps=cr.texts("steps") or (), plans=ch_plans,
+                   limit=limits[limit_key] if limit_key else None, purpose=purpose,
+                   post_in=cr.text("post_in", required=False),
+                   mention=cr.text("mention", required=False),
+                   category=cr.text("category", required=False),
+                   carries_text=carr.flag("text", True), carries_files=carr.flag("files", True),
+                   asks_for=_asks(item.get("asks_for"), path, f"{kp}.asks_for"), **cr.fact())
+
+
+def _asks(value: Any, path: Path, kp: str) -> tuple[Ask, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _err(path, kp, f"must be a list, not {_type(value)}")
+    asks = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise _err(path, f"{kp}[{i}]", f"must be a mapping, not {_type(item)}")
+        ar = _Reader(item, path, f"{kp}[{i}]", {"label", "placeholder", "private"})
+        label = ar.req("label")
+        asks.append(Ask(label=label, placeholder=ar.text("placeholder", required=False)
+                        or f"[your {label}]", private=ar.flag("private", False)))
+    return tuple(asks)
+
+
+def _policy(data: dict[str, Any] | None, path: Path, kp: str) -> RefundPolicy:
+    assert data is not None
+    rr = _Reader(data, path, kp, {"summary", "covers_quality", *_FACT_KEYS})
+    covers = data.get("covers_quality")
+    if covers is not None and not isinstance(covers, bool):
+        raise _err(path, f"{kp}.covers_quality", "must be true, false or empty")
+    return RefundPolicy(summary=rr.req("summary"), covers_quality=covers, **rr.fact())
+
+
+def _note(item: Any, path: Path, kp: str) -> Note:
+    if not isinstance(item, dict):
+        raise _err(path, kp, f"must be a mapping, not {_type(item)}")
+    nr = _Reader(item, path, kp, {"text", "plans", "failures", *_FACT_KEYS})
+    return Note(text=nr.req("text"), plans=nr.texts("plans"), failures=nr.texts("failures"),
+                **nr.fact())
+
+
+def _discontinued(data: dict[str, Any] | None, path: Path, kp: str) -> Discontinued | None:
+    if data is None:
+        return None
+    dr = _Reader(data, path, kp, {"summary", "date", "remaining", *_FACT_KEYS})
+    date = dr.req("date")
+    try:
+        dt.date.fromisoformat(date)
+    except ValueError:
+        raise _err(path, f"{kp}.date", f"must be a date like 2026-09-24 (got '{date}')") from None
+    return Discontinued(summary=dr.req("summary"), date=date, remaining=dr.req("remaining"),
+                        **dr.fact())
 
 
 def _failure(data: dict[str, Any], path: Path, kp: str, key: str) -> Failure:
     r = _Reader(data, path, kp, {"term", "aliases", "severity", "definition", "symptoms",
-                                 "evidence", "strength", "prevention"})
+                                 "evidence", "strength", "prevention", "plain"})
     ev = r.mapping("evidence")
     assert ev is not None
-    er = _Reader(ev, path, f"{kp}.evidence", {"pair", "min_marks", "needs_note", "advice"})
+    er = _Reader(ev, path, f"{kp}.evidence", {"pair", "min_marks", "needs_note", "needs_prompt",
+                                              "change", "compare", "advice"})
     min_marks = ev.get("min_marks", 0)
     if isinstance(min_marks, bool) or not isinstance(min_marks, int) or min_marks < 0:
         raise _err(path, f"{kp}.evidence.min_marks", "must be a whole number, 0 or more")
-    needs_note = ev.get("needs_note", False)
-    if not isinstance(needs_note, bool):
-        raise _err(path, f"{kp}.evidence.needs_note", "must be true or false")
     evidence = Evidence(pair=er.choice("pair", ("start-end",)), min_marks=min_marks,
-                        needs_note=needs_note, advice=er.req("advice"))
+                        needs_note=er.flag("needs_note", False), advice=er.req("advice"),
+                        needs_prompt=er.flag("needs_prompt", False),
+                        change=er.choice("change", ("gradual", "sudden"))
+                        if "change" in ev else "sudden",
+                        compare=er.text("compare", required=False))
     strength = {}
     for pkey, item in (r.mapping("strength", required=False) or {}).items():
         _text_key(path, f"{kp}.strength", pkey)
         skp = f"{kp}.strength.{pkey}"
         if not isinstance(item, dict):
             raise _err(path, skp, f"must be a mapping, not {_type(item)}")
-        sr = _Reader(item, path, skp, {"rating", "source", "status"})
+        sr = _Reader(item, path, skp, {"rating", "basis", "status"})
         strength[str(pkey)] = Strength(rating=sr.choice("rating", ("high", "moderate", "low")),
-                                       source=sr.req("source"),
+                                       basis=sr.req("basis"),
                                        status=sr.choice("status", STATUSES))
     symptoms = r.texts("symptoms", required=True)
     assert symptoms is not None
     return Failure(key=key, term=r.req("term"), aliases=r.texts("aliases") or (),
                    severity=r.choice("severity", SEVERITIES), definition=r.req("definition"),
                    symptoms=symptoms, evidence=evidence, prevention=r.texts("prevention") or (),
-                   strength=strength)
+                   strength=strength, plain=r.text("plain", required=False)
+                   or "the clip came out broken")

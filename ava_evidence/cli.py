@@ -278,49 +278,108 @@ def _status_tag(status: str) -> str:
 
 @cli.command()
 @click.argument("name", required=False)
+@click.option("--check", "check", is_flag=False, flag_value="", default=None, metavar="[FILE]",
+              help="Check the catalog's rules (public https sources, no reseller as a policy, "
+                   "real dates...) on FILE, or on the built-in and your own catalog.")
 @CHANNELS
 @JSON
-def platforms(name: str | None, channels_file: Path | None, as_json: bool) -> None:
-    """List the platforms: support channels per plan, refund policy, ID name.
+def platforms(name: str | None, check: str | None, channels_file: Path | None,
+              as_json: bool) -> None:
+    """List the platforms: support routes per plan, policy on credits, what the ID is called.
 
     Every fact shows where it comes from; third-party and unverified facts are
-    marked. Give NAME (a key or alias) to see one platform in full.
+    marked, and so is any fact last checked over 180 days ago. Discontinued
+    platforms are listed apart. Give NAME (a key or alias) to see one in full.
     """
     from .catalog import load_catalog
 
+    if check is not None:
+        _check_catalog(Path(check) if check else channels_file, as_json)
+        return
     catalog = load_catalog(channels_file)
     chosen = [catalog.platform(name)] if name else list(catalog.platforms.values())
     if as_json:
         _emit_json({"platforms": [p.to_dict() for p in chosen]})
         return
-    for i, p in enumerate(chosen):
+    active = [p for p in chosen if p.discontinued is None]
+    ended = [p for p in chosen if p.discontinued is not None]
+    for i, p in enumerate(active):
         if i:
             _echo("")
-        _echo(f"{p.key:<12}{p.name}"
-                   + (f" ({p.vendor})" if p.vendor and p.vendor not in p.name else ""))
-        if name:
-            _echo(f"  aliases   {', '.join(p.aliases) or '-'}")
-            _echo(f"  help      {p.help_centre}")
-        _echo(f"  ID        {p.id.name}{_status_tag(p.id.status)}"
-                   + (f": {p.id.where}" if name else ""))
-        if p.plans:
-            tiers = ", ".join(f"{k} ({v})" for k, v in p.plans.tiers.items())
-            _echo(f"  plans     {tiers}{_status_tag(p.plans.status)}")
-        if not p.channels:
-            _echo(f"  channel   none documented: start at {p.help_centre}")
-        for c in p.channels:
-            plans = f" [plans: {', '.join(c.plans)}]" if c.plans else ""
-            _echo(f"  channel   {c.kind}: {c.where}{plans}{_status_tag(c.status)}")
+        _print_platform(p, full=bool(name))
+    if ended:
+        if active:
+            _echo("")
+        _echo("Discontinued (build refuses them):")
+        for p in ended:
+            d = p.discontinued
+            assert d is not None
+            _echo(f"{p.key:<12}{p.name}: ended {d.date}{_status_tag(d.status)}")
             if name:
-                for step in c.steps:
-                    _echo(f"              - {step}")
-                _echo(f"              source: {c.source} (checked {c.checked})")
-        policy = p.refund_policy
-        _echo(f"  policy    {policy.summary}{_status_tag(policy.status)}")
-        _echo(f"            source: {policy.source} (checked {policy.checked})")
-        if name:
-            for note in p.notes:
-                _echo(f"  note      {note.text}{_status_tag(note.status)}")
+                _echo(f"  {d.summary}")
+                _echo(f"  What remains: {d.remaining}")
+                _echo(f"  source: {d.source or d.basis} (checked {d.checked})")
+
+
+def _print_platform(p: Any, full: bool) -> None:
+    from .catalog_rules import stale_facts
+
+    stale = {id(n.fact) for n in stale_facts(p)}
+
+    def tag(fact: Any) -> str:
+        old = f" [checked {fact.checked}: over 180 days ago]" if id(fact) in stale else ""
+        return f"{_status_tag(fact.status)}{old}"
+
+    _echo(f"{p.key:<12}{p.name}"
+               + (f" ({p.vendor})" if p.vendor and p.vendor not in p.name else ""))
+    if full:
+        _echo(f"  aliases   {', '.join(p.aliases) or '-'}")
+        _echo(f"  help      {p.help_centre or 'no help or contact page documented'}")
+    _echo(f"  ID        {p.id.name}{tag(p.id)}" + (f": {p.id.where}" if full else ""))
+    if p.plans:
+        tiers = ", ".join(f"{k} ({v})" for k, v in p.plans.tiers.items())
+        _echo(f"  plans     {tiers}{tag(p.plans)}")
+    if not p.channels:
+        _echo("  route     none documented")
+    for c in p.channels:
+        plans = f" [plans: {', '.join(c.plans)}]" if c.plans else ""
+        purpose = f" ({c.purpose})" if c.purpose != "support" else ""
+        _echo(f"  route     {c.kind_name}: {c.where}{purpose}{plans}{tag(c)}")
+        if full:
+            for step in c.steps:
+                _echo(f"              - {step}")
+            _echo(f"              source: {c.source or c.basis} (checked {c.checked})")
+    policy = p.refund_policy
+    _echo(f"  policy    {policy.summary}{tag(policy)}")
+    _echo(f"            source: {policy.source or policy.basis} (checked {policy.checked})")
+    if full:
+        for note in p.notes:
+            _echo(f"  note      {note.text}{tag(note)}")
+
+
+def _check_catalog(file: Path | None, as_json: bool) -> None:
+    """``platforms --check``: every catalog rule, exit 1 when one is broken."""
+    from .catalog import load_catalog
+    from .catalog_rules import check_catalog
+
+    catalog = load_catalog(file)
+    problems = check_catalog(catalog, only=file)
+    if as_json:
+        _emit_json({"ok": not problems, "problems": [
+            {"file": str(p.file) if p.file else None, "key_path": p.key_path,
+             "problem": p.problem} for p in problems]})
+    else:
+        for problem in problems:
+            _echo(str(problem))
+        if not problems:
+            checked = str(file) if file else ", ".join(str(f) for f in catalog.files)
+            _echo(f"OK: {checked} keeps every catalog rule.")
+    if problems:
+        if not as_json:
+            _echo(f"Error: {len(problems)} catalog rule{'s' if len(problems) != 1 else ''} "
+                       f"broken (listed above): fix the file, or mark an unsourced fact "
+                       f"'unverified'.", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 @cli.command()
@@ -355,7 +414,7 @@ def failures(name: str | None, channels_file: Path | None, as_json: bool) -> Non
             _echo(f"Evidence: {f.evidence.advice}")
             for platform, rating in f.strength.items():
                 _echo(f"Documentation strength on {platform}: {rating.rating} "
-                           f"({rating.status}, {rating.source})")
+                           f"({rating.status}: {rating.basis})")
             if f.prevention:
                 _echo("Prevention:")
                 for tip in f.prevention:
@@ -373,19 +432,19 @@ def templates(variables: bool, as_json: bool) -> None:
     platforms/<platform>/<name> or channels/<kind>/<name> applies only there.
     """
     from .resources import data_path
-    from .tickets import REPORT_VARIABLES, TEMPLATE_NAMES, TEMPLATE_VARIABLES
+    from .tickets import TEMPLATE_NAMES, template_variables
 
     folder = data_path("ticket_templates")
+    known = template_variables()
     if as_json:
         _emit_json({"folder": str(folder), "templates": list(TEMPLATE_NAMES),
                     "variables": {k: {"description": d, "example": e}
-                                  for k, (d, e) in {**TEMPLATE_VARIABLES,
-                                                    **REPORT_VARIABLES}.items()}})
+                                  for k, (d, e) in known.items()}})
         return
     if variables:
-        for key, (description, example) in {**TEMPLATE_VARIABLES, **REPORT_VARIABLES}.items():
-            _echo(f"{key:<16}{description}")
-            _echo(f"{'':<16}e.g. {example}")
+        for key, (description, example) in known.items():
+            _echo(f"{key:<22}{description}")
+            _echo(f"{'':<22}e.g. {example}")
         return
     _echo(f"built-in templates in {folder}:")
     for name in TEMPLATE_NAMES:
@@ -405,12 +464,30 @@ def _mb(n: int) -> str:
               help="The platform's Generation ID, or its share/result URL.")
 @click.option("--failure", "failure", required=True, metavar="F",
               help="Failure key or alias (see 'ava-evidence failures').")
-@click.option("--mark", "marks", multiple=True, metavar="TIME",
-              help="A moment where the failure shows (repeatable); any TIME form.")
-@click.option("--plan", default=None, metavar="TIER", help="Your plan on the platform.")
+@click.option("--mark", "marks", multiple=True, metavar="TIME[=WHAT]",
+              help="A moment where the failure shows, and what is visible there "
+                   "(repeatable): --mark '0:02=her eyes begin to move apart'.")
+@click.option("--plan", default=None, metavar="TIER",
+              help="Your plan on the platform (never assumed; see 'profile set').")
+@click.option("--account", default=None, metavar="TEXT",
+              help="Your account email (or the ID the platform asks for).")
+@click.option("--prompt", default=None, metavar="TEXT", help="The prompt you used.")
+@click.option("--generated", default=None, metavar="DATETIME",
+              help="When it was generated: 2026-11-28 or '2026-11-28 14:05' [default: the "
+                   "clip's own creation time, when it has one].")
+@click.option("--credits", default=None, metavar="N", help="Credits the generation used.")
 @click.option("--model", default=None, help="The model used (e.g. 'Gen-4 Turbo').")
+@click.option("--settings", default=None, metavar="TEXT",
+              help="Mode, length, resolution... (e.g. 'Professional mode, 10 s, 1080p').")
+@click.option("--use", default=None, metavar="TEXT",
+              help="What the clip was for (e.g. 'a client portrait').")
+@click.option("--reference", type=click.Path(path_type=Path), default=None, metavar="IMAGE",
+              help="The input image of an image-to-video job (attached).")
+@click.option("--detail", "details", multiple=True, metavar="LABEL=VALUE",
+              help="A line the platform's route asks for (repeatable): --detail 'Pika User "
+                   "ID=12345'.")
 @click.option("--note", default=None,
-              help="Your own words for the ticket (the prompt, what you saw).")
+              help="More in your own words, shown after the moments.")
 @click.option("-o", "--output", type=click.Path(path_type=str), default=None,
               help="Bundle path (.zip) or folder [default: <platform>_<id>_<failure>.zip here].")
 @click.option("--force", is_flag=True, help="Replace an existing bundle.")
@@ -427,34 +504,43 @@ def _mb(n: int) -> str:
 @JSON
 @QUIET
 def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tuple[str, ...],
-          plan: str | None, model: str | None, note: str | None, output: str | None,
-          force: bool, include_clip: bool, allow_truncated: bool, auto: bool,
-          template_dir: Path | None, channels_file: Path | None, as_json: bool,
-          quiet: bool) -> None:
+          plan: str | None, account: str | None, prompt: str | None, generated: str | None,
+          credits: str | None, model: str | None, settings: str | None, use: str | None,
+          reference: Path | None, details: tuple[str, ...], note: str | None,
+          output: str | None, force: bool,
+          include_clip: bool, allow_truncated: bool, auto: bool, template_dir: Path | None,
+          channels_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Build the evidence bundle for one failed generation.
 
     Stills of the first and last frame and of every --mark, captioned pairs
-    (start|end, before|at each mark), a contact strip, the ticket for the
-    platform's support channel (Markdown and plain text), a self-contained
-    report.html and a manifest, in one BagIt zip.
+    (start|end, and each mark beside the frame to compare it with), a contact
+    strip, the message for the platform's support channel (ticket.txt, and
+    ticket.md in Markdown), how to send it (send.md), a self-contained
+    report.html and a manifest, in one BagIt zip. What you do not give shows as
+    a [placeholder] to fill in before sending.
 
     \b
     Example:
       ava-evidence build clip.mp4 --platform kling --id 8f2c... \\
-          --failure physics --mark 0:02 --note "ball passes through the rim"
+          --failure physics --mark '0:02=the ball passes through the rim' \\
+          --account me@example.com --credits 35
     """
     from .bundle import build_bundle
 
     def work(progress: ProgressLine) -> Any:
         return build_bundle(clip, platform=platform, generation_id=generation_id,
                             failure=failure, marks=list(marks), plan=plan, note=note,
-                            model=model, output=output, force=force, include_clip=include_clip,
+                            model=model, account=account, prompt=prompt, generated=generated,
+                            credits=credits, settings=settings, use=use, reference=reference,
+                            details=details,
+                            output=output, force=force, include_clip=include_clip,
                             auto=auto, channels_file=channels_file, template_dir=template_dir,
                             on_progress=progress, allow_truncated=allow_truncated)
 
     result = _with_progress(quiet or as_json, work)
     if as_json:
-        _emit_json({"bundle": str(result.path), "manifest": result.manifest})
+        _emit_json({"bundle": str(result.path), "manifest": result.manifest,
+                    "missing": list(result.missing)})
     else:
         _print_build(_shown(result))
     for warning in result.warnings:  # with --json too: they are also in the manifest
@@ -462,39 +548,47 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
 
 
 def _print_build(result: Any) -> None:
-    """What a person reads after ``build``: the frames, where to send, what to attach."""
-    from .timecode import format_clock, format_seconds
-
+    """What a person reads after ``build``: the frames, then where and how to send."""
     m = result.manifest
+    send = m["send"]
+    unzipped = result.path.parent / result.bag / "data"
     click.echo(f"Bundle: {result.path} ({_mb(result.bytes)})")
-    click.echo(f"  {m['term']} on {m['platform_name']}, Generation ID {m['generation_id']}")
+    click.echo(f"  {m['term']} on {m['platform_name']}, {m['generation_id']}")
     for f in m["frames"]:
-        asked = ""
-        if f.get("measured"):
-            asked = f" (measured: {f['measured']['reason']})"
-        elif f["label"] == "mark":
-            asked = f" (asked {f['requested']})"
-        click.echo(f"  {f['label']:<5} frame {f['index']} at {format_seconds(f['time_s'])} s "
-                   f"({format_clock(f['time_s'])}){asked}")
-    ch = m["channel"]
-    if ch.get("kind"):
-        flag = " [UNVERIFIED: check it first]" if ch.get("unverified") else (
-            " [third-party]" if ch.get("status") == "third-party" else "")
-        click.echo(f"Send via {ch['kind']}: {ch['where']}{flag}")
-    else:
-        click.echo(f"Send via: no channel documented; start at {ch['help_centre']}")
-    click.echo(f"Attach: {', '.join(m['attachments'])}")
-    for n in m["attachment_notes"]:
-        click.echo(f"  {n}")
+        said = f" \"{f['what']}\"" if f.get("what") else (
+            " [say what is visible: --mark TIME=WHAT]" if f["label"] == "mark" else "")
+        measured = " (measured)" if f.get("measured") else ""
+        click.echo(f"  {f['label']:<5} {f['clock']:>9}  frame {f['index']}{measured}{said}")
+    if result.profile_used:
+        click.echo(f"From your profile: {' and '.join(result.profile_used)} "
+                   f"(change it with 'ava-evidence profile set {m['platform']}').")
+    click.echo(f"Send: {send['where']}")
+    for line in (send["trust"] if send["trust"] and not send["trust"].startswith("From ")
+                 else None, send["purpose"], send["plan_note"]):
+        if line:
+            click.echo(f"  {line}")
+    click.echo(f"Paste: {send['paste']}")
+    if send["private"]:
+        click.echo(f"  {send['private']}")
+    if send["attach"]:
+        click.echo(f"Attach, from {unzipped}{os.sep}:")
+        click.echo(f"  {', '.join(send['attach'])}")
+    if send["attach_note"]:
+        click.echo(f"  {send['attach_note']}")
     ticket = m["ticket"]
-    if ticket["text_left_out"]:
-        click.echo(f"Shortened: ticket.txt fits the channel's {ticket['text_limit']}-character "
-                   f"limit by leaving out {_and_list(ticket['text_left_out'])}; ticket.md has "
-                   f"everything.")
-    policy = m["refund_policy"]
-    click.echo(f"Policy: {policy['summary']}{_status_tag(policy['status'])}")
-    click.echo(f"  source: {policy['source']}")
-    click.echo(f"Open the report: unzip the bundle and open {result.path.stem}/data/report.html")
+    if ticket["shortened"]:
+        click.echo(f"Shortened to fit the {ticket['limit']}-character limit: left out "
+                   f"{_and_list(ticket['shortened'])}.")
+    click.echo(f"Policy: {send['policy']}")
+    for line in send["checks"][:2]:
+        click.echo(f"Check: {line}")
+    if len(send["checks"]) > 2:
+        click.echo(f"  ({len(send['checks']) - 2} more to check: see send.md.)")
+    click.echo(f"Unzip it where it is: unzip -d {shlex.quote(str(result.path.parent))} "
+               f"{shlex.quote(str(result.path))}")
+    click.echo(f"  then open {unzipped / 'report.html'} (how to send, in full: send.md there)")
+    if result.missing:
+        click.echo(f"Fill in before sending: {', '.join(result.missing)}")
 
 
 @cli.command()
@@ -687,6 +781,131 @@ def _shown(result: Any) -> Any:
 
     return dataclasses.replace(result, path=Path(printable(result.path)),
                                manifest=clean(result.manifest))
+
+
+@cli.command()
+@CLIP
+@click.option("--platform", "platform", default=None, metavar="P",
+              help="Platform key or alias, to fill in the form.")
+@click.option("--id", "generation_id", default=None, metavar="GENERATION_ID",
+              help="The Generation ID or its link, to fill in the form.")
+@click.option("--failure", "failure", default=None, metavar="F",
+              help="Failure key or alias, to fill in the form.")
+@click.option("--plan", default=None, metavar="TIER", help="Your plan, to fill in the form.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")
+@click.option("--no-browser", is_flag=True, help="Only print the page's address.")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for the bundles the page builds [default: here].")
+@click.option("--templates", "template_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of your own ticket templates (rendered in a sandbox).")
+@CHANNELS
+@JSON
+@QUIET
+def mark(clip: Path, platform: str | None, generation_id: str | None, failure: str | None,
+         plan: str | None, port: int, no_browser: bool, out_dir: Path | None,
+         template_dir: Path | None, channels_file: Path | None, as_json: bool,
+         quiet: bool) -> None:
+    """Open a local page to find the failure frame by frame, describe it and build.
+
+    The page shows the exact frame the bundle will hold (the tool decodes it,
+    not the browser), steps one frame or one second with the arrow keys, marks
+    the current frame with M and asks what is visible there, finds candidate
+    moments, fills the ticket's fields (from these options and your profile),
+    shows the message as it will be sent, and builds the same bundle as build.
+    It listens on this computer only (127.0.0.1), behind a random token.
+    Ctrl-C stops it.
+    """
+    from .markserver import MarkSession, start
+    from .profile import load_profile
+
+    session = _with_progress(quiet or as_json, lambda progress: MarkSession.open(
+        clip, defaults={}, out_dir=out_dir or Path.cwd(), channels_file=channels_file,
+        template_dir=template_dir, on_progress=progress))
+    key = session.catalog.platform(platform).key if platform else None
+    entry = load_profile().get(key) if key else None
+    session.defaults = {k: v for k, v in {
+        "platform": key, "id": generation_id,
+        "failure": session.catalog.failure(failure).key if failure else None,
+        "plan": plan or (entry.plan if entry else None),
+        "account": entry.account if entry else None}.items() if v}
+    server = start(session, port)
+    try:
+        if as_json:
+            _echo(json.dumps({"url": server.url}))
+        else:
+            _echo(f"Open {server.url}")
+            _echo("Ctrl-C to stop.")
+        sys.stdout.flush()
+        if not no_browser:
+            import threading
+            import webbrowser
+
+            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        server.serve_forever()
+    except KeyboardInterrupt:  # the way to stop it: not an error
+        server.server_close()
+        _echo("Stopped.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        server.server_close()
+
+
+@cli.group()
+def profile() -> None:
+    """Your account and plan per platform, typed once and used by build.
+
+    Stored in your config folder (profile.yaml). Nothing secret belongs there:
+    an account email or user ID and a plan. A flag given to build always wins.
+    """
+
+
+@profile.command("set")
+@click.argument("platform")
+@click.option("--account", default=None, metavar="TEXT",
+              help="Your account email (or the ID the platform asks for); '' removes it.")
+@click.option("--plan", default=None, metavar="TIER", help="Your plan; '' removes it.")
+@CHANNELS
+def profile_set(platform: str, account: str | None, plan: str | None,
+                channels_file: Path | None) -> None:
+    """Set the account and/or plan used for PLATFORM."""
+    from .catalog import load_catalog
+    from .facts import clean_line
+    from .profile import profile_file, save_entry
+
+    if account is None and plan is None:
+        raise click.UsageError("give --account, --plan or both")
+    plat = load_catalog(channels_file).platform(platform)
+    if plat.discontinued is not None:
+        raise click.UsageError(f"{plat.name} is discontinued (since {plat.discontinued.date}): "
+                               f"there is nothing to keep a profile for")
+    if plan:
+        key, _ = plat.resolve_plan(plan)
+        plan = key or clean_line(plan, "--plan")
+    entry = save_entry(plat.key, account=clean_line(account, "--account")
+                       if account is not None else None, plan=plan)
+    shown = ", ".join(f"{k} {v}" for k, v in entry.to_dict().items()) or "nothing"
+    _echo(f"{plat.name}: {shown} (saved in {profile_file()})")
+
+
+@profile.command("show")
+@JSON
+def profile_show(as_json: bool) -> None:
+    """Show what the profile holds for each platform."""
+    from .profile import load_profile, profile_file
+
+    entries = load_profile()
+    if as_json:
+        _emit_json({"file": str(profile_file()),
+                    "platforms": {k: e.to_dict() for k, e in entries.items()}})
+        return
+    if not entries:
+        _echo(f"No profile yet ({profile_file()}): ava-evidence profile set PLATFORM "
+                   f"--account EMAIL --plan TIER")
+        return
+    for key, entry in sorted(entries.items()):
+        _echo(f"{key:<12}" + "  ".join(f"{k}: {v}" for k, v in entry.to_dict().items()))
+    _echo(f"({profile_file()})")
 
 
 def main() -> None:

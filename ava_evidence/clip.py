@@ -169,6 +169,9 @@ class ClipIndex:
     timestamps: the clip has frames that share a timestamp, or timestamps FFmpeg
     had to guess (AVI with B-frames). Such a clip is always decoded from its
     start, as ffmpeg plays it."""
+    created: str | None = None
+    """The container's creation time tag (ISO 8601), as written; None when absent."""
+    has_audio: bool = False
 
     @property
     def frame_count(self) -> int:
@@ -263,6 +266,8 @@ class ClipIndex:
             "video_streams": self.video_streams,
             "truncated": self.truncation is not None,
             "missing_s": self.truncation.missing_s if self.truncation else None,
+            "created": self.created,
+            "has_audio": self.has_audio,
         }
 
     def describe(self) -> list[str]:
@@ -736,6 +741,8 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         sample_aspect=aspect,
         bit_depth=depth,
         video_streams=count,
+        created=dict(container.metadata).get("creation_time"),
+        has_audio=bool(container.streams.audio),
     )
 
 

@@ -127,8 +127,9 @@ def _band(draw: Any, box: tuple[int, int, int, int], text: str, size: int,
 
 
 def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
-                 right_caption: Caption, footer: str) -> Image.Image:
-    """Two frames side by side at the same height, each captioned, with a footer band."""
+                 right_caption: Caption, footer: str, note: str | None = None) -> Image.Image:
+    """Two frames side by side at the same height, each captioned, then a band saying
+    what is visible (``note``, when given) and a footer band."""
     from PIL import Image, ImageDraw
 
     height = min(max(left.shape[0], right.shape[0]), MAX_PAIR_HEIGHT)
@@ -136,13 +137,18 @@ def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
     size = font_px(height)
     band = round(size * 1.8)
     width = a.width + GAP + b.width
-    canvas = Image.new("RGB", (width, band + height + band), BACKGROUND)
+    bands = 2 if note else 1
+    canvas = Image.new("RGB", (width, band + height + bands * band), BACKGROUND)
     canvas.paste(a, (0, band))
     canvas.paste(b, (a.width + GAP, band))
     draw = ImageDraw.Draw(canvas)
     _band(draw, (0, 0, a.width, band), left_caption.text(), size, ACCENT)
     _band(draw, (a.width + GAP, 0, width, band), right_caption.text(), size, ACCENT)
-    _band(draw, (0, band + height, width, 2 * band + height), footer, size)
+    y = band + height
+    if note:
+        _band(draw, (0, y, width, y + band), note, size, ACCENT)
+        y += band
+    _band(draw, (0, y, width, y + band), footer, size)
     return canvas
 
 

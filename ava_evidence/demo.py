@@ -112,10 +112,12 @@ def run_demo(out_dir: Path, *, on_progress: Progress | None = None,
         write_atomically(clip, lambda path: os.replace(made, path), force=force)
     result = build_bundle(
         clip, platform="kling", generation_id="demo-0001", failure="identity-coherence",
-        marks=["0:02"], plan=None, model="sample clip made by ava-evidence demo",
-        note="Sample: the eyes drift apart from about 1.5 s; by the end the face is no "
-             "longer the same person.",
-        output=bundle, force=force, on_progress=on_progress)
+        marks=[f"0:0{DRIFT_START}=the eyes begin to move apart",
+               "0:03=the eyes are clearly farther apart; the face no longer looks like the "
+               "same person"],
+        model="sample clip made by ava-evidence demo", prompt="A drawn face looking at the "
+        "camera, steady", output=bundle, force=force, use_profile=False,
+        on_progress=on_progress)
     with zipfile.ZipFile(result.path) as z:
         name = next(n for n in z.namelist() if n.endswith("/data/report.html"))
         html = z.read(name)

@@ -1,16 +1,12 @@
-"""Tickets: the message a support agent reads, rendered from Jinja2 templates.
+"""Templates: the Jinja2 environment that lays out the message, the notes and the report.
 
-The context is built from plain values (the catalog's platform and failure,
-the clip facts, the stills) by :func:`ticket_context`. Templates load with
-``StrictUndefined``; a user template folder is searched first and rendered in
-Jinja2's sandbox; HTML templates are autoescaped. User text (ID, note) is
-data and never evaluated. The plain-text ticket is fitted to the channel's
-message limit by dropping the least important sections first, never the ID,
-the technical term or the times::
+The wording is built in :mod:`ava_evidence.message` and :mod:`ava_evidence.send`;
+templates only lay it out. They receive typed objects (``ticket``, ``send``),
+load with ``StrictUndefined``; a user template folder is searched first and
+rendered in Jinja2's sandbox; HTML templates are autoescaped. User text (ID,
+note) is data and never evaluated::
 
-    ctx = ticket_context(platform=..., failure=..., generation_id=..., ...)
-    markdown = render("ticket.md.j2", ctx)
-    text = fit_plain_text(ctx, limit=2000)
+    text = render("ticket.txt.j2", {"ticket": ticket})
 """
 
 from __future__ import annotations
@@ -19,68 +15,52 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .catalog import Channel, Failure, Platform
 from .errors import UsageError
-from .timecode import format_clock, format_seconds
 
-TEMPLATE_NAMES = ("ticket.md.j2", "ticket.txt.j2", "report.html.j2")
-MAX_DETAIL = 4
-"""Detail levels of the plain-text ticket: 4 is everything, 0 the essentials."""
+TEMPLATE_NAMES = ("ticket.md.j2", "ticket.txt.j2", "send.md.j2", "report.html.j2")
 
-TEMPLATE_VARIABLES: dict[str, tuple[str, str]] = {
-    "subject": ("Subject line: technical term and Generation ID",
-                "Identity Coherence Failure - Generation ID 3f2a..."),
-    "generation_id": ("The Generation ID exactly as given (or as taken from a share URL)",
-                      "3f2a9c1e-..."),
-    "platform": ("Platform: key, name, vendor, id_name, id_where, help_centre",
-                 "{'key': 'kling', 'name': 'Kling AI', ...}"),
-    "plan": ("The plan's display name, or None", "Pro"),
-    "plan_key": ("The plan's catalog key, or None", "pro"),
-    "model": ("The model the user named (--model), or None", "Kling 2.1"),
-    "failure": ("Failure: key, term, severity, definition, symptoms, advice",
-                "{'term': 'Physics Prior Degeneration', 'severity': 'major', ...}"),
-    "clip": ("The manifest's clip object (file_name, sha256, codec, width, height, fps, "
-             "duration_s, frame_count, ...)", "{'file_name': 'clip.mp4', ...}"),
-    "frames": ("Every still: label, requested, index, time_s, seconds, clock, file",
-               "[{'label': 'start', 'index': 0, 'seconds': '0.000', ...}]"),
-    "start": ("The start still (frame 0)", "{'index': 0, 'seconds': '0.000', ...}"),
-    "end": ("The end still (last frame)", "{'index': 239, 'seconds': '9.959', ...}"),
-    "marks": ("The marked stills in time order", "[{'index': 48, 'requested': '0:02', ...}]"),
-    "first_visible": ("The earliest mark (where the failure is first visible), or None",
-                      "{'index': 48, 'seconds': '2.000', 'clock': '00:02.000'}"),
-    "note": ("The user's note, or None", "Prompt: a woman in a red dress..."),
-    "attachments": ("Files to attach, in order: file, description",
-                    "[{'file': 'pairs/01_start-end.png', 'description': ...}]"),
-    "channel": ("The support channel for this platform and plan, or None: key, kind, where, "
-                "steps, status, unverified, source, attachment_limit_mb, message_limit_chars",
-                "{'kind': 'email', 'where': 'support+web@lumalabs.ai', ...}"),
-    "other_channels": ("Other channels that apply to the plan", "[]"),
-    "policy": ("Documented refund policy: summary, covers_quality, source, checked, status, "
-               "unverified", "{'summary': 'Credits come back ...', 'status': 'official'}"),
-    "platform_notes": ("Other sourced facts about the platform for this plan: text, source, "
-                       "status", "[{'text': 'On the Unlimited plan ...'}]"),
-    "goodwill": ("True when the policy does not cover quality failures (ask for a review)",
-                 "True"),
-    "measured": ("Measured failure moments (suggest / build --auto), or []", "[]"),
-    "tool": ("The tool: name, version", "{'name': 'ava-evidence', 'version': '0.1.0'}"),
-    "detail": ("Plain-text detail level (4 = everything ... 0 = essentials)", "4"),
-    "note_limit": ("Longest note the plain text may show, in characters, or None", "None"),
-}
-"""Every variable a ticket template receives, with a description and an example."""
 
-REPORT_VARIABLES: dict[str, tuple[str, str]] = {
-    "report_images": ("report.html only: embedded images; pairs and stills are lists of "
-                      "{src (data: URI), file, caption}, strip is {src, file}",
-                      "{'pairs': [{'src': 'data:image/jpeg;base64,...', ...}], ...}"),
-    "ticket_markdown": ("report.html only: the rendered Markdown ticket", "# Identity ..."),
-    "manifest": ("report.html only: the evidence manifest (data/manifest.json)",
-                 "{'schema': 'ava-evidence/1', ...}"),
-}
-"""The extra variables report.html.j2 receives."""
+def _fields(cls: type) -> str:
+    import dataclasses
+
+    return ", ".join(f.name for f in dataclasses.fields(cls))
+
+
+def template_variables() -> dict[str, tuple[str, str]]:
+    """Every variable a template receives, with a description and an example."""
+    from .message import Attached, Line, Moment, Ticket
+    from .send import SendNotes
+
+    return {
+        "ticket": (f"The message, already worded (every template): {_fields(Ticket)}",
+                   "ticket.subject, ticket.facts, ticket.moments"),
+        "ticket.facts[]": (f"A line of the facts block: {_fields(Line)}",
+                           "{label: 'Account email', value: '[your account email]', "
+                           "given: False}"),
+        "ticket.moments[]": (f"A moment of 'What goes wrong': {_fields(Moment)}",
+                             "{clock: '0:01.625', index: 39, what: 'her eyes begin to move "
+                             "apart'}"),
+        "ticket.attachments[]": (f"A file to attach: {_fields(Attached)}",
+                                 "{name: '01_start-end.png', role: 'pair'}"),
+        "send": (f"For the user only (send.md.j2, report.html.j2): {_fields(SendNotes)}",
+                 "send.where, send.paste, send.fill_in"),
+        "text": ("send.md.j2, report.html.j2: the message exactly as sent (ticket.txt)",
+                 "Subject: Credit request - ..."),
+        "bag": ("send.md.j2, report.html.j2: the bundle's folder name once unzipped",
+                "kling_8f2c41d0_physics"),
+        "report_images": ("report.html.j2 only: embedded images; pairs and stills are lists "
+                          "of {src (data: URI), file, caption}, strip is {src, file}",
+                          "{'pairs': [{'src': 'data:image/jpeg;base64,...', ...}], ...}"),
+        "mailto": ("report.html.j2 only: a mailto: link with subject and body, or None",
+                   "mailto:support@...?subject=..."),
+        "manifest": ("report.html.j2 only: the evidence manifest (data/manifest.json)",
+                     "{'schema': 'ava-evidence/1', ...}"),
+    }
+
 
 MAX_ID_LENGTH = 512
 
@@ -97,63 +77,6 @@ def check_generation_id(text: str) -> str:
         raise UsageError(f"the Generation ID is {len(value)} characters long; IDs are at most "
                          f"{MAX_ID_LENGTH}: pass the ID itself, not a whole page.")
     return value
-
-
-def _frame_view(frame: Mapping[str, Any]) -> dict[str, Any]:
-    t = frame["time_s"]
-    return {**frame, "seconds": format_seconds(t), "clock": format_clock(t)}
-
-
-def ticket_context(*, platform: Platform, failure: Failure, generation_id: str,
-                   plan_key: str | None, plan_name: str | None, clip: Mapping[str, Any],
-                   frames: Sequence[Mapping[str, Any]],
-                   attachments: Sequence[Mapping[str, Any]] = (), note: str | None = None,
-                   model: str | None = None, measured: Sequence[Mapping[str, Any]] = (),
-                   version: str = "") -> dict[str, Any]:
-    """Everything a template may use (see :data:`TEMPLATE_VARIABLES`)."""
-    check_generation_id(generation_id)
-    views = [_frame_view(f) for f in frames]
-    marks = sorted((f for f in views if f["label"] == "mark"), key=lambda f: f["index"])
-    start = next((f for f in views if f["label"] == "start"), None)
-    end = next((f for f in views if f["label"] == "end"), None)
-    channels = platform.channels_for(plan_key)
-    channel = channels[0] if channels else None
-    policy = platform.refund_policy
-    return {
-        "subject": f"{failure.term} - Generation ID {generation_id}",
-        "generation_id": generation_id,
-        "platform": {"key": platform.key, "name": platform.name, "vendor": platform.vendor,
-                     "id_name": platform.id.name, "id_where": platform.id.where,
-                     "help_centre": platform.help_centre},
-        "plan": plan_name,
-        "plan_key": plan_key,
-        "model": model,
-        "failure": {"key": failure.key, "term": failure.term, "severity": failure.severity,
-                    "definition": failure.definition, "symptoms": list(failure.symptoms),
-                    "advice": failure.evidence.advice},
-        "clip": dict(clip),
-        "frames": views,
-        "start": start,
-        "end": end,
-        "marks": marks,
-        "first_visible": marks[0] if marks else None,
-        "note": note,
-        "attachments": [dict(a) for a in attachments],
-        "channel": _channel_view(channel) if channel else None,
-        "other_channels": [_channel_view(c) for c in channels[1:]],
-        "policy": {**policy.to_dict(), "unverified": policy.unverified},
-        "platform_notes": [{"text": n.text, **n.provenance()}
-                           for n in platform.notes_for(plan_key)],
-        "goodwill": policy.covers_quality is not True,
-        "measured": [dict(m) for m in measured],
-        "tool": {"name": "ava-evidence", "version": version},
-        "detail": MAX_DETAIL,
-        "note_limit": None,
-    }
-
-
-def _channel_view(channel: Channel) -> dict[str, Any]:
-    return {**channel.to_dict(), "unverified": channel.unverified}
 
 
 def _md_code(text: Any) -> str:
@@ -179,9 +102,12 @@ def _md_block(text: Any) -> str:
     return f"{fence}text\n{s}\n{fence}"
 
 
-_MD_INLINE = re.compile(r"[\\`*_~\[\]<|]|&(?=#?\w+;)")
-"""Characters that start Markdown inside a line: code, emphasis, strikethrough, links,
-HTML and autolinks, table cells, and '&' where it would read as an entity."""
+_MD_INLINE = re.compile(r"[\\`*~<|]|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_])")
+"""Characters that start Markdown inside a line: code, emphasis, strikethrough, HTML and
+autolinks, table cells, '&' where it would read as an entity, and '_' except between two
+letters or digits (where it cannot start or end emphasis: task_id stays task_id)."""
+_MD_LINK = re.compile(r"\][(\[:]")
+"""Brackets make a link only as '](', '][' or a definition '[x]:'."""
 _MD_LINE_START = re.compile(r"^(?:[#>+=-]|\d+(?=[.)]))")
 """What turns a line into a heading, quote, list or heading underline."""
 
@@ -190,15 +116,33 @@ def _md_text(text: Any) -> str:
     """Plain text safe inside Markdown prose: shown exactly as given, on one line.
 
     Only what Markdown would act on is escaped, so text stays readable when the
-    Markdown is read as it is ("Library > Assets", not "Library \\> Assets").
+    Markdown is read as it is ("Library > Assets", "[your account email]",
+    "https://example.com/a_b", not "Library \\> Assets" or "\\[your...").
     """
-    s = _MD_INLINE.sub(lambda m: "\\" + m.group(), " ".join(str(text).split()))
+    s = " ".join(str(text).split())
+    pattern = _MD_INLINE if not _MD_LINK.search(s) else re.compile(
+        _MD_INLINE.pattern + r"|[\[\]]")
+    s = pattern.sub(lambda m: "\\" + m.group(), s)
     return _MD_LINE_START.sub(lambda m: m.group() + "\\" if m.group().isdigit()
                               else "\\" + m.group(), s)
 
 
 def _one_line(text: Any) -> str:
     return " ".join(str(text).split())
+
+
+def _pad(text: Any, width: int) -> str:
+    """``text`` padded to ``width``, and always followed by at least one space."""
+    s = str(text)
+    return s.ljust(width) if len(s) < width else s + " "
+
+
+def _md_paragraphs(text: Any) -> str:
+    """Text of several lines as Markdown that shows each line as typed (hard breaks
+    inside a paragraph, a blank line between paragraphs)."""
+    paragraphs = [p for p in str(text).replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "\n\n".join("\\\n".join(_md_text(line) for line in p.split("\n") if line.strip())
+                       for p in paragraphs)
 
 
 def _environment(template_dir: str | os.PathLike[str] | None) -> Any:
@@ -232,8 +176,11 @@ def _cached_environment(template_dir: str | None) -> Any:
             **kwargs)
     else:
         env = Environment(loader=builtin, bytecode_cache=_bytecode_cache(), **kwargs)
+    from .message import attached_text
+
     env.filters.update(md_code=_md_code, md_cell_code=_md_cell_code, md_block=_md_block,
-                       md_text=_md_text, one_line=_one_line, truncate_to=truncate)
+                       md_text=_md_text, md_paragraphs=_md_paragraphs, one_line=_one_line,
+                       pad=_pad, attached_text=attached_text)
     return env
 
 
@@ -409,9 +356,9 @@ def _candidates(name: str, platform_key: str, channel_kind: str) -> list[str]:
     return [f"platforms/{platform_key}/{name}", f"channels/{channel_kind}/{name}", name]
 
 
-def render(name: str, context: Mapping[str, Any], *,
+def render(name: str, context: Mapping[str, Any], *, platform_key: str = "", kind: str = "none",
            template_dir: str | os.PathLike[str] | None = None) -> str:
-    """Render ``name`` for the context's platform and channel.
+    """Render ``name`` for a platform and the channel kind the message is shaped for.
 
     Looks for ``platforms/<platform>/<name>``, then ``channels/<kind>/<name>``,
     then ``<name>``, in the user folder first, then the built-ins.
@@ -419,9 +366,8 @@ def render(name: str, context: Mapping[str, Any], *,
     from jinja2 import TemplateError
 
     env = _environment(template_dir)
-    kind = context["channel"]["kind"] if context.get("channel") else "none"
     try:
-        template = env.select_template(_candidates(name, context["platform"]["key"], kind))
+        template = env.select_template(_candidates(name, platform_key, kind))
         if template_dir is None:
             return str(template.render(**context))
         return _render_limited(template, context)
@@ -444,52 +390,3 @@ def render(name: str, context: Mapping[str, Any], *,
         raise UsageError(f"ticket template {name} failed{where}: {reason}; fix the template "
                          f"or remove it from the template folder.") from e
 
-
-def fit_plain_text(context: Mapping[str, Any], limit: int | None, *,
-                   template_dir: str | os.PathLike[str] | None = None) -> tuple[str, int]:
-    """Render the plain-text ticket within ``limit`` characters.
-
-    Returns (text, detail level used). Sections go in this order as room runs
-    out: symptoms, clip facts, policy wording (its source stays), the
-    attachment list, then the note is shortened. The subject, ID, term and
-    every time are never dropped; if even they do not fit, that is an error.
-    """
-    ctx = dict(context)
-    for detail in range(MAX_DETAIL, -1, -1):
-        ctx["detail"] = detail
-        text = render("ticket.txt.j2", ctx, template_dir=template_dir)
-        if limit is None or len(text) <= limit:
-            return text, detail
-    note = ctx.get("note") or ""
-    while note:
-        over = len(text) - (limit or 0)
-        keep = max(0, len(note) - over - 40)
-        ctx["note_limit"] = keep
-        text = render("ticket.txt.j2", ctx, template_dir=template_dir)
-        if len(text) <= (limit or 0):
-            return text, 0
-        if keep == 0:
-            break
-        note = note[:keep]
-    raise UsageError(f"the ticket's essentials (ID, term and {len(ctx['marks'])} marked times) "
-                     f"do not fit the channel's {limit}-character limit: use fewer --mark times.")
-
-
-LEFT_OUT = ((4, "the signs of the failure"), (3, "the clip facts"), (2, "the policy wording"),
-            (1, "the attachment list"))
-"""What ticket.txt leaves out below each detail level, in the order it goes."""
-
-
-def left_out(detail: int, note: str | None, text: str) -> list[str]:
-    """The parts a fitted plain-text ticket left out, for telling the user."""
-    parts = [name for level, name in LEFT_OUT if detail < level]
-    if note and note not in text:
-        parts.append("the end of the note")
-    return parts
-
-
-def truncate(text: str, limit: int | None) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis (None: unchanged)."""
-    if limit is None or len(text) <= limit:
-        return text
-    return text[: max(0, limit - 1)].rstrip() + "…"

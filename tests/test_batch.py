@@ -40,13 +40,18 @@ def test_mixed_rows_csv(jobs_dir: Path, tmp_path: Path) -> None:
     # Runway task IDs are UUIDs: built, with a doubt under the row.
     assert lines[2].startswith("          Warning: \"r-1\" is not in the usual form of "
                                "Runway's task ID. The bundle was built with it as given; ")
-    assert lines[3] == ("line 4    broken.mp4               failed Error: broken.mp4 is not a "
+    # An identity ticket with no moment builds, with the reminder that support will ask.
+    assert lines[3] == ("          Warning: support asks when the Identity Coherence Failure "
+                        "first appears: add --mark TIME=WHAT at the moment it first shows (or "
+                        "--auto to measure it).")
+    assert lines[4] == ("line 4    broken.mp4               failed Error: broken.mp4 is not a "
                         "video file that can be read: give the clip exactly as downloaded from "
                         "the platform.")
-    assert lines[4] == ("line 6    a.mp4                    failed Error: Physics Prior "
-                        "Degeneration needs at least 1 marked moment: add --mark TIME (for "
-                        "example --mark 0:02) where the failure is visible.")
-    assert lines[5].startswith("line 7    a.mp4                    failed Error: unknown "
+    assert lines[5] == ("line 6    a.mp4                    failed Error: Physics Prior "
+                        "Degeneration needs at least 1 marked moment: add --mark TIME=WHAT (for "
+                        "example --mark '0:02=the ball passes through the rim') where the "
+                        "failure is visible.")
+    assert lines[6].startswith("line 7    a.mp4                    failed Error: unknown "
                                "platform 'nowhere': ")
     assert lines[-1] == "2 built, 3 failed"
     with zipfile.ZipFile(out / "kling_k-1_physics.zip") as z:
@@ -59,19 +64,33 @@ def test_mixed_rows_csv(jobs_dir: Path, tmp_path: Path) -> None:
 
 def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None:
     rows = [{"clip": "clips/a.mp4", "platform": "pika", "id": "p1", "failure": "physics",
-             "marks": ["0:01"]},
-            {"clip": str(jobs_dir / "clips" / "b.gif"), "platform": "sora", "id": "s1",
-             "failure": "identity", "output": "named.zip"}]
+             "marks": ["0:01=the ball jumps"], "account": "u-123", "credits": "35"},
+            {"clip": str(jobs_dir / "clips" / "b.gif"), "platform": "runway", "id": "r1",
+             "failure": "identity", "output": "named.zip", "marks": "0:01=eyes; 0:02"}]
     jobs = jobs_dir / "jobs.jsonl"
     jobs.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     doc = run_json("batch", jobs, "-o", tmp_path / "o")
     assert (doc["built"], doc["failed"]) == (2, 0)
     assert [r["status"] for r in doc["results"]] == ["built", "built"]
     assert doc["results"][1]["bundle"] == str(tmp_path / "o" / "named.zip")
-    # Sora IDs look like s_68a1...: "s1" builds, with the doubt in the row.
+    # Runway task IDs are UUIDs: "r1" builds, with the doubt in the row.
     assert doc["results"][0]["warnings"] == []
-    assert doc["results"][1]["warnings"][0].startswith('"s1" is not in the usual form of '
-                                                       "OpenAI Sora's video ID. ")
+    assert doc["results"][1]["warnings"][0].startswith('"r1" is not in the usual form of '
+                                                       "Runway's task ID. ")
+    # The row's facts fill the message; what is left is listed per row.
+    assert "credits used" not in doc["results"][0]["missing"]
+    assert "account email" not in doc["results"][0]["missing"]
+    assert "Pika User ID" in doc["results"][0]["missing"]  # what Pika's email route asks for
+    assert "generation date" in doc["results"][0]["missing"]
+    with zipfile.ZipFile(tmp_path / "o" / "pika_p1_physics.zip") as z:
+        text = z.read("pika_p1_physics/data/ticket.txt").decode()
+        manifest = json.loads(z.read("pika_p1_physics/data/manifest.json"))
+    assert "Account email:   u-123" in text and "Credits used:    35" in text
+    assert "Pika User ID:    [your Pika User ID, on your Profile page]" in text
+    assert manifest["frames"][1]["what"] == "the ball jumps"
+    with zipfile.ZipFile(tmp_path / "o" / "named.zip") as z:
+        manifest = json.loads(z.read("runway_r1_identity-coherence/data/manifest.json"))
+    assert [f.get("what") for f in manifest["frames"]] == [None, "eyes", None, None]
     # Running again without --force: every row fails, nothing is replaced.
     doc = run_json("batch", jobs, "-o", tmp_path / "o", expect=1)
     assert doc["failed"] == 2 and "already exists" in doc["results"][0]["error"]
@@ -85,14 +104,16 @@ def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None
      "j.csv, line 2: 3 fields, but the header has 4: quote values that contain commas."),
     ("j.csv", "clip,platform,id,failure,colour\na.mp4,kling,x,physics,red\n",
      "j.csv, line 1: unknown column 'colour'; columns are clip, platform, id, failure, marks, "
-     "plan, note, model, auto, output."),
+     "plan, note, model, auto, output, account, prompt, generated, credits, settings, use, "
+     "reference."),
     ("j.csv", "clip;platform;id;failure\na.mp4;kling;x;physics\n",
      "j.csv, line 1: columns are separated by ';': save the file as CSV with commas "
      "(clip,platform,id,failure,...)."),
     ("j.jsonl", '{"clip": "a.mp4", "platform": "kling", "id": "x", "failure": "p", '
                 '"mark": "1"}\n',
      "j.jsonl, line 1: unknown column 'mark'; columns are clip, platform, id, failure, marks, "
-     "plan, note, model, auto, output."),
+     "plan, note, model, auto, output, account, prompt, generated, credits, settings, use, "
+     "reference."),
     ("j.csv", "clip,platform,id,failure\n,kling,x,physics\n",
      "j.csv, line 2: 'clip' is missing; every row needs clip, platform, id, failure."),
     ("j.jsonl", '{"clip": "a.mp4", "platform": "kling", "id": "x", "failure": "physics"}\n'

@@ -63,7 +63,7 @@ def bundle(clips: ClipStore, tmp_path_factory: pytest.TempPathFactory) -> tuple[
 
 def test_json_contract(bundle: tuple[Path, dict]) -> None:
     out, doc = bundle
-    assert set(doc) == {"bundle", "manifest"}
+    assert set(doc) == {"bundle", "manifest", "missing"}
     assert doc["bundle"] == str(out)
     m = doc["manifest"]
     for key in ("schema", "tool", "created_utc", "generation_id", "platform", "plan", "failure",
@@ -81,6 +81,8 @@ def test_json_contract(bundle: tuple[Path, dict]) -> None:
         assert key in m["clip"], key
     for frame in m["frames"]:
         assert set(frame) >= {"label", "requested", "index", "time_s", "file"}
+    assert doc["missing"] == m["ticket"]["missing"]
+    assert "account email" in doc["missing"]
     names = set(_members(out))
     bag = "kling_gen-42_physics"
     for f in m["attachments"]:
@@ -151,10 +153,12 @@ def test_mark_on_the_first_frame_and_repeated_marks(clips: ClipStore, tmp_path: 
     assert clipgen.read_barcode(after) == 1
     left, right = _halves(_png(members[f"{bag}/data/{m['pairs'][1]['file']}"]), 320, 180)
     assert (clipgen.read_barcode(left), clipgen.read_barcode(right)) == (0, 1)
-    ticket = members[f"{bag}/data/ticket.md"].decode()
-    assert "the marked moment (the clip's first frame), and the frame after it" in ticket
+    ticket = members[f"{bag}/data/ticket.txt"].decode()
+    assert "02_mark1_f000000.png (frames 0 and 1 side by side)" in ticket
+    assert "- 0:00 (frame 0): start of the clip\n- 0:01 (frame 24): [what is visible here]" \
+        in ticket  # the mark on frame 0 speaks for the start's line: no line twice
     report = members[f"{bag}/data/report.html"].decode()
-    assert "At the mark (frame 0) and just after" in report
+    assert "Mark 1 and just after" in report
 
 
 def test_a_frame_with_two_names_is_encoded_once(clips: ClipStore, tmp_path: Path,
@@ -185,7 +189,9 @@ def test_printed_times_select_their_frame_when_typed_back(clips: ClipStore,
     out = tmp_path / "t.zip"
     _build(clips, out, "--mark", "1")
     report = _members(out)["kling_gen-42_physics/data/report.html"].decode()
-    assert "end: frame 59 at 2.459 s" in report and "2.458" not in report
+    assert "end: frame 59 at 0:02.459" in report and "2.458" not in report
+    text = _members(out)["kling_gen-42_physics/data/ticket.txt"].decode()
+    assert "- 0:02.459 (frame 59, last frame): end of the clip" in text
 
 
 def test_bag_validates_with_bagit_python(bundle: tuple[Path, dict], tmp_path: Path) -> None:
@@ -319,15 +325,23 @@ def test_physics_without_a_mark_is_a_usage_error(clips: ClipStore, tmp_path: Pat
     out = tmp_path / "x.zip"
     result = _build(clips, out, expect=2)
     assert result.stderr == ("Error: Physics Prior Degeneration needs at least 1 marked moment: "
-                             "add --mark TIME (for example --mark 0:02) where the failure is "
-                             "visible.\n")
+                             "add --mark TIME=WHAT (for example --mark '0:02=the ball passes "
+                             "through the rim') where the failure is visible.\n")
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
-def test_prompt_adherence_needs_a_note(clips: ClipStore, tmp_path: Path) -> None:
+def test_prompt_adherence_needs_the_prompt(clips: ClipStore, tmp_path: Path) -> None:
     result = _build(clips, tmp_path / "x.zip", failure="prompt", expect=2)
-    assert result.stderr == ("Error: Prompt Adherence Failure needs a --note: Put the prompt you "
-                             "used in --note so support can compare it with the stills.\n")
+    assert result.stderr == ("Error: Prompt Adherence Failure needs the prompt: give the prompt "
+                             "you used with --prompt so support can compare it with the "
+                             "stills.\n")
+    result = _build(clips, tmp_path / "x.zip", "--mark", "1", failure="audio", expect=2)
+    assert result.stderr == ("Error: Audio-Visual Desynchronisation needs a description: mark "
+                             "where the sound and picture part with --mark TIME=WHAT, saying "
+                             "what you hear there (or describe it with --note).\n")
+    assert list(tmp_path.iterdir()) == []
+    doc = _build(clips, tmp_path / "x.zip", "--prompt", "a red ball", failure="prompt")
+    assert doc["manifest"]["facts"]["prompt"] == "a red ball"
 
 
 def test_missing_template_folder_is_refused_before_decoding(
@@ -381,27 +395,29 @@ def test_default_name_and_output_folder(clips: ClipStore, in_tmp: Path) -> None:
 
 
 def test_discord_text_and_attachment_budget(clips: ClipStore, tmp_path: Path) -> None:
-    doc = _build(clips, tmp_path / "p.zip", "--mark", "1", "--note", "long note " * 500,
-                 platform="pika")
+    doc = _build(clips, tmp_path / "p.zip", "--mark", "1=the ball jumps", "--note",
+                 "long note " * 500, platform="runway")
     m = doc["manifest"]
     assert m["channel"]["kind"] == "discord"
     members = _members(tmp_path / "p.zip")
-    text = members["pika_gen-42_physics/data/ticket.txt"].decode()
-    assert len(text) <= 2000 == m["ticket"]["text_limit"]
-    assert "gen-42" in text and "frame 24 at 1.000 s" in text
+    text = members["runway_gen-42_physics/data/ticket.txt"].decode()
+    assert len(text) <= 2000 == m["ticket"]["limit"]
+    assert "gen-42" in text and "- 0:01 (frame 24): the ball jumps" in text
     for f in m["attachments"]:
-        assert len(members[f"pika_gen-42_physics/data/{f}"]) <= 10_000_000
-    assert m["ticket"]["text_left_out"] == [
-        "the signs of the failure", "the clip facts", "the policy wording", "the attachment list",
-        "the end of the note"]
-    out = run_cli("build", clips.path(CLIP), "--platform", "pika", "--id", "gen-42", "--failure",
-                  "physics", "--mark", "1", "--note", "long note " * 500, "-o",
+        assert len(members[f"runway_gen-42_physics/data/{f}"]) <= 20_000_000
+    assert m["ticket"]["shortened"] == ["the names of the full-size stills",
+                                        "the attachments' descriptions",
+                                        "the sentence saying the images are labelled",
+                                        "the end of the note"]
+    assert "long note long note" in text and "…" in text
+    out = run_cli("build", clips.path(CLIP), "--platform", "runway", "--id", "gen-42",
+                  "--failure", "physics", "--mark", "1", "--note", "long note " * 500, "-o",
                   tmp_path / "q.zip").stdout
-    assert ("Shortened: ticket.txt fits the channel's 2000-character limit by leaving out the "
-            "signs of the failure, the clip facts, the policy wording, the attachment list and "
-            "the end of the note; ticket.md has everything.") in out
-    short = _build(clips, tmp_path / "r.zip", "--mark", "1", platform="pika")["manifest"]
-    assert short["ticket"]["text_left_out"] == []
+    assert ("Shortened to fit the 2000-character limit: left out the names of the full-size "
+            "stills, the attachments' descriptions, the sentence saying the images are labelled "
+            "and the end of the note.") in out
+    short = _build(clips, tmp_path / "r.zip", "--mark", "1", platform="runway")["manifest"]
+    assert short["ticket"]["shortened"] == []
 
 
 def test_attachments_over_the_limit_get_jpeg_copies(clips: ClipStore, tmp_path: Path) -> None:
@@ -424,12 +440,17 @@ def test_attachments_over_the_limit_get_jpeg_copies(clips: ClipStore, tmp_path: 
 
 
 def test_share_url_and_include_clip(clips: ClipStore, tmp_path: Path) -> None:
-    doc = run_json("build", clips.path(CLIP), "--platform", "sora", "--id",
-                   "https://sora.chatgpt.com/p/s_0123abcd?utm=x", "--failure", "identity",
-                   "--include-clip", "-o", tmp_path / "s.zip")
+    revived = tmp_path / "revived.yaml"  # Sora is discontinued; a user file can revive it
+    revived.write_text("platforms:\n  sora:\n    status: active\n    discontinued: null\n")
+    link = "https://sora.chatgpt.com/p/s_0123abcd?utm=x"
+    doc = run_json("build", clips.path(CLIP), "--platform", "sora", "--id", link,
+                   "--failure", "identity", "--include-clip", "-o", tmp_path / "s.zip",
+                   "--channels", revived)
     m = doc["manifest"]
-    assert m["generation_id"] == "s_0123abcd"
+    assert m["generation_id"] == "s_0123abcd" and m["generation_id_input"] == link
     members = _members(tmp_path / "s.zip")
+    text = members["sora_s_0123abcd_identity-coherence/data/ticket.txt"].decode()
+    assert f"Video ID:        s_0123abcd ({link})" in text
     clip_bytes = members[f"sora_s_0123abcd_identity-coherence/data/{m['clip_included']}"]
     import hashlib
 
@@ -440,13 +461,14 @@ def test_an_id_of_an_unusual_form_is_built_with_a_warning(clips: ClipStore,
                                                           tmp_path: Path) -> None:
     """Runway task IDs are UUIDs: half an ID still builds (the documented form may be out
     of date), but the user is told, and the manifest keeps the doubt."""
-    args = ["build", clips.path(CLIP), "--platform", "runway", "--failure", "identity"]
+    args = ["build", clips.path(CLIP), "--platform", "runway", "--failure", "identity",
+            "--mark", "1=the eyes move apart"]
     result = run_cli(*args, "--id", "3f2a9c1e-77b0", "-o", tmp_path / "half.zip")
     assert result.stderr == ("Warning: \"3f2a9c1e-77b0\" is not in the usual form of Runway's "
                              "task ID. The bundle was built with it as given; check that it is "
                              "the whole ID. The web app shows no generation ID; find the clip "
                              "under Library > Assets and copy its link. API users have the task "
-                             "id (a UUID) from GET /v1/tasks/:id.\n")
+                             "id (a UUID) from GET /v1/tasks/{id}.\n")
     with zipfile.ZipFile(tmp_path / "half.zip") as z:
         m = json.loads(z.read("runway_3f2a9c1e-77b0_identity-coherence/data/manifest.json"))
     assert m["warnings"] == [result.stderr[len("Warning: "):-1]]
@@ -470,10 +492,14 @@ def test_hostile_id_and_note(clips: ClipStore, tmp_path: Path) -> None:
     members = _members(out)
     bag = out.stem
     html = members[f"{bag}/data/report.html"].decode()
-    assert "<script>" not in html and "onerror=alert(1)>" not in html
+    assert "x<script>" not in html and "onerror=alert(1)>" not in html
+    assert html.count("<script>") == 1  # the report's own Copy button, nothing else
     assert "&lt;script&gt;{{7*7}}&lt;/script&gt;" in html
     md = members[f"{bag}/data/ticket.md"].decode()
-    assert note in md and "injected" not in md and "injected" not in html
+    text = members[f"{bag}/data/ticket.txt"].decode()
+    assert f"\n{note}\n" in text  # plain text shows it exactly as given
+    assert "injected" not in md and "injected" not in html and "injected" not in text
+    assert "\\<img src=x onerror=alert(1)>" in md  # Markdown shows it as text, not HTML
     assert json.loads(members[f"{bag}/data/manifest.json"])["note"] == note
     for bad in ("a\nb", "", "x" * 600):
         result = run_cli("build", clips.path(CLIP), "--platform", "luma", "--id", bad,
@@ -540,7 +566,10 @@ def test_demo_in_a_subprocess(tmp_path: Path) -> None:
     with zipfile.ZipFile(bundle) as z:
         manifest = json.loads(z.read("kling_demo-0001_identity-coherence/data/manifest.json"))
     assert manifest["failure"] == "identity-coherence"
-    assert [f["index"] for f in manifest["frames"]] == [0, 48, 95]
+    assert [(f["index"], f.get("what")) for f in manifest["frames"]] == [
+        (0, None), (36, "the eyes begin to move apart"),
+        (72, "the eyes are clearly farther apart; the face no longer looks like the same "
+             "person"), (95, None)]
 
 
 def _chromium() -> str | None:
@@ -551,6 +580,16 @@ def _chromium() -> str | None:
     return None
 
 
+def _headless(browser: str, page: Path, profile: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-quic", f"--user-data-dir={profile}",
+         "--virtual-time-budget=10000", "--enable-logging=stderr", "--v=0",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+
+
 @pytest.mark.slow
 def test_report_renders_in_chromium(bundle: tuple[Path, dict], tmp_path: Path) -> None:
     browser = _chromium()
@@ -558,7 +597,8 @@ def test_report_renders_in_chromium(bundle: tuple[Path, dict], tmp_path: Path) -
         pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium)")
     out, doc = bundle
     html = _members(out)["kling_gen-42_physics/data/report.html"].decode()
-    assert "<script" not in html and "<link" not in html and "url(" not in html
+    assert html.count("<script") == 1 and "<link" not in html and "url(" not in html
+    assert "src=" not in html.split("<script>")[1]  # the Copy button's script loads nothing
     assert all(src.startswith("data:image/") for src in _srcs(html))
     expected = len(doc["manifest"]["pairs"]) + 1 + len(doc["manifest"]["frames"])
     probe = html.replace("</body>", (
@@ -567,16 +607,46 @@ def test_report_renders_in_chromium(bundle: tuple[Path, dict], tmp_path: Path) -
         " document.title = 'IMAGES ' + ok + '/' + i.length; });</script></body>"))
     page = tmp_path / "report.html"
     page.write_text(probe, encoding="utf-8")
-    proc = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=10000", "--enable-logging=stderr", "--v=0",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120)
+    proc = _headless(browser, page, tmp_path / "profile")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"<title>IMAGES {expected}/{expected}</title>" in proc.stdout, proc.stdout[:500]
     assert "Uncaught" not in proc.stderr and "Failed to load resource" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_report_copy_button_copies_the_message_exactly(bundle: tuple[Path, dict],
+                                                      tmp_path: Path) -> None:
+    """The Copy button leaves ticket.txt on the clipboard or, where the browser refuses
+    the clipboard (headless, no user gesture), selected for Ctrl+C."""
+    import html as html_lib
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium)")
+    out, _ = bundle
+    members = _members(out)
+    html = members["kling_gen-42_physics/data/report.html"].decode()
+    expected = members["kling_gen-42_physics/data/ticket.txt"].decode()
+    probe = html.replace("</body>", (
+        "<pre id='probe'></pre><script>window.addEventListener('load', () => {"
+        " document.getElementById('copy').click();"
+        " setTimeout(() => { document.getElementById('probe').textContent ="
+        " 'SELECTED:' + window.getSelection().toString() + ':TEXT:'"
+        " + document.getElementById('message').textContent + ':END'; }, 200); });"
+        "</script></body>"))
+    page = tmp_path / "report.html"
+    page.write_text(probe, encoding="utf-8")
+    proc = _headless(browser, page, tmp_path / "profile")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    shown = proc.stdout.split('<pre id="probe">', 1)[1].split("</pre>", 1)[0]
+    # What the button copies is the page's text of the message: ticket.txt exactly; the
+    # selection a browser reports leaves out the final line break.
+    assert html_lib.unescape(shown) == f"SELECTED:{expected.rstrip()}:TEXT:{expected}:END"
+    status = proc.stdout.split('id="copied"', 1)[1].split("</span>", 1)[0]
+    assert "Copied." in status or "press Ctrl+C" in status
+    # The message and the how-to-send panel are apart: nothing for the user in the message.
+    message = proc.stdout.split('<pre id="message">', 1)[1].split("</pre>", 1)[0]
+    assert "How to send" not in message and "unverified" not in message.lower()
 
 
 def _srcs(html: str) -> list[str]:
@@ -590,13 +660,29 @@ def test_build_human_output(clips: ClipStore, tmp_path: Path) -> None:
                   "t1", "--failure", "physics", "--mark", "0:01", "-o", tmp_path / "r.zip",
                   "--quiet").stdout
     lines = out.splitlines()
+    bag = tmp_path / "runway_t1_physics" / "data"
     assert lines[0].startswith(f"Bundle: {tmp_path / 'r.zip'} (")
-    assert "  mark  frame 24 at 1.000 s (00:01.000) (asked 0:01)" in lines
-    assert any(line.startswith("Send via in-app: Help widget") and "UNVERIFIED" in line
-               for line in lines)
+    assert "  mark       0:01  frame 24 [say what is visible: --mark TIME=WHAT]" in lines
+    # On Pro, the help widget: a route only a third-party page describes, said so.
+    assert lines[lines.index("Send: In-app: Help widget at the bottom right of "
+                             "app.runwayml.com (AI assistant, then a person)") + 1] == (
+        "  Unverified: A third-party failure reference page (AVA's Kling face-distortion "
+        "guide); no Runway page describes a help widget or ties a support channel to a plan "
+        "(checked 2026-11-29). Check it on https://help.runwayml.com before sending.")
+    assert ("Paste: Paste ticket.txt into the message box. It fits the 1000-character limit. "
+            "Replace every [bracketed] part first, or delete its line where it does not apply "
+            "(a reference image, for a text-to-video job).") in lines
+    assert lines[lines.index(f"Attach, from {bag}/:") + 1] == (
+        "  pairs/01_start-end.png, pairs/02_mark1_f000024.png, "
+        "frames/start_f000000_0.000s.png, frames/mark1_f000024_1.000s.png, "
+        "frames/end_f000059_2.459s.png")
     assert any(line.startswith("Policy: Credits come back automatically only when")
                for line in lines)
-    assert lines[-1] == "Open the report: unzip the bundle and open r/data/report.html"
+    assert f"  then open {bag / 'report.html'} (how to send, in full: send.md there)" in lines
+    assert lines[-1] == ("Fill in before sending: account email, generation date, model, "
+                         "settings, credits "
+                         "used, prompt, what the clip was for, reference image (image-to-video "
+                         "only), what is visible at 0:01")
     assert os.environ.get("AVA_EVIDENCE_DEBUG") is None
 
 
@@ -626,7 +712,10 @@ def test_user_platform_end_to_end(clips: ClipStore, tmp_path: Path) -> None:
     doc = _build(clips, tmp_path / "a.zip", "--channels", extra, "--mark", "1",
                  platform="acmevid")
     m = doc["manifest"]
-    assert (m["platform"], m["channel"]["where"]) == ("acme", "help@acme.example")
-    md = _members(tmp_path / "a.zip")["acme_gen-42_physics/data/ticket.md"].decode()
-    assert "Acme Video" in md and "help@acme.example" in md
-    assert "Failed jobs are refunded." in md
+    assert (m["platform"], m["channel"]["where"]) == ("acme", "help@example.com")
+    members = _members(tmp_path / "a.zip")
+    md = members["acme_gen-42_physics/data/ticket.md"].decode()
+    assert "Hello Acme Video support," in md and "Job ID" in md
+    send = members["acme_gen-42_physics/data/send.md"].decode()
+    assert "Email help@example.com" in send and "Failed jobs are refunded." in send
+    assert "Failed jobs are refunded." not in md  # the policy is for the user, not the agent

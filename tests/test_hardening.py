@@ -150,8 +150,8 @@ def test_zeroed_middle_never_gives_a_wrong_frame(corpus: Path, tmp_path: Path) -
 def test_single_frame_clip_builds(corpus: Path, tmp_path: Path) -> None:
     result = run_cli("build", corpus / "single.mp4", "--platform", "kling", "--id", "one",
                      "--failure", "identity", "-o", tmp_path / "s.zip", "--quiet")
-    assert "start frame 0 at 0.000 s" in result.stdout and "end   frame 0 at 0.000 s" in \
-        result.stdout
+    assert "  start      0:00  frame 0\n" in result.stdout
+    assert "  end        0:00  frame 0\n" in result.stdout
     assert run_cli("verify", tmp_path / "s.zip").stdout.startswith("OK: ")
     result = run_cli("frames", corpus / "single.mp4", "0.5", expect=2)
     assert result.stderr == ("Error: time '0.5' is past the end: single.mp4 lasts 0.042 s "
@@ -165,7 +165,7 @@ def test_single_frame_clip_builds(corpus: Path, tmp_path: Path) -> None:
     ("--id", "abc\ndef", "the Generation ID contains a line break or control character: pass it "
                          "on one line with --id."),
     ("--plan", "platinum", "unknown plan 'platinum' for Runway: use one of free, standard, pro, "
-                           "unlimited."),
+                           "unlimited, enterprise."),
     ("--mark", "nan", "time 'nan' is not a finite number; h264_bframes.mp4 lasts 2.500 s "
                       "(00:02.500), 60 frames (f0-f59)."),
     ("--mark", "-1", "time '-1' is negative: times count from the clip's first frame (0); "
@@ -185,14 +185,23 @@ def test_hostile_arguments(clips: ClipStore, tmp_path: Path, option: str, value:
 
 
 def test_long_odd_note_is_kept_literally(clips: ClipStore, tmp_path: Path) -> None:
-    note = ("line one\nline two {{ x }} {% raw %} <script>\u202e\u0000" + "z" * 5000)
-    result = run_cli("build", clips.path("h264_bframes"), "--platform", "luma", "--id", "../../x",
-                     "--failure", "identity", "--note", note, "-o", tmp_path, "--json")
+    note = ("line one\nline two {{ x }} {% raw %} <script> " + "z" * 5000)
+    args = ["build", clips.path("h264_bframes"), "--platform", "luma", "--id", "../../x",
+            "--failure", "identity", "-o", tmp_path]
+    result = run_cli(*args, "--note", note, "--json")
     import json
 
     doc = json.loads(result.stdout)
     assert Path(doc["bundle"]).parent == tmp_path
     assert doc["manifest"]["note"] == note.strip()
+    # A direction override or a control character would hide or reorder what the agent reads.
+    for hidden in ("\u202e", "\u0000", "\u2066", "\x1b[31m"):
+        bad = run_cli(*args, "--note", f"ok{hidden}evil", expect=2)
+        assert bad.stderr == ("Error: --note contains a control or text-direction character: "
+                              "type it again as plain text.\n")
+        bad = run_cli(*args, "--mark", f"1=ok{hidden}evil", expect=2)
+        assert bad.stderr == ("Error: --mark's description contains a control or text-direction "
+                              "character: type it again as plain text.\n")
     with zipfile.ZipFile(doc["bundle"]) as z:
         assert all(not n.startswith(("/", "..")) and "/../" not in n for n in z.namelist())
 

@@ -118,15 +118,16 @@ def test_a_killed_worker_fails_only_its_own_row(clips: ClipStore, tmp_path: Path
     BrokenProcessPool', no per-row report, and staging folders left behind."""
     import ava_evidence.bundle
 
-    real = ava_evidence.bundle._stage
+    real = ava_evidence.bundle._decode_and_compose
 
-    def stage(index: Any, staging: Path, **kw: Any) -> Any:
-        if kw["gid"] == "die":
+    def stage(index: Any, plan: Any, staging: Path, *args: Any) -> Any:
+        job = args[2]
+        if job.generation_id == "die":
             assert staging.is_dir() and staging.name.startswith(f".ava-evidence-{os.getpid()}-")
             os.kill(os.getpid(), signal.SIGKILL)  # the workers are forked: this is one
-        return real(index, staging, **kw)
+        return real(index, plan, staging, *args)
 
-    monkeypatch.setattr(ava_evidence.bundle, "_stage", stage)
+    monkeypatch.setattr(ava_evidence.bundle, "_decode_and_compose", stage)
     out = tmp_path / "out"
     result = run_cli("batch", _jobs(tmp_path, clips.path("h264_bframes"),
                                     ["a1", "die", "a3", "a4", "a5"]),

@@ -133,7 +133,7 @@ def test_chart_marks_the_candidates(made: dict[str, Path], tmp_path: Path) -> No
 
 
 def test_build_auto_uses_measured_moments(made: dict[str, Path], tmp_path: Path) -> None:
-    doc = run_json("build", made["teleport"], "--platform", "pika", "--id", "auto1",
+    doc = run_json("build", made["teleport"], "--platform", "runway", "--id", "auto1",
                    "--failure", "physics", "--auto", "-o", tmp_path / "a.zip")
     m = doc["manifest"]
     marks = [f for f in m["frames"] if f["label"] == "mark"]
@@ -141,13 +141,44 @@ def test_build_auto_uses_measured_moments(made: dict[str, Path], tmp_path: Path)
     assert marks[0]["requested"].startswith("measured ") and "measured" in marks[0]
     assert m["chart"] == "chart.png" and m["measured"]["candidates"]
     with zipfile.ZipFile(tmp_path / "a.zip") as z:
-        bag = "pika_auto1_physics"
+        bag = "runway_auto1_physics"
         assert f"{bag}/data/chart.png" in z.namelist()
-        md = z.read(f"{bag}/data/ticket.md").decode()
         txt = z.read(f"{bag}/data/ticket.txt").decode()
-    assert "Measured onset at **2.000 s" in md
-    assert "Measured onset at 2.000 s" in txt and len(txt) <= 2000
-    assert "chart.png" in m["attachments"]
+        send = z.read(f"{bag}/data/send.md").decode()
+    # The moment is a line in words, once: no score, no "measured onset" beside "first visible".
+    first = marks[0]
+    line = (f"- {first['clock']} (frame {first['index']}): something in the ")
+    assert line in txt and f"jumps between frames {first['index'] - 1} and " \
+        f"{first['index']}" in txt
+    assert "score" not in txt and "onset" not in txt.lower() and "first visible" not in txt
+    assert len(txt) <= 2000
+    assert f"(frame {first['index']}): score " in send  # the numbers are for the user
+    assert "chart.png" not in m["attachments"]  # the chart is for the user too
+
+
+def test_build_auto_compares_a_drift_with_the_start_of_its_shot(made: dict[str, Path],
+                                                                tmp_path: Path) -> None:
+    from .test_bundle import _halves, _members, _png
+
+    doc = run_json("build", made["drift"], "--platform", "kling", "--id", "d1",
+                   "--failure", "identity", "--auto", "-o", tmp_path / "d.zip")
+    m = doc["manifest"]
+    mark = next(f for f in m["frames"] if f["label"] == "mark")
+    assert abs(mark["time_s"] - 1.5) <= 0.5
+    assert re.match(r"the face starts to change; by 0:0\d(\.\d+)? \(frame \d+\) its eyes are "
+                    r"about \d+% ", mark["what"]), mark["what"]
+    assert mark["what"].endswith("% farther apart than at the start of the shot")
+    pair = m["pairs"][1]
+    assert (pair["kind"], pair["left"], pair["right"]) == ("base-mark", 0, mark["index"])
+    members = _members(tmp_path / "d.zip")
+    text = members["kling_d1_identity-coherence/data/ticket.txt"].decode()
+    assert f"- {mark['clock']} (frame {mark['index']}): {mark['what']}\n" in text
+    assert f"(the first frame and frame {mark['index']} side by side)" in text
+    left, right = _halves(_png(members[f"kling_d1_identity-coherence/data/{pair['file']}"]),
+                          640, 360)
+    # Beside the start of the shot, the drifted face differs visibly; beside the frame
+    # before it would not.
+    assert np.abs(left.astype(int) - right.astype(int)).mean() > 1
 
 
 def test_user_marks_win_over_measurement(made: dict[str, Path], tmp_path: Path) -> None:
@@ -164,6 +195,6 @@ def test_auto_with_nothing_measured_asks_for_a_mark(made: dict[str, Path],
                      "--failure", "physics", "--auto", "-o", tmp_path / "c.zip", expect=2)
     assert result.stderr == ("Error: the measurement found no moment that stands out, so "
                              "Physics Prior Degeneration needs at least 1 marked moment: add "
-                             "--mark TIME (for example --mark 0:02) where the failure is "
-                             "visible.\n")
+                             "--mark TIME=WHAT (for example --mark '0:02=the ball passes "
+                             "through the rim') where the failure is visible.\n")
     assert list(tmp_path.iterdir()) == []

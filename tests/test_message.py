@@ -1,0 +1,221 @@
+"""The message an agent reads: a lint over every platform, goldens per channel kind, fitting."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ava_evidence.catalog import CHANNEL_KINDS, load_catalog
+from ava_evidence.errors import UsageError
+from ava_evidence.facts import TicketFacts
+from ava_evidence.message import PLACEHOLDERS
+
+from .messages import ALL_FIELDS, WHAT, message_for
+
+GOLDEN = Path(__file__).parent / "golden"
+CATALOG = load_catalog(use_user_file=False)
+ACTIVE = sorted(k for k, p in CATALOG.platforms.items() if p.discontinued is None)
+FAILURE_KEYS = sorted(CATALOG.failures)
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s)>\]]+|\b[\w-]+(?:\.[\w-]+)+/[^\s)>\]]*",
+                  re.IGNORECASE)
+_MD_ESCAPE = re.compile(r"\\[\\`*_{}\[\]()#+\-.!|<>~]")
+ADDRESSED_TO_USER = ("unverified", "for you", "check it", "ava-evidence", "sha256", "sha-256",
+                     "third-party", "fill in", "replace every")
+NOT_FOR_AN_AGENT = ("policy", "severity", "critical", "minor", "non-refundable",
+                    "frame numbers count", "the model has no")
+
+
+def _plan_for(platform: str) -> str:
+    plans = CATALOG.platforms[platform].plans
+    return next(iter(plans.tiers)) if plans else "Pro"
+
+
+def _hosts(text: str) -> list[str]:
+    hosts = []
+    for url in _URL.findall(text):
+        host = re.sub(r"^(?:https?://)?", "", url, flags=re.IGNORECASE).split("/")[0]
+        hosts.append(host.lower().removeprefix("www."))
+    return hosts
+
+
+@pytest.mark.parametrize("fields", ["all", "none"])
+@pytest.mark.parametrize("plan_given", [True, False])
+@pytest.mark.parametrize("failure", ["identity", "physics", "flicker"])
+@pytest.mark.parametrize("platform", ACTIVE)
+def test_message_lint(platform: str, failure: str, plan_given: bool, fields: str) -> None:
+    facts = ALL_FIELDS if fields == "all" else TicketFacts()
+    plan = _plan_for(platform) if plan_given else None
+    made = message_for(platform, failure, plan=plan, facts=facts,
+                       what=WHAT if fields == "all" else None)
+    ticket, text, md = made.ticket, made.rendered.text, made.rendered.markdown
+    public = bool(made.route.writes_for and made.route.writes_for.public)
+    domains = made.platform.domains
+    for body in (text, md):
+        lowered = body.lower()
+        for host in _hosts(body):
+            assert any(host == d or host.endswith("." + d) for d in domains), host
+        for word in ADDRESSED_TO_USER + NOT_FOR_AN_AGENT:
+            assert word not in lowered, word
+        assert made.platform.refund_policy.summary[:40] not in body
+        assert not re.search(r"\)\s*\(|\(\(|\)\)", body), "doubled parentheses"
+        for key in [k for k in CHANNEL_KINDS if "-" in k] + [k for k in CATALOG.failures]:
+            assert key not in body, key
+        assert not re.search(r"(?<![#./])\bdiscord\b", body), "a kind key used as a word"
+        assert ticket.term in body and "gen-123" in body
+        # The term is named in the subject and the heading, not five times.
+        assert body.count(ticket.term) == (2 if ticket.subject else 1)
+    assert not _MD_ESCAPE.search(text), _MD_ESCAPE.search(text)
+    if ticket.kind in ("email", "web-form", "none"):
+        assert len(text.split()) <= 260
+        assert text.startswith("Subject: Credit request \u2013 ")
+    if ticket.limit is not None:
+        assert len(text) <= ticket.limit
+    # Each given field verbatim; each missing one as its placeholder, and listed.
+    shown = {"account": facts.account, "generated": facts.generated, "model": facts.model,
+             "settings": facts.settings, "credits": facts.credits, "prompt": facts.prompt,
+             "use": facts.use, "reference": facts.reference}
+    usage = made.platform.usage
+    for key, value in shown.items():
+        if (key == "account" and public) or (key == "credits" and usage is None):
+            continue
+        if key == "credits" and value is None:
+            assert f"{usage.label}:" in text and usage.placeholder in text
+            continue
+        if value is not None:
+            assert value in text and value in md, key
+        elif key == "account":
+            assert made.platform.account.placeholder in text
+            assert made.platform.account.label.lower() in [m.lower() for m in ticket.missing]
+        elif not made.rendered.shortened or key not in ("use", "reference", "settings"):
+            assert PLACEHOLDERS[key] in text, key
+    assert bool(ticket.missing) == (fields == "none")
+    if public:
+        assert "maya@example.com" not in text + md
+        assert "I'll send my account details by direct message." in text
+    # A plan is stated only when the user gave it.
+    if plan_given and made.platform.plans is not None:
+        assert "Plan:" in text and made.platform.plans.tiers[plan] in text
+    elif not plan_given:
+        assert "Plan:" not in text
+        for name in (made.platform.plans.tiers.values() if made.platform.plans else ()):
+            assert f" {name} " not in text.replace("\n", " "), name
+
+
+def test_every_platform_is_linted() -> None:
+    assert len(ACTIVE) >= 16 and "sora" not in ACTIVE
+
+
+def test_runway_without_a_plan_states_none_and_says_which_plans_change_the_route() -> None:
+    made = message_for("runway", "physics")
+    assert "Plan" not in made.rendered.text and "Free" not in made.rendered.text
+    note = made.route.plan_note or ""
+    assert note.startswith("The route depends on your plan: on Pro or Unlimited, In-app: "
+                           "Help widget")
+    assert "add --plan (for example --plan pro)" in note
+    pro = message_for("runway", "physics", plan="pro")
+    assert pro.route.channel is not None and pro.route.channel.key == "help-widget"
+    assert pro.route.plan_note is None and "Plan:" in pro.rendered.text
+
+
+def test_a_route_that_takes_no_text_sends_the_message_elsewhere_and_attaches_nothing() -> None:
+    made = message_for("veo", "identity", plan="workspace")
+    assert made.route.channel is not None and not made.route.channel.carries_text
+    assert made.route.writes_for is None  # nothing else serves work accounts
+    assert made.ticket.kind == "none" and made.ticket.attachments
+    personal = message_for("veo", "identity", plan="personal")
+    assert personal.route.channel is not None and personal.route.channel.carries_text
+
+
+def test_ask_comes_first_and_the_decision_is_theirs() -> None:
+    text = message_for("kling", "identity", facts=ALL_FIELDS).rendered.text
+    paragraphs = text.split("\n\n")
+    assert paragraphs[0].startswith("Subject: Credit request \u2013 Identity Coherence Failure "
+                                    "\u2013 Task ID gen-123")
+    assert paragraphs[1] == "Hello Kling AI support,"
+    assert paragraphs[2].endswith("Could you review it for a credit or a free re-run?")
+    assert "for a client portrait" in paragraphs[2]
+    assert paragraphs[-1].strip() == ("I understand credits for completed generations are at "
+                                      "your discretion. Thank you for looking.")
+
+
+@pytest.mark.parametrize(("name", "platform", "failure", "plan", "facts"), [
+    ("email", "kling", "identity", None, ALL_FIELDS),
+    ("chat", "heygen", "physics", None, TicketFacts(account="maya@example.com", credits="12")),
+    ("discord", "runway", "physics", None, ALL_FIELDS),
+    ("web-form", "midjourney", "flicker", None, TicketFacts()),
+])
+def test_golden_messages(name: str, platform: str, failure: str, plan: str | None,
+                         facts: TicketFacts) -> None:
+    """One hand-checked message per channel kind: a wording change shows as a diff here.
+    Set AVA_UPDATE_GOLDEN=1 to rewrite them (then read the diff before committing)."""
+    made = message_for(platform, failure, plan=plan, facts=facts,
+                       what=WHAT if failure == "identity" else "the ball passes through the rim")
+    assert made.ticket.kind == name
+    for suffix, body in (("txt", made.rendered.text), ("md", made.rendered.markdown)):
+        golden = GOLDEN / f"{name}.{suffix}"
+        if os.environ.get("AVA_UPDATE_GOLDEN"):
+            golden.write_text(body, encoding="utf-8")
+        assert body == golden.read_text(encoding="utf-8")
+
+
+def test_chat_message_fits_1000_characters_with_every_placeholder() -> None:
+    made = message_for("heygen", "identity", what=None)
+    assert made.ticket.limit == 1000 and len(made.rendered.text) <= 1000
+    for key in ("generated", "credits", "prompt", "use", "reference", "settings"):
+        assert PLACEHOLDERS[key] in made.rendered.text, key
+
+
+def test_a_long_note_is_shortened_last_and_said() -> None:
+    made = message_for("runway", "physics", note="The ball goes through the rim. " * 200)
+    text = made.rendered.text
+    assert len(text) <= 2000
+    assert "The ball goes through the rim." in text and "…" in text
+    assert made.rendered.shortened[-1] == "the end of the note"
+    for essential in ("gen-123", "Physics Prior Degeneration", "- 0:00 (frame 0)",
+                      "- 0:01.625 (frame 39)", "- 0:03.959 (frame 95, last frame)"):
+        assert essential in text
+
+
+@settings(max_examples=40, deadline=None)
+@given(note=st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=3000),
+       gid=st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1,
+                   max_size=200).filter(str.strip))
+def test_discord_text_always_fits_and_keeps_the_essentials(note: str, gid: str) -> None:
+    from ava_evidence.facts import clean_block
+
+    try:
+        cleaned = clean_block(note, "--note", 8000) or None
+    except UsageError:
+        return  # direction overrides are refused where they enter
+    made = message_for("runway", "physics", generation_id=" ".join(gid.split()), note=cleaned)
+    text = made.rendered.text
+    assert len(text) <= 2000
+    assert " ".join(gid.split()) in text and "Physics Prior Degeneration" in text
+    assert "(frame 39)" in text and "(frame 95, last frame)" in text
+
+
+def test_too_many_marks_for_the_limit_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="do not fit the channel's 1000-character limit"):
+        message_for("heygen", "physics", marks=40, what="x" * 200)
+
+
+def test_hostile_text_stays_literal() -> None:
+    hostile = "{{ 7*7 }} {% raw %}<script>alert('x')</script> `code` **bold** </td>"
+    made = message_for("luma", "physics", generation_id="id<script>{{7*7}}</script>",
+                       facts=TicketFacts(model="<img src=x onerror=alert(1)>", prompt=hostile),
+                       note=hostile)
+    text, md = made.rendered.text, made.rendered.markdown
+    assert "49" not in text and "49" not in md
+    assert hostile in text  # the plain text shows it exactly
+    assert "`id<script>{{7*7}}</script>`" in md
+    assert "<img" not in md.replace("\\<img", "")  # escaped in Markdown prose
+
+
+def test_a_link_given_as_the_id_is_shown_beside_it() -> None:
+    made = message_for("runway", "physics", generation_id="4d1e", link="https://app.runwayml.com/x")
+    assert "Task ID:         4d1e (https://app.runwayml.com/x)" in made.rendered.text
