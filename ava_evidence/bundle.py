@@ -767,9 +767,11 @@ def _words(job: _Job, index: ClipIndex, plan: FramePlan, attached: list[Attached
     route = job.route
     facts = job.facts if reference_name is None else \
         TicketFacts(**{**asdict(job.facts), "reference": reference_name})
+    t = index.truncation
     full = build_message(MessageInput(job.platform, job.failure, route, job.generation_id,
                                       job.link, job.plan_name, facts,
-                                      _moments(plan, job.failure, index), attached))
+                                      _moments(plan, job.failure, index), attached,
+                                      (t.end_s, t.missing_s) if t is not None else None))
     message = render_message(full, platform_key=job.platform.key, kind=route.kind,
                              template_dir=job.request.template_dir)
     warnings = [*job.warnings, *_clip_warnings(job, index),

@@ -254,7 +254,9 @@ class Platform:
         if text is None or not text.strip():
             return None, None
         if self.plans is None:
-            return None, " ".join(text.split())
+            from .facts import clean_line
+
+            return None, clean_line(text, "--plan")
         wanted = normalise(text)
         for key, name in self.plans.tiers.items():
             if wanted in (normalise(key), normalise(name)):

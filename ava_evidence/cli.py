@@ -795,6 +795,8 @@ def _shown(result: Any) -> Any:
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port on 127.0.0.1 (0: any free one).")
 @click.option("--no-browser", is_flag=True, help="Only print the page's address.")
+@click.option("--allow-truncated", is_flag=True,
+              help="Work on a clip that stops before its full length (a broken download).")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Folder for the bundles the page builds [default: here].")
 @click.option("--templates", "template_dir", type=click.Path(path_type=Path), default=None,
@@ -803,7 +805,8 @@ def _shown(result: Any) -> Any:
 @JSON
 @QUIET
 def mark(clip: Path, platform: str | None, generation_id: str | None, failure: str | None,
-         plan: str | None, port: int, no_browser: bool, out_dir: Path | None,
+         plan: str | None, port: int, no_browser: bool, allow_truncated: bool,
+         out_dir: Path | None,
          template_dir: Path | None, channels_file: Path | None, as_json: bool,
          quiet: bool) -> None:
     """Open a local page to find the failure frame by frame, describe it and build.
@@ -821,7 +824,7 @@ def mark(clip: Path, platform: str | None, generation_id: str | None, failure: s
 
     session = _with_progress(quiet or as_json, lambda progress: MarkSession.open(
         clip, defaults={}, out_dir=out_dir or Path.cwd(), channels_file=channels_file,
-        template_dir=template_dir, on_progress=progress))
+        template_dir=template_dir, allow_truncated=allow_truncated, on_progress=progress))
     key = session.catalog.platform(platform).key if platform else None
     entry = load_profile().get(key) if key else None
     session.defaults = {k: v for k, v in {

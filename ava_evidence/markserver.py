@@ -108,6 +108,7 @@ class MarkSession:
     out_dir: Path
     channels_file: Path | None = None
     template_dir: Path | None = None
+    allow_truncated: bool = False
     frames: FrameCache = field(init=False)
     last_bundle: Path | None = None
     _cuts: list[int] | None = None
@@ -119,14 +120,17 @@ class MarkSession:
     @classmethod
     def open(cls, clip: Path, *, defaults: dict[str, Any], out_dir: Path,
              channels_file: Path | None = None, template_dir: Path | None = None,
-             on_progress: Any = None) -> MarkSession:
+             allow_truncated: bool = False, on_progress: Any = None) -> MarkSession:
+        """Index the clip (refusing a truncated one, as build does, unless allowed)."""
         from .catalog import load_catalog
         from .clip import index_clip
 
         catalog = load_catalog(channels_file)
-        index = index_clip(clip, on_progress=on_progress)
+        index = index_clip(clip, on_progress=on_progress, allow_truncated=allow_truncated)
+        if index.truncation is not None and not allow_truncated:
+            raise index.truncation.error(index.file_name)
         return cls(clip, index, secrets.token_urlsafe(18), defaults, catalog, out_dir,
-                   channels_file, template_dir)
+                   channels_file, template_dir, allow_truncated)
 
     def cuts(self) -> list[int]:
         """Frames that start a new shot (one pass over the clip, the first time)."""
@@ -212,7 +216,8 @@ def request_from_body(body: Any, session: MarkSession) -> BuildRequest:
                     for m in marks),
         plan=text["plan"], facts=facts, reference_data=_reference(body.get("reference")),
         output=_output(text["output"], session.out_dir), force=body.get("force") is True,
-        channels_file=session.channels_file, template_dir=session.template_dir)
+        channels_file=session.channels_file, template_dir=session.template_dir,
+        allow_truncated=session.allow_truncated)
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:

@@ -107,6 +107,8 @@ class Ticket:
     moments: tuple[Moment, ...]
     note: str | None
     """The user's own words (--note), as given."""
+    ends_early: str | None
+    """For a file that stops before its full length: a sentence that says so."""
     attachments: tuple[Attached, ...]
     stills_listed: bool
     """False: full-size stills are only mentioned, not named (to fit the channel)."""
@@ -138,6 +140,8 @@ class MessageInput:
     facts: TicketFacts
     moments: Sequence[Moment]
     attachments: Sequence[Attached]
+    stops_early: tuple[float, float | None] | None = None
+    """(where the file stops, seconds missing or None) for a truncated download."""
 
 
 def build_message(m: MessageInput) -> Ticket:
@@ -158,7 +162,8 @@ def build_message(m: MessageInput) -> Ticket:
         ask=_ask(m.failure, m.facts, m.platform, public),
         private_note="I'll send my account details by direct message." if public else None,
         facts=tuple(facts), heading=_heading(m.failure.term), moments=moments,
-        note=m.facts.note, attachments=attached if carries_files else (),
+        note=m.facts.note, ends_early=_ends_early(m.stops_early),
+        attachments=attached if carries_files else (),
         stills_listed=True, descriptions=True, labelled=True, aligned=True, counted=False,
         closing="I understand credits for completed generations are at your discretion. "
                 "Thank you for looking.",
@@ -174,6 +179,18 @@ def _subject(m: MessageInput) -> str:
     name = m.platform.id.name
     return (f"Credit request {DASH} {m.failure.term} {DASH} {name[:1].upper()}{name[1:]} "
             f"{m.generation_id}")
+
+
+def _ends_early(stops: tuple[float, float | None] | None) -> str | None:
+    if stops is None:
+        return None
+    from .timecode import format_short
+
+    end, missing = stops
+    short = f", about {missing:.1f} s before its full length" if missing else \
+        " before its full length"
+    return (f"The file I downloaded stops at {format_short(end)}{short}; its last frame "
+            f"above is where it stops.")
 
 
 def _heading(term: str) -> str:
@@ -374,8 +391,10 @@ def fit_message(ticket: Ticket, render: Callable[[Ticket], str]) -> tuple[Ticket
         text = render(ticket)
         if len(text) <= limit:
             return ticket, text, said
-    raise UsageError(f"the message's essentials (the ask, the facts and {len(ticket.moments)} "
-                     f"moments) do not fit the channel's {limit}-character limit: shorten "
+    n = len(ticket.moments)
+    raise UsageError(f"the message's essentials (the ask, the facts and {n} "
+                     f"moment{'s' if n != 1 else ''}) do not fit the channel's {limit}-character "
+                     f"limit: shorten "
                      f"--prompt or --settings, describe each --mark in fewer words, or use "
                      f"fewer marks.")
 

@@ -115,6 +115,13 @@ def test_allow_truncated_builds_and_records_it(halves: dict[str, Path], tmp_path
         manifest = json.loads(z.read(name))
     assert manifest["clip"]["truncated"] is True
     assert any("is truncated" in w for w in manifest["warnings"])
+    # The message says so too: the agent sees why the clip ends where it does.
+    with zipfile.ZipFile(out) as z:
+        text = z.read(name.replace("manifest.json", "ticket.txt")).decode()
+    stops = re.search(r"The file I downloaded stops at (\S+?)(, about [\d.]+ s)? before its "
+                      r"full length; its last frame above is where it stops\.", text)
+    assert stops, text
+    assert (stops.group(2) is None) == (ext == "ts")
     lib = build_bundle(halves[ext], platform="kling", generation_id="cut2", failure="identity",
                        output=tmp_path / "lib.zip", allow_truncated=True)
     assert lib.truncation is not None and lib.truncation.missing_s == clip["missing_s"]
@@ -145,3 +152,13 @@ def test_a_fragmented_mp4_cut_inside_its_last_frame(halves: dict[str, Path],
     assert _build(cut, tmp_path / "b.zip", expect=1).startswith(
         "Error: cut.mp4 is truncated: 1 of the frames it lists lies past the end of the file, "
         "so at least 0.0")
+
+
+def test_mark_refuses_a_truncated_clip_unless_allowed(halves: dict[str, Path]) -> None:
+    from ava_evidence.markserver import MarkSession
+
+    result = run_cli("mark", halves["webm"], "--no-browser", expect=1)
+    assert result.stderr.startswith("Error: half.webm is truncated: it declares 4.000 s")
+    session = MarkSession.open(halves["webm"], defaults={}, out_dir=halves["webm"].parent,
+                               allow_truncated=True)
+    assert session.index.truncation is not None and session.allow_truncated
