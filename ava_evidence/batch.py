@@ -26,7 +26,7 @@ from .errors import AvaError, UsageError
 
 REQUIRED = ("clip", "platform", "id", "failure")
 OPTIONAL = ("marks", "plan", "note", "model", "auto", "output", "account", "prompt",
-            "generated", "credits", "settings", "use", "reference")
+            "generated", "credits", "settings", "use", "reference", "details")
 FACTS = ("account", "prompt", "generated", "credits", "settings", "use")
 """Columns passed to build as they are (see ``build --help``)."""
 
@@ -49,6 +49,8 @@ class Job:
     facts: tuple[tuple[str, str], ...] = ()
     """(column, value) for the ticket's facts given in the row (account, prompt...)."""
     reference: Path | None = None
+    details: tuple[str, ...] = ()
+    """LABEL=VALUE lines a route asks for (as build --detail)."""
 
 
 @dataclass
@@ -137,7 +139,9 @@ def _job(row: dict[str, Any], line: int, base: Path, name: str) -> Job:
                failure=str(row["failure"]).strip(),
                marks=_split_marks(row.get("marks"), where), plan=text("plan"),
                note=text("note"), model=text("model"), auto=_flag(row.get("auto"), where),
-               output=output.strip() if output else None)
+               output=output.strip() if output else None,
+               details=tuple(d.strip() for d in (text("details") or "").split(";")
+                             if d.strip()))
 
 
 def _check_output(output: str, where: str) -> None:
@@ -304,7 +308,8 @@ def _run_one(job: Job, n: int, control: str, out_dir: str, force: bool, catalog:
                               auto=job.auto, catalog=catalog, reference=job.reference,
                               account=facts.get("account"), prompt=facts.get("prompt"),
                               generated=facts.get("generated"), credits=facts.get("credits"),
-                              settings=facts.get("settings"), use=facts.get("use"))
+                              settings=facts.get("settings"), use=facts.get("use"),
+                              details=job.details)
     except AvaError as e:
         return Outcome(job, False, error=str(e))
     except KeyboardInterrupt as e:  # a signal: the build has cleaned up after itself

@@ -38,6 +38,11 @@ _LINK = re.compile(r"(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/", re.IGNORECA
 """A web address, with or without its scheme (sora.chatgpt.com/p/...)."""
 
 
+def looks_like_link(text: str) -> bool:
+    """A web address (with or without https://), not an ID."""
+    return bool(_LINK.match(text.strip()))
+
+
 class CatalogError(UsageError):
     """A catalog file that cannot be used: names the file, the key path and the problem."""
 
@@ -292,12 +297,12 @@ class Platform:
         if _LINK.match(generation_id):
             if not self.id.url_patterns:
                 return None  # some platforms only give links
-            return (f"{shown} is a link, but not one of {self.name}'s links the tool can "
+            return (f"{shown} is a link, but not one of {self.short_name}'s links the tool can "
                     f"read the ID from, so the whole link is used as the ID; check that it is "
                     f"the right link. {self.id.where}")
         if self.id.pattern is None or re.fullmatch(self.id.pattern, generation_id):
             return None
-        return (f"{shown} is not in the usual form of {self.name}'s {self.id.name}. The "
+        return (f"{shown} is not in the usual form of {self.short_name}'s {self.id.name}. The "
                 f"bundle was built with it as given; check that it is the whole ID. "
                 f"{self.id.where}")
 

@@ -331,7 +331,7 @@ def _print_platform(p: Any, full: bool) -> None:
         return f"{_status_tag(fact.status)}{old}"
 
     _echo(f"{p.key:<12}{p.name}"
-               + (f" ({p.vendor})" if p.vendor and p.vendor not in p.name else ""))
+          + (f", by {p.vendor}" if p.vendor and p.vendor not in p.name else ""))
     if full:
         _echo(f"  aliases   {', '.join(p.aliases) or '-'}")
         _echo(f"  help      {p.help_centre or 'no help or contact page documented'}")
@@ -820,13 +820,13 @@ def mark(clip: Path, platform: str | None, generation_id: str | None, failure: s
     Ctrl-C stops it.
     """
     from .markserver import MarkSession, start
-    from .profile import load_profile
 
     session = _with_progress(quiet or as_json, lambda progress: MarkSession.open(
-        clip, defaults={}, out_dir=out_dir or Path.cwd(), channels_file=channels_file,
+        clip, defaults={"platform": platform} if platform else {},
+        out_dir=out_dir or Path.cwd(), channels_file=channels_file,
         template_dir=template_dir, allow_truncated=allow_truncated, on_progress=progress))
     key = session.catalog.platform(platform).key if platform else None
-    entry = load_profile().get(key) if key else None
+    entry = session.profiles.get(key) if key else None
     session.defaults = {k: v for k, v in {
         "platform": key, "id": generation_id,
         "failure": session.catalog.failure(failure).key if failure else None,

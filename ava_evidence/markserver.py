@@ -109,6 +109,8 @@ class MarkSession:
     channels_file: Path | None = None
     template_dir: Path | None = None
     allow_truncated: bool = False
+    profiles: dict[str, Any] = field(default_factory=dict)
+    """The user's profile entries, to fill the form when the platform changes."""
     frames: FrameCache = field(init=False)
     last_bundle: Path | None = None
     _cuts: list[int] | None = None
@@ -124,13 +126,24 @@ class MarkSession:
         """Index the clip (refusing a truncated one, as build does, unless allowed)."""
         from .catalog import load_catalog
         from .clip import index_clip
+        from .profile import load_profile
 
+        if not out_dir.is_dir():
+            raise OutputError(f"folder {out_dir} does not exist: create it (mkdir -p {out_dir}) "
+                              f"or choose another -o.")
         catalog = load_catalog(channels_file)
+        platform = defaults.get("platform")
+        if platform:
+            found = catalog.platform(platform)
+            if found.discontinued is not None:
+                raise UsageError(f"{found.name} is discontinued (since "
+                                 f"{found.discontinued.date}), so no credit request can be "
+                                 f"sent there. {found.discontinued.remaining}")
         index = index_clip(clip, on_progress=on_progress, allow_truncated=allow_truncated)
         if index.truncation is not None and not allow_truncated:
             raise index.truncation.error(index.file_name)
         return cls(clip, index, secrets.token_urlsafe(18), defaults, catalog, out_dir,
-                   channels_file, template_dir, allow_truncated)
+                   channels_file, template_dir, allow_truncated, load_profile())
 
     def cuts(self) -> list[int]:
         """Frames that start a new shot (one pass over the clip, the first time)."""
@@ -166,8 +179,10 @@ def session_document(session: MarkSession) -> dict[str, Any]:
             "plans": dict(p.plans.tiers) if p.plans else None,
             "id_name": p.id.name, "id_where": p.id.where,
             "account_label": p.account.label, "account_placeholder": p.account.placeholder,
+            "usage_label": p.usage.label if p.usage else None,
             "asks_for": sorted({a.label for c in p.channels for a in c.asks_for}),
         } for p in cat.platforms.values()],
+        "profiles": {k: e.to_dict() for k, e in session.profiles.items()},
         "failures": [{"key": f.key, "term": f.term, "advice": f.evidence.advice,
                       "min_marks": f.evidence.min_marks,
                       "needs_prompt": f.evidence.needs_prompt}
@@ -198,7 +213,8 @@ def request_from_body(body: Any, session: MarkSession) -> BuildRequest:
     text = {k: _text(body, k) for k in _TEXT_FIELDS}
     marks = body.get("marks", [])
     if not isinstance(marks, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("time"), str) and
+            isinstance(m, dict) and set(m) <= {"time", "what"} and
+            isinstance(m.get("time"), str) and
             isinstance(m.get("what", ""), (str, type(None))) for m in marks):
         raise UsageError("'marks' must be a list of {time, what} objects.")
     details = body.get("details", [])
@@ -244,11 +260,17 @@ def _reference(value: Any) -> tuple[str, bytes] | None:
 
 
 def _output(value: str | None, out_dir: Path) -> Path:
-    """Where the bundle goes: a .zip name or folder, relative to where mark was started."""
+    """Where the bundle goes: the default name, or a file name of the user's, always in
+    the folder mark was started for (the page writes nowhere else)."""
     if value is None:
         return out_dir
-    path = Path(value)
-    return path if path.is_absolute() else out_dir / path
+    name = value.strip()
+    if not name.lower().endswith(".zip"):
+        name += ".zip"
+    if "/" in name or "\\" in name or name.startswith(".") or len(name) > 200:
+        raise UsageError(f"the bundle's name must be a plain file name such as my-ticket.zip "
+                         f"(got '{value}'): the page writes only into {out_dir}.")
+    return out_dir / name
 
 
 # -- HTTP --------------------------------------------------------------------------------
@@ -286,7 +308,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._send(405, b"", "text/plain")
 
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        self._json(405, {"error": f"{self.command} is not used here: the page only GETs and "
+                                  f"POSTs."})
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
+
     def _serve(self, route: Any) -> None:
+        if self.command == "POST":
+            # A refused request's body is never read: never take it for a next request.
+            self.close_connection = True
         try:
             self._check_host()
             url = urlsplit(self.path)
@@ -295,13 +327,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except _Refused as e:
             self._json(e.status, {"error": str(e)})
         except (UsageError, OutputError) as e:
-            status = 409 if isinstance(e, OutputError) and "already exists" in str(e) else (
-                400 if isinstance(e, UsageError) else 500)
-            self._json(status, {"error": str(e)})
+            exists = isinstance(e, OutputError) and "already exists" in str(e)
+            status = 409 if exists else (400 if isinstance(e, UsageError) else 500)
+            self._json(status, {"error": str(e), "exists": exists})
         except AvaError as e:
             self._json(422, {"error": str(e)})
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.close_connection = True
 
     def _check_host(self) -> None:
         port = self.server.server_address[1]
@@ -381,6 +413,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if length is None or not length.isdigit():
             raise _Refused(411, "a request body needs its Content-Length.")
         if int(length) > MAX_BODY:
+            self._drain(int(length))
             raise _Refused(413, f"the request is over {MAX_BODY // (1024 * 1024)} MB: choose a "
                                 f"smaller reference image.")
         if not (self.headers.get("Content-Type") or "").startswith("application/json"):
@@ -388,8 +421,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         raw = self.rfile.read(int(length))
         try:
             return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise UsageError("the request body is not valid JSON.") from None
+
+    def _drain(self, length: int) -> None:
+        """Read (and drop) a body too big to use, so the client gets the answer instead of a
+        broken connection; a body far too big is not worth reading."""
+        if length > 4 * MAX_BODY:
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 20))
+            if not chunk:
+                break
+            length -= len(chunk)
 
     def _frame(self, i: int, kind: str, query: dict[str, list[str]]) -> None:
         s = self.server.session
@@ -487,6 +531,15 @@ class MarkServer(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that goes away mid-answer is no error worth a traceback."""
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     def __init__(self, session: MarkSession, port: int) -> None:
         super().__init__(("127.0.0.1", port), Handler)

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from .catalog import Channel, Failure, Platform
+from .catalog import Channel, Failure, Platform, looks_like_link
 from .facts import TicketFacts
 from .route import Route
 
@@ -176,9 +176,18 @@ DASH = "\u2013"
 
 
 def _subject(m: MessageInput) -> str:
+    if looks_like_link(m.generation_id):  # a link is too long for a subject: it is below
+        return f"Credit request {DASH} {m.failure.term} {DASH} {m.platform.short_name} generation"
+    return f"Credit request {DASH} {m.failure.term} {DASH} {_id_label(m)} {m.generation_id}"
+
+
+def _id_label(m: MessageInput) -> str:
+    """What the ID line is called: the platform's name for its ID, or 'Generation link'
+    when what the user has is a link."""
+    if looks_like_link(m.generation_id):
+        return "Generation link"
     name = m.platform.id.name
-    return (f"Credit request {DASH} {m.failure.term} {DASH} {name[:1].upper()}{name[1:]} "
-            f"{m.generation_id}")
+    return f"{name[:1].upper()}{name[1:]}"
 
 
 def _ends_early(stops: tuple[float, float | None] | None) -> str | None:
@@ -233,9 +242,8 @@ def _facts(m: MessageInput, channel: Channel | None,
         add("account", account.label, f.account, account.placeholder)
     if m.plan_name and m.route.plan_given:
         lines.append(Line("Plan", m.plan_name, True, "plan"))
-    id_name = m.platform.id.name
     id_value = m.generation_id + (f" ({m.link})" if m.link else "")
-    lines.append(Line(f"{id_name[:1].upper()}{id_name[1:]}", id_value, True, "id", code=True))
+    lines.append(Line(_id_label(m), id_value, True, "id", code=True))
     generated = f"{f.generated} (from the clip's metadata)" if (
         f.generated and f.generated_from_clip) else f.generated
     add("generated", "Generated", generated, PLACEHOLDERS["generated"])
@@ -348,6 +356,24 @@ def _cuts() -> list[Cut]:
         return replace(t, facts=tuple(x for x in t.facts if x not in dropped),
                        missing=tuple(n for n in t.missing if n not in names))
 
+    def plain_ends(t: Ticket) -> Ticket:
+        """The start and end lines, when they say no more than 'start/end of the clip' (the
+        pairs and stills still show those frames)."""
+        return replace(t, moments=tuple(
+            x for x in t.moments if x.label == "mark" or not x.what.startswith(
+                ("start of the clip", "end of the clip")) or x.what.startswith(
+                "end of the clip;")))
+
+    def shorter_facts(t: Ticket) -> Ticket:
+        return replace(t, facts=tuple(
+            replace(x, value=_shorten(x.value, 60) or "")
+            if x.given and x.key in ("prompt", "model_settings", "generated") else x
+            for x in t.facts))
+
+    def reference_line(t: Ticket) -> Ticket:  # the attachment list names it too
+        return replace(t, facts=tuple(x for x in t.facts
+                                      if not (x.key == "reference" and x.given)))
+
     return [
         Cut("the names of the full-size stills", lambda t: replace(t, stills_listed=False)),
         Cut("the attachments' descriptions", lambda t: replace(t, descriptions=False)),
@@ -364,6 +390,11 @@ def _cuts() -> list[Cut]:
         Cut("the placeholder lines for what the clip was for and the reference image",
             optional),
         Cut("the note", lambda t: replace(t, note=None)),
+        Cut("the reference image's line (the attachments name it)", reference_line),
+        Cut("the lines for the first and last frames (the pairs show them)", plain_ends),
+        Cut("the end of long facts", shorter_facts),
+        Cut("the end of descriptions of moments", lambda t: replace(t, moments=tuple(
+            replace(x, what=_shorten(x.what, 40) or "") for x in t.moments))),
     ]
 
 

@@ -25,8 +25,11 @@ class Route:
     others: tuple[Channel, ...]
     """Other routes that apply to the plan."""
     plan_note: str | None
-    """When no plan was given and the plan changes the route: which plans go where."""
+    """When no plan was given and the plan changes the route: which plans go where, and how
+    to give the plan on the command line."""
     plan_given: bool
+    plan_routes: str | None = None
+    """The same without the command-line advice (for a page with a plan field)."""
 
     @property
     def kind(self) -> str:
@@ -55,11 +58,14 @@ def route_for(platform: Platform, plan_key: str | None, plan_given: bool) -> Rou
         note = _plan_note(platform, usable[0] if usable else None)
     channel = usable[0] if usable else None
     writes_for = next((c for c in usable if c.carries_text), None)
-    return Route(channel, writes_for, tuple(c for c in usable[1:]), note, plan_given)
+    return Route(channel, writes_for, tuple(c for c in usable[1:]),
+                 f"{note[0]}; {note[1]}" if note else None, plan_given=plan_given,
+                 plan_routes=f"{note[0]}." if note else None)
 
 
-def _plan_note(platform: Platform, chosen: Channel | None) -> str | None:
-    """'Runway's route depends on your plan: ...' when the plan would change it."""
+def _plan_note(platform: Platform, chosen: Channel | None) -> tuple[str, str] | None:
+    """('The route depends on your plan: ...', how to give it) when the plan would change
+    the route."""
     if platform.plans is None or not any(c.plans for c in platform.channels):
         return None
     by_route: dict[str, list[str]] = {}
@@ -74,9 +80,9 @@ def _plan_note(platform: Platform, chosen: Channel | None) -> str | None:
                    if any(name in names for names in by_route.values()))
     return (f"The route depends on your plan: {parts}. No plan was given, so "
             f"this bundle is written for "
-            f"{describe(chosen) if chosen else 'no documented route'}; add --plan (for "
-            f"example --plan {example}) or set it once with 'ava-evidence profile set "
-            f"{platform.key} --plan {example}'.")
+            f"{describe(chosen) if chosen else 'no documented route'}",
+            f"add --plan (for example --plan {example}) or set it once with 'ava-evidence "
+            f"profile set {platform.key} --plan {example}'.")
 
 
 def describe(channel: Channel) -> str:

@@ -40,6 +40,8 @@ class SendNotes:
     """On a public channel: what to send by direct message instead."""
     others: tuple[str, ...]
     plan_note: str | None
+    plan_routes: str | None
+    """The plan note without its command-line advice."""
     policy: str
     """The documented policy in one line, with its status, source and date."""
     id_where: str
@@ -85,6 +87,7 @@ def send_notes(s: SendInput) -> SendNotes:
                  if route.writes_for and route.writes_for.public else None),
         others=tuple(f"{_where(c, p)}{_tag(c)}" for c in route.others),
         plan_note=route.plan_note,
+        plan_routes=route.plan_routes,
         policy=f"{p.refund_policy.summary} ({_provenance(p.refund_policy)})",
         id_where=f"Your {p.id.name}: {p.id.where}",
         notes=tuple(f"{n.text} ({_provenance(n)})"
@@ -106,7 +109,7 @@ def _stale(p: Platform, route: Route, day: dt.date) -> tuple[str, ...]:
 def _where(c: Channel, p: Platform) -> str:
     """The route in words; a form or a site with no address of its own gets the help page."""
     where = describe(c)
-    if c.kind in ("web-form", "web") and "http" not in c.where and "." not in c.where \
+    if c.kind == "web-form" and "http" not in c.where and "." not in c.where \
             and p.help_centre:
         where += f" ({p.help_centre})"
     return where

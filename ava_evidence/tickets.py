@@ -102,29 +102,40 @@ def _md_block(text: Any) -> str:
     return f"{fence}text\n{s}\n{fence}"
 
 
-_MD_INLINE = re.compile(r"[\\`*~<|]|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_])")
+_MD_INLINE = re.compile(r"[\\`*~<]|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_])")
 """Characters that start Markdown inside a line: code, emphasis, strikethrough, HTML and
-autolinks, table cells, '&' where it would read as an entity, and '_' except between two
-letters or digits (where it cannot start or end emphasis: task_id stays task_id)."""
+autolinks, '&' where it would read as an entity, and '_' except between two letters or
+digits (where it cannot start or end emphasis: task_id stays task_id)."""
 _MD_LINK = re.compile(r"\][(\[:]")
 """Brackets make a link only as '](', '][' or a definition '[x]:'."""
 _MD_LINE_START = re.compile(r"^(?:[#>+=-]|\d+(?=[.)]))")
 """What turns a line into a heading, quote, list or heading underline."""
+_URL = re.compile(r"https?://[^\s<>|\\`]+")
+"""A web address: shown as an autolink, so nothing in it is escaped (a copied link works)."""
 
 
 def _md_text(text: Any) -> str:
     """Plain text safe inside Markdown prose: shown exactly as given, on one line.
 
     Only what Markdown would act on is escaped, so text stays readable when the
-    Markdown is read as it is ("Library > Assets", "[your account email]",
-    "https://example.com/a_b", not "Library \\> Assets" or "\\[your...").
+    Markdown is read as it is ("Library > Assets", "[your account email]", "task_id");
+    web addresses become autolinks, untouched. For a table cell, use md_cell.
     """
     s = " ".join(str(text).split())
-    pattern = _MD_INLINE if not _MD_LINK.search(s) else re.compile(
+    parts = _URL.split(s)
+    links = _URL.findall(s)
+    pattern = _MD_INLINE if not any(_MD_LINK.search(p) for p in parts) else re.compile(
         _MD_INLINE.pattern + r"|[\[\]]")
-    s = pattern.sub(lambda m: "\\" + m.group(), s)
-    return _MD_LINE_START.sub(lambda m: m.group() + "\\" if m.group().isdigit()
-                              else "\\" + m.group(), s)
+    out = [pattern.sub(lambda m: "\\" + m.group(), p) for p in parts]
+    out[0] = _MD_LINE_START.sub(lambda m: m.group() + "\\" if m.group().isdigit()
+                                else "\\" + m.group(), out[0])
+    return "".join(chunk for pair in zip(out, [*(f"<{u}>" for u in links), ""], strict=True)
+                   for chunk in pair)
+
+
+def _md_cell(text: Any) -> str:
+    """:func:`_md_text` for a table cell, where '|' would end the cell."""
+    return _md_text(text).replace("|", "\\|")
 
 
 def _one_line(text: Any) -> str:
@@ -178,7 +189,8 @@ def _cached_environment(template_dir: str | None) -> Any:
         env = Environment(loader=builtin, bytecode_cache=_bytecode_cache(), **kwargs)
     from .message import attached_text
 
-    env.filters.update(md_code=_md_code, md_cell_code=_md_cell_code, md_block=_md_block,
+    env.filters.update(md_code=_md_code, md_cell_code=_md_cell_code, md_cell=_md_cell,
+                       md_block=_md_block,
                        md_text=_md_text, md_paragraphs=_md_paragraphs, one_line=_one_line,
                        pad=_pad, attached_text=attached_text)
     return env

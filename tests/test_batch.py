@@ -64,7 +64,8 @@ def test_mixed_rows_csv(jobs_dir: Path, tmp_path: Path) -> None:
 
 def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None:
     rows = [{"clip": "clips/a.mp4", "platform": "pika", "id": "p1", "failure": "physics",
-             "marks": ["0:01=the ball jumps"], "account": "u-123", "credits": "35"},
+             "marks": ["0:01=the ball jumps"], "account": "u-123", "credits": "35",
+             "details": "Pika User ID=pk-1"},
             {"clip": str(jobs_dir / "clips" / "b.gif"), "platform": "runway", "id": "r1",
              "failure": "identity", "output": "named.zip", "marks": "0:01=eyes; 0:02"}]
     jobs = jobs_dir / "jobs.jsonl"
@@ -80,13 +81,13 @@ def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None
     # The row's facts fill the message; what is left is listed per row.
     assert "credits used" not in doc["results"][0]["missing"]
     assert "account email" not in doc["results"][0]["missing"]
-    assert "Pika User ID" in doc["results"][0]["missing"]  # what Pika's email route asks for
+    assert "Pika User ID" not in doc["results"][0]["missing"]  # given in the details column
     assert "generation date" in doc["results"][0]["missing"]
     with zipfile.ZipFile(tmp_path / "o" / "pika_p1_physics.zip") as z:
         text = z.read("pika_p1_physics/data/ticket.txt").decode()
         manifest = json.loads(z.read("pika_p1_physics/data/manifest.json"))
     assert "Account email:   u-123" in text and "Credits used:    35" in text
-    assert "Pika User ID:    [your Pika User ID, on your Profile page]" in text
+    assert "Pika User ID:    pk-1" in text
     assert manifest["frames"][1]["what"] == "the ball jumps"
     with zipfile.ZipFile(tmp_path / "o" / "named.zip") as z:
         manifest = json.loads(z.read("runway_r1_identity-coherence/data/manifest.json"))
@@ -105,7 +106,7 @@ def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None
     ("j.csv", "clip,platform,id,failure,colour\na.mp4,kling,x,physics,red\n",
      "j.csv, line 1: unknown column 'colour'; columns are clip, platform, id, failure, marks, "
      "plan, note, model, auto, output, account, prompt, generated, credits, settings, use, "
-     "reference."),
+     "reference, details."),
     ("j.csv", "clip;platform;id;failure\na.mp4;kling;x;physics\n",
      "j.csv, line 1: columns are separated by ';': save the file as CSV with commas "
      "(clip,platform,id,failure,...)."),
@@ -113,7 +114,7 @@ def test_jsonl_all_built_and_json_output(jobs_dir: Path, tmp_path: Path) -> None
                 '"mark": "1"}\n',
      "j.jsonl, line 1: unknown column 'mark'; columns are clip, platform, id, failure, marks, "
      "plan, note, model, auto, output, account, prompt, generated, credits, settings, use, "
-     "reference."),
+     "reference, details."),
     ("j.csv", "clip,platform,id,failure\n,kling,x,physics\n",
      "j.csv, line 2: 'clip' is missing; every row needs clip, platform, id, failure."),
     ("j.jsonl", '{"clip": "a.mp4", "platform": "kling", "id": "x", "failure": "physics"}\n'

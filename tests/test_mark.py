@@ -281,3 +281,57 @@ def _shown_pixels(page: Any) -> np.ndarray:
     rgba = np.array(data["px"], dtype=np.uint8).reshape(data["h"], data["w"], 4)
     return rgba[..., :3]
 
+
+
+def test_odd_requests_get_a_clear_answer(server: MarkServer, tmp_path: Path) -> None:
+    """Review 2: no traceback, no silence, nothing written outside the bundle folder."""
+    status, raw, _ = call(server, "PUT", "/api/build", {"x": 1})
+    assert status == 405 and json.loads(raw)["error"].startswith("PUT is not used here")
+    deep = "[" * 100_000 + "]" * 100_000
+    port = server.server_address[1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/api/preview", body=deep.encode(),
+                 headers={"Host": f"127.0.0.1:{port}", "X-Ava-Token": server.session.token,
+                          "Content-Type": "application/json"})
+    response = conn.getresponse()
+    assert response.status == 400
+    assert json.loads(response.read())["error"] == "the request body is not valid JSON."
+    conn.close()
+    big = b"x" * (73 * 1024 * 1024)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/api/build", body=big,
+                 headers={"Host": f"127.0.0.1:{port}", "X-Ava-Token": server.session.token,
+                          "Content-Type": "application/json"})
+    response = conn.getresponse()
+    assert response.status == 413 and b"over 72 MB" in response.read()
+    conn.close()
+    body = {"platform": "kling", "id": "m-1", "failure": "physics",
+            "marks": [{"time": "1", "what": "x"}]}
+    for name in ("../escape.zip", "/tmp/elsewhere.zip", "sub/x.zip"):
+        status, raw, _ = call(server, "POST", "/api/build", {**body, "output": name})
+        assert status == 400, name
+        assert json.loads(raw)["error"].startswith("the bundle's name must be a plain file name")
+    status, raw, _ = call(server, "POST", "/api/build",
+                          {**body, "marks": [{"time": "1", "colour": "red"}]})
+    assert status == 400 and "'marks' must be a list of {time, what} objects." in raw.decode()
+    assert not (tmp_path.parent / "escape.zip").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mark_refuses_what_build_refuses_before_serving(clips: ClipStore, tmp_path: Path) -> None:
+    result = run_cli("mark", clips.path(CLIP), "--platform", "sora", "--no-browser", expect=2)
+    assert result.stderr.startswith("Error: OpenAI Sora is discontinued (since 2026-09-24)")
+    result = run_cli("mark", clips.path(CLIP), "-o", tmp_path / "nope", "--no-browser", expect=1)
+    assert result.stderr.startswith(f"Error: folder {tmp_path / 'nope'} does not exist")
+
+
+def test_the_form_knows_each_platforms_profile_and_words(clips: ClipStore,
+                                                        tmp_path: Path) -> None:
+    run_cli("profile", "set", "runway", "--account", "me@example.com", "--plan", "pro")
+    session = MarkSession.open(clips.path(CLIP), defaults={}, out_dir=tmp_path)
+    from ava_evidence.markserver import session_document
+
+    doc = session_document(session)
+    assert doc["profiles"] == {"runway": {"account": "me@example.com", "plan": "pro"}}
+    usage = {p["key"]: p["usage_label"] for p in doc["platforms"]}
+    assert usage["ltx"] == "Computing seconds used" and usage["veo"] is None

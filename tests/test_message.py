@@ -204,6 +204,20 @@ def test_too_many_marks_for_the_limit_is_a_usage_error() -> None:
         message_for("heygen", "physics", marks=40, what="x" * 200)
 
 
+@pytest.mark.parametrize("platform", ["runway", "veo", "heygen"])
+def test_a_full_ticket_with_three_marks_fits_a_chat_box(platform: str) -> None:
+    """Review 2: three short marks and every fact must still fit 1000 characters."""
+    facts = TicketFacts(**{**ALL_FIELDS.__dict__,
+                           "prompt": "A woman turns to the camera and smiles, soft window "
+                                     "light, 35mm", "settings": "Professional mode, 10 s, 1080p"})
+    made = message_for(platform, "identity", plan="pro" if platform == "runway" else None,
+                       facts=facts, marks=3, what="her face looks like a different person")
+    text = made.rendered.text
+    assert made.ticket.limit == 1000 and len(text) <= 1000
+    assert text.count("her face looks like a different person") == 3
+    assert "maya@example.com" in text and "Could you review it" in text
+
+
 def test_hostile_text_stays_literal() -> None:
     hostile = "{{ 7*7 }} {% raw %}<script>alert('x')</script> `code` **bold** </td>"
     made = message_for("luma", "physics", generation_id="id<script>{{7*7}}</script>",
@@ -219,3 +233,12 @@ def test_hostile_text_stays_literal() -> None:
 def test_a_link_given_as_the_id_is_shown_beside_it() -> None:
     made = message_for("runway", "physics", generation_id="4d1e", link="https://app.runwayml.com/x")
     assert "Task ID:         4d1e (https://app.runwayml.com/x)" in made.rendered.text
+
+
+def test_a_link_given_for_the_id_is_called_a_link() -> None:
+    made = message_for("kling", "physics", generation_id="https://klingai.com/share/abc123")
+    text = made.rendered.text
+    assert text.startswith("Subject: Credit request \u2013 Physics Prior Degeneration \u2013 "
+                           "Kling AI generation\n")
+    assert "Generation link: https://klingai.com/share/abc123" in text
+    assert "Task ID" not in text

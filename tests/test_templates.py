@@ -40,14 +40,23 @@ def _shown(markdown: str) -> list[str]:
         assert token.type in plain, (token.type, markdown)
         if token.type == "inline":
             children = token.children or []
-            assert all(c.type in ("text", "softbreak") for c in children), (token, markdown)
-            shown.append("".join(c.content if c.type == "text" else "\n" for c in children))
+            # Text, line breaks, and autolinks (whose text is the address, exactly).
+            assert all(c.type in ("text", "softbreak", "link_open", "link_close")
+                       for c in children), (token, markdown)
+            for c in children:
+                if c.type == "link_open":
+                    assert c.markup == "autolink", (token, markdown)
+            shown.append("".join(c.content if c.type == "text" else
+                                 "\n" if c.type == "softbreak" else "" for c in children))
     return shown
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1)
-       | st.text(alphabet="#>+=-0123456789.)*_`~[]<|&;\\ !:/ax(é_", min_size=1))
+       | st.text(alphabet="#>+=-0123456789.)*_`~[]<|&;\\ !:/ax(é_", min_size=1)
+       | st.lists(st.sampled_from(["https://a.b/c_d", "http://x.io/?_s=1&t=2", " ", "_x",
+                                   "[y](", "*", "`", "see", "|", ":"]),
+                  min_size=1).map("".join))
 def test_markdown_text_is_shown_exactly(text: str) -> None:
     from ava_evidence.tickets import _md_text
 
@@ -57,18 +66,22 @@ def test_markdown_text_is_shown_exactly(text: str) -> None:
     assert _shown(f"{escaped}\n") == [value]
     assert _shown(f"Before\n{escaped}\n") == [f"Before\n{value}"]  # no heading underline
     assert _shown(f"- {escaped}\n") == [value]
-    assert _shown(f"| a | b |\n| - | - |\n| {escaped} | x |\n") == ["a", "b", value, "x"]
+    from ava_evidence.tickets import _md_cell
+
+    assert _shown(f"| a | b |\n| - | - |\n| {_md_cell(text)} | x |\n") == ["a", "b", value, "x"]
 
 
 @pytest.mark.parametrize(("text", "escaped"), [
     ("Library > Assets", "Library > Assets"),
     ("Q&A {x} #1 wow!", "Q&A {x} #1 wow!"),
     ("snake_case *bold* `code` <b> a|b [l](u) ~~s~~ &amp;",
-     "snake_case \\*bold\\* \\`code\\` \\<b> a\\|b \\[l\\](u) \\~\\~s\\~\\~ \\&amp;"),
+     "snake_case \\*bold\\* \\`code\\` \\<b> a|b \\[l\\](u) \\~\\~s\\~\\~ \\&amp;"),
     ("[your account email] and task_id", "[your account email] and task_id"),
     ("_lead, trail_ and a__b", "\\_lead, trail\\_ and a\\_\\_b"),
-    ("https://helpx.adobe.com/mena_en/x", "https://helpx.adobe.com/mena_en/x"),
-    ("[x]: http://evil", "\\[x\\]: http://evil"),
+    ("see https://helpx.adobe.com/mena_en/x and https://grok.com/?_s=billing.",
+     "see <https://helpx.adobe.com/mena_en/x> and <https://grok.com/?_s=billing.>"),
+    ("attach the start|end pair", "attach the start|end pair"),
+    ("[x]: http://evil", "\\[x\\]: <http://evil>"),
     ("# not a heading", "\\# not a heading"),
     ("1. not a list", "1\\. not a list"),
     ("- not a list\n  on two lines", "\\- not a list on two lines"),
