@@ -99,7 +99,7 @@ def eye_spacing(frames: np.ndarray, onset: int, rate: Fraction, amount: float = 
         mid = (r + l_) / 2
         for e in (r, l_):
             v = (e - mid) * amount * a
-            g, _, _ = _gauss(h, w, e + v, 0.3 * d)
+            g, _, _ = _gauss(h, w, e + v, 0.5 * d)
             dx += g * v[0]
             dy += g * v[1]
         out[i] = _warp(frames[i], dx, dy)
