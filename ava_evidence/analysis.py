@@ -42,7 +42,7 @@ RANKED = ["identity-coherence", "physics", "temporal-flicker", "motion-freeze"]
 """The failures ``rank_failures`` measures (one per measure)."""
 PLAIN = {"identity-coherence": "identity", "physics": "physics",
          "temporal-flicker": "flicker", "motion-freeze": "a stall"}
-MIN_SCORE = 0.2
+MIN_SCORE = 0.1
 """Below this a moment is not worth listing."""
 SEEN = 0.5
 """From this score on, a person comparing the frames would see the failure."""

@@ -516,7 +516,8 @@ def suggest(clip: Path, failure: str | None, top: int, chart_path: Path | None,
         img = chart_for(picked, float(index.duration), f"{term}: {index.file_name}")
         write_png(np.asarray(img), chart_path)
     if as_json:
-        _emit_json(result.to_dict())
+        _emit_json(result.to_dict() if fail is not None else
+                   {"summary": result.summary(terms), **result.to_dict()})
         return
     if fail is None:
         _print_ranking(clip, index.file_name, result, terms)

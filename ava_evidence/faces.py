@@ -380,8 +380,9 @@ def _noise(values: list[float | None], base_end: int) -> float:
 def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: float
            ) -> Candidate | None:
     """Where this face's measures leave their first second for good, scored by how plain
-    the change is: 0.5 at eye spacing or size 12% off, or an embedding distance of 0.52
-    (dlib counts 0.6 as another person)."""
+    the change is: 0.5 at eye spacing 12% off, or an embedding 0.04 past the face's own
+    limit (3.5 times its first second's spread, between 0.4 and 0.5; dlib counts 0.6 as
+    another person)."""
     import numpy as np
 
     start = rows[0].frame
@@ -397,20 +398,32 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
         if at is not None:
             peak = max((v for v in smooth[at:] if v is not None), key=abs)
             found[name] = (at, peak, min(1.0, max(0.0, (abs(peak) - 0.05) / 0.14)))
+    # Who it is: the embedding's distance from the first second, against how far the
+    # first second's own embeddings spread (a face that varies more must go farther).
     dists = [r.distance for r in rows]
-    at = _sustained(dists, 0.47, base_end)
+    spread = max((d for d in dists[:base_end] if d is not None), default=0.1)
+    limit = min(0.5, max(0.4, 3.5 * spread))
+    at = _sustained(dists, limit, base_end)
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
-        found["distance"] = (at, peak, min(1.0, max(0.0, (peak - 0.4) / 0.24)))
+        found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))
     if not found:
         return None
     first = min(at for at, _, _ in found.values())
     score = max(sc for _, _, sc in found.values())
-    # The change began where the face's look first left the first second's range.
+    # The change began where the face's look, or its eye spacing, first left the first
+    # second's range (and stayed out of it up to the moment found).
     looks = [r.look for r in rows]
     band = float(np.median(looks[:base_end])) + max(0.03, 4 * _noise(list(looks), base_end))
+    spacing = _smooth([r.spacing for r in rows])
+    gap_band = max(0.03, 2 * _noise(spacing, base_end))
+
+    def out_of_range(j: int) -> bool:
+        v = spacing[j]
+        return looks[j] > band or (v is not None and abs(v) > gap_band)
+
     k = first
-    while k > base_end and looks[k - 1] > band:
+    while k > base_end and out_of_range(k - 1):
         k -= 1
     onset = rows[k].frame
     parts, said = [], []
@@ -428,9 +441,9 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
         said.append("it no longer looks like the same person as at the start of the shot"
                     if peak >= OTHER_PERSON else
                     "its features no longer match the start of the shot")
-    spacing = abs(found.get("spacing", (0, 0.0, 0.0))[1])
+    gap = abs(found.get("spacing", (0, 0.0, 0.0))[1])
     distance = found.get("distance", (0, 0.0, 0.0))[1]
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
-                     "identity", {"eye_spacing_change": spacing, "face_distance": distance},
+                     "identity", {"eye_spacing_change": gap, "face_distance": distance},
                      words=f"{who} starts to change; later {said[0]}",
                      baseline=shot_start)

@@ -27,6 +27,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +48,22 @@ def _rng(name: str) -> np.random.Generator:
     return np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
 
 
+def _shot_starts(frames: np.ndarray) -> list[int]:
+    """Where the source cuts, by a plain test independent of the finder's: the mean
+    absolute difference of two frames' grey levels far above its median."""
+    grey = frames.mean(axis=3)
+    diff = np.abs(np.diff(grey, axis=0)).mean(axis=(1, 2))
+    usual = float(np.median(diff)) if len(diff) else 0.0
+    return [0] + [i + 1 for i, d in enumerate(diff) if d > max(25.0, 5 * usual)]
+
+
 def _onset(name: str, frames: np.ndarray, rate: Fraction) -> int:
-    """A frame between 1.1 s in and 0.9 s before the end, drawn from the case's name."""
-    lo, hi = round(1.1 * rate), max(round(1.1 * rate), len(frames) - round(0.9 * rate))
+    """A frame at least 1.1 s into its shot (the finder compares with a shot's first
+    second) and 0.9 s before the shot's end, in the longest shot, drawn from the name."""
+    starts = [*_shot_starts(frames), len(frames)]
+    a, b = max(pairwise(starts), key=lambda s: s[1] - s[0])
+    lo = a + round(1.1 * rate)
+    hi = max(lo, b - round(0.9 * rate))
     return int(_rng(name).integers(lo, hi + 1))
 
 
