@@ -43,15 +43,18 @@ def find_shots(f: Features, fps: float) -> Shots:
     for i in range(1, n):
         if blank[i] or blank[i - 1]:
             continue
-        lo, hi = max(1, i - radius), min(n, i + radius + 1)
-        around = [j for j in range(lo, hi) if abs(j - i) > 1 and not blank[j]]
-        usual_err = float(np.median(error[around])) if around else 0.0
-        usual_chg = float(np.median(change[around])) if around else 0.0
+        before = [j for j in range(max(1, i - radius), i - 1) if not blank[j]]
+        after = [j for j in range(i + 2, min(n, i + radius + 1)) if not blank[j]]
+        # Against the calmer side: a cut into (or out of) a busy shot is still a cut.
+        usual_err = min((float(np.median(error[s])) for s in (before, after) if s),
+                        default=0.0)
+        usual_chg = min((float(np.median(change[s])) for s in (before, after) if s),
+                        default=0.0)
         cells = f.cells[i]
         # how much of the picture changed: unexplained, or (flat areas) just changed
-        wide = max(float((cells[2] > max(8.0, 3 * usual_err)).mean()),
+        wide = max(float((cells[2] > max(8.0, 2 * usual_err)).mean()),
                    float((cells[3] > 8.0).mean()))
-        if error[i] >= max(2.5, 4 * usual_err) and change[i] >= max(5.0, 4 * usual_chg) \
+        if error[i] >= max(2.5, 3 * usual_err) and change[i] >= max(5.0, 3 * usual_chg) \
                 and wide >= 0.35:
             cuts.append(i)
     # A frame unlike both neighbours (a flash, one broken frame) is not two cuts.
