@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .analysis_types import Candidate
+from .timecode import format_short
 
 if TYPE_CHECKING:
     import numpy as np
@@ -367,6 +368,13 @@ def _who(track: list[FaceSample], shot_tracks: list[list[FaceSample]]) -> str:
     return f"face {k + 1} from the left"
 
 
+def _peak_row(rows: list[_Row], first: int, measure: str) -> int:
+    """The frame, from ``first`` on, where ``measure`` is farthest from the first second."""
+    known = [r for r in rows[first:] if getattr(r, measure) is not None]
+    return max(known, key=lambda r: abs(getattr(r, measure))).frame if known else \
+        rows[first].frame
+
+
 def _smooth(values: list[float | None]) -> list[float | None]:
     """Median of each known value and its known neighbours (one odd landmark is noise)."""
     import numpy as np
@@ -460,18 +468,22 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
         how = "farther apart" if peak > 0 else "closer together"
         parts.append(f"eyes up to {abs(peak) * 100:.0f}% {how} (for the size of the face) "
                      f"than in the shot's first second")
-        said.append(f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the start of "
-                    f"the shot")
+        said.append((_peak_row(rows, first, "spacing"),
+                     f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the start of "
+                     f"the shot"))
     if "distance" in found:
         peak = found["distance"][1]
         parts.append(f"face embedding distance up to {peak:.2f} from the first second "
                      f"(0.6 or more: another person)")
-        said.append("it no longer looks like the same person as at the start of the shot"
-                    if peak >= OTHER_PERSON else
-                    "its features no longer match the start of the shot")
+        said.append((_peak_row(rows, first, "distance"),
+                     "it no longer looks like the same person as at the start of the shot"
+                     if peak >= OTHER_PERSON else
+                     "its features no longer match the start of the shot"))
+    at_frame, what = said[0]
+    by = f"by {format_short(index.time_of(at_frame))} (frame {at_frame})"
     gap = abs(found.get("spacing", (0, 0.0, 0.0))[1])
     distance = found.get("distance", (0, 0.0, 0.0))[1]
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
                      "identity", {"eye_spacing_change": gap, "face_distance": distance},
-                     words=f"{who} starts to change; later {said[0]}",
+                     words=f"{who} starts to change; {by} {what}",
                      baseline=shot_start)

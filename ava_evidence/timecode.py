@@ -232,5 +232,17 @@ def format_clock(t: Fraction | float) -> str:
     return f"{m:02d}:{s:02d}.{milli:03d}"
 
 
+def format_short(t: Fraction | float) -> str:
+    """``m:ss`` with only the decimals it needs (``0:02``, ``0:01.5``, ``0:01.625``,
+    ``1:02:03.5`` past an hour), rounded up like :func:`format_seconds`: the time as a
+    message to a person shows it, still typed back to the same frame."""
+    ms = _ceil_ms(t)
+    total_s, milli = divmod(ms, 1000)
+    h, rest = divmod(total_s, 3600)
+    m, s = divmod(rest, 60)
+    frac = f".{milli:03d}".rstrip("0") if milli else ""
+    return f"{h}:{m:02d}:{s:02d}{frac}" if h else f"{m}:{s:02d}{frac}"
+
+
 def _rate_text(rate: Fraction) -> str:
     return f"{float(rate):.3f}".rstrip("0").rstrip(".")
