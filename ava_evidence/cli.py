@@ -593,8 +593,9 @@ def _print_build(result: Any) -> None:
 
 @cli.command()
 @CLIP
-@click.option("--failure", "failure", required=True, metavar="F",
-              help="Failure key or alias (see 'ava-evidence failures').")
+@click.option("--failure", "failure", default=None, metavar="F",
+              help="Failure key or alias (see 'ava-evidence failures'); without it, every "
+                   "measure runs and the failures are ranked.")
 @click.option("--top", default=3, show_default=True, type=click.IntRange(1, 20),
               help="How many candidate moments to list.")
 @click.option("--chart", "chart_path", type=click.Path(path_type=Path), default=None,
@@ -603,21 +604,23 @@ def _print_build(result: Any) -> None:
 @CHANNELS
 @JSON
 @QUIET
-def suggest(clip: Path, failure: str, top: int, chart_path: Path | None, force: bool,
+def suggest(clip: Path, failure: str | None, top: int, chart_path: Path | None,
+            force: bool,
             channels_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Measure the clip and propose where the failure is first visible.
 
-    Faces are tracked for identity coherence (eye spacing, face shape,
-    appearance against the first second); motion is measured for physics
-    (jumps, regions that stop while the rest moves); brightness for flicker;
-    repeated frames for motion freeze. Each candidate comes with its numbers.
-    Nothing is reported when nothing stands out.
+    Shots are found first (a cut is never a failure). Faces are followed for
+    identity coherence (eye spacing and size against the shot's first second, a
+    face embedding for who it is); motion for physics (what no motion explains,
+    what stops dead); brightness for flicker; repeated frames for a stall. Each
+    candidate comes with its numbers; a score of 0.5 or more is plain to see.
+    Without --failure, every measure runs and the failures are ranked.
     """
-    from .analysis import suggest as measure
     from .catalog import load_catalog
     from .clip import index_clip
 
-    fail = load_catalog(channels_file).failure(failure)
+    catalog = load_catalog(channels_file)
+    fail = catalog.failure(failure) if failure is not None else None
     if chart_path is not None:  # before measuring: a chart that cannot be written costs nothing
         from .errors import UsageError
         from .writing import check_new_file
@@ -628,36 +631,76 @@ def suggest(clip: Path, failure: str, top: int, chart_path: Path | None, force: 
         check_new_file(chart_path, force=force)
 
     def work(progress: ProgressLine) -> Any:
+        from .analysis import rank_failures
+        from .analysis import suggest as measure
+
         index = index_clip(clip, on_progress=progress)
+        if fail is None:
+            return index, rank_failures(index, top=top, on_progress=progress)
         return index, measure(index, fail.key, top=top, on_progress=progress)
 
     index, result = _with_progress(quiet or as_json, work)
+    if fail is None:
+        terms = {k: catalog.failure(k).term for k in result.results}
+        shown = result.order[0] if result.order else "physics"
+        picked, term = result.results[shown], terms[shown]
+    else:
+        picked, term, terms = result, fail.term, {}
     if chart_path is not None:
         import numpy as np
 
         from .chart import chart_for
         from .stills import write_png
 
-        img = chart_for(result, float(index.duration), f"{fail.term}: {index.file_name}")
+        img = chart_for(picked, float(index.duration), f"{term}: {index.file_name}")
         write_png(np.asarray(img), chart_path, force=force)
     if as_json:
-        _emit_json(result.to_dict())
+        _emit_json(result.to_dict() if fail is not None else
+                   {"summary": result.summary(terms), **result.to_dict()})
         return
+    if fail is None:
+        _print_ranking(clip, index.file_name, result, terms)
+    else:
+        _print_suggestion(clip, index.file_name, result, fail.key, fail.term)
+    if chart_path is not None:
+        _echo(f"Chart: {chart_path}")
+
+
+def _print_suggestion(clip: Path, name: str, result: Any, key: str, term: str) -> None:
     count = len(result.candidates)
-    _echo(f"{fail.term} in {index.file_name}: "
-               f"{count} candidate moment{'s' if count != 1 else ''}")
-    for n, c in enumerate(result.candidates, 1):
-        d = c.to_dict()
-        _echo(f"  #{n}  {d['seconds']} s ({d['time']})  frame {c.index}  "
-                   f"score {c.score:.2f}  {c.reason}")
+    _echo(f"{term} in {name}: {count} candidate moment{'s' if count != 1 else ''}")
+    _print_candidates(result.candidates)
     for note in result.notes:
         _echo(f"  note: {note}")
     if result.candidates:
         marks = " ".join(f"--mark {c.to_dict()['seconds']}" for c in result.candidates[:2])
         _echo(f"Use them: ava-evidence build {shlex.quote(str(clip))} --platform PLATFORM "
-                   f"--id GENERATION_ID --failure {fail.key} {marks}  (or build --auto)")
-    if chart_path is not None:
-        _echo(f"Chart: {chart_path}")
+              f"--id GENERATION_ID --failure {key} {marks}  (or build --auto)")
+
+
+def _print_candidates(candidates: list[Any]) -> None:
+    for n, c in enumerate(candidates, 1):
+        d = c.to_dict()
+        _echo(f"  #{n}  {d['seconds']} s ({d['time']})  frame {c.index}  "
+              f"score {c.score:.2f}  {c.reason}")
+
+
+def _print_ranking(clip: Path, name: str, ranking: Any, terms: dict[str, str]) -> None:
+    _echo(f"Measured in {name}: {ranking.summary(terms)}")
+    for key in [*ranking.order, *(k for k in ranking.results if k not in ranking.order)]:
+        result = ranking.results[key]
+        if not result.candidates:
+            _echo(f"{terms[key]}: nothing stands out")
+            continue
+        _echo(f"{terms[key]} ({key}):")
+        _print_candidates(result.candidates)
+    for note in ranking.notes:
+        _echo(f"  note: {note}")
+    best = ranking.top()
+    if best is not None:
+        key, c = best
+        _echo(f"Use it: ava-evidence build {shlex.quote(str(clip))} --platform PLATFORM "
+              f"--id GENERATION_ID --failure {key} --mark {c.to_dict()['seconds']}")
 
 
 @cli.command()

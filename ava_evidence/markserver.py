@@ -149,12 +149,9 @@ class MarkSession:
         """Frames that start a new shot (one pass over the clip, the first time)."""
         with self._lock:
             if self._cuts is None:
-                from .analysis import MOTION_WIDTH, _shrink, detect_cuts
-                from .decode import iter_luma
+                from .analysis import shot_cuts
 
-                small = [_shrink(luma, MOTION_WIDTH)
-                         for _, luma in iter_luma(self.index, MOTION_WIDTH)]
-                self._cuts = detect_cuts(small)
+                self._cuts = shot_cuts(self.index)
             return self._cuts
 
 

@@ -22,9 +22,11 @@ def _background(i: int) -> np.ndarray:
 
 
 def ball_clip(path: Path, *, seconds: float = 4, teleport_at: float | None = None,
-              freeze_at: float | None = None) -> Path:
-    """A ball moving steadily right; it jumps ahead at ``teleport_at``, or stops in
-    mid-air at ``freeze_at`` while the background goes on scrolling."""
+              freeze_at: float | None = None, vanish_at: float | None = None,
+              appear_at: float | None = None) -> Path:
+    """A ball moving steadily right; it jumps ahead at ``teleport_at``, stops in mid-air
+    at ``freeze_at`` while the background goes on, or vanishes at ``vanish_at``; with
+    ``appear_at``, a still box appears out of nothing at that time."""
     frames = []
     x = 30.0
     for i in range(int(seconds * FPS)):
@@ -36,8 +38,79 @@ def ball_clip(path: Path, *, seconds: float = 4, teleport_at: float | None = Non
             x += 2.0
         cx, cy = int(x), 70
         yy, xx = np.ogrid[:H, :W]
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 <= 14 ** 2] = (240, 120, 40)
+        if vanish_at is None or t < vanish_at:
+            img[(yy - cy) ** 2 + (xx - cx) ** 2 <= 14 ** 2] = (240, 120, 40)
+        if appear_at is not None and t >= appear_at:
+            img[20:50, 250:290] = (230, 230, 80)
         frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def pan_clip(path: Path, *, seconds: float = 3) -> Path:
+    """A camera pan across a textured scene with the moving ball: everything shifts
+    steadily; nothing is a failure."""
+    rng = np.random.default_rng(7)
+    wide = np.repeat(np.repeat(rng.integers(40, 200, (H // 6, 2 * W // 6, 3)), 6, 0), 6, 1)
+    wide = wide.astype(np.uint8)
+    frames = []
+    for i in range(int(seconds * FPS)):
+        x = i * 3
+        img = wide[:, x:x + W].copy()
+        yy, xx = np.ogrid[:H, :W]
+        img[(yy - 90) ** 2 + (xx - 60 - i * 2) ** 2 <= 14 ** 2] = (240, 120, 40)
+        frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def face_look_clip(path: Path, *, seconds: float = 4, change_at: float = 1.5,
+                   ramp: float = 0.5, **look: float) -> Path:
+    """The sample face (no drift); from ``change_at`` its look moves to ``look`` over
+    ``ramp`` seconds and stays: closed eyes (closed=1), a turn to profile (turn=1), eyes
+    that grow (eye_size=1.4)."""
+    frames = []
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        k = min(1.0, max(0.0, (t - change_at) / ramp))
+        now: dict[str, float] = {}
+        for name, value in look.items():
+            if name == "closed":
+                if k >= 1:
+                    now["closed"] = True  # type: ignore[assignment]
+            else:
+                now[name] = (0.0 if name == "turn" else 1.0) * (1 - k) + value * k
+        frames.append(face_frame(t, None, **now))
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def similar_cut_clip(path: Path) -> Path:
+    """The same face, a hard cut at 2 s to a closer framing of it (a similar shot)."""
+    from ava_evidence.demo import HEIGHT, WIDTH
+
+    frames = []
+    for i in range(4 * FPS):
+        img = face_frame(i / FPS, None)
+        if i >= 2 * FPS:
+            ch, cw = int(HEIGHT / 1.3), int(WIDTH / 1.3)
+            y, x = (HEIGHT - ch) // 2, (WIDTH - cw) // 2
+            from PIL import Image
+
+            img = np.asarray(Image.fromarray(img[y:y + ch, x:x + cw]).resize((WIDTH, HEIGHT)))
+        frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def fade_clip(path: Path) -> Path:
+    """One face fades to black (0.5 s), two black frames, another shot fades in."""
+    frames = []
+    for i in range(2 * FPS):
+        k = min(1.0, (2 * FPS - 1 - i) / (FPS / 2))
+        frames.append((face_frame(i / FPS, None) * k).astype(np.uint8))
+    frames += [np.zeros_like(frames[0])] * 2
+    for i in range(2 * FPS):
+        k = min(1.0, (i + 1) / (FPS / 2))
+        img = face_frame(i / FPS, None, shift=-120).copy()
+        img[..., 0] = 255 - img[..., 0]
+        frames.append((img * k).astype(np.uint8))
     return encode_frames(path, np.stack(frames), FPS)
 
 

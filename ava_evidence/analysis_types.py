@@ -1,0 +1,64 @@
+"""What the finder returns: candidate moments and the measured series behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from .timecode import format_clock, format_seconds
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A moment where the failure is measured to show."""
+
+    index: int
+    time: Fraction
+    score: float
+    """0..1; 0.5 or more: a person comparing the frames would see it."""
+    reason: str
+    """What changed, how much, where, against what baseline (with the numbers)."""
+    kind: str
+    values: dict[str, float] = field(default_factory=dict)
+    words: str = ""
+    """What a person sees at this moment, in words fit for the ticket's message (no score,
+    no jargon): "her eyes are about 30% farther apart than at the start of the shot"."""
+    baseline: int | None = None
+    """The frame this moment is best compared with: for a gradual change, the start of
+    its shot (next to the frame before, a slow drift looks the same); None: the frame
+    before."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time_s": float(self.time), "time": format_clock(self.time),
+                "seconds": format_seconds(self.time), "index": self.index,
+                "score": round(self.score, 3), "reason": self.reason, "kind": self.kind,
+                "words": self.words or self.reason, "baseline": self.baseline,
+                "values": {k: round(v, 4) for k, v in self.values.items()}}
+
+
+@dataclass
+class Suggestion:
+    failure: str
+    candidates: list[Candidate]
+    series: dict[str, list[float | None]]
+    notes: list[str]
+    cuts: list[float] = field(default_factory=list)
+    """Times (s) where a new shot starts after a hard cut."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"failure": self.failure, "candidates": [c.to_dict() for c in self.candidates],
+                "series": self.series, "notes": self.notes, "cuts": self.cuts}
+
+
+
+
+def region_name(row: int, col: int, rows: int, cols: int) -> str:
+    """Where a grid cell is, in words: "upper left", "centre", "lower right"."""
+    v = ["top", "middle", "bottom"][min(2, row * 3 // rows)]
+    h = ["left", "centre", "right"][min(2, col * 3 // cols)]
+    if v == "middle" and h == "centre":
+        return "centre"
+    if v == "middle":
+        return f"middle {h}"
+    return f"{v} {h}" if h != "centre" else f"{v} centre"

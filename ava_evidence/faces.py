@@ -1,0 +1,489 @@
+"""Identity coherence: faces followed through each shot and compared with its first second.
+
+Faces are found with dlib's frontal face detector (HOG) about SAMPLES_PER_SECOND times a
+second, near where each face was last seen (a whole-frame search about once a second finds
+new ones), and located by dlib's 5-point model (the corners of both eyes and the base of
+the nose) and described by dlib's ResNet face embedding (both models from the
+face-recognition-models package, public domain / CC0; nothing is downloaded).
+
+Per face and shot, against the face's own first second:
+
+- the eyes' spacing relative to their width and to the face (the shape of the eye area,
+  which neither blinking, talking nor a smile moves);
+- the embedding's distance (dlib's own rule: 0.6 or more is another person);
+- the aligned face's look (a 64-pixel chip), only to find where a change began.
+
+A face turned away (the nose off the line between the eyes) or not found as frontal is
+not measured at that moment; a change must persist (a blink or a turn does not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .analysis_types import Candidate
+from .timecode import format_short
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .clip import ClipIndex
+    from .shots import Shots
+
+SAMPLES_PER_SECOND = 6
+DETECT_WIDTH = 480
+"""Whole-frame searches run at this width (faces from about a sixth of it are found)."""
+EMBED_EVERY = 2.0
+"""Seconds between two embeddings of a face whose look has not changed (the first two, in
+its first second, come sooner)."""
+CHECK_EVERY = 0.3
+"""Seconds between two embeddings of a face whose look has left its first second's range."""
+TURNED = 0.22
+"""A face whose nose is off the eyes' midline by more than this share of the eye distance
+is turned too far to compare."""
+OTHER_PERSON = 0.6
+"""dlib's embedding distance from which two faces are different people."""
+
+
+@dataclass
+class FaceSample:
+    frame: int
+    track: int
+    points: np.ndarray
+    """(5, 2): right eye outer, inner corner; left eye outer, inner corner; nose base."""
+    box: tuple[float, float, float, float]
+    yaw: float
+    chip: np.ndarray
+    embedding: np.ndarray | None = None
+
+    @property
+    def eye_distance(self) -> float:
+        import numpy as np
+
+        r = (self.points[0] + self.points[1]) / 2
+        left = (self.points[2] + self.points[3]) / 2
+        return float(np.linalg.norm(r - left))
+
+    @property
+    def eye_width(self) -> float:
+        import numpy as np
+
+        p = self.points
+        return float((np.linalg.norm(p[0] - p[1]) + np.linalg.norm(p[2] - p[3])) / 2)
+
+
+@dataclass
+class _Track:
+    ident: int
+    box: tuple[float, float, float, float]
+    last: int
+    start: int = 0
+    embeddings: int = 0
+    last_embedding: int = -(10 ** 9)
+    chips: list[np.ndarray] = field(default_factory=list)
+    """Blurred chips of the first second, then their median (the baseline look)."""
+    band: float | None = None
+    """How far from the baseline look the first second's chips went."""
+
+
+@dataclass
+class FaceMeter:
+    """Feed every frame (index, luma) in order; read :attr:`samples`."""
+
+    fps: float
+    samples: list[FaceSample] = field(default_factory=list)
+    _tracks: list[_Track] = field(default_factory=list)
+    _models: Any = None
+    _loading: Any = None
+    _next_id: int = 0
+    _last_full: int = -(10 ** 9)
+
+    @property
+    def step(self) -> int:
+        return max(1, round(self.fps / SAMPLES_PER_SECOND))
+
+    def cut(self, frame: int) -> None:
+        """A new shot starts here: faces are followed anew (and looked for at once)."""
+        self._tracks = []
+        self._last_full = -(10 ** 9)
+
+    def __post_init__(self) -> None:
+        # Loading the models takes about 0.4 s: do it beside the first frames' decoding.
+        self._loading = _Loader()
+
+    def add(self, i: int, luma: np.ndarray) -> None:
+        if i % self.step:
+            return
+        if self._models is None:
+            self._models = self._loading.result()
+        det, sp, rec = self._models
+        self._tracks = [t for t in self._tracks if i - t.last <= 1.5 * self.fps]
+        boxes: list[tuple[float, float, float, float]] = []
+        for t in self._tracks:
+            boxes += _search(det, luma, t.box)
+        if i - self._last_full >= (2 if self._tracks else 1) * self.fps:
+            self._last_full = i
+            boxes += _search(det, luma, None)
+        for box in _unique(boxes):
+            self._measure(i, luma, box, sp, rec)
+
+    def _measure(self, i: int, luma: np.ndarray, box: tuple[float, float, float, float],
+                 sp: Any, rec: Any) -> None:
+        import dlib
+        import numpy as np
+
+        track = self._match(box, i)
+        rect = dlib.rectangle(round(box[0]), round(box[1]), round(box[0] + box[2]),
+                              round(box[1] + box[3]))
+        shape = sp(luma, rect)
+        pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+        chip = _soft(np.asarray(dlib.get_face_chip(luma, shape, 64, 0.25)))
+        sample = FaceSample(i, track.ident, pts, box, _yaw(pts), chip)
+        frontal = abs(sample.yaw) <= TURNED
+        if frontal and i < track.start + self.fps:
+            track.chips.append(chip)
+        elif track.band is None and len(track.chips) >= 2:
+            base = np.median(np.stack(track.chips), axis=0)
+            track.band = max(0.04, 2 * max(1 - _ncc(c, base) for c in track.chips))
+            track.chips = [base]
+        since = i - track.last_embedding
+        if track.embeddings < 2:
+            due = since >= self.fps / 3
+        elif track.band is not None and 1 - _ncc(chip, track.chips[0]) > track.band:
+            due = since >= CHECK_EVERY * self.fps  # the look has changed: check who it is
+        else:
+            due = since >= EMBED_EVERY * self.fps
+        if due and frontal:
+            face = dlib.get_face_chip(np.dstack([luma] * 3), shape, 150, 0.25)
+            sample.embedding = np.asarray(rec.compute_face_descriptor(face), np.float32)
+            track.embeddings += 1
+            track.last_embedding = i
+        self.samples.append(sample)
+
+    def _match(self, box: tuple[float, float, float, float], i: int) -> _Track:
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        for t in self._tracks:
+            tx, ty = t.box[0] + t.box[2] / 2, t.box[1] + t.box[3] / 2
+            if abs(tx - cx) + abs(ty - cy) < 0.6 * t.box[2] and \
+                    0.7 <= box[2] / t.box[2] <= 1.45 and t.last != i:
+                t.box, t.last = box, i
+                return t
+        t = _Track(self._next_id, box, i, start=i)
+        self._next_id += 1
+        self._tracks.append(t)
+        return t
+
+
+class _Loader:
+    """dlib's detector, 5-point model and embedding network, loaded on a thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._models: tuple[Any, Any, Any] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            import dlib
+            import face_recognition_models as frm
+
+            self._models = (
+                dlib.get_frontal_face_detector(),
+                dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
+                dlib.face_recognition_model_v1(frm.face_recognition_model_location()))
+        except BaseException as e:  # re-raised where the models are needed
+            self._error = e
+
+    def result(self) -> tuple[Any, Any, Any]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._models is not None
+        return self._models
+
+
+def _search(det: Any, luma: np.ndarray, near: tuple[float, float, float, float] | None
+            ) -> list[tuple[float, float, float, float]]:
+    """Frontal faces in the whole frame (at DETECT_WIDTH) or around ``near`` (scaled so
+    the face is about 100 pixels wide), as (x, y, w, h) in ``luma``'s pixels."""
+    import cv2
+    import numpy as np
+
+    h, w = luma.shape
+    if near is None:
+        x0, y0, region = 0, 0, luma
+        scale = min(1.0, DETECT_WIDTH / w)
+    else:
+        bx, by, bw, bh = near
+        x0, y0 = max(0, int(bx - bw)), max(0, int(by - bh))
+        region = luma[y0:min(h, int(by + 2 * bh)), x0:min(w, int(bx + 2 * bw))]
+        scale = min(2.0, 100 / max(bw, 1))
+    if region.size == 0:
+        return []
+    img = region if scale == 1.0 else cv2.resize(
+        region, (max(1, round(region.shape[1] * scale)), max(1, round(region.shape[0] * scale))),
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    rects, scores, _ = det.run(np.ascontiguousarray(img), 0, 0.0)
+    return [(x0 + r.left() / scale, y0 + r.top() / scale, r.width() / scale,
+             r.height() / scale) for r, s in zip(rects, scores, strict=True) if s > 0]
+
+
+def _unique(boxes: list[tuple[float, float, float, float]]
+            ) -> list[tuple[float, float, float, float]]:
+    out: list[tuple[float, float, float, float]] = []
+    for b in boxes:
+        cx, cy = b[0] + b[2] / 2, b[1] + b[3] / 2
+        if all(abs(o[0] + o[2] / 2 - cx) + abs(o[1] + o[3] / 2 - cy) > 0.5 * o[2]
+               for o in out):
+            out.append(b)
+    return out
+
+
+def _yaw(p: np.ndarray) -> float:
+    """How far the nose sits off the eyes' midline, as a share of the eye distance
+    (0 facing the camera; about 0.3 at a three-quarter view)."""
+    import numpy as np
+
+    r, left = (p[0] + p[1]) / 2, (p[2] + p[3]) / 2
+    axis = left - r
+    d = float(np.linalg.norm(axis)) or 1.0
+    return float(np.dot(p[4] - (r + left) / 2, axis / d) / d)
+
+
+# -- identity coherence from the samples ----------------------------------------------------
+
+@dataclass
+class _Row:
+    frame: int
+    spacing: float | None
+    """Eye spacing relative to the drop from the eyes to the nose, as a change from the
+    first second (0 = unchanged, 0.2 = 20% farther apart)."""
+    size: float | None
+    """Eye width relative to eye spacing, as a change from the first second."""
+    distance: float | None
+    """Embedding distance from the first second's faces."""
+    look: float
+    """1 - correlation of the aligned, blurred chip with the first second's."""
+
+
+def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
+             ) -> tuple[list[Candidate], dict[str, list[float | None]], list[str]]:
+    n = index.frame_count
+    gap_series: list[float | None] = [None] * n
+    dist_series: list[float | None] = [None] * n
+    out: list[Candidate] = []
+    notes: list[str] = []
+    by_track: dict[tuple[int, int], list[FaceSample]] = {}
+    for s in samples:
+        span = next((k for k, (a, b) in enumerate(shots.spans) if a <= s.frame < b), None)
+        if span is not None:
+            by_track.setdefault((span, s.track), []).append(s)
+    fps = max(index.fps, 1.0)
+    measured = 0
+    tracks = sorted(by_track.items(), key=lambda kv: kv[1][0].frame)
+    for (span, _), track in tracks:
+        rows = _rows(track, fps)
+        if rows is None:
+            continue
+        measured += 1
+        who = _who(track, [t for (sp, _), t in tracks if sp == span])
+        c = _onset(index, rows, who, shots.spans[span][0], fps)
+        if c is not None:
+            out.append(c)
+        if measured == 1 or c is not None:
+            for r in rows:
+                if r.spacing is not None:
+                    gap_series[r.frame] = round(r.spacing, 4)
+                if r.distance is not None:
+                    dist_series[r.frame] = round(r.distance, 4)
+    if not measured:
+        notes.append("no face was seen from the front steadily enough in the first second "
+                     "of a shot to measure identity")
+    return out, {"eye_spacing_change": gap_series, "face_distance": dist_series}, notes
+
+
+def _spacing(s: FaceSample) -> tuple[float, float]:
+    """Eye spacing over the drop from the eyes to the nose (the detector's box is too
+    jittery to measure against); eye width over eye spacing."""
+    import numpy as np
+
+    p = s.points
+    mid = (p[0] + p[1] + p[2] + p[3]) / 4
+    # A turned head shows the eyes closer together: undo that foreshortening (the nose
+    # sits about 0.6 eye distances in front of the eyes, so its offset gives the angle).
+    d = s.eye_distance / max(0.5, float(np.sqrt(max(0.0, 1 - (s.yaw / 0.6) ** 2))))
+    return d / max(float(np.linalg.norm(p[4] - mid)), 1.0), s.eye_width / d
+
+
+def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
+    """The track's measures against its first second, or None if it has no baseline
+    (fewer than three frontal samples in its first second, or no embedding there)."""
+    import numpy as np
+
+    start = track[0].frame
+    base = [s for s in track if s.frame < start + fps and abs(s.yaw) <= TURNED]
+    embeds = [s.embedding for s in base if s.embedding is not None]
+    if len(base) < 3 or not embeds:
+        return None
+    ref = np.median([_spacing(s) for s in base], axis=0)
+    e0 = np.mean(embeds, axis=0)
+    chip0 = np.median(np.stack([s.chip for s in base]), axis=0)
+    rows = []
+    for s in track:
+        usable = abs(s.yaw) <= TURNED
+        spacing, size = (np.asarray(_spacing(s)) / ref - 1) if usable else (None, None)
+        dist = float(np.linalg.norm(s.embedding - e0)) if s.embedding is not None else None
+        rows.append(_Row(s.frame, None if spacing is None else float(spacing),
+                         None if size is None else float(size), dist, 1 - _ncc(s.chip, chip0)))
+    return rows
+
+
+def _soft(chip: np.ndarray) -> np.ndarray:
+    """A chip blurred a little: a pixel of landmark jitter must not read as a new look."""
+    import cv2
+    import numpy as np
+
+    return np.asarray(cv2.GaussianBlur(chip, (0, 0), 1.5), np.uint8)
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    import numpy as np
+
+    fa = a.astype(np.float32) - a.mean()
+    fb = b.astype(np.float32) - b.mean()
+    return float((fa * fb).sum() / (np.sqrt((fa * fa).sum() * (fb * fb).sum()) or 1.0))
+
+
+def _who(track: list[FaceSample], shot_tracks: list[list[FaceSample]]) -> str:
+    if len(shot_tracks) <= 1:
+        return "the face"
+    xs = sorted(float(t[0].box[0]) for t in shot_tracks)
+    k = xs.index(float(track[0].box[0]))
+    if len(shot_tracks) == 2:
+        return ["the face on the left", "the face on the right"][k]
+    return f"face {k + 1} from the left"
+
+
+def _peak_row(rows: list[_Row], first: int, measure: str) -> int:
+    """The frame, from ``first`` on, where ``measure`` is farthest from the first second."""
+    known = [r for r in rows[first:] if getattr(r, measure) is not None]
+    return max(known, key=lambda r: abs(getattr(r, measure))).frame if known else \
+        rows[first].frame
+
+
+def _smooth(values: list[float | None]) -> list[float | None]:
+    """Median of each known value and its known neighbours (one odd landmark is noise)."""
+    import numpy as np
+
+    known = [k for k, v in enumerate(values) if v is not None]
+    out: list[float | None] = [None] * len(values)
+    for n, k in enumerate(known):
+        near = [values[j] for j in known[max(0, n - 1):n + 2]]
+        out[k] = float(np.median([v for v in near if v is not None]))
+    return out
+
+
+def _sustained(values: list[float | None], threshold: float, base_end: int
+               ) -> int | None:
+    """The first position from base_end whose value and the next known one are past
+    ``threshold`` and from which most later values stay past 0.8 of it (a drift persists;
+    a blink or a turn does not)."""
+    known = [(k, v) for k, v in enumerate(values) if v is not None and k >= base_end]
+    for n, (k, v) in enumerate(known):
+        rest = known[n:]
+        if n + 1 == len(known):  # the last measure: it counts if it rose to get there
+            return k if v >= threshold and n and known[n - 1][1] >= 0.6 * threshold \
+                else None
+        if v >= threshold and known[n + 1][1] >= threshold and \
+                sum(1 for _, x in rest if x >= 0.8 * threshold) >= 0.7 * len(rest):
+            return k
+    return None
+
+
+def _noise(values: list[float | None], base_end: int) -> float:
+    import numpy as np
+
+    known = [v for v in values[:base_end] if v is not None]
+    if len(known) < 2:
+        return 0.02
+    return 1.4826 * float(np.median(np.abs(np.asarray(known) - np.median(known))))
+
+
+def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: float
+           ) -> Candidate | None:
+    """Where this face's measures leave their first second for good, scored by how plain
+    the change is: 0.5 at eye spacing 12% off, or an embedding 0.04 past the face's own
+    limit (3.5 times its first second's spread, between 0.4 and 0.5; dlib counts 0.6 as
+    another person)."""
+    import numpy as np
+
+    start = rows[0].frame
+    base_end = next((k for k, r in enumerate(rows) if r.frame >= start + fps), len(rows))
+    if base_end >= len(rows) - 1:
+        return None
+    found: dict[str, tuple[int, float, float]] = {}  # measure: (row, peak, score)
+    # Eye size from the eye corners is left out: closing the eyes moves the corners too.
+    for name, values in (("spacing", [r.spacing for r in rows]),):
+        smooth = _smooth(values)
+        size = [abs(v) if v is not None else None for v in smooth]
+        at = _sustained(size, max(0.08, 4 * _noise(smooth, base_end)), base_end)
+        if at is not None:
+            peak = max((v for v in smooth[at:] if v is not None), key=abs)
+            found[name] = (at, peak, min(1.0, max(0.0, (abs(peak) - 0.05) / 0.14)))
+    # Who it is: the embedding's distance from the first second, against how far the
+    # first second's own embeddings spread (a face that varies more must go farther).
+    dists = [r.distance for r in rows]
+    spread = max((d for d in dists[:base_end] if d is not None), default=0.1)
+    limit = min(0.5, max(0.4, 3.5 * spread))
+    at = _sustained(dists, limit, base_end)
+    if at is not None:
+        peak = max(v for v in dists[at:] if v is not None)
+        found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))
+    if not found:
+        return None
+    first = min(at for at, _, _ in found.values())
+    score = max(sc for _, _, sc in found.values())
+    # The change began where the face's look, or its eye spacing, first left the first
+    # second's range (and stayed out of it up to the moment found).
+    looks = [r.look for r in rows]
+    band = float(np.median(looks[:base_end])) + max(0.03, 4 * _noise(list(looks), base_end))
+    spacing = _smooth([r.spacing for r in rows])
+    gap_band = max(0.03, 2 * _noise(spacing, base_end))
+
+    def out_of_range(j: int) -> bool:
+        v = spacing[j]
+        return looks[j] > band or (v is not None and abs(v) > gap_band)
+
+    k = first
+    while k > base_end and out_of_range(k - 1):
+        k -= 1
+    onset = rows[k].frame
+    parts, said = [], []
+    if "spacing" in found:
+        peak = found["spacing"][1]
+        how = "farther apart" if peak > 0 else "closer together"
+        parts.append(f"eyes up to {abs(peak) * 100:.0f}% {how} (for the size of the face) "
+                     f"than in the shot's first second")
+        said.append((_peak_row(rows, first, "spacing"),
+                     f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the start of "
+                     f"the shot"))
+    if "distance" in found:
+        peak = found["distance"][1]
+        parts.append(f"face embedding distance up to {peak:.2f} from the first second "
+                     f"(0.6 or more: another person)")
+        said.append((_peak_row(rows, first, "distance"),
+                     "it no longer looks like the same person as at the start of the shot"
+                     if peak >= OTHER_PERSON else
+                     "its features no longer match the start of the shot"))
+    at_frame, what = said[0]
+    by = f"by {format_short(index.time_of(at_frame))} (frame {at_frame})"
+    gap = abs(found.get("spacing", (0, 0.0, 0.0))[1])
+    distance = found.get("distance", (0, 0.0, 0.0))[1]
+    return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
+                     "identity", {"eye_spacing_change": gap, "face_distance": distance},
+                     words=f"{who} starts to change; {by} {what}",
+                     baseline=shot_start)

