@@ -177,16 +177,34 @@ class _Job:
 def build(request: BuildRequest, *, catalog: Catalog | None = None,
           on_progress: Progress | None = None, now: dt.datetime | None = None) -> BuildResult:
     """Make the bundle for one failed generation; see the module docstring."""
+    from dataclasses import replace
+
     from .catalog_rules import today
     from .clip import index_clip
 
-    job = _check(request, catalog, now.date() if now else today())
+    day = now.date() if now else today()
+    measured_failure = not request.failure.strip()
+    if measured_failure and not request.auto:
+        raise UsageError("Missing option '--failure'. 'ava-evidence failures' lists them; "
+                         "or add --auto to measure which one the clip shows.")
+    # Everything is checked before the clip is decoded (all but the failure, when the
+    # measurement is to choose it).
+    if measured_failure:  # the bundle's default name holds the failure: known only later
+        named = request.output is not None and request.output.suffix.lower() == ".zip"
+        job = _check(replace(request, failure="identity-coherence"), catalog, day, output=named)
+    else:
+        job = _check(request, catalog, day)
     index = index_clip(request.clip, on_progress=on_progress,
                        allow_truncated=request.allow_truncated)
     if index.truncation is not None and not request.allow_truncated:
         raise index.truncation.error(index.file_name)
+    ranked: Suggestion | None = None
+    if measured_failure:
+        request, ranked, chosen = _measured_failure(request, index, catalog, on_progress)
+        job = _check(request, catalog, day)
+        job = replace(job, warnings=(*job.warnings, chosen))
     job = _with_clip_facts(job, index)
-    marks, suggestion = _marks(job, index, on_progress)
+    marks, suggestion = _marks(job, index, on_progress, ranked)
     plan = plan_frames(index, marks, job.failure)
     when = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     parent = job.target.parent
@@ -415,9 +433,33 @@ class _Mark:
     measured: Candidate | None = None
 
 
-def _marks(job: _Job, index: ClipIndex, on_progress: Progress | None
-           ) -> tuple[list[_Mark], Suggestion | None]:
-    """The user's marks resolved to frames; with --auto and no marks, the measured ones."""
+def _measured_failure(request: BuildRequest, index: ClipIndex, catalog: Catalog | None,
+                      on_progress: Progress | None
+                      ) -> tuple[BuildRequest, Suggestion, str]:
+    """--auto without --failure: the failure the clip most plainly shows, measured."""
+    from dataclasses import replace
+
+    from .analysis import rank_failures
+    from .catalog import load_catalog
+
+    cat = catalog if catalog is not None else load_catalog(request.channels_file)
+    ranking = rank_failures(index, top=3, on_progress=on_progress)
+    terms = {k: cat.failure(k).term for k in ranking.results}
+    best = ranking.top()
+    if best is None:
+        raise UsageError(f"the measurement found no failure that stands out "
+                         f"({ranking.summary(terms)}): give --failure and --mark TIME=WHAT "
+                         f"where you see it.")
+    key = best[0]
+    said = (f"no --failure given: measured {ranking.summary(terms)}; so the ticket is about "
+            f"the {terms[key]} (give --failure to choose another).")
+    return replace(request, failure=key), ranking.results[key], said
+
+
+def _marks(job: _Job, index: ClipIndex, on_progress: Progress | None,
+           measured: Suggestion | None = None) -> tuple[list[_Mark], Suggestion | None]:
+    """The user's marks resolved to frames; with --auto and no marks, the measured ones
+    (``measured``: already measured, when the failure itself was)."""
     from .timecode import resolve_text
 
     request = job.request
@@ -427,7 +469,8 @@ def _marks(job: _Job, index: ClipIndex, on_progress: Progress | None
     if request.auto:
         from .analysis import suggest
 
-        suggestion = suggest(index, job.failure.key, top=3, on_progress=on_progress)
+        suggestion = measured or suggest(index, job.failure.key, top=3,
+                                         on_progress=on_progress)
         if not marks:  # the user's own marks always win
             marks = [_Mark(f"measured {c.to_dict()['seconds']}", c.index, c.words or None, c)
                      for c in suggestion.candidates]

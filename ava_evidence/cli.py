@@ -462,8 +462,9 @@ def _mb(n: int) -> str:
               help="Platform key or alias (see 'ava-evidence platforms').")
 @click.option("--id", "generation_id", required=True, metavar="GENERATION_ID",
               help="The platform's Generation ID, or its share/result URL.")
-@click.option("--failure", "failure", required=True, metavar="F",
-              help="Failure key or alias (see 'ava-evidence failures').")
+@click.option("--failure", "failure", default="", metavar="F",
+              help="Failure key or alias (see 'ava-evidence failures'); with --auto it may be "
+                   "left out, and the one the clip most plainly shows is used.")
 @click.option("--mark", "marks", multiple=True, metavar="TIME[=WHAT]",
               help="A moment where the failure shows, and what is visible there "
                    "(repeatable): --mark '0:02=her eyes begin to move apart'.")

@@ -119,7 +119,8 @@ def test_usage_errors_are_one_line(clips: ClipStore) -> None:
     ("--id", "It is the ID the platform gave this generation: 'ava-evidence platforms NAME' "
              "says where that platform shows it."),
     ("--platform", "'ava-evidence platforms' lists them."),
-    ("--failure", "'ava-evidence failures' lists them."),
+    ("--failure", "'ava-evidence failures' lists them; or add --auto to measure which one the "
+                  "clip shows."),
 ])
 def test_a_missing_option_says_where_to_find_it(left_out: str, hint: str) -> None:
     given = {"--platform": "kling", "--id": "8f2c41d0", "--failure": "physics"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import zipfile
@@ -199,3 +200,25 @@ def test_auto_with_nothing_measured_asks_for_a_mark(made: dict[str, Path],
                              "--mark TIME=WHAT (for example --mark '0:02=the ball passes "
                              "through the rim') where the failure is visible.\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_build_auto_without_a_failure_measures_which_one(made: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    result = run_cli("build", made["drift"], "--platform", "kling", "--id", "a1", "--auto",
+                     "-o", tmp_path / "a.zip", "--json")
+    doc = json.loads(result.stdout)
+    assert doc["manifest"]["failure"] == "identity-coherence"
+    assert result.stderr.startswith("Warning: no --failure given: measured Identity Coherence "
+                                    "Failure at ")
+    assert "so the ticket is about the Identity Coherence Failure (give --failure to choose " \
+        "another)." in result.stderr
+    marks = [f for f in doc["manifest"]["frames"] if f["label"] == "mark"]
+    assert marks and abs(marks[0]["time_s"] - 1.5) <= 0.5
+    result = run_cli("build", made["drift"], "--platform", "kling", "--id", "a1",
+                     "-o", tmp_path / "b.zip", expect=2)
+    assert result.stderr == ("Error: Missing option '--failure'. 'ava-evidence failures' lists "
+                             "them; or add --auto to measure which one the clip shows.\n")
+    result = run_cli("build", made["smooth"], "--platform", "kling", "--id", "a1", "--auto",
+                     "-o", tmp_path / "c.zip", expect=2)
+    assert result.stderr.startswith("Error: the measurement found no failure that stands out (")
+    assert list(p.name for p in tmp_path.iterdir()) == ["a.zip"]
