@@ -158,6 +158,14 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     return out
 
 
+FLICKER_JUMPS = 4
+"""Brightness jumps within a second that make a flicker (a flash, or a light switched on
+and off, makes two or three)."""
+REPEATED = 2.5
+"""Largest change of any region (grey levels, mean absolute) between two frames that still
+shows the same picture: compression noise, not a slow movement."""
+
+
 def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate], Series]:
     import numpy as np
 
@@ -177,8 +185,8 @@ def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
         window = max(2, round(fps))
         for k, i in enumerate(hot):
             burst = [j for j in hot[k:] if j - i <= window]
-            if len(burst) < 3:
-                continue
+            if len(burst) < FLICKER_JUMPS:
+                continue  # a light switched on and off, a flash: not a flicker
             amp = max(values[j - start - 1] for j in burst)
             steps = {j: abs(luma[j] - luma[j - 1]) for j in range(i, min(end, burst[-1] + 2))}
             top = max(steps.values())
@@ -194,9 +202,10 @@ def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
 
 
 def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate], Series]:
-    """Runs of repeated frames (no region changes) inside a shot that moves, entered and
-    left at speed: the picture stops and restarts, where a slowing movement (a sway at
-    its turning point, a scene settling) eases in."""
+    """Runs of repeated frames (no region changes beyond compression noise) inside a shot
+    that moves, entered at speed or left with a catch-up jump: the picture stops and
+    restarts, where a slowing movement (a sway at its turning point, a scene settling)
+    eases in and out."""
     import numpy as np
 
     local = f.raw_change
@@ -209,7 +218,7 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
         moving = float(np.median(span))
         run: int | None = None
         for i in range(start + 1, end + 1):
-            still = i < end and local[i] < max(0.25, 0.3 * moving)
+            still = i < end and local[i] < max(0.25, min(REPEATED, 0.3 * moving))
             if still and run is None:
                 run = i
             elif not still and run is not None:
@@ -219,14 +228,23 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
                 # as a cut, so a run may end on one.
                 jumped = i == end and end in shots.cuts
                 left = float(np.mean(local[i:i + 2])) if i < end else 0.0
+                # or it restarts with a jump far beyond the motion that follows: the
+                # picture catching up with the time it stood still (a movement that eases
+                # to a stop and starts again has no such jump)
+                after = local[i + 1:min(end, i + 6)]
+                caught_up = i < end and bool(after) and \
+                    local[i] >= max(4 * REPEATED, 3 * float(np.median(after)))
                 if seconds >= 0.2 and moving >= 1.0 and run > start + 1 and \
                         (jumped or (i < end and left >= 0.5 * moving)) and \
-                        entered >= 0.5 * moving and i - run < 0.8 * (end - start):
+                        (entered >= 0.5 * moving or caught_up) and \
+                        i - run < 0.8 * (end - start):
+                    how = "entered and left at speed" if entered >= 0.5 * moving else \
+                        f"then a jump of {local[i]:.1f} to catch up"
                     out.append(Candidate(
                         run, index.time_of(run), min(1.0, seconds / 0.6),
                         f"frames {run - 1}-{i - 1} repeat the same picture ({seconds:.2f} s "
-                        f"without motion, entered and left at speed; the shot otherwise "
-                        f"changes {moving:.1f} a frame)", "freeze", {"seconds": seconds},
+                        f"without motion, {how}; the shot otherwise changes {moving:.1f} a "
+                        f"frame)", "freeze", {"seconds": seconds},
                         words=f"the picture stops moving for {seconds:.1f} s (frames "
                               f"{run - 1} to {i - 1} are nearly identical)"))
                 run = None
