@@ -45,6 +45,8 @@ MAX_YAW = 0.5
 POSE_TOL = 0.15
 """A face is compared with its first second only while it is turned about as it was then:
 its nose within this share of the eye distance of where it was (about 15 degrees)."""
+LASTING = 0.5
+"""Seconds a change must last to count."""
 OTHER_PERSON = 0.6
 """dlib's embedding distance from which two faces are different people."""
 
@@ -458,17 +460,23 @@ def _smooth(values: list[float | None]) -> list[float | None]:
     return out
 
 
-def _sustained(values: list[float | None], threshold: float, base_end: int
-               ) -> int | None:
+def _sustained(values: list[float | None], threshold: float, base_end: int,
+               frames: list[int], lasting: float, *, rising_end: bool = False) -> int | None:
     """The first position from base_end whose value and the next known one are past
-    ``threshold`` and from which most later values stay past 0.8 of it (a drift persists;
-    a blink or a turn does not)."""
+    ``threshold`` and from which the measures over at least ``lasting`` frames mostly stay
+    past 0.8 of it (a drift persists; a blink, a turn or landmarks jumping about do not).
+    With ``rising_end``, the shot's last measure also counts if it rose to get past it
+    (a change the shot ends on)."""
     known = [(k, v) for k, v in enumerate(values) if v is not None and k >= base_end]
     for n, (k, v) in enumerate(known):
         rest = known[n:]
-        if n + 1 == len(known):  # the last measure: it counts if it rose to get there
-            return k if v >= threshold and n and known[n - 1][1] >= 0.6 * threshold \
-                else None
+        if len(rest) == 1:
+            return k if rising_end and v >= threshold and n and \
+                known[n - 1][1] >= 0.6 * threshold else None
+        if frames[rest[-1][0]] - frames[k] < lasting:
+            if rising_end:
+                continue
+            return None
         if v >= threshold and known[n + 1][1] >= threshold and \
                 sum(1 for _, x in rest if x >= 0.8 * threshold) >= 0.7 * len(rest):
             return k
@@ -497,6 +505,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
     if base_end >= len(rows) - 1:
         return None
     found: dict[str, tuple[int, float, float]] = {}  # measure: (row, peak, score)
+    frames = [r.frame for r in rows]
     # Eye size counts only when the eyes grow: dlib draws the corners of a closing or
     # squinting eye closer together, but no expression widens an eye from corner to corner.
     for name, values in (("spacing", [r.spacing for r in rows]),
@@ -504,7 +513,11 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
         smooth = _smooth(values)
         size = [None if v is None else abs(v) if name == "spacing" else max(0.0, v)
                 for v in smooth]
-        at = _sustained(size, max(0.08, 4 * _noise(smooth, base_end)), base_end)
+        # Past the noise of the first second, and past the farthest it went there (a face
+        # whose landmarks wander that far at rest, as a drawn character's, must go farther).
+        own = max((abs(v) for v in smooth[:base_end] if v is not None), default=0.0)
+        at = _sustained(size, max(0.08, 4 * _noise(smooth, base_end), own), base_end, frames,
+                        LASTING * fps)
         if at is not None:
             peak = max((v for v in smooth[at:] if v is not None),
                        key=abs if name == "spacing" else float)
@@ -514,7 +527,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
     dists = [r.distance for r in rows]
     spread = max((d for d in dists[:base_end] if d is not None), default=0.1)
     limit = min(0.5, max(0.4, 3.5 * spread))
-    at = _sustained(dists, limit, base_end)
+    at = _sustained(dists, limit, base_end, frames, LASTING * fps, rising_end=True)
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
         found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))
