@@ -85,13 +85,13 @@ class FrameCache:
 
     def thumbnails(self, count: int, width: int = 160) -> list[dict[str, Any]]:
         """``count`` small JPEGs spread over the clip, in one decode pass."""
-        from .bundle import _data_uri
+        from .staging import data_uri
 
         n = self.index.frame_count
         picks = sorted({round(k * (n - 1) / max(1, count - 1)) for k in range(count)})
         from .decode import map_frames
 
-        uris = map_frames(self.index, picks, lambda i, bgr: _data_uri(bgr, width, bgr=True),
+        uris = map_frames(self.index, picks, lambda i, bgr: data_uri(bgr, width, bgr=True),
                           bgr=True)
         return [{"index": i, "src": uris[i]} for i in picks]
 
