@@ -389,7 +389,7 @@ def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: 
 def _same_bundle(jobs: Sequence[Job], catalog: Any, out: Path) -> dict[int, Outcome]:
     """Rows whose bundle an earlier row of the file makes too: failed, with the earlier
     row named (which one won depended on timing)."""
-    from .bundle import safe_name
+    from .ticketfiles import safe_name
 
     first: dict[Path, Job] = {}
     failed: dict[int, Outcome] = {}

@@ -185,15 +185,18 @@ QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="ava-evidence")
 def cli() -> None:
-    """Turn a failed AI video generation into evidence support cannot brush off.
+    """Turn a failed AI video generation into a credit request support can check.
 
-    Frame-exact stills of a downloaded clip, with the frame number and time of
-    each. Add --debug (or AVA_EVIDENCE_DEBUG=1) to any command to see tracebacks.
+    Frame-exact stills of the moments you point at, a short message for the
+    platform's real support route, and notes on how to send it, in one bundle.
+    Add --debug (or AVA_EVIDENCE_DEBUG=1) to any command to see tracebacks.
 
     \b
     Examples:
-      ava-evidence probe clip.mp4
-      ava-evidence frames clip.mp4 start 0:02 end -o stills
+      ava-evidence demo                  see it done on a sample clip
+      ava-evidence mark clip.mp4         point at the frame in a local page
+      ava-evidence build clip.mp4 --platform kling --id 868126... \\
+          --failure physics --mark '0:02=the ball drops through the rim'
     """
 
 

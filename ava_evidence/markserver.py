@@ -85,13 +85,13 @@ class FrameCache:
 
     def thumbnails(self, count: int, width: int = 160) -> list[dict[str, Any]]:
         """``count`` small JPEGs spread over the clip, in one decode pass."""
-        from .bundle import _data_uri
+        from .staging import data_uri
 
         n = self.index.frame_count
         picks = sorted({round(k * (n - 1) / max(1, count - 1)) for k in range(count)})
         from .decode import map_frames
 
-        uris = map_frames(self.index, picks, lambda i, bgr: _data_uri(bgr, width, bgr=True),
+        uris = map_frames(self.index, picks, lambda i, bgr: data_uri(bgr, width, bgr=True),
                           bgr=True)
         return [{"index": i, "src": uris[i]} for i in picks]
 
@@ -257,17 +257,12 @@ def _reference(value: Any) -> tuple[str, bytes] | None:
 
 
 def _output(value: str | None, out_dir: Path) -> Path:
-    """Where the bundle goes: the default name, or a file name of the user's, always in
-    the folder mark was started for (the page writes nowhere else)."""
+    """Where the bundle goes, as build's -o: a .zip name or a folder; relative to the
+    folder mark was started for."""
     if value is None:
         return out_dir
-    name = value.strip()
-    if not name.lower().endswith(".zip"):
-        name += ".zip"
-    if "/" in name or "\\" in name or name.startswith(".") or len(name) > 200:
-        raise UsageError(f"the bundle's name must be a plain file name such as my-ticket.zip "
-                         f"(got '{value}'): the page writes only into {out_dir}.")
-    return out_dir / name
+    path = Path(value.strip())
+    return path if path.is_absolute() else out_dir / path
 
 
 # -- HTTP --------------------------------------------------------------------------------
@@ -370,7 +365,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/api/cuts":
             self._json(200, {"cuts": s.cuts()})
         elif path == "/api/suggest":
-            self._json(200, self._suggest((query.get("failure") or [""])[0]))
+            self._json(200, self._suggest((query.get("failure") or [""])[0].strip()))
         elif path == "/api/report":
             self._report()
         elif path == "/api/video":
@@ -399,9 +394,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise _Refused(404, f"no such action: {path}")
 
     def _suggest(self, failure: str) -> dict[str, Any]:
-        from .analysis import suggest
+        """suggest --json's document; without a failure, the ranking of every failure."""
+        from .analysis import rank_failures, suggest
 
         s = self.server.session
+        if not failure:
+            ranking = rank_failures(s.index)
+            terms = {k: s.catalog.failure(k).term for k in ranking.results}
+            return {"summary": ranking.summary(terms), **ranking.to_dict()}
         key = s.catalog.failure(failure).key
         return suggest(s.index, key).to_dict()
 

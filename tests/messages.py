@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from ava_evidence.bundle import PairPlan
 from ava_evidence.catalog import Failure, Platform, load_catalog
 from ava_evidence.compose import Caption
 from ava_evidence.facts import TicketFacts
+from ava_evidence.frameplan import PairPlan
 from ava_evidence.message import (
     PLACEHOLDERS,
     Attached,

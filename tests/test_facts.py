@@ -361,3 +361,20 @@ def test_review_findings_stay_fixed(clips: ClipStore, tmp_path: Path) -> None:
     # A discontinued platform has nothing to keep a profile for.
     result = run_cli("profile", "set", "sora", "--account", "a@b.c", expect=2)
     assert result.stderr.startswith("Error: OpenAI Sora is discontinued (since 2026-09-24)")
+
+
+def test_runway_without_a_plan_the_summary_names_the_plans_that_change_the_route(
+        clips: ClipStore, tmp_path: Path) -> None:
+    result = run_cli("build", clips.path(CLIP), "--platform", "runway", "--id", "r1",
+                     "--failure", "physics", "--mark", "1=the ball jumps", "-o",
+                     tmp_path / "r.zip")
+    out = result.stdout
+    assert ("  The route depends on your plan: on Pro or Unlimited, In-app: Help widget at the "
+            "bottom right of app.runwayml.com (AI assistant, then a person). No plan was given, "
+            "so this bundle is written for Discord: Runway's Discord community (linked from "
+            "help.runwayml.com); add --plan (for example --plan pro) or set it once with "
+            "'ava-evidence profile set runway --plan pro'.") in out.splitlines()
+    text = _members(tmp_path / "r.zip")["runway_r1_physics/data/ticket.txt"].decode()
+    import re
+
+    assert not re.search(r"\b(Plan|Free|Standard|Pro|Unlimited|Enterprise)\b", text)

@@ -116,9 +116,9 @@ def test_a_killed_worker_fails_only_its_own_row(clips: ClipStore, tmp_path: Path
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """F8: one worker killed (as the OOM killer does) ended the whole batch with 'unexpected
     BrokenProcessPool', no per-row report, and staging folders left behind."""
-    import ava_evidence.bundle
+    import ava_evidence.staging
 
-    real = ava_evidence.bundle._decode_and_compose
+    real = ava_evidence.staging.decode_and_compose
 
     def stage(index: Any, plan: Any, staging: Path, *args: Any) -> Any:
         job = args[2]
@@ -127,7 +127,7 @@ def test_a_killed_worker_fails_only_its_own_row(clips: ClipStore, tmp_path: Path
             os.kill(os.getpid(), signal.SIGKILL)  # the workers are forked: this is one
         return real(index, plan, staging, *args)
 
-    monkeypatch.setattr(ava_evidence.bundle, "_decode_and_compose", stage)
+    monkeypatch.setattr(ava_evidence.staging, "decode_and_compose", stage)
     out = tmp_path / "out"
     result = run_cli("batch", _jobs(tmp_path, clips.path("h264_bframes"),
                                     ["a1", "die", "a3", "a4", "a5"]),
