@@ -505,6 +505,9 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
     if base_end >= len(rows) - 1:
         return None
     found: dict[str, tuple[int, float, float]] = {}  # measure: (row, peak, score)
+    # per measure, how far each row is from the first second, and from where it counts as
+    # having begun to change (to go back from the moment found to where it began)
+    began: dict[str, tuple[list[float | None], float]] = {}
     frames = [r.frame for r in rows]
     # Eye size counts only when the eyes grow: dlib draws the corners of a closing or
     # squinting eye closer together, but no expression widens an eye from corner to corner.
@@ -516,9 +519,10 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
         # Past the noise of the first second, and past the farthest it went there (a face
         # whose landmarks wander that far at rest, as a drawn character's, must go farther).
         own = max((abs(v) for v in smooth[:base_end] if v is not None), default=0.0)
-        at = _sustained(size, max(0.08, 4 * _noise(smooth, base_end), own), base_end, frames,
-                        LASTING * fps)
+        threshold = max(0.08, 4 * _noise(smooth, base_end), own)
+        at = _sustained(size, threshold, base_end, frames, LASTING * fps)
         if at is not None:
+            began[name] = (size, max(0.03, 0.5 * threshold))
             peak = max((v for v in smooth[at:] if v is not None),
                        key=abs if name == "spacing" else float)
             found[name] = (at, peak, min(1.0, max(0.0, (abs(peak) - 0.05) / 0.14)))
@@ -533,21 +537,17 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
         found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))
     if not found:
         return None
-    first = min(at for at, _, _ in found.values())
+    measure, (first, _, _) = min(found.items(), key=lambda kv: kv[1][0])
     score = max(sc for _, _, sc in found.values())
-    # The change began where the face's look, or its eye spacing, first left the first
-    # second's range (and stayed out of it up to the moment found).
-    looks = [r.look for r in rows]
-    band = float(np.median(looks[:base_end])) + max(0.03, 4 * _noise(list(looks), base_end))
-    spacing = _smooth([r.spacing for r in rows])
-    gap_band = max(0.03, 2 * _noise(spacing, base_end))
-
-    def out_of_range(j: int) -> bool:
-        v = spacing[j]
-        return looks[j] > band or (v is not None and abs(v) > gap_band)
-
+    # The change began where that measure first left the first second's range (and stayed
+    # out of it up to the moment found). Embeddings are sparse: the face's look, measured
+    # at every sample, stands in for them.
+    looks: list[float | None] = [r.look for r in rows]
+    band = float(np.median([r.look for r in rows[:base_end]])) + \
+        max(0.03, 4 * _noise(looks, base_end))
+    series, level = began.get(measure, (looks, band))
     k = first
-    while k > base_end and out_of_range(k - 1):
+    while k > base_end and (series[k - 1] or 0.0) > level:
         k -= 1
     onset = rows[k].frame
     parts, said = [], []
