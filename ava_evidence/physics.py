@@ -108,16 +108,25 @@ def _dilate(a: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.dilate(a.astype(np.float32), np.ones((3, 3), np.uint8)))
 
 
+STILL = 0.25
+"""Mean change of a region (grey levels, at MOTION_WIDTH) that shows the very same picture
+frame after frame: below what a moving scene's own noise leaves in a region its motion
+has left."""
+
+
 def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
              ) -> list[Candidate]:
-    """A region moving steadily for half a second, then still at once (its pixels no
-    longer change), while elsewhere the picture keeps moving and its motion has not
-    passed to a neighbouring region."""
+    """A region moving steadily for half a second, then still at once (its pixels repeat
+    exactly, as no scene's noise does where its motion has gone on), while elsewhere the
+    picture keeps moving: entered at speed and from motion the flow followed (a thing
+    easing out of the region, or jumping or vanishing, is not a stop), and its motion has
+    not passed to a neighbouring region."""
     import numpy as np
 
     win = max(3, round(fps / 2))
     arr = np.stack([c[3].ravel() for c in f.cells[start:end]]).astype(np.float64)
     flow = np.stack([c[0].ravel() for c in f.cells[start:end]]).astype(np.float64)
+    err = np.stack([c[2].ravel() for c in f.cells[start:end]]).astype(np.float64)
     n = len(arr)
     if n < 2 * win + 1:
         return []
@@ -135,13 +144,25 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
             if float(flow[j - win:j, k].mean()) < 0.3:
                 continue  # changing, but not moving: light, noise
             after = arr[j:j + win, k]
-            if float(after.max()) > 0.15 * level:
+            if float(after.max()) > 0.15 * level or float(after.mean()) > STILL:
                 continue
             elsewhere = np.where(arr[j:j + win].argmax(axis=1) == k, order[j:j + win, -2],
                                  order[j:j + win, -1])
             if float(elsewhere.mean()) < 0.5 * level:
                 continue
-            if (arr[max(0, j - 2):j + 4, neighbours] >= 0.5 * level).sum() > 2:
+            # where did the motion go? A thing moving on into the next region leaves
+            # its background still here and raises the change there; a region that
+            # stops dead leaves its neighbours as they were.
+            around = arr[j - win:j, neighbours].mean(axis=0)
+            rise = arr[j:j + 3, neighbours].mean(axis=0) - around
+            if float(rise.max()) > 0.5 * level:
+                continue
+            # and it stops at speed: a thing easing out of the region fades first
+            if float(before[-2:].min()) < 0.5 * level:
+                continue
+            # from motion the flow followed to the last: not a thing jumping or vanishing
+            usual = float(np.median(err[j - win:j - 1, k]))
+            if float(err[j - 1, k]) > max(2 * usual, usual + 10):
                 continue
             i = start + j
             where = region_name(r, c, ROWS, COLS)
