@@ -47,8 +47,10 @@ def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
 def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
                  ) -> tuple[list[Candidate], list[float]]:
     """A region whose picture changes at once, by enough to see, where nothing moved
-    before relative to the camera (motion the flow cannot follow is not a failure), then
-    settles (fast action keeps changing)."""
+    before relative to the camera and nothing moves after (motion the flow cannot follow,
+    a thing coming into view too fast for it, is not a failure), then settles (fast
+    action keeps changing) and lasts. Half a second must follow in the shot to tell: a
+    change in its last half second is not judged."""
     import numpy as np
 
     cells = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
@@ -59,21 +61,25 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     half = max(2, win // 2)
     level = [0.0] * t
     best: tuple[float, int, int, float, float] | None = None
-    for i in range(2, t):
+    for i in range(2, t - half):  # what follows must show it lasts and settles
         past = err[max(1, i - win):i]
         base = np.median(past, axis=0)
-        after = np.median(err[i + 1:i + 1 + half], axis=0) if i + 1 < t else base
+        after = np.median(err[i + 1:i + 1 + half], axis=0)
         excess = err[i] - base
         moving = flow[max(1, i - win):i].mean(axis=0)
         # nearby motion counts too: a thing moving in from the next region is motion
         near = _dilate(moving.reshape(ROWS, COLS)).ravel()
+        # and motion that follows: a thing that came in too fast for the flow (a bird,
+        # a leg stepping into view) moves on where the flow can follow it; what appears
+        # out of nothing stays put
+        then = _dilate(flow[i + 1:i + 1 + half].mean(axis=0).reshape(ROWS, COLS)).ravel()
         # What appears, vanishes or jumps stays so: a flash, a spark or lightning, gone
         # again half a second later, is light, not a failure.
         later = look[min(t - 1, i + half):min(t, i + 2 * half)].mean(axis=0)
         step = np.abs(look[i] - look[i - 1]).sum(axis=0)
         kept = np.abs(later - look[i - 1]).sum(axis=0)
         lasts = (step < 4) | (kept >= 0.5 * step)
-        ok = (excess >= 10) & (near < 1.0) & (after <= base + 6) & lasts
+        ok = (excess >= 10) & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts
         if (err[i] - base >= 10).mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
         visible = np.where(ok, excess, 0.0)
