@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .analysis_types import Candidate, region_name
-from .features import COLS, LOOK, MOTION_WIDTH, ROWS
+from .features import COLS, LOOK, MOTION_WIDTH, ROWS, STRUCTURE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,6 +44,10 @@ def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
     return out, {"motion_surprise": surprise}
 
 
+LIT = 8.0
+"""Rise of a region's mean grey level (of 255) that shows as light falling on it."""
+
+
 def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
                  ) -> tuple[list[Candidate], list[float]]:
     """A region whose picture changes at once, by enough to see, where nothing moved
@@ -56,6 +60,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     cells = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
     err, flow = cells[:, 2], cells[:, 1]  # motion beyond the camera's
     look = cells[:, LOOK:LOOK + 2]
+    lost = cells[:, STRUCTURE]
     t = len(err)
     win = max(4, round(fps))
     half = max(2, win // 2)
@@ -82,6 +87,8 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         ok = (excess >= 10) & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts
         if (err[i] - base >= 10).mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
+        if int(((look[i, 0] - look[i - 1, 0] >= LIT) & (lost[i] < 0.3)).sum()) >= 4:
+            continue  # light spreading (a flash, lightning): regions brighten, same picture
         visible = np.where(ok, excess, 0.0)
         k = int(np.argmax(visible))
         level[i] = float(visible[k])

@@ -3,14 +3,18 @@ natural look-alike beside it is left alone."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ava_evidence import physics
 from ava_evidence.analysis import suggest
 from ava_evidence.clip import index_clip
 from ava_evidence.demo import encode_frames
+from ava_evidence.features import COLS, LOOK, ROWS, Features
+from ava_evidence.shots import Shots
 
 from . import motionclips
 from .motionclips import FPS, H, W
@@ -48,3 +52,41 @@ def test_a_ball_stopping_dead_is_found(balls: dict[str, Path]) -> None:
 def test_a_ball_easing_to_a_stop_is_not_a_stop(balls: dict[str, Path]) -> None:
     found = suggest(index_clip(balls["ease"]), "physics").candidates
     assert [c for c in found if c.kind == "stop"] == []
+
+
+class _Clip:
+    """Stands in for a ClipIndex: frames at 24 per second."""
+
+    fps = 24.0
+
+    def time_of(self, index: int) -> Fraction:
+        return Fraction(index, 24)
+
+
+def _still_scene(n: int) -> Features:
+    """Per-frame features of a still textured scene, n frames."""
+    f = Features()
+    for _ in range(n):
+        cells = np.zeros((7, ROWS, COLS), np.float32)
+        cells[2] = 2.0  # compression noise in the prediction error
+        cells[LOOK] = 100.0
+        cells[LOOK + 1] = 20.0
+        f.luma.append(100.0)
+        f.cells.append(cells)
+    return f
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_a_thing_appearing_in_a_spreading_light_is_the_light(light: bool) -> None:
+    """A bright streak appears in the top centre and stays. Alone it is a thing out of
+    nothing; with the regions around it brightening, their picture the same, it is
+    lightning."""
+    f = _still_scene(48)
+    for i in range(24, 48):
+        f.cells[i][2, 0, 3] = 90.0 if i == 24 else 2.0
+        f.cells[i][LOOK, 0, 3] = 160.0
+        if light:
+            for r, c in ((0, 2), (0, 4), (1, 2), (1, 3), (1, 4)):
+                f.cells[i][LOOK, r, c] = 130.0
+    found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
+    assert [c.index for c in found if c.kind == "unexplained"] == ([] if light else [24])
