@@ -180,12 +180,18 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
             i = start + j
             where = region_name(r, c, ROWS, COLS)
             after_level = float(after.mean())
+            speed = float(flow[j - win:j, k].mean())
             score = min(1.0, 0.3 + 0.7 * min(1.0, (level - 2) / 6))
             out.append(Candidate(
                 i, index.time_of(i), score,
-                f"the {where} region stops dead: change {level:.1f} a frame for "
-                f"{win / fps:.1f} s, then {after_level:.1f}, while the rest keeps moving",
-                "stop", {"before": level, "after": after_level},
+                f"the {where} region stops dead at frame {i}: its picture changed "
+                f"{level:.1f} grey levels a frame (moving {speed:.1f} px a frame at "
+                f"{MOTION_WIDTH} px wide) in the {win / fps:.1f} s before, then "
+                f"{after_level:.2f} (the same picture repeated) for the next "
+                f"{win / fps:.1f} s, while the rest keeps moving (changing "
+                f"{float(elsewhere.mean()):.1f} a frame)",
+                "stop", {"before": level, "after": after_level, "speed": speed,
+                         "elsewhere": float(elsewhere.mean())},
                 words=f"something in the {where} of the picture stops dead between frames "
                       f"{i - 1} and {i} while the rest keeps moving"))
             break
