@@ -152,10 +152,11 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
         for j in range(win + 1, n - win + 1):
             before = arr[j - win:j, k]
             level = float(before.mean())
-            if level < 2.0 or float(before.min()) < 0.3 * level:
+            if level < 1.0 or float(before.min()) < 0.3 * level:
                 continue
-            if float(flow[j - win:j, k].mean()) < 0.3:
-                continue  # changing, but not moving: light, noise
+            if float(flow[j - win:j, k].mean()) < 0.1:
+                continue  # changing, not moving: light, noise (an exact repeat after a
+                # slow movement is a stop all the same; it scores low as it shows little)
             after = arr[j:j + win, k]
             if float(after.max()) > 0.15 * level or float(after.mean()) > STILL:
                 continue
