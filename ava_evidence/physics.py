@@ -54,13 +54,17 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     before relative to the camera and nothing moves after (motion the flow cannot follow,
     a thing coming into view too fast for it, is not a failure), then settles (fast
     action keeps changing) and lasts. Half a second must follow in the shot to tell: a
-    change in its last half second is not judged."""
+    change in its last half second is not judged. At the picture's edge a change must
+    reach inside: things come into view there."""
     import numpy as np
 
     cells = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
     err, flow = cells[:, 2], cells[:, 1]  # motion beyond the camera's
     look = cells[:, LOOK:LOOK + 2]
     lost = cells[:, STRUCTURE]
+    grid = np.zeros((ROWS, COLS), bool)
+    grid[1:-1, 1:-1] = True
+    inner = grid.ravel()  # regions not at the picture's edge
     t = len(err)
     win = max(4, round(fps))
     half = max(2, win // 2)
@@ -84,7 +88,11 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         step = np.abs(look[i] - look[i - 1]).sum(axis=0)
         kept = np.abs(later - look[i - 1]).sum(axis=0)
         lasts = (step < 4) | (kept >= 0.5 * step)
-        ok = (excess >= 10) & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts
+        # At the picture's edge things come into and leave the view, and a border or
+        # crop shifts: a change there counts when it reaches inside too.
+        inward = _dilate(((excess >= 10) & inner).reshape(ROWS, COLS)).ravel() > 0
+        ok = (excess >= 10) & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts \
+            & (inner | inward)
         if (err[i] - base >= 10).mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
         if int(((look[i, 0] - look[i - 1, 0] >= LIT) & (lost[i] < 0.3)).sum()) >= 4:

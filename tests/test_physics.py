@@ -54,6 +54,28 @@ def test_a_ball_easing_to_a_stop_is_not_a_stop(balls: dict[str, Path]) -> None:
     assert [c for c in found if c.kind == "stop"] == []
 
 
+def _patch_clip(path: Path, x: int) -> Path:
+    """The moving-background clip with a textured patch appearing at 1.5 s at ``x``
+    (pixels from the left), out of nothing, and staying."""
+    rng = np.random.default_rng(3)
+    patch = np.repeat(np.repeat(rng.integers(30, 230, (9, 9, 3)), 4, 0), 4, 1)
+    frames = []
+    for i in range(4 * FPS):
+        img = motionclips._background(i)
+        if i >= 1.5 * FPS:
+            img[60:96, x:x + 36] = patch
+        frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def test_a_thing_appearing_at_the_edge_of_the_picture_comes_into_view(
+        tmp_path: Path) -> None:
+    inside = suggest(index_clip(_patch_clip(tmp_path / "in.mp4", 140)), "physics")
+    assert [float(c.time) for c in inside.candidates if c.kind == "unexplained"] == [1.5]
+    edge = suggest(index_clip(_patch_clip(tmp_path / "edge.mp4", 0)), "physics")
+    assert [c for c in edge.candidates if c.kind == "unexplained"] == []
+
+
 class _Clip:
     """Stands in for a ClipIndex: frames at 24 per second."""
 
@@ -78,15 +100,15 @@ def _still_scene(n: int) -> Features:
 
 @pytest.mark.parametrize("light", [False, True])
 def test_a_thing_appearing_in_a_spreading_light_is_the_light(light: bool) -> None:
-    """A bright streak appears in the top centre and stays. Alone it is a thing out of
+    """A bright streak appears near the top and stays. Alone it is a thing out of
     nothing; with the regions around it brightening, their picture the same, it is
     lightning."""
     f = _still_scene(48)
     for i in range(24, 48):
-        f.cells[i][2, 0, 3] = 90.0 if i == 24 else 2.0
-        f.cells[i][LOOK, 0, 3] = 160.0
+        f.cells[i][2, 1, 3] = 90.0 if i == 24 else 2.0
+        f.cells[i][LOOK, 1, 3] = 160.0
         if light:
-            for r, c in ((0, 2), (0, 4), (1, 2), (1, 3), (1, 4)):
+            for r, c in ((1, 2), (1, 4), (2, 2), (2, 3), (2, 4)):
                 f.cells[i][LOOK, r, c] = 130.0
     found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
     assert [c.index for c in found if c.kind == "unexplained"] == ([] if light else [24])
