@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .analysis_types import Candidate, region_name
-from .features import COLS, LOOK, MOTION_WIDTH, ROWS
+from .features import COLS, LOOK, MOTION_WIDTH, ROWS, STRUCTURE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,38 +44,59 @@ def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
     return out, {"motion_surprise": surprise}
 
 
+LIT = 8.0
+"""Rise of a region's mean grey level (of 255) that shows as light falling on it."""
+
+
 def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
                  ) -> tuple[list[Candidate], list[float]]:
     """A region whose picture changes at once, by enough to see, where nothing moved
-    before relative to the camera (motion the flow cannot follow is not a failure), then
-    settles (fast action keeps changing)."""
+    before relative to the camera and nothing moves after (motion the flow cannot follow,
+    a thing coming into view too fast for it, is not a failure), then settles (fast
+    action keeps changing) and lasts. Half a second must follow in the shot to tell: a
+    change in its last half second is not judged. At the picture's edge a change must
+    reach inside: things come into view there."""
     import numpy as np
 
     cells = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
     err, flow = cells[:, 2], cells[:, 1]  # motion beyond the camera's
     look = cells[:, LOOK:LOOK + 2]
+    lost = cells[:, STRUCTURE]
+    grid = np.zeros((ROWS, COLS), bool)
+    grid[1:-1, 1:-1] = True
+    inner = grid.ravel()  # regions not at the picture's edge
     t = len(err)
     win = max(4, round(fps))
     half = max(2, win // 2)
     level = [0.0] * t
     best: tuple[float, int, int, float, float] | None = None
-    for i in range(2, t):
+    for i in range(2, t - half):  # what follows must show it lasts and settles
         past = err[max(1, i - win):i]
         base = np.median(past, axis=0)
-        after = np.median(err[i + 1:i + 1 + half], axis=0) if i + 1 < t else base
+        after = np.median(err[i + 1:i + 1 + half], axis=0)
         excess = err[i] - base
         moving = flow[max(1, i - win):i].mean(axis=0)
         # nearby motion counts too: a thing moving in from the next region is motion
         near = _dilate(moving.reshape(ROWS, COLS)).ravel()
+        # and motion that follows: a thing that came in too fast for the flow (a bird,
+        # a leg stepping into view) moves on where the flow can follow it; what appears
+        # out of nothing stays put
+        then = _dilate(flow[i + 1:i + 1 + half].mean(axis=0).reshape(ROWS, COLS)).ravel()
         # What appears, vanishes or jumps stays so: a flash, a spark or lightning, gone
         # again half a second later, is light, not a failure.
         later = look[min(t - 1, i + half):min(t, i + 2 * half)].mean(axis=0)
         step = np.abs(look[i] - look[i - 1]).sum(axis=0)
         kept = np.abs(later - look[i - 1]).sum(axis=0)
         lasts = (step < 4) | (kept >= 0.5 * step)
-        ok = (excess >= 10) & (near < 1.0) & (after <= base + 6) & lasts
+        # At the picture's edge things come into and leave the view, and a border or
+        # crop shifts: a change there counts when it reaches inside too.
+        inward = _dilate(((excess >= 10) & inner).reshape(ROWS, COLS)).ravel() > 0
+        ok = (excess >= 10) & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts \
+            & (inner | inward)
         if (err[i] - base >= 10).mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
+        if int(((look[i, 0] - look[i - 1, 0] >= LIT) & (lost[i] < 0.3)).sum()) >= 4:
+            continue  # light spreading (a flash, lightning): regions brighten, same picture
         visible = np.where(ok, excess, 0.0)
         k = int(np.argmax(visible))
         level[i] = float(visible[k])
@@ -108,16 +129,25 @@ def _dilate(a: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.dilate(a.astype(np.float32), np.ones((3, 3), np.uint8)))
 
 
+STILL = 0.25
+"""Mean change of a region (grey levels, at MOTION_WIDTH) that shows the very same picture
+frame after frame: below what a moving scene's own noise leaves in a region its motion
+has left."""
+
+
 def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
              ) -> list[Candidate]:
-    """A region moving steadily for half a second, then still at once (its pixels no
-    longer change), while elsewhere the picture keeps moving and its motion has not
-    passed to a neighbouring region."""
+    """A region moving steadily for half a second, then still at once (its pixels repeat
+    exactly, as no scene's noise does where its motion has gone on), while elsewhere the
+    picture keeps moving: entered at speed and from motion the flow followed (a thing
+    easing out of the region, or jumping or vanishing, is not a stop), and its motion has
+    not passed to a neighbouring region."""
     import numpy as np
 
     win = max(3, round(fps / 2))
     arr = np.stack([c[3].ravel() for c in f.cells[start:end]]).astype(np.float64)
     flow = np.stack([c[0].ravel() for c in f.cells[start:end]]).astype(np.float64)
+    err = np.stack([c[2].ravel() for c in f.cells[start:end]]).astype(np.float64)
     n = len(arr)
     if n < 2 * win + 1:
         return []
@@ -130,28 +160,47 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
         for j in range(win + 1, n - win + 1):
             before = arr[j - win:j, k]
             level = float(before.mean())
-            if level < 2.0 or float(before.min()) < 0.3 * level:
+            if level < 1.0 or float(before.min()) < 0.3 * level:
                 continue
-            if float(flow[j - win:j, k].mean()) < 0.3:
-                continue  # changing, but not moving: light, noise
+            if float(flow[j - win:j, k].mean()) < 0.1:
+                continue  # changing, not moving: light, noise (an exact repeat after a
+                # slow movement is a stop all the same; it scores low as it shows little)
             after = arr[j:j + win, k]
-            if float(after.max()) > 0.15 * level:
+            if float(after.max()) > 0.15 * level or float(after.mean()) > STILL:
                 continue
             elsewhere = np.where(arr[j:j + win].argmax(axis=1) == k, order[j:j + win, -2],
                                  order[j:j + win, -1])
             if float(elsewhere.mean()) < 0.5 * level:
                 continue
-            if (arr[max(0, j - 2):j + 4, neighbours] >= 0.5 * level).sum() > 2:
+            # where did the motion go? A thing moving on into the next region leaves
+            # its background still here and raises the change there; a region that
+            # stops dead leaves its neighbours as they were.
+            around = arr[j - win:j, neighbours].mean(axis=0)
+            rise = arr[j:j + 3, neighbours].mean(axis=0) - around
+            if float(rise.max()) > 0.5 * level:
+                continue
+            # and it stops at speed: a thing easing out of the region fades first
+            if float(before[-2:].min()) < 0.5 * level:
+                continue
+            # from motion the flow followed to the last: not a thing jumping or vanishing
+            usual = float(np.median(err[j - win:j - 1, k]))
+            if float(err[j - 1, k]) > max(2 * usual, usual + 10):
                 continue
             i = start + j
             where = region_name(r, c, ROWS, COLS)
             after_level = float(after.mean())
+            speed = float(flow[j - win:j, k].mean())
             score = min(1.0, 0.3 + 0.7 * min(1.0, (level - 2) / 6))
             out.append(Candidate(
                 i, index.time_of(i), score,
-                f"the {where} region stops dead: change {level:.1f} a frame for "
-                f"{win / fps:.1f} s, then {after_level:.1f}, while the rest keeps moving",
-                "stop", {"before": level, "after": after_level},
+                f"the {where} region stops dead at frame {i}: its picture changed "
+                f"{level:.1f} grey levels a frame (moving {speed:.1f} px a frame at "
+                f"{MOTION_WIDTH} px wide) in the {win / fps:.1f} s before, then "
+                f"{after_level:.2f} (the same picture repeated) for the next "
+                f"{win / fps:.1f} s, while the rest keeps moving (changing "
+                f"{float(elsewhere.mean()):.1f} a frame)",
+                "stop", {"before": level, "after": after_level, "speed": speed,
+                         "elsewhere": float(elsewhere.mean())},
                 words=f"something in the {where} of the picture stops dead between frames "
                       f"{i - 1} and {i} while the rest keeps moving"))
             break

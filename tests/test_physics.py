@@ -1,0 +1,114 @@
+"""Physics kinds on small synthetic clips: what a person would report is found, the
+natural look-alike beside it is left alone."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ava_evidence import physics
+from ava_evidence.analysis import suggest
+from ava_evidence.clip import index_clip
+from ava_evidence.demo import encode_frames
+from ava_evidence.features import COLS, LOOK, ROWS, Features
+from ava_evidence.shots import Shots
+
+from . import motionclips
+from .motionclips import FPS, H, W
+
+
+def _ball(path: Path, speed: list[float]) -> Path:
+    """The moving-background clip of motionclips with a ball moving right at ``speed[i]``
+    pixels in frame i."""
+    frames, x = [], 30.0
+    yy, xx = np.ogrid[:H, :W]
+    for i, v in enumerate(speed):
+        img = motionclips._background(i)
+        x += v
+        img[(yy - 70) ** 2 + (xx - int(x)) ** 2 <= 14 ** 2] = (240, 120, 40)
+        frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+@pytest.fixture(scope="module")
+def balls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("physics")
+    n, at = 4 * FPS, int(1.5 * FPS)
+    # from 1.5 s: slowing to a stop over a quarter second, or stopping dead
+    ease = [3.0 if i < at else max(0.0, 3.0 * (1 - 4 * (i - at) / FPS)) for i in range(n)]
+    dead = [3.0 if i < at else 0.0 for i in range(n)]
+    return {"ease": _ball(d / "ease.mp4", ease), "dead": _ball(d / "dead.mp4", dead)}
+
+
+def test_a_ball_stopping_dead_is_found(balls: dict[str, Path]) -> None:
+    found = [c for c in suggest(index_clip(balls["dead"]), "physics").candidates
+             if c.kind == "stop"]
+    assert found and abs(float(found[0].time) - 1.5) <= 0.25
+
+
+def test_a_ball_easing_to_a_stop_is_not_a_stop(balls: dict[str, Path]) -> None:
+    found = suggest(index_clip(balls["ease"]), "physics").candidates
+    assert [c for c in found if c.kind == "stop"] == []
+
+
+def _patch_clip(path: Path, x: int) -> Path:
+    """The moving-background clip with a textured patch appearing at 1.5 s at ``x``
+    (pixels from the left), out of nothing, and staying."""
+    rng = np.random.default_rng(3)
+    patch = np.repeat(np.repeat(rng.integers(30, 230, (9, 9, 3)), 4, 0), 4, 1)
+    frames = []
+    for i in range(4 * FPS):
+        img = motionclips._background(i)
+        if i >= 1.5 * FPS:
+            img[60:96, x:x + 36] = patch
+        frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def test_a_thing_appearing_at_the_edge_of_the_picture_comes_into_view(
+        tmp_path: Path) -> None:
+    inside = suggest(index_clip(_patch_clip(tmp_path / "in.mp4", 140)), "physics")
+    assert [float(c.time) for c in inside.candidates if c.kind == "unexplained"] == [1.5]
+    edge = suggest(index_clip(_patch_clip(tmp_path / "edge.mp4", 0)), "physics")
+    assert [c for c in edge.candidates if c.kind == "unexplained"] == []
+
+
+class _Clip:
+    """Stands in for a ClipIndex: frames at 24 per second."""
+
+    fps = 24.0
+
+    def time_of(self, index: int) -> Fraction:
+        return Fraction(index, 24)
+
+
+def _still_scene(n: int) -> Features:
+    """Per-frame features of a still textured scene, n frames."""
+    f = Features()
+    for _ in range(n):
+        cells = np.zeros((7, ROWS, COLS), np.float32)
+        cells[2] = 2.0  # compression noise in the prediction error
+        cells[LOOK] = 100.0
+        cells[LOOK + 1] = 20.0
+        f.luma.append(100.0)
+        f.cells.append(cells)
+    return f
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_a_thing_appearing_in_a_spreading_light_is_the_light(light: bool) -> None:
+    """A bright streak appears near the top and stays. Alone it is a thing out of
+    nothing; with the regions around it brightening, their picture the same, it is
+    lightning."""
+    f = _still_scene(48)
+    for i in range(24, 48):
+        f.cells[i][2, 1, 3] = 90.0 if i == 24 else 2.0
+        f.cells[i][LOOK, 1, 3] = 160.0
+        if light:
+            for r, c in ((1, 2), (1, 4), (2, 2), (2, 3), (2, 4)):
+                f.cells[i][LOOK, r, c] = 130.0
+    found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
+    assert [c.index for c in found if c.kind == "unexplained"] == ([] if light else [24])
