@@ -89,3 +89,32 @@ def test_suggest_without_failure_ranks_every_measure(clips: dict[str, Path]) -> 
     assert doc["order"][0] == "identity-coherence" and doc["summary"] == first.split(": ", 1)[1]
     assert set(doc["failures"]) == {"identity-coherence", "physics", "temporal-flicker",
                                     "motion-freeze"}
+
+
+def test_the_face_detector_is_kept_in_the_cache_and_rebuilt_when_damaged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from ava_evidence import faces
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = faces._detector()
+    saved = list((tmp_path / "ava-evidence" / "models").glob("dlib-*-frontal-face.svm"))
+    assert len(saved) == 1 and saved[0].stat().st_size > 100_000
+    blank = np.zeros((120, 160), np.uint8)
+    assert list(faces._detector()(blank)) == list(first(blank)) == []
+    saved[0].write_bytes(b"not a detector")
+    assert list(faces._detector()(blank)) == []
+    assert saved[0].stat().st_size > 100_000  # saved again
+    assert not list(saved[0].parent.glob("*.part"))
+
+
+def test_the_face_detector_works_without_a_writable_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from ava_evidence import faces
+
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # not a folder
+    assert list(faces._detector()(np.zeros((120, 160), np.uint8))) == []
