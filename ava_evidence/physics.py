@@ -208,8 +208,11 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
 
 
 FLICKER_JUMPS = 4
-"""Brightness jumps within a second that make a flicker (a flash, or a light switched on
-and off, makes two or three)."""
+"""Brightness jumps within a second from which the light may be flickering (a light
+switched on, or off, makes one to three)."""
+FLICKER_SURE = 6
+"""From this many jumps in a second (three times up and down), a flicker scores by its
+size alone; fewer (a flash with its afterglow, lightning) score less."""
 REPEATED = 2.5
 """Largest change of any region (grey levels, mean absolute) between two frames that still
 shows the same picture: compression noise, not a slow movement."""
@@ -241,7 +244,8 @@ def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
             top = max(steps.values())
             first = next(j for j in sorted(steps) if steps[j] >= top / 3)
             out.append(Candidate(
-                first, index.time_of(first), min(1.0, amp / 16),
+                first, index.time_of(first),
+                min(1.0, amp / 16) * min(1.0, len(burst) / FLICKER_SURE),
                 f"brightness jumps up to {amp:.1f} levels (of 255) between neighbouring "
                 f"frames, {len(burst)} times within a second, against {floor / 4:.1f} usually",
                 "flicker", {"amplitude": amp},
