@@ -370,7 +370,9 @@ def iter_luma(index: ClipIndex, width: int, *,
     """Every frame, in order, as a small upright 8-bit luma image ``width`` pixels wide.
 
     For measuring, not for evidence: one sequential decode, no colour conversion
-    (the Y plane is read directly where the format allows).
+    (the Y plane is read directly where the format allows), and no deblocking filter
+    (H.264 and HEVC decode about 12% faster without it; block edges it would smooth are
+    far below a pixel of the small image).
     """
     import av
     import cv2
@@ -379,6 +381,7 @@ def iter_luma(index: ClipIndex, width: int, *,
     pts_to_index = _pts_index(index)
     container = _open(index)
     stream = container.streams[index.stream_index]
+    stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
     previous = -1
     total = index.frame_count
     step = max(1, total // 50)

@@ -168,13 +168,16 @@ def _levels(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     gain, offset = 1.0, float(y.mean() - x.mean())
     for _ in range(2):
         xs, ys = x[keep], y[keep]
-        var = float(xs.var())
+        mx, my = float(xs.mean()), float(ys.mean())
+        var = float(np.dot(xs, xs)) / len(xs) - mx * mx if len(xs) else 0.0
         if len(xs) < 16 or var < 4.0:
             break
-        gain = min(4.0, max(0.25, float(((xs - xs.mean()) * (ys - ys.mean())).mean()) / var))
-        offset = float(ys.mean() - gain * xs.mean())
+        cov = float(np.dot(xs, ys)) / len(xs) - mx * my
+        gain = min(4.0, max(0.25, cov / var))
+        offset = my - gain * mx
         res = np.abs(y - (gain * x + offset))
-        keep = res <= max(4.0, 2.5 * float(np.median(res)))
+        mid = len(res) // 2
+        keep = res <= max(4.0, 2.5 * float(np.partition(res, mid)[mid]))
     return gain, offset
 
 
