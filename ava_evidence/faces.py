@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 SAMPLES_PER_SECOND = 6
 DETECT_WIDTH = 480
 """Whole-frame searches run at this width (faces from about a sixth of it are found)."""
+SEARCH_EARLY = 3.0
+"""Seconds from a shot's start during which the whole frame is searched every second."""
 EMBED_EVERY = 2.0
 """Seconds between two embeddings of a face whose look has not changed (the first two, in
 its first second, come sooner)."""
@@ -106,6 +108,7 @@ class FaceMeter:
     _loading: Any = None
     _next_id: int = 0
     _last_full: int = -(10 ** 9)
+    _shot_start: int = 0
 
     @property
     def step(self) -> int:
@@ -115,6 +118,7 @@ class FaceMeter:
         """A new shot starts here: faces are followed anew (and looked for at once)."""
         self._tracks = []
         self._last_full = -(10 ** 9)
+        self._shot_start = frame
 
     def __post_init__(self) -> None:
         self._loading = _Loader()
@@ -127,7 +131,10 @@ class FaceMeter:
         boxes: list[tuple[float, float, float, float]] = []
         for t in self._tracks:
             boxes += _search(det, luma, t.box)
-        if i - self._last_full >= (2 if self._tracks else 1) * self.fps:
+        # Whole-frame searches: every second in a shot's first seconds, where faces
+        # start; then every two (a face coming in later is found within two seconds).
+        early = i - self._shot_start < SEARCH_EARLY * self.fps
+        if i - self._last_full >= (1 if early and not self._tracks else 2) * self.fps:
             self._last_full = i
             boxes += _search(det, luma, None)
         for box in _unique(boxes):

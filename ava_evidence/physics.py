@@ -182,9 +182,15 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
             # and it stops at speed: a thing easing out of the region fades first
             if float(before[-2:].min()) < 0.5 * level:
                 continue
-            # from motion the flow followed to the last: not a thing jumping or vanishing
-            usual = float(np.median(err[j - win:j - 1, k]))
-            if float(err[j - 1, k]) > max(2 * usual, usual + 10):
+            # from motion the flow followed to the last: not a thing jumping or vanishing,
+            # here or in a neighbour that went still with it (this region may have seen
+            # only the edge of a thing that vanished next to it)
+            near = [k, *neighbours]
+            usual = np.median(err[j - win:j - 1, near], axis=0)
+            spiked = [m for m, u in zip(near, usual, strict=True)
+                      if float(err[j - 1, m]) > max(2 * float(u), float(u) + 10)]
+            if any(m == k or float(arr[j:j + win, m].mean()) <= max(
+                    STILL, 0.15 * float(arr[j - win:j, m].mean())) for m in spiked):
                 continue
             i = start + j
             where = region_name(r, c, ROWS, COLS)
