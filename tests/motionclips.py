@@ -168,6 +168,27 @@ def stall_clip(path: Path, *, start: float = 1.5, length: float = 0.75,
     return encode_frames(path, np.stack(frames), FPS)
 
 
+def paced_clip(path: Path, pace: list[float]) -> Path:
+    """The moving scene played at ``pace`` (one entry per frame: how many frames' worth of
+    motion it moves on; 0 repeats the picture exactly)."""
+    position = 0.0
+    frames = []
+    for step in pace:
+        position += step
+        frames.append(_scene_at(position))
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def _scene_at(position: float) -> np.ndarray:
+    """:func:`_background` at a fractional frame position."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    img = np.stack([40 + xx * 60 // W, 50 + yy * 60 // H, 90 + 0 * xx], axis=-1).astype(np.uint8)
+    span = W - 80
+    cx = 40 + abs((position * 3) % (2 * span) - span)
+    img[((yy - 140) ** 2 + (xx - cx) ** 2) <= 12 ** 2] = (60, 200, 90)
+    return img
+
+
 def two_faces_clip(path: Path, drift_start: float = 1.5) -> Path:
     """Two people side by side; only the one on the right drifts."""
     frames = []

