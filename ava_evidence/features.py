@@ -13,8 +13,8 @@ the frame before. From the flow:
   brightness and contrast (a fade changes little from frame to frame; a cut changes all),
   and how much its distribution of grey levels changed.
 
-Only these numbers are kept (about 1.4 KB a frame), so memory does not grow with the
-picture size and stays small for long clips.
+Only these numbers and a 64 x 36 thumbnail are kept (about 3.7 KB a frame), so memory
+does not grow with the picture size and stays small for long clips.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 MOTION_WIDTH = 160
 COLS, ROWS = 8, 6
+THUMB_W, THUMB_H = 64, 36
+"""Size of the tiny picture kept per frame (8 x 6 pixels per region)."""
 BLANK_CONTRAST = 6.0
 """A frame whose luma standard deviation is below this is blank (black, white, one colour)."""
 FLAT = 29.0
@@ -55,6 +57,9 @@ class Features:
     """Mean motion-compensated prediction error over the frame."""
     camera: list[tuple[float, float, float]] = field(default_factory=list)
     """Camera motion: shift x, shift y (pixels at MOTION_WIDTH) and scale change."""
+    thumbs: list[np.ndarray] = field(default_factory=list)
+    """(THUMB_H, THUMB_W) uint8: the picture itself, tiny (to tell whether a region shows
+    again what it showed a moment before)."""
     cells: list[np.ndarray] = field(default_factory=list)
     """(7, ROWS, COLS) float32: flow magnitude, motion beyond the camera's, prediction
     error (busiest quarter), raw change, structure lost (STRUCTURE), the cell's mean grey
@@ -90,6 +95,7 @@ class MotionMeter:
         f.luma.append(m)
         f.contrast.append(s)
         prev, self._prev = self._prev, small
+        f.thumbs.append(cv2.resize(small, (THUMB_W, THUMB_H), interpolation=cv2.INTER_AREA))
         hist = np.bincount(np.right_shift(small, 4).ravel(), minlength=16) / small.size
         last, self._hist = self._hist, hist
         f.tones.append(0.0 if last is None else float(np.abs(hist - last).sum() / 2))

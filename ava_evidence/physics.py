@@ -41,6 +41,7 @@ def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
         for k, v in enumerate(level):
             surprise[start + k] = round(v, 3)
         out += _stopped(index, f, start, end, fps)
+        out += _jumped_back(index, f, start, end, fps)
     return out, {"motion_surprise": surprise}
 
 
@@ -120,6 +121,78 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         "unexplained", {"excess": excess, "baseline_error": base, "motion_before": moving},
         words=f"something in the {where} of the picture appears, vanishes or jumps between "
               f"frames {frame - 1} and {frame}, with nothing moving there to explain it")], level
+
+
+JUMP_STEP = 12.0
+"""Change of a region between two frames (mean grey levels, in the thumbnail) from which a
+jump back in time is looked for."""
+
+
+def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
+                 ) -> list[Candidate]:
+    """Part of the picture that, from one frame to the next, shows again what it showed a
+    moment before (a quarter of a second to two seconds earlier), far closer to that than
+    to the frame before, and goes on from there, where the frame before did not match that
+    moment (motion that repeats, a wheel, a walk, matches its past all along)."""
+    import numpy as np
+
+    t = end - start
+    lo, hi = max(2, round(0.25 * fps)), max(3, round(2 * fps))
+    if t < lo + 3 or len(f.thumbs) < end:
+        return []  # too short to tell, or features kept without the pictures
+    th, tw = f.thumbs[start].shape
+    ch, cw = th // ROWS, tw // COLS
+    cells = np.stack(f.thumbs[start:end]).astype(np.float32)[:, :ch * ROWS, :cw * COLS]
+    cells = cells.reshape(t, ROWS, ch, COLS, cw).transpose(0, 1, 3, 2, 4).reshape(
+        t, ROWS * COLS, ch * cw)
+    best: tuple[float, int, int, list[int], float, int] | None = None
+    for i in range(lo + 1, t - 1):
+        step = np.abs(cells[i] - cells[i - 1]).mean(axis=1)
+        hot = np.flatnonzero(step >= JUMP_STEP)
+        if len(hot) < 2 or len(hot) > 0.4 * ROWS * COLS:
+            continue  # nothing, or much of the picture at once (a cut, the light)
+        first = max(1, i - hi)
+        past = np.abs(cells[first:i - lo + 1][:, hot] - cells[i][hot]).mean(axis=2)
+        k = int(np.argmin(past.mean(axis=1)))
+        j = first + k
+        back = past[k]
+        match = back <= 0.4 * step[hot]
+        if int(match.sum()) < 2:
+            continue
+        regions = hot[match]
+        then = np.abs(cells[i - 1][regions] - cells[j - 1][regions]).mean()
+        now = float(back[match].mean())
+        goes_on = np.abs(cells[i + 1][regions] - cells[j + 1][regions]).mean()
+        if then < max(2 * now, now + JUMP_STEP / 2) or goes_on > max(6.0, 0.5 * then):
+            continue
+        # what it went back to was moving, and it moves on with it: a background that
+        # an occluder uncovers is still, and looks as it did before it, not a replay
+        moved = np.abs(cells[j + 1][regions] - cells[j][regions]).mean()
+        stays = np.abs(cells[i + 1][regions] - cells[j][regions]).mean()
+        if moved < 3.0 or goes_on > 0.5 * stays:
+            continue
+        size = float(step[regions].mean())
+        if best is None or size > best[0]:
+            top = int(regions[int(np.argmax(step[regions]))])
+            best = (size, i, j, [int(r) for r in regions], now, top)
+    if best is None:
+        return []
+    size, i, j, regions, now, top = best
+    r, c = divmod(top, COLS)
+    frame, earlier = start + i, start + j
+    where = region_name(r, c, ROWS, COLS)
+    seconds = (frame - earlier) / fps
+    score = min(1.0, max(0.3, 0.5 + (size - 20) / 30))
+    return [Candidate(
+        frame, index.time_of(frame), score,
+        f"the {where} of the picture jumps back {seconds:.1f} s between frames {frame - 1} "
+        f"and {frame}: {len(regions)} regions show again what they showed at frame "
+        f"{earlier} (differing {now:.0f} grey levels from it, against {size:.0f} from the "
+        f"frame before) and go on from there",
+        "time-jump", {"seconds": seconds, "change": size, "match": now},
+        words=f"part of the picture in the {where} jumps back {seconds:.1f} s between "
+              f"frames {frame - 1} and {frame}, showing again what it showed at frame "
+              f"{earlier}")]
 
 
 def _dilate(a: np.ndarray) -> np.ndarray:

@@ -112,3 +112,46 @@ def test_a_thing_appearing_in_a_spreading_light_is_the_light(light: bool) -> Non
                 f.cells[i][LOOK, r, c] = 130.0
     found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
     assert [c.index for c in found if c.kind == "unexplained"] == ([] if light else [24])
+
+
+def _textured(seconds: float, shift: float) -> list[np.ndarray]:
+    """A textured scene panning ``shift`` pixels a frame (everything moves)."""
+    rng = np.random.default_rng(11)
+    wide = np.repeat(np.repeat(rng.integers(30, 220, (H // 10, 3 * W // 10, 3)), 10, 0), 10, 1)
+    wide = wide.astype(np.uint8)
+    return [wide[:, int(i * shift):int(i * shift) + W].copy()
+            for i in range(int(seconds * FPS))]
+
+
+def test_a_region_jumping_back_in_time_is_found(tmp_path: Path) -> None:
+    """The scene pans; from 2 s, a box shows it as it was 0.6 s before, for 0.8 s."""
+    frames = _textured(4, 1)
+    lag, at = round(0.6 * FPS), 2 * FPS
+    jumped = [f.copy() for f in frames]
+    for i in range(at, at + round(0.8 * FPS)):
+        jumped[i][50:130, 100:220] = frames[i - lag][50:130, 100:220]
+    clip = encode_frames(tmp_path / "jump.mp4", np.stack(jumped), FPS)
+    found = [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "time-jump"]
+    assert found and found[0].index == at
+    assert found[0].score >= 0.5
+    assert "jumps back 0.6 s" in found[0].reason
+    plain = encode_frames(tmp_path / "plain.mp4", np.stack(frames), FPS)
+    assert not [c for c in suggest(index_clip(plain), "physics").candidates
+                if c.kind == "time-jump"]
+
+
+def test_a_background_uncovered_by_a_passing_thing_is_no_jump_back(tmp_path: Path) -> None:
+    """A grey bar stands in a still textured scene for a second, then swipes away fast:
+    the regions it leaves show again what they showed before it came, which is the
+    scene, not a replay."""
+    still = _textured(4, 0)
+    frames = []
+    for i, f in enumerate(still):
+        img = f.copy()
+        x = 100 if i < 2 * FPS else 100 + (i - 2 * FPS) * 40
+        if i >= FPS and x < W:
+            img[40:140, x:x + 80] = 128
+        frames.append(img)
+    clip = encode_frames(tmp_path / "bar.mp4", np.stack(frames), FPS)
+    assert not [c for c in suggest(index_clip(clip), "physics").candidates
+                if c.kind == "time-jump"]
