@@ -13,7 +13,7 @@ the frame before. From the flow:
   brightness and contrast (a fade changes little from frame to frame; a cut changes all),
   and how much its distribution of grey levels changed.
 
-Only these numbers and a 64 x 36 thumbnail are kept (about 3.7 KB a frame), so memory
+Only these numbers and a 32 x 18 thumbnail are kept (about 2 KB a frame), so memory
 does not grow with the picture size and stays small for long clips.
 """
 
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 MOTION_WIDTH = 160
 COLS, ROWS = 8, 6
-THUMB_W, THUMB_H = 64, 36
-"""Size of the tiny picture kept per frame (8 x 6 pixels per region)."""
+THUMB_W, THUMB_H = 32, 18
+"""Size of the tiny picture kept per frame (4 x 3 pixels per region)."""
 BLANK_CONTRAST = 6.0
 """A frame whose luma standard deviation is below this is blank (black, white, one colour)."""
 FLAT = 29.0

@@ -142,17 +142,29 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         return []  # too short to tell, or features kept without the pictures
     th, tw = f.thumbs[start].shape
     ch, cw = th // ROWS, tw // COLS
-    cells = np.stack(f.thumbs[start:end]).astype(np.float32)[:, :ch * ROWS, :cw * COLS]
-    cells = cells.reshape(t, ROWS, ch, COLS, cw).transpose(0, 1, 3, 2, 4).reshape(
-        t, ROWS * COLS, ch * cw)
+    def cells(m: int) -> np.ndarray:
+        """Frame m's thumbnail as (regions, pixels), 8-bit (a long clip's thumbnails are
+        compared a few at a time, never all converted at once)."""
+        a = f.thumbs[start + m][:ch * ROWS, :cw * COLS]
+        return np.asarray(a.reshape(ROWS, ch, COLS, cw).transpose(0, 2, 1, 3)
+                          .reshape(ROWS * COLS, -1))
+
+    def diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Mean absolute difference over the last axis."""
+        return np.asarray(np.abs(a.astype(np.float32) - b).mean(axis=-1))
+
     best: tuple[float, int, int, list[int], float, int] | None = None
+    prev_cells = cells(lo)
     for i in range(lo + 1, t - 1):
-        step = np.abs(cells[i] - cells[i - 1]).mean(axis=1)
+        now_cells = cells(i)
+        step = diff(now_cells, prev_cells)
+        prev_cells = now_cells
         hot = np.flatnonzero(step >= JUMP_STEP)
         if len(hot) < 2 or len(hot) > 0.4 * ROWS * COLS:
             continue  # nothing, or much of the picture at once (a cut, the light)
         first = max(1, i - hi)
-        past = np.abs(cells[first:i - lo + 1][:, hot] - cells[i][hot]).mean(axis=2)
+        past = diff(np.stack([cells(m)[hot] for m in range(first, i - lo + 1)]),
+                    now_cells[hot])
         k = int(np.argmin(past.mean(axis=1)))
         j = first + k
         back = past[k]
@@ -160,15 +172,15 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if int(match.sum()) < 2:
             continue
         regions = hot[match]
-        then = np.abs(cells[i - 1][regions] - cells[j - 1][regions]).mean()
+        then = float(diff(cells(i - 1)[regions], cells(j - 1)[regions]).mean())
         now = float(back[match].mean())
-        goes_on = np.abs(cells[i + 1][regions] - cells[j + 1][regions]).mean()
+        goes_on = float(diff(cells(i + 1)[regions], cells(j + 1)[regions]).mean())
         if then < max(2 * now, now + JUMP_STEP / 2) or goes_on > max(6.0, 0.5 * then):
             continue
         # what it went back to was moving, and it moves on with it: a background that
         # an occluder uncovers is still, and looks as it did before it, not a replay
-        moved = np.abs(cells[j + 1][regions] - cells[j][regions]).mean()
-        stays = np.abs(cells[i + 1][regions] - cells[j][regions]).mean()
+        moved = float(diff(cells(j + 1)[regions], cells(j)[regions]).mean())
+        stays = float(diff(cells(i + 1)[regions], cells(j)[regions]).mean())
         if moved < 3.0 or goes_on > 0.5 * stays:
             continue
         size = float(step[regions].mean())
