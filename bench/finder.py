@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -277,23 +276,10 @@ def report(all_cases: list[inj.Case], results: dict[str, dict[str, object]],
 
 # -- cost -----------------------------------------------------------------------------
 
-def _once(cmd: list[str]) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
-
-
-def peak_rss_mb(cmd: list[str]) -> float:
-    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
-             "stdout=subprocess.DEVNULL); "
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    kb = subprocess.run([sys.executable, "-c", probe, *cmd], check=True, capture_output=True,
-                        text=True).stdout.strip()
-    return int(kb) / 1024
-
-
 def cost(sources: dict[str, Path], runs: int) -> None:
     from make_clip import make_clip
+
+    from bench import peak_rss_mb, side_by_side
 
     out = HERE / "out"
     out.mkdir(exist_ok=True)
@@ -322,9 +308,7 @@ def cost(sources: dict[str, Path], runs: int) -> None:
         decode = [data.ffmpeg(), "-v", "error", "-i", str(clip), "-f", "null", "-"]
         step = [*tool, "suggest", str(clip), "--quiet", "--json"]
         n = 1 if "600s" in clip.name else runs
-        pairs = [(_once(decode), _once(step)) for _ in range(n)]
-        d = statistics.median(p[0] for p in pairs)
-        s = statistics.median(p[1] for p in pairs)
+        d, s = side_by_side(decode, step, n)
         mb = peak_rss_mb(step)
         print(f"{clip.name:<26}{d:>13.2f}s{s:>8.2f}s{s / d:>6.2f}x  <= 2x   {mb:>8.0f} MB "
               f"{'ok' if s / d <= 2 and mb <= 500 else 'MISSED'}")
