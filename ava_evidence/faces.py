@@ -226,31 +226,25 @@ class _Loader:
 
 def _detector() -> Any:
     """dlib's frontal face detector. Building it from the copy compiled into dlib takes
-    about 0.4 s; the same detector saved once in the user's cache folder loads in a
+    about 0.3 s; the same detector saved once in the user's cache folder loads in a
     millisecond (it is dlib's own, written by dlib: nothing is downloaded)."""
-    import os
-    import tempfile
-    from pathlib import Path
+    import contextlib
 
     import dlib
-    from platformdirs import user_cache_dir
 
-    folder = Path(user_cache_dir("ava-evidence")) / "models"
-    saved = folder / f"dlib-{dlib.__version__}-frontal-face.svm"
-    if saved.is_file():
-        try:
+    from .cachedir import private_cache
+    from .errors import OutputError
+    from .writing import write_atomically
+
+    folder = private_cache("models")
+    saved = folder / f"dlib-{dlib.__version__}-frontal-face.svm" if folder else None
+    if saved is not None and saved.is_file():
+        with contextlib.suppress(RuntimeError):  # damaged: built and saved again below
             return dlib.fhog_object_detector(str(saved))
-        except RuntimeError:
-            pass  # damaged: built and saved again below
     detector = dlib.get_frontal_face_detector()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-        os.close(fd)
-        detector.save(tmp)
-        os.replace(tmp, saved)
-    except OSError:
-        pass  # no cache folder: build it each time
+    if saved is not None:
+        with contextlib.suppress(OSError, OutputError):  # not kept: built again next time
+            write_atomically(saved, lambda tmp: detector.save(str(tmp)), force=True)
     return detector
 
 

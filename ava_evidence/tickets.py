@@ -316,7 +316,8 @@ def _bytecode_cache() -> Any:
 
     import jinja2
     from jinja2 import FileSystemBytecodeCache
-    from platformdirs import user_cache_dir
+
+    from .cachedir import private_cache
 
     class QuietCache(FileSystemBytecodeCache):
         def load_bytecode(self, bucket: Any) -> None:
@@ -333,14 +334,10 @@ def _bytecode_cache() -> Any:
 
     try:
         fingerprint = hashlib.sha256(jinja2.__version__.encode() + Path(__file__).read_bytes())
-        folder = Path(user_cache_dir("ava-evidence")) / "templates" / fingerprint.hexdigest()[:16]
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = folder.stat()
     except OSError:
         return None
-    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
-        return None
-    return QuietCache(str(folder))
+    folder = private_cache("templates", fingerprint.hexdigest()[:16])
+    return QuietCache(str(folder)) if folder is not None else None
 
 
 def check_template_dir(template_dir: str | os.PathLike[str] | None) -> None:
