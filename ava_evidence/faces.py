@@ -493,6 +493,11 @@ def _noise(values: list[float | None], base_end: int) -> float:
     return 1.4826 * float(np.median(np.abs(np.asarray(known) - np.median(known))))
 
 
+_EYE_WORDS = {"spacing": (("farther apart", "closer together"), "for the size of the face"),
+              "size": (("larger", "smaller"), "corner to corner, for their spacing")}
+"""How a change of each eye measure is said: which way, and against what."""
+
+
 def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: float
            ) -> Candidate | None:
     """Where this face's measures leave their first second for good, scored by how plain
@@ -552,20 +557,15 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
         k -= 1
     onset = rows[k].frame
     parts, said = [], []
-    if "spacing" in found:
-        peak = found["spacing"][1]
-        how = "farther apart" if peak > 0 else "closer together"
-        parts.append(f"eyes up to {abs(peak) * 100:.0f}% {how} (for the size of the face) "
-                     f"than in the shot's first second")
-        said.append((_peak_row(rows, first, "spacing"),
-                     f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the start of "
-                     f"the shot"))
-    if "size" in found and "spacing" not in found:
-        peak = found["size"][1]
-        how = "larger" if peak > 0 else "smaller"
-        parts.append(f"eyes up to {abs(peak) * 100:.0f}% {how} (corner to corner, for their "
-                     f"spacing) than in the shot's first second")
-        said.append((_peak_row(rows, first, "size"),
+    # the eyes: their spacing if it changed, else their size
+    eyes = next((m for m in ("spacing", "size") if m in found), None)
+    if eyes is not None:
+        peak = found[eyes][1]
+        (wider, narrower), against = _EYE_WORDS[eyes]
+        how = wider if peak > 0 else narrower
+        parts.append(f"eyes up to {abs(peak) * 100:.0f}% {how} ({against}) than in the "
+                     f"shot's first second")
+        said.append((_peak_row(rows, first, eyes),
                      f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the start of "
                      f"the shot"))
     if "distance" in found:

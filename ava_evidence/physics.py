@@ -172,15 +172,16 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if int(match.sum()) < 2:
             continue
         regions = hot[match]
+        next_now, old, next_old = (cells(m)[regions] for m in (i + 1, j, j + 1))
         then = float(diff(cells(i - 1)[regions], cells(j - 1)[regions]).mean())
         now = float(back[match].mean())
-        goes_on = float(diff(cells(i + 1)[regions], cells(j + 1)[regions]).mean())
+        goes_on = float(diff(next_now, next_old).mean())
         if then < max(2 * now, now + JUMP_STEP / 2) or goes_on > max(6.0, 0.5 * then):
             continue
         # what it went back to was moving, and it moves on with it: a background that
         # an occluder uncovers is still, and looks as it did before it, not a replay
-        moved = float(diff(cells(j + 1)[regions], cells(j)[regions]).mean())
-        stays = float(diff(cells(i + 1)[regions], cells(j)[regions]).mean())
+        moved = float(diff(next_old, old).mean())
+        stays = float(diff(next_now, old).mean())
         if moved < 3.0 or goes_on > 0.5 * stays:
             continue
         size = float(step[regions].mean())
