@@ -84,9 +84,11 @@ def _gauss(h: int, w: int, c: np.ndarray, sigma: float) -> tuple[np.ndarray, np.
     return g, xx - c[0], yy - c[1]
 
 
-def eye_spacing(frames: np.ndarray, onset: int, rate: Fraction, amount: float = 0.3
-                ) -> np.ndarray:
-    """The eyes move apart by ``amount`` of their distance over one second."""
+def _warp_eyes(frames: np.ndarray, onset: int, rate: Fraction,
+               push: Callable[[np.ndarray, np.ndarray, float, float, int, int],
+                              tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Each frame from the onset moved around both eyes by ``push(eye, midpoint, eye
+    distance, ramp, h, w)``, which gives that eye's share of the displacement (dx, dy)."""
     marks = _filled(landmarks(frames))
     out = frames.copy()
     for i in range(onset, len(frames)):
@@ -96,35 +98,36 @@ def eye_spacing(frames: np.ndarray, onset: int, rate: Fraction, amount: float = 
         h, w = frames.shape[1:3]
         dx = np.zeros((h, w), np.float32)
         dy = np.zeros((h, w), np.float32)
-        mid = (r + l_) / 2
         for e in (r, l_):
-            v = (e - mid) * amount * a
-            g, _, _ = _gauss(h, w, e + v, 0.5 * d)
-            dx += g * v[0]
-            dy += g * v[1]
+            ex, ey = push(e, (r + l_) / 2, d, a, h, w)
+            dx += ex
+            dy += ey
         out[i] = _warp(frames[i], dx, dy)
     return out
+
+
+def eye_spacing(frames: np.ndarray, onset: int, rate: Fraction, amount: float = 0.3
+                ) -> np.ndarray:
+    """The eyes move apart by ``amount`` of their distance over one second."""
+    def push(e: np.ndarray, mid: np.ndarray, d: float, a: float, h: int, w: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+        v = (e - mid) * amount * a
+        g, _, _ = _gauss(h, w, e + v, 0.5 * d)
+        return g * v[0], g * v[1]
+
+    return _warp_eyes(frames, onset, rate, push)
 
 
 def eye_size(frames: np.ndarray, onset: int, rate: Fraction, amount: float = 0.45
              ) -> np.ndarray:
     """Both eyes grow by ``amount`` over one second."""
-    marks = _filled(landmarks(frames))
-    out = frames.copy()
-    for i in range(onset, len(frames)):
-        a = _ramp(i, onset, round(rate))
-        r, l_, _ = _eyes(marks[i])
-        d = float(np.linalg.norm(r - l_))
-        h, w = frames.shape[1:3]
-        dx = np.zeros((h, w), np.float32)
-        dy = np.zeros((h, w), np.float32)
-        for e in (r, l_):
-            g, ox, oy = _gauss(h, w, e, 0.22 * d)
-            k = 1 - 1 / (1 + amount * a * g)
-            dx += ox * k
-            dy += oy * k
-        out[i] = _warp(frames[i], dx, dy)
-    return out
+    def push(e: np.ndarray, mid: np.ndarray, d: float, a: float, h: int, w: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+        g, ox, oy = _gauss(h, w, e, 0.22 * d)
+        k = 1 - 1 / (1 + amount * a * g)
+        return ox * k, oy * k
+
+    return _warp_eyes(frames, onset, rate, push)
 
 
 def jaw_shape(frames: np.ndarray, onset: int, rate: Fraction, amount: float = 0.3
