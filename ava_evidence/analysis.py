@@ -126,7 +126,7 @@ def shot_cuts(index: ClipIndex, *, on_progress: Progress | None = None) -> list[
 
 
 def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> _Measured:
-    from .decode import iter_luma
+    from .decode import iter_luma, read_ahead
     from .faces import FaceMeter
     from .features import MOTION_WIDTH, MotionMeter
     from .shots import CUT_SHARE, find_shots, lost
@@ -134,7 +134,7 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
     motion = MotionMeter()
     face = FaceMeter(max(index.fps, 1.0)) if faces else None
     width = FACE_WIDTH if faces else MOTION_WIDTH
-    for i, luma in iter_luma(index, width, on_progress=on_progress):
+    for i, luma in read_ahead(iter_luma(index, width, on_progress=on_progress)):
         motion.add(luma)
         if face is not None:
             if lost(motion.features.cells[-1]) >= CUT_SHARE:

@@ -412,3 +412,54 @@ def iter_luma(index: ClipIndex, width: int, *,
         raise damaged(index, max(previous, 0)) from e
     finally:
         container.close()
+
+
+def read_ahead(items: Iterator[T], depth: int = 8) -> Generator[T, None, None]:
+    """``items``, produced on a thread of their own up to ``depth`` ahead of the reader.
+
+    Decoding and measuring then overlap: the decoder's threads keep working while the
+    reader measures the frame before (they stall whenever nobody takes a frame). An
+    error in ``items`` is raised to the reader; closing the reader stops the thread and
+    closes ``items`` (and so its file) before returning."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    break
+            else:
+                put(("end", None))
+        except BaseException as e:  # handed to the reader, raised there
+            put(("error", e))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="ava-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
