@@ -94,7 +94,7 @@ class _Track:
     chips: list[np.ndarray] = field(default_factory=list)
     """Blurred chips of the first second, then their median (the baseline look)."""
     band: float | None = None
-    """How far from the baseline look the first second's chips went."""
+    """How far from the baseline look the first second's chips went (see _band)."""
 
 
 @dataclass
@@ -160,8 +160,7 @@ class FaceMeter:
         if frontal and first:
             track.chips.append(chip)
         elif track.band is None and len(track.chips) >= 2:
-            base = np.median(np.stack(track.chips), axis=0)
-            track.band = max(0.04, 2 * max(1 - _ncc(c, base) for c in track.chips))
+            track.band, base = _band(track.chips)
             track.chips = [base]
         since = i - track.last_embedding
         if first:
@@ -422,6 +421,18 @@ def _soft(chip: np.ndarray) -> np.ndarray:
     import numpy as np
 
     return np.asarray(cv2.GaussianBlur(chip, (0, 0), 1.5), np.uint8)
+
+
+def _band(chips: list[np.ndarray]) -> tuple[float, np.ndarray]:
+    """How far a face's look strays from its first second's (twice the farthest of those
+    chips from their median, but for the single farthest when there are four or more: one
+    odd chip, a blink or a landmark slip, must not hide every later change), and that
+    median look."""
+    import numpy as np
+
+    base = np.median(np.stack(chips), axis=0)
+    away = sorted(1 - _ncc(c, base) for c in chips)
+    return max(0.04, 2 * away[-2 if len(away) >= 4 else -1]), base
 
 
 def _ncc(a: np.ndarray, b: np.ndarray) -> float:

@@ -43,8 +43,13 @@ TOLERANCE = 0.5
 ALARM = 0.5
 
 
+SEED = ""
+"""Set by --seed: another draw of sources, onsets and donors (a held-out set)."""
+
+
 def _rng(name: str) -> np.random.Generator:
-    return np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
+    key = f"{SEED}{name}".encode()
+    return np.random.default_rng(int(hashlib.sha256(key).hexdigest()[:8], 16))
 
 
 def _shot_starts(frames: np.ndarray) -> list[int]:
@@ -104,7 +109,7 @@ def cases(sources: dict[str, Path]) -> list[inj.Case]:
         return data.read_frames(sources[name], 12)
 
     def pick(pool: list[str], key: str, k: int) -> list[str]:
-        order = sorted(pool, key=lambda n: hashlib.sha256(f"{key}{n}".encode()).hexdigest())
+        order = sorted(pool, key=lambda n: hashlib.sha256(f"{SEED}{key}{n}".encode()).hexdigest())
         return order[:k]
 
     def injected(kind: str, fam: str, src: str, edit: object) -> None:
@@ -194,7 +199,7 @@ def _join(kind: str, a: tuple[np.ndarray, Fraction], b: tuple[np.ndarray, Fracti
 
 
 def materialise(case: inj.Case) -> Path:
-    d = data.cache_dir() / "cases"
+    d = data.cache_dir() / (f"cases-{SEED}" if SEED else "cases")
     d.mkdir(exist_ok=True)
     at = "" if case.onset is None or case.kind == "control" else f"_{case.onset:.3f}"
     path = d / (case.name.replace("@", "__").replace("+", "_and_") + at + ".mp4")
@@ -321,8 +326,13 @@ def main() -> None:
     parser.add_argument("--cost", action="store_true", help="also measure time and memory")
     parser.add_argument("--cost-only", action="store_true", help="only time and memory")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", default="",
+                        help="draw other sources, onsets and donors (a held-out set; "
+                             "its cases are cached apart)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
+    global SEED
+    SEED = args.seed
     sources = {p.stem: p for p in data.fetch()}
     if args.cost_only:
         cost(sources, args.runs)
@@ -336,7 +346,8 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         done = pool.map(run_one, [str(paths[c.name]) for c in all_cases])
         results = dict(zip([c.name for c in all_cases], done, strict=True))
-    (data.cache_dir() / "results.json").write_text(json.dumps(results, indent=1))
+    saved = data.cache_dir() / (f"results-{SEED}.json" if SEED else "results.json")
+    saved.write_text(json.dumps(results, indent=1))
     report(all_cases, results, args.verbose)
     if args.cost:
         cost(sources, args.runs)

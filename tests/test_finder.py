@@ -168,3 +168,23 @@ def test_a_face_change_must_last_half_a_second() -> None:
     rising: list[float | None] = [0.1] * 6 + [0.15] * 9 + [0.2, 0.35, 0.52]
     assert _sustained(rising, 0.4, 6, frames, 12) is None
     assert _sustained(rising, 0.4, 6, frames, 12, rising_end=True) == 17
+
+
+def test_one_odd_chip_in_the_first_second_does_not_widen_the_look_band() -> None:
+    """A blink or a landmark slip in a face's first second must not set how far its look
+    may stray before it is checked again (it once hid a face turning into another)."""
+    import numpy as np
+
+    from ava_evidence.faces import _band
+
+    rng = np.random.default_rng(7)
+    face = rng.integers(0, 255, (64, 64)).astype(np.uint8)
+    steady = [np.clip(face + rng.normal(0, 8, face.shape), 0, 255).astype(np.uint8)
+              for _ in range(5)]
+    odd = np.roll(face, 9, axis=1)  # a slipped chip: far from the others
+    alone, _ = _band(steady)
+    with_odd, base = _band([*steady, odd])
+    assert with_odd == pytest.approx(alone, rel=0.35)  # the odd chip does not count
+    assert with_odd < 0.5 * (2 * (1 - float(np.corrcoef(odd.ravel(), base.ravel())[0, 1])))
+    few, _ = _band([steady[0], odd])  # two or three chips: none is left out
+    assert few > 2 * alone
