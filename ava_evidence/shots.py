@@ -31,6 +31,10 @@ letterbox may keep the rest)."""
 SURE_SHARE = 0.6
 """From this share on, a cut needs no change of tones to be one (a cut between two
 similar shots of one scene keeps its tones)."""
+FROZEN = 0.5
+"""A frame whose regions change less than this (grey levels, at MOTION_WIDTH) repeats the
+one before: the picture stands still (a stall), which says nothing about how the shot
+usually moves."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,11 @@ def find_shots(f: Features, fps: float) -> Shots:
         # Against the calmer side: a cut into (or out of) a busy shot is still a cut, and
         # fast action, where much of the picture is new every frame, is not one.
         sides = [s for s in (before, after) if s]
+        # Not against a side where the picture stands still while the other moves: the
+        # frames into or out of a stall would read as cuts and cut the stall off.
+        live = [s for s in sides
+                if sum(f.raw_change[j] < FROZEN for j in s) < 0.5 * len(s)]
+        sides = live or sides
 
         def usual(values: Sequence[float] | np.ndarray, sides: list[list[int]] = sides
                   ) -> float:

@@ -188,3 +188,37 @@ def test_one_odd_chip_in_the_first_second_does_not_widen_the_look_band() -> None
     assert with_odd < 0.5 * (2 * (1 - float(np.corrcoef(odd.ravel(), base.ravel())[0, 1])))
     few, _ = _band([steady[0], odd])  # two or three chips: none is left out
     assert few > 2 * alone
+
+
+def test_frames_into_a_stall_in_fast_action_are_not_cuts() -> None:
+    """Fast action (two fifths of the picture new every frame, its tones shifting) that
+    stands still for half a second: measured against the still frames, the frame before
+    the stall read as a cut, made the stall a shot of its own and hid it (a held-out
+    benchmark case). The stall is found, with no cut before it."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from ava_evidence.features import COLS, ROWS, STRUCTURE, Features
+    from ava_evidence.physics import stall
+    from ava_evidence.shots import find_shots
+
+    rng = np.random.default_rng(5)
+    busy = [0.12, 0.27, 0.10, 0.06, 0.29, 0.35, 0.10, 0.02, 0.33, 0.40] * 2  # frames 0-19
+    share = [0.0, *busy[1:], 0.08, *[0.0] * 8, 0.81, *busy[:14]]  # still 21-29, jump at 30
+    n = len(share)
+    raw = [0.0 if 21 <= i < 30 else float(rng.uniform(35, 75)) for i in range(n)]
+    cells = []
+    for s in share:
+        c = np.zeros((7, ROWS, COLS), np.float32)
+        c[STRUCTURE].flat[: round(s * ROWS * COLS)] = 1.0  # that share of cells lost
+        cells.append(c)
+    f = Features(luma=[100.0] * n, contrast=[40.0] * n, change=[r / 2 for r in raw],
+                 raw_change=raw, tones=[0.0 if r == 0 else 0.08 for r in raw],
+                 error=[0.0] * n, camera=[(0.0, 0.0, 0.0)] * n, cells=cells)
+    shots = find_shots(f, 15.0)
+    assert 20 not in shots.cuts and 21 not in shots.cuts
+    index = SimpleNamespace(fps=15.0, time_of=lambda i: Fraction(i, 15))
+    found, _ = stall(index, f, shots)
+    assert [c.index for c in found] == [21]
