@@ -256,8 +256,8 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
                 continue
             elsewhere = np.where(arr[j:j + win].argmax(axis=1) == k, order[j:j + win, -2],
                                  order[j:j + win, -1])
-            if float(elsewhere.mean()) < 0.5 * level:
-                continue
+            if float(elsewhere.mean()) < max(2.0, 0.25 * level):
+                continue  # the rest must visibly move on (the whole scene settling is no stop)
             # where did the motion go? A thing moving on into the next region leaves
             # its background still here and raises the change there; a region that
             # stops dead leaves its neighbours as they were.

@@ -54,6 +54,41 @@ def test_a_ball_easing_to_a_stop_is_not_a_stop(balls: dict[str, Path]) -> None:
     assert [c for c in found if c.kind == "stop"] == []
 
 
+def _wheel(path: Path, *, stop_at: float = 1.5, everything: bool = False) -> Path:
+    """A striped wheel spinning in place over the moving-background clip, stopped dead at
+    ``stop_at``; with ``everything``, the background's ball stops with it."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    cx, cy, r = 120, 75, 34
+    angle = np.arctan2(yy - cy, xx - cx)
+    inside = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
+    stop = int(stop_at * FPS)
+    frames, a = [], 0.0
+    for i in range(4 * FPS):
+        img = motionclips._background(min(i, stop) if everything else i)
+        if i < stop:
+            a += np.deg2rad(8.0)
+        spokes = np.sin(6 * (angle - a)) > 0
+        img[inside & spokes] = (240, 230, 60)
+        img[inside & ~spokes] = (30, 30, 120)
+        frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def test_a_wheel_stopping_dead_while_the_rest_moves_less_is_found(tmp_path: Path) -> None:
+    """The wheel changes its region far more than the rest of the picture changes (a
+    small ball crossing it): the rest still visibly moves, so the wheel stopping dead
+    is seen (it was once missed for moving more than twice as much as the rest)."""
+    found = [c for c in suggest(index_clip(_wheel(tmp_path / "w.mp4")), "physics").candidates
+             if c.kind == "stop"]
+    assert found and abs(float(found[0].time) - 1.5) <= 0.25
+    assert found[0].score >= 0.5
+
+
+def test_everything_stopping_at_once_is_not_a_region_stopping(tmp_path: Path) -> None:
+    clip = _wheel(tmp_path / "all.mp4", everything=True)
+    assert [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "stop"] == []
+
+
 def _patch_clip(path: Path, x: int) -> Path:
     """The moving-background clip with a textured patch appearing at 1.5 s at ``x``
     (pixels from the left), out of nothing, and staying."""
