@@ -234,6 +234,7 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     arr = np.stack([c[3].ravel() for c in f.cells[start:end]]).astype(np.float64)
     flow = np.stack([c[0].ravel() for c in f.cells[start:end]]).astype(np.float64)
     err = np.stack([c[2].ravel() for c in f.cells[start:end]]).astype(np.float64)
+    mean = np.stack([c[LOOK].ravel() for c in f.cells[start:end]]).astype(np.float64)
     n = len(arr)
     if n < 2 * win + 1:
         return []
@@ -251,6 +252,9 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
             if float(flow[j - win:j, k].mean()) < 0.1:
                 continue  # changing, not moving: light, noise (an exact repeat after a
                 # slow movement is a stop all the same; it scores low as it shows little)
+            if float(np.abs(np.diff(mean[j - win - 1:j, k])).mean()) >= 0.6 * level:
+                continue  # brighter and darker as a whole (a flicker, a pulsing light):
+                # moving things change a region's pixels, hardly its mean
             after = arr[j:j + win, k]
             if float(after.max()) > 0.15 * level or float(after.mean()) > STILL:
                 continue

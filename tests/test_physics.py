@@ -89,6 +89,23 @@ def test_everything_stopping_at_once_is_not_a_region_stopping(tmp_path: Path) ->
     assert [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "stop"] == []
 
 
+def test_a_still_region_that_flickered_does_not_stop_dead(tmp_path: Path) -> None:
+    """A still textured patch pumped brighter and darker for 0.6 s (a flicker), then the
+    same picture again: its change came from the light, not from motion, so its end is no
+    stop (it once scored 1.0 as one, above the flicker itself)."""
+    rng = np.random.default_rng(1)
+    patch = rng.integers(0, 255, (60, 90, 3)).astype(np.int16)
+    frames = []
+    for i in range(3 * FPS):
+        img = motionclips._background(i).astype(np.int16)
+        img[10:70, 10:100] = patch
+        if 1.5 <= i / FPS < 2.1:
+            img = img * (1.15 if i % 2 else 0.85)
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+    clip = encode_frames(tmp_path / "flicker.mp4", np.stack(frames), FPS)
+    assert [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "stop"] == []
+
+
 def _patch_clip(path: Path, x: int) -> Path:
     """The moving-background clip with a textured patch appearing at 1.5 s at ``x``
     (pixels from the left), out of nothing, and staying."""
