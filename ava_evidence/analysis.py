@@ -126,6 +126,8 @@ def shot_cuts(index: ClipIndex, *, on_progress: Progress | None = None) -> list[
 
 
 def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> _Measured:
+    from contextlib import closing
+
     from .decode import iter_luma, read_ahead
     from .faces import FaceMeter
     from .features import MOTION_WIDTH, MotionMeter
@@ -134,12 +136,13 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
     motion = MotionMeter()
     face = FaceMeter(max(index.fps, 1.0)) if faces else None
     width = FACE_WIDTH if faces else MOTION_WIDTH
-    for i, luma in read_ahead(iter_luma(index, width, on_progress=on_progress)):
-        motion.add(luma)
-        if face is not None:
-            if lost(motion.features.cells[-1]) >= CUT_SHARE:
-                face.cut(i)  # most likely a new shot: follow faces anew
-            face.add(i, luma)
+    with closing(read_ahead(iter_luma(index, width, on_progress=on_progress))) as frames:
+        for i, luma in frames:
+            motion.add(luma)
+            if face is not None:
+                if lost(motion.features.cells[-1]) >= CUT_SHARE:
+                    face.cut(i)  # most likely a new shot: follow faces anew
+                face.add(i, luma)
     shots = find_shots(motion.features, max(index.fps, 1.0))
     return _Measured(motion.features, shots, face.samples if face is not None else None)
 

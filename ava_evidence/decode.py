@@ -451,8 +451,8 @@ def read_ahead(items: Iterator[T], depth: int = 8) -> Generator[T, None, None]:
                 close()
 
     thread = threading.Thread(target=produce, name="ava-read-ahead", daemon=True)
-    thread.start()
     try:
+        thread.start()
         while True:
             kind, value = box.get()
             if kind == "end":
@@ -462,4 +462,5 @@ def read_ahead(items: Iterator[T], depth: int = 8) -> Generator[T, None, None]:
             yield value
     finally:
         stop.set()
-        thread.join()
+        if thread.ident is not None:
+            thread.join()

@@ -252,9 +252,11 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
             if float(flow[j - win:j, k].mean()) < 0.1:
                 continue  # changing, not moving: light, noise (an exact repeat after a
                 # slow movement is a stop all the same; it scores low as it shows little)
-            if float(np.abs(np.diff(mean[j - win - 1:j, k])).mean()) >= 0.6 * level:
-                continue  # brighter and darker as a whole (a flicker, a pulsing light):
-                # moving things change a region's pixels, hardly its mean
+            steps = np.diff(mean[j - win - 1:j, k])
+            if float(np.abs(steps).mean()) >= 0.6 * level and \
+                    abs(float(steps.sum())) < 0.5 * float(np.abs(steps).sum()):
+                continue  # brighter and darker by turns, as a whole (a flicker, a pulsing
+                # light): moving things change a region's pixels, hardly its mean
             after = arr[j:j + win, k]
             if float(after.max()) > 0.15 * level or float(after.mean()) > STILL:
                 continue

@@ -68,12 +68,7 @@ def find_shots(f: Features, fps: float) -> Shots:
         after = [j for j in range(i + 2, min(n, i + radius + 1)) if not blank[j]]
         # Against the calmer side: a cut into (or out of) a busy shot is still a cut, and
         # fast action, where much of the picture is new every frame, is not one.
-        sides = [s for s in (before, after) if s]
-        # Not against a side where the picture stands still while the other moves: the
-        # frames into or out of a stall would read as cuts and cut the stall off.
-        live = [s for s in sides
-                if sum(f.raw_change[j] < FROZEN for j in s) < 0.5 * len(s)]
-        sides = live or sides
+        sides = _sides(f, float(share[i]), before, after)
 
         def usual(values: Sequence[float] | np.ndarray, sides: list[list[int]] = sides
                   ) -> float:
@@ -106,6 +101,19 @@ def find_shots(f: Features, fps: float) -> Shots:
     cuts = [c for c in cuts if c not in single and c - 1 not in single]
     blanks = _runs(blank)
     return Shots(cuts, blanks, _spans(n, cuts, blanks))
+
+
+def _sides(f: Features, share: float, before: list[int], after: list[int]
+           ) -> list[list[int]]:
+    """The frames before and after a frame that tell how its shot usually changes. Unless
+    nearly all of the picture is new (``share``), not a side where the picture stands still
+    while the other moves: the frames into or out of a stall would read as cuts and cut the
+    stall off (a cut into or out of a still shot loses nearly all of the picture)."""
+    sides = [s for s in (before, after) if s]
+    if share >= SURE_SHARE:
+        return sides
+    live = [s for s in sides if sum(f.raw_change[j] < FROZEN for j in s) < 0.5 * len(s)]
+    return live or sides
 
 
 def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:

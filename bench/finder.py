@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -319,6 +320,13 @@ def cost(sources: dict[str, Path], runs: int) -> None:
               f"{'ok' if s / d <= 2 and mb <= 500 else 'MISSED'}")
 
 
+def _seed(text: str) -> str:
+    """A seed names a cache folder and a results file: letters, digits, '-' and '_'."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{0,40}", text):
+        raise argparse.ArgumentTypeError("use letters, digits, '-' or '_' (at most 40)")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="ava-evidence finder benchmark")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
@@ -326,7 +334,7 @@ def main() -> None:
     parser.add_argument("--cost", action="store_true", help="also measure time and memory")
     parser.add_argument("--cost-only", action="store_true", help="only time and memory")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seed", default="",
+    parser.add_argument("--seed", default="", type=_seed,
                         help="draw other sources, onsets and donors (a held-out set; "
                              "its cases are cached apart)")
     parser.add_argument("-v", "--verbose", action="store_true")

@@ -9,6 +9,7 @@ import pytest
 
 from ava_evidence.analysis import SEEN, rank_failures, suggest
 from ava_evidence.clip import index_clip
+from ava_evidence.features import Features
 
 from . import motionclips
 from .helpers import run_cli, run_json
@@ -190,35 +191,69 @@ def test_one_odd_chip_in_the_first_second_does_not_widen_the_look_band() -> None
     assert few > 2 * alone
 
 
+def _cut_features(share: list[float], raw: list[float], tones: list[float]) -> Features:
+    """Features with ``share`` of each frame's regions lost (the rest kept), ``raw`` change
+    and ``tones`` (the inputs of shot finding)."""
+    import numpy as np
+
+    from ava_evidence.features import COLS, ROWS, STRUCTURE
+
+    cells = []
+    for s in share:
+        c = np.zeros((7, ROWS, COLS), np.float32)
+        c[STRUCTURE].flat[: round(s * ROWS * COLS)] = 1.0  # that share of regions lost
+        cells.append(c)
+    n = len(share)
+    return Features(luma=[100.0] * n, contrast=[40.0] * n, change=[r / 2 for r in raw],
+                    raw_change=raw, tones=tones, error=[0.0] * n,
+                    camera=[(0.0, 0.0, 0.0)] * n, cells=cells)
+
+
+BUSY = [0.12, 0.27, 0.10, 0.06, 0.29, 0.35, 0.10, 0.02, 0.33, 0.40] * 2
+"""Lost share of fast action's frames (two fifths of the picture new at most), as measured
+on a held-out benchmark clip."""
+
+
 def test_frames_into_a_stall_in_fast_action_are_not_cuts() -> None:
-    """Fast action (two fifths of the picture new every frame, its tones shifting) that
-    stands still for half a second: measured against the still frames, the frame before
-    the stall read as a cut, made the stall a shot of its own and hid it (a held-out
-    benchmark case). The stall is found, with no cut before it."""
+    """Fast action that stands still for half a second (frames 22-29 repeat frame 21) and
+    jumps on at 30: measured against the still frames, frame 20 read as a cut, made the
+    stall a shot of its own and hid it (a held-out benchmark case). Now the only cut is
+    the jump, and the stall is found."""
     from fractions import Fraction
     from types import SimpleNamespace
 
     import numpy as np
 
-    from ava_evidence.features import COLS, ROWS, STRUCTURE, Features
     from ava_evidence.physics import stall
     from ava_evidence.shots import find_shots
 
     rng = np.random.default_rng(5)
-    busy = [0.12, 0.27, 0.10, 0.06, 0.29, 0.35, 0.10, 0.02, 0.33, 0.40] * 2  # frames 0-19
-    share = [0.0, *busy[1:], 0.08, *[0.0] * 8, 0.81, *busy[:14]]  # still 21-29, jump at 30
-    n = len(share)
-    raw = [0.0 if 21 <= i < 30 else float(rng.uniform(35, 75)) for i in range(n)]
-    cells = []
-    for s in share:
-        c = np.zeros((7, ROWS, COLS), np.float32)
-        c[STRUCTURE].flat[: round(s * ROWS * COLS)] = 1.0  # that share of cells lost
-        cells.append(c)
-    f = Features(luma=[100.0] * n, contrast=[40.0] * n, change=[r / 2 for r in raw],
-                 raw_change=raw, tones=[0.0 if r == 0 else 0.08 for r in raw],
-                 error=[0.0] * n, camera=[(0.0, 0.0, 0.0)] * n, cells=cells)
+    share = [0.0, *BUSY[1:19], 0.10, 0.40, 0.08, *[0.0] * 8, 0.81, *BUSY[:14]]
+    raw = [0.0 if 22 <= i < 30 else float(rng.uniform(35, 75)) for i in range(len(share))]
+    f = _cut_features(share, raw, [0.0 if r == 0 else 0.08 for r in raw])
     shots = find_shots(f, 15.0)
-    assert 20 not in shots.cuts and 21 not in shots.cuts
+    assert shots.cuts == [30]
     index = SimpleNamespace(fps=15.0, time_of=lambda i: Fraction(i, 15))
     found, _ = stall(index, f, shots)
-    assert [c.index for c in found] == [21]
+    assert [c.index for c in found] == [22]
+
+
+@pytest.mark.parametrize("still_first", [True, False])
+def test_a_cut_between_a_still_shot_and_fast_action_is_a_cut(still_first: bool) -> None:
+    """A still picture (every frame the same) and very fast action (over a third of the
+    picture new every frame), cut together: nearly all of the picture is new at the cut, so
+    the still side still counts (against the action alone, it would not be a cut)."""
+    import numpy as np
+
+    from ava_evidence.shots import find_shots
+
+    rng = np.random.default_rng(9)
+    still = ([0.0] * 15, [0.0] * 15)
+    busy = ([0.30, 0.40, 0.35, 0.45, 0.38] * 3, [float(rng.uniform(35, 75)) for _ in range(15)])
+    first, second = (still, busy) if still_first else (busy, still)
+    share = [*first[0], 0.85, *second[0][1:]]
+    raw = [*first[1], 70.0, *second[1][1:]]
+    tones = [0.0 if r == 0 else 0.08 for r in raw]
+    tones[15] = 0.5
+    share[0], raw[0] = 0.0, 0.0
+    assert find_shots(_cut_features(share, raw, tones), 15.0).cuts == [15]

@@ -77,8 +77,10 @@ def test_an_error_in_the_reader_stops_the_thread() -> None:
         finally:
             closed.set()
 
+    before = threading.active_count()
     with pytest.raises(KeyError):
-        for k in read_ahead(items()):
+        for k in read_ahead(items(), depth=2):  # the thread waits to put: the queue is full
             if k == 5:
                 raise KeyError(k)
     assert closed.is_set()
+    assert threading.active_count() == before
