@@ -47,6 +47,9 @@ MAX_YAW = 0.5
 POSE_TOL = 0.15
 """A face is compared with its first second only while it is turned about as it was then:
 its nose within this share of the eye distance of where it was (about 15 degrees)."""
+WHO_POSE_TOL = 0.3
+"""Who it is (the embedding) is compared over a wider turn than the landmarks' shape: dlib's
+embedding is trained across poses (about 30 degrees)."""
 LASTING = 0.5
 """Seconds a change must last to count."""
 OTHER_PERSON = 0.6
@@ -385,7 +388,8 @@ def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
     """The track's measures against its first second, or None if it has no baseline
     (fewer than three samples in its first second at a pose that can be measured, or no
     embedding there). Later samples count only while the head is turned about as in
-    the first second (a turn changes how the features look, not who it is)."""
+    the first second (a turn changes how the features look, not who it is): within
+    POSE_TOL for the landmarks' shape, within WHO_POSE_TOL for the embedding."""
     import numpy as np
 
     start = track[0].frame
@@ -409,7 +413,8 @@ def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
         usable = as_then(s)
         spacing, size = (np.asarray(_spacing(s)) / ref - 1) if usable else (None, None)
         dist = float(np.linalg.norm(s.embedding - e0)) \
-            if s.embedding is not None and usable else None
+            if s.embedding is not None and abs(s.yaw) <= MAX_YAW and \
+            abs(s.yaw - pose) <= WHO_POSE_TOL else None
         rows.append(_Row(s.frame, None if spacing is None else float(spacing),
                          None if size is None else float(size), dist, 1 - _ncc(s.chip, chip0)))
     return rows

@@ -257,3 +257,27 @@ def test_a_cut_between_a_still_shot_and_fast_action_is_a_cut(still_first: bool) 
     tones[15] = 0.5
     share[0], raw[0] = 0.0, 0.0
     assert find_shots(_cut_features(share, raw, tones), 15.0).cuts == [15]
+
+
+def test_who_it_is_is_compared_over_a_wider_turn_than_the_eyes_shape() -> None:
+    """A face that becomes another person while turning 20 degrees (a swap to a face posed
+    differently): the eyes' shape is not compared at that turn, the embedding is; past
+    30 degrees neither is."""
+    import numpy as np
+
+    from ava_evidence.faces import FaceSample, _rows
+
+    points = np.array([[60, 50], [50, 50], [30, 50], [40, 50], [45, 62]], np.float32)
+    chip = np.full((64, 64), 128, np.uint8)
+    same, other = np.zeros(128, np.float32), np.full(128, 0.7 / np.sqrt(128), np.float32)
+
+    def sample(frame: int, yaw: float, embedding: np.ndarray) -> FaceSample:
+        return FaceSample(frame, 0, points, (20.0, 30.0, 50.0, 50.0), yaw, chip, embedding)
+
+    track = [sample(k, 0.0, same) for k in range(0, 24, 4)]  # the first second, 24 fps
+    track += [sample(28, 0.2, other), sample(32, 0.4, other)]
+    rows = _rows(track, 24.0)
+    assert rows is not None
+    turned, far = rows[-2], rows[-1]
+    assert turned.distance == pytest.approx(0.7, abs=1e-3) and turned.spacing is None
+    assert far.distance is None and far.spacing is None
