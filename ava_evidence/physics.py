@@ -238,7 +238,8 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     n = len(arr)
     if n < 2 * win + 1:
         return []
-    out = []
+    out: list[Candidate] = []
+    cells: list[int] = []  # the region of each stop
     order = np.sort(arr, axis=1)
     for k in range(ROWS * COLS):
         r, c = divmod(k, COLS)
@@ -301,8 +302,34 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
                          "elsewhere": float(elsewhere.mean())},
                 words=f"something in the {where} of the picture stops dead between frames "
                       f"{i - 1} and {i} while the rest keeps moving"))
+            cells.append(k)
             break
-    return out
+    return _one_thing(out, cells)
+
+
+def _one_thing(stops: list[Candidate], cells: list[int]) -> list[Candidate]:
+    """Stops at one frame count only as one thing stopping: regions in one patch, at most a
+    quarter of the picture. The picture going still in separate places at once, or over
+    most of it, is a transition ending (a dissolve into a still shot), not a thing."""
+    at: dict[int, set[int]] = {}
+    for c, k in zip(stops, cells, strict=True):
+        at.setdefault(c.index, set()).add(k)
+    return [c for c in stops
+            if len(at[c.index]) <= ROWS * COLS // 4 and _one_patch(at[c.index])]
+
+
+def _one_patch(cells: set[int]) -> bool:
+    """Whether the regions form one patch: each within two regions of another (the middle
+    of a thing, its hub or a plain part, may not show the stop itself)."""
+    first = next(iter(cells))
+    seen, todo = {first}, [first]
+    while todo:
+        r, c = divmod(todo.pop(), COLS)
+        for k in cells - seen:
+            if abs(k // COLS - r) <= 2 and abs(k % COLS - c) <= 2:
+                seen.add(k)
+                todo.append(k)
+    return seen == cells
 
 
 FLICKER_JUMPS = 4

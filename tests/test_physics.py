@@ -106,6 +106,26 @@ def test_a_still_region_that_flickered_does_not_stop_dead(tmp_path: Path) -> Non
     assert [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "stop"] == []
 
 
+def test_the_picture_going_still_in_separate_places_at_once_is_no_stop() -> None:
+    """Stops at one frame in regions far apart (opposite corners) or over most of the
+    picture (the end of a dissolve into a still shot: three benchmark controls) are
+    dropped; regions of one thing stopping together (touching, or one region apart, as a
+    wheel's rim around its hub) and a lone stop at another frame are kept."""
+    from ava_evidence.analysis_types import Candidate
+
+    def stops(frame: int, cells: list[tuple[int, int]]) -> list[tuple[Candidate, int]]:
+        return [(Candidate(frame, Fraction(frame, 24), 0.9, "stops dead", "stop"),
+                 r * COLS + c) for r, c in cells]
+
+    made = [*stops(32, [(0, 0), (0, COLS - 1)]),
+            *stops(22, [(4, 2), (4, 3)]),
+            *stops(36, [(1, 2), (1, 3), (3, 2), (3, 3)]),
+            *stops(50, [(r, c) for r in range(ROWS) for c in range(3)]),
+            *stops(40, [(2, 4)])]
+    kept = physics._one_thing([c for c, _ in made], [k for _, k in made])
+    assert [c.index for c in kept] == [22, 22, 36, 36, 36, 36, 40]
+
+
 def _patch_clip(path: Path, x: int) -> Path:
     """The moving-background clip with a textured patch appearing at 1.5 s at ``x``
     (pixels from the left), out of nothing, and staying."""
