@@ -169,7 +169,7 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         j = first + k
         back = past[k]
         match = back <= 0.4 * step[hot]
-        if int(match.sum()) < 2:
+        if int(match.sum()) + _partly(hot, back, step[hot]) < 2:
             continue
         regions = hot[match]
         next_now, old, next_old = (cells(m)[regions] for m in (i + 1, j, j + 1))
@@ -206,6 +206,21 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         words=f"part of the picture in the {where} jumps back {seconds:.1f} s between "
               f"frames {frame - 1} and {frame}, showing again what it showed at frame "
               f"{earlier}")]
+
+
+def _partly(hot: np.ndarray, back: np.ndarray, step: np.ndarray) -> int:
+    """For a jump back shown in one region only, and as exactly as a repeated frame shows
+    (a thing coming back to a place is never that close): how many regions next to it came
+    close to that moment too (a small jumping part lies partly in them). They count toward
+    its size, not toward how closely it matches."""
+    match = back <= 0.4 * step
+    exact = back <= 0.15 * step
+    if int(match.sum()) != 1 or not bool(exact[match][0]):
+        return 0
+    r0, c0 = divmod(int(hot[match][0]), COLS)
+    return sum(1 for h, b, s in zip(hot, back, step, strict=True)
+               if 0.4 * s < b <= 0.7 * s and abs(int(h) // COLS - r0) <= 1
+               and abs(int(h) % COLS - c0) <= 1)
 
 
 def _dilate(a: np.ndarray) -> np.ndarray:

@@ -212,6 +212,23 @@ def test_a_region_jumping_back_in_time_is_found(tmp_path: Path) -> None:
                 if c.kind == "time-jump"]
 
 
+def test_a_small_region_jumping_back_in_time_is_found(tmp_path: Path) -> None:
+    """The scene pans faster; the box that jumps back is one region whole and half of the
+    one below it: the half counts toward its size, not toward how closely it matches."""
+    frames = _textured(4, 2)
+    lag, at = round(0.6 * FPS), 2 * FPS
+    jumped = [f.copy() for f in frames]
+    for i in range(at, at + round(0.8 * FPS)):
+        jumped[i][30:75, 80:120] = frames[i - lag][30:75, 80:120]
+    clip = encode_frames(tmp_path / "small.mp4", np.stack(jumped), FPS)
+    found = [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "time-jump"]
+    assert [c.index for c in found] == [at]
+    assert found[0].score >= 0.5
+    plain = encode_frames(tmp_path / "plain.mp4", np.stack(frames), FPS)
+    assert not [c for c in suggest(index_clip(plain), "physics").candidates
+                if c.kind == "time-jump"]
+
+
 def test_a_background_uncovered_by_a_passing_thing_is_no_jump_back(tmp_path: Path) -> None:
     """A grey bar stands in a still textured scene for a second, then swipes away fast:
     the regions it leaves show again what they showed before it came, which is the
