@@ -199,13 +199,19 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
     return [Candidate(
         frame, index.time_of(frame), score,
         f"the {where} of the picture jumps back {seconds:.1f} s between frames {frame - 1} "
-        f"and {frame}: {len(regions)} regions show again what they showed at frame "
-        f"{earlier} (differing {now:.0f} grey levels from it, against {size:.0f} from the "
-        f"frame before) and go on from there",
+        f"and {frame}: {_regions(len(regions), earlier)} (differing {now:.0f} grey levels "
+        f"from it, against {size:.0f} from the frame before) and "
+        f"{'goes' if len(regions) == 1 else 'go'} on from there",
         "time-jump", {"seconds": seconds, "change": size, "match": now},
         words=f"part of the picture in the {where} jumps back {seconds:.1f} s between "
               f"frames {frame - 1} and {frame}, showing again what it showed at frame "
               f"{earlier}")]
+
+
+def _regions(n: int, earlier: int) -> str:
+    if n == 1:
+        return f"1 region shows again what it showed at frame {earlier}"
+    return f"{n} regions show again what they showed at frame {earlier}"
 
 
 def _partly(hot: np.ndarray, back: np.ndarray, step: np.ndarray) -> int:
