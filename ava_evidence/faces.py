@@ -398,8 +398,8 @@ def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
         return None
     pose = float(np.median([s.yaw for s in first]))
 
-    def as_then(s: FaceSample) -> bool:
-        return abs(s.yaw) <= MAX_YAW and abs(s.yaw - pose) <= POSE_TOL
+    def as_then(s: FaceSample, tolerance: float = POSE_TOL) -> bool:
+        return abs(s.yaw) <= MAX_YAW and abs(s.yaw - pose) <= tolerance
 
     base = [s for s in first if as_then(s)]
     embeds = [s.embedding for s in base if s.embedding is not None]
@@ -413,8 +413,7 @@ def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
         usable = as_then(s)
         spacing, size = (np.asarray(_spacing(s)) / ref - 1) if usable else (None, None)
         dist = float(np.linalg.norm(s.embedding - e0)) \
-            if s.embedding is not None and abs(s.yaw) <= MAX_YAW and \
-            abs(s.yaw - pose) <= WHO_POSE_TOL else None
+            if s.embedding is not None and as_then(s, WHO_POSE_TOL) else None
         rows.append(_Row(s.frame, None if spacing is None else float(spacing),
                          None if size is None else float(size), dist, 1 - _ncc(s.chip, chip0)))
     return rows
