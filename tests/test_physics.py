@@ -11,6 +11,7 @@ import pytest
 
 from ava_evidence import physics
 from ava_evidence.analysis import suggest
+from ava_evidence.analysis_types import Candidate
 from ava_evidence.clip import index_clip
 from ava_evidence.demo import encode_frames
 from ava_evidence.features import COLS, LOOK, ROWS, Features
@@ -111,7 +112,6 @@ def test_the_picture_going_still_in_separate_places_at_once_is_no_stop() -> None
     picture (the end of a dissolve into a still shot: three benchmark controls) are
     dropped; regions of one thing stopping together (touching, or one region apart, as a
     wheel's rim around its hub) and a lone stop at another frame are kept."""
-    from ava_evidence.analysis_types import Candidate
 
     def stops(frame: int, cells: list[tuple[int, int]]) -> list[tuple[Candidate, int]]:
         return [(Candidate(frame, Fraction(frame, 24), 0.9, "stops dead", "stop"),
@@ -195,38 +195,39 @@ def _textured(seconds: float, shift: float) -> list[np.ndarray]:
             for i in range(int(seconds * FPS))]
 
 
-def test_a_region_jumping_back_in_time_is_found(tmp_path: Path) -> None:
-    """The scene pans; from 2 s, a box shows it as it was 0.6 s before, for 0.8 s."""
-    frames = _textured(4, 1)
+def _time_jumps(tmp_path: Path, shift: float, box: tuple[slice, slice]
+                ) -> tuple[list[Candidate], list[Candidate]]:
+    """The scene panning ``shift`` pixels a frame; from 2 s, ``box`` shows it as it was
+    0.6 s before, for 0.8 s. The time-jumps found there, and in the untouched pan."""
+    frames = _textured(4, shift)
     lag, at = round(0.6 * FPS), 2 * FPS
     jumped = [f.copy() for f in frames]
     for i in range(at, at + round(0.8 * FPS)):
-        jumped[i][50:130, 100:220] = frames[i - lag][50:130, 100:220]
-    clip = encode_frames(tmp_path / "jump.mp4", np.stack(jumped), FPS)
-    found = [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "time-jump"]
-    assert found and found[0].index == at
+        jumped[i][box] = frames[i - lag][box]
+    found = []
+    for name, shown in (("jump.mp4", jumped), ("plain.mp4", frames)):
+        clip = encode_frames(tmp_path / name, np.stack(shown), FPS)
+        found.append([c for c in suggest(index_clip(clip), "physics").candidates
+                      if c.kind == "time-jump"])
+    return found[0], found[1]
+
+
+def test_a_region_jumping_back_in_time_is_found(tmp_path: Path) -> None:
+    """The scene pans; from 2 s, a box shows it as it was 0.6 s before, for 0.8 s."""
+    found, plain = _time_jumps(tmp_path, 1, (slice(50, 130), slice(100, 220)))
+    assert found and found[0].index == 2 * FPS
     assert found[0].score >= 0.5
     assert "jumps back 0.6 s" in found[0].reason
-    plain = encode_frames(tmp_path / "plain.mp4", np.stack(frames), FPS)
-    assert not [c for c in suggest(index_clip(plain), "physics").candidates
-                if c.kind == "time-jump"]
+    assert not plain
 
 
 def test_a_small_region_jumping_back_in_time_is_found(tmp_path: Path) -> None:
     """The scene pans faster; the box that jumps back is one region whole and half of the
     one below it: the half counts toward its size, not toward how closely it matches."""
-    frames = _textured(4, 2)
-    lag, at = round(0.6 * FPS), 2 * FPS
-    jumped = [f.copy() for f in frames]
-    for i in range(at, at + round(0.8 * FPS)):
-        jumped[i][30:75, 80:120] = frames[i - lag][30:75, 80:120]
-    clip = encode_frames(tmp_path / "small.mp4", np.stack(jumped), FPS)
-    found = [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "time-jump"]
-    assert [c.index for c in found] == [at]
+    found, plain = _time_jumps(tmp_path, 2, (slice(30, 75), slice(80, 120)))
+    assert [c.index for c in found] == [2 * FPS]
     assert found[0].score >= 0.5
-    plain = encode_frames(tmp_path / "plain.mp4", np.stack(frames), FPS)
-    assert not [c for c in suggest(index_clip(plain), "physics").candidates
-                if c.kind == "time-jump"]
+    assert not plain
 
 
 def test_a_background_uncovered_by_a_passing_thing_is_no_jump_back(tmp_path: Path) -> None:
