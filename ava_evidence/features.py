@@ -8,7 +8,8 @@ the frame before. From the flow:
   its motion-compensated prediction error in its busiest quarter (the frame before,
   moved along the flow, against this frame: what no motion explains: things appearing,
   vanishing, jumping), how much of its structure that prediction lost (a correlation,
-  blind to light changes), and its mean grey level and spread;
+  blind to light changes), its mean grey level and spread, and its fine detail (what a
+  smeared or vanished thing loses, and a thing out of nothing brings);
 - the whole frame: brightness, contrast, change from the frame before after matching
   brightness and contrast (a fade changes little from frame to frame; a cut changes all),
   and how much its distribution of grey levels changed.
@@ -38,6 +39,8 @@ STRUCTURE = 4
 """Index of the structure-lost channel in :attr:`Features.cells`."""
 LOOK = 5
 """Index of the cell mean channel in :attr:`Features.cells` (the spread follows)."""
+DETAIL = 7
+"""Index of the fine-detail channel in :attr:`Features.cells`."""
 
 
 @dataclass
@@ -61,10 +64,10 @@ class Features:
     """(THUMB_H, THUMB_W) uint8: the picture itself, tiny (to tell whether a region shows
     again what it showed a moment before)."""
     cells: list[np.ndarray] = field(default_factory=list)
-    """(7, ROWS, COLS) float32: flow magnitude, motion beyond the camera's, prediction
+    """(8, ROWS, COLS) float32: flow magnitude, motion beyond the camera's, prediction
     error (busiest quarter), raw change, structure lost (STRUCTURE), the cell's mean grey
     level and its spread (LOOK, LOOK + 1: what the cell shows, to tell whether a change
-    lasts)."""
+    lasts) and its fine detail (DETAIL: the mean size of its grey-level curvature)."""
 
     def __len__(self) -> int:
         return len(self.luma)
@@ -104,8 +107,9 @@ class MotionMeter:
             f.raw_change.append(0.0)
             f.error.append(0.0)
             f.camera.append((0.0, 0.0, 0.0))
+            first = small.astype(np.float32)
             f.cells.append(np.concatenate([np.zeros((5, ROWS, COLS), np.float32),
-                                           _look(small.astype(np.float32))]))
+                                           _look(first), _detail(first)[None]]))
             return
         cur32 = small.astype(np.float32)
         prev32 = prev.astype(np.float32)
@@ -122,7 +126,7 @@ class MotionMeter:
         err = np.abs(cur32 - (pred * gain + offset))
         mag = np.hypot(flow[..., 0], flow[..., 1])
         cells = np.stack([_pool(mag), _pool(beyond), _peak(err), _pool(raw),
-                          _structure_lost(pred, cur32), *_look(cur32)])
+                          _structure_lost(pred, cur32), *_look(cur32), _detail(cur32)])
         f.cells.append(cells.astype(np.float32))
         f.error.append(float(err.mean()))
         f.raw_change.append(float(cells[3].max()))
@@ -208,6 +212,14 @@ def _look(a: np.ndarray) -> np.ndarray:
 
     mean = _pool(a)
     return np.stack([mean, np.sqrt(np.maximum(_pool(a * a) - mean * mean, 0.0))])
+
+
+def _detail(a: np.ndarray) -> np.ndarray:
+    """Per cell, the mean absolute Laplacian: texture and edges, not shading or light."""
+    import cv2
+    import numpy as np
+
+    return _pool(np.abs(cv2.Laplacian(a, cv2.CV_32F, ksize=3)))
 
 
 def _pool(a: np.ndarray) -> np.ndarray:

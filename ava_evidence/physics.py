@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .analysis_types import Candidate, region_name
-from .features import COLS, LOOK, MOTION_WIDTH, ROWS, STRUCTURE
+from .features import COLS, DETAIL, LOOK, MOTION_WIDTH, ROWS, STRUCTURE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,6 +47,10 @@ def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
 
 LIT = 8.0
 """Rise of a region's mean grey level (of 255) that shows as light falling on it."""
+DETAIL_LEAD = 0.45
+"""Highest score from a region's fine detail going or coming at once alone (a thing
+smeared away or out of nothing that moves too little to raise the prediction error):
+worth a look, never on its own what a person would surely see."""
 
 
 def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
@@ -63,6 +67,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     err, flow = cells[:, 2], cells[:, 1]  # motion beyond the camera's
     look = cells[:, LOOK:LOOK + 2]
     lost = cells[:, STRUCTURE]
+    detail = cells[:, DETAIL]
     grid = np.zeros((ROWS, COLS), bool)
     grid[1:-1, 1:-1] = True
     inner = grid.ravel()  # regions not at the picture's edge
@@ -70,7 +75,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     win = max(4, round(fps))
     half = max(2, win // 2)
     level = [0.0] * t
-    best: tuple[float, int, int, float, float] | None = None
+    best: tuple[float, int, int, float, float, float, float, float, bool] | None = None
     for i in range(2, t - half):  # what follows must show it lasts and settles
         past = err[max(1, i - win):i]
         base = np.median(past, axis=0)
@@ -98,29 +103,54 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
             continue  # much of the picture at once: a cut or the light, left to others
         if int(((look[i, 0] - look[i - 1, 0] >= LIT) & (lost[i] < 0.3)).sum()) >= 4:
             continue  # light spreading (a flash, lightning): regions brighten, same picture
-        visible = np.where(ok, excess, 0.0)
-        k = int(np.argmax(visible))
-        level[i] = float(visible[k])
-        if visible[k] > 0 and (best is None or visible[k] > best[0]):
-            best = (float(visible[k]), i, k, float(base[k]), float(near[k]))
+        level[i] = float(np.where(ok, excess, 0.0).max())
+        # Natural footage (fast or new motion the flow misses, lights, sparks) reaches 60
+        # or so here; half a score from 75 keeps a moment a person would report, not a
+        # doubt. Fine detail gone or come at once is a lead of its own.
+        kept_detail, rose = _detail_step(detail, i, win, half)
+        score = np.maximum(np.clip((excess - 25) / 100, 0.0, 1.0),
+                           DETAIL_LEAD * np.clip((0.6 - kept_detail) / 0.6, 0.0, 1.0))
+        rank = np.where(ok, score + 1e-6 * excess, -1.0)  # equal scores: the larger error
+        k = int(np.argmax(rank))
+        if rank[k] > 0 and (best is None or rank[k] > best[0]):
+            best = (float(rank[k]), i, k, float(score[k]), float(excess[k]), float(base[k]),
+                    float(near[k]), float(kept_detail[k]), bool(rose[k]))
     if best is None:
         return [], level
-    excess, i, k, base, moving = best
+    _, i, k, score_k, excess, base, moving, ratio, grew = best
     r, c = divmod(k, COLS)
     frame = start + i
     where = region_name(r, c, ROWS, COLS)
-    # Natural footage (fast or new motion the flow misses, lights, sparks) reaches 60 or so
-    # here; half a score from 75 keeps a moment a person would report, not a doubt.
-    score = min(1.0, max(0.0, (excess - 25) / 100))
+    fine = "" if ratio > 0.6 else \
+        f"; its fine detail rises to {1 / ratio:.1f} times what it was" if grew else \
+        f"; its fine detail drops to {100 * ratio:.0f}% of what it was"
     return [Candidate(
-        frame, index.time_of(frame), score,
+        frame, index.time_of(frame), score_k,
         f"the {where} of the picture changes at once between frames {frame - 1} and "
         f"{frame} with nothing moving there: prediction error {excess + base:.0f} against "
-        f"{base:.0f} in the second before (motion there {moving:.1f} px a frame at "
+        f"{base:.0f} in the second before{fine} (motion there {moving:.1f} px a frame at "
         f"{MOTION_WIDTH} px wide)",
-        "unexplained", {"excess": excess, "baseline_error": base, "motion_before": moving},
+        "unexplained", {"excess": excess, "baseline_error": base, "motion_before": moving,
+                        "detail_ratio": ratio},
         words=f"something in the {where} of the picture appears, vanishes or jumps between "
               f"frames {frame - 1} and {frame}, with nothing moving there to explain it")], level
+
+
+def _detail_step(detail: np.ndarray, i: int, win: int, half: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per region, its fine detail after frame i over before it (the smaller over the
+    larger, 1 when unchanged), counted only where the step happens between frames i - 1 and
+    i (a focus pull or a thing moving out changes it over many) and there is detail to
+    see; and whether it rose."""
+    import numpy as np
+
+    before = np.median(detail[max(0, i - win):i], axis=0)
+    after = np.median(detail[i:i + half], axis=0)
+    lo, hi = np.minimum(before, after), np.maximum(before, after)
+    rose = after > before
+    step = (detail[i] - detail[i - 1]) * np.where(rose, 1.0, -1.0)
+    sudden = (step >= 0.6 * (hi - lo)) & (hi >= 3.0)
+    return np.where(sudden, lo / np.maximum(hi, 1e-3), 1.0), rose
 
 
 JUMP_STEP = 12.0

@@ -200,7 +200,7 @@ def _cut_features(share: list[float], raw: list[float], tones: list[float]) -> F
 
     cells = []
     for s in share:
-        c = np.zeros((7, ROWS, COLS), np.float32)
+        c = np.zeros((8, ROWS, COLS), np.float32)
         c[STRUCTURE].flat[: round(s * ROWS * COLS)] = 1.0  # that share of regions lost
         cells.append(c)
     n = len(share)

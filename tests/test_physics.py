@@ -6,6 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -14,7 +15,7 @@ from ava_evidence.analysis import suggest
 from ava_evidence.analysis_types import Candidate
 from ava_evidence.clip import index_clip
 from ava_evidence.demo import encode_frames
-from ava_evidence.features import COLS, LOOK, ROWS, Features
+from ava_evidence.features import COLS, DETAIL, LOOK, ROWS, Features
 from ava_evidence.shots import Shots
 
 from . import motionclips
@@ -148,6 +149,59 @@ def test_a_thing_appearing_at_the_edge_of_the_picture_comes_into_view(
     assert [c for c in edge.candidates if c.kind == "unexplained"] == []
 
 
+def _smear_clip(path: Path, *, over: float) -> Path:
+    """The moving-background clip with a still textured patch that is smeared away
+    (blurred) from 1.5 s: at once (``over`` 0) or over ``over`` seconds, as a focus
+    pull does."""
+    rng = np.random.default_rng(3)
+    patch = np.repeat(np.repeat(rng.integers(60, 200, (16, 20, 3)), 3, 0), 3, 1)
+    soft = cv2.GaussianBlur(patch.astype(np.uint8), (0, 0), 3.0)
+    frames = []
+    for i in range(4 * FPS):
+        img = motionclips._background(i)
+        t = i / FPS
+        a = float(t >= 1.5) if not over else min(1.0, max(0.0, (t - 1.5) / over))
+        img[50:98, 130:190] = (patch * (1 - a) + soft * a).astype(np.uint8)
+        frames.append(img)
+    return encode_frames(path, np.stack(frames), FPS)
+
+
+def test_a_thing_smeared_away_at_once_is_found_by_the_detail_it_loses(
+        tmp_path: Path) -> None:
+    """Its prediction error alone (13 against 0) is below what a person would see; the
+    detail gone at once makes it a lead worth a look, scored below 0.5."""
+    found = [c for c in suggest(index_clip(_smear_clip(tmp_path / "s.mp4", over=0)),
+                                "physics").candidates if c.kind == "unexplained"]
+    assert [c.index for c in found] == [36]
+    assert 0.1 <= found[0].score < 0.5
+    assert "its fine detail drops to" in found[0].reason
+
+
+def test_a_focus_pull_losing_detail_over_a_second_is_not_a_thing_smeared_away(
+        tmp_path: Path) -> None:
+    clip = _smear_clip(tmp_path / "focus.mp4", over=1.0)
+    assert suggest(index_clip(clip), "physics").candidates == []
+
+
+def test_fine_detail_coming_at_once_where_nothing_moves_scores_as_a_lead() -> None:
+    """Features alone: a region's prediction error steps by 15 (below what a person would
+    see) while its detail triples at once, and stays; the same detail coming over eight
+    frames is no lead."""
+    def scene(ramp: int) -> list[Candidate]:
+        f = _still_scene(48)
+        for i in range(24, 48):
+            f.cells[i][2, 2, 3] = 17.0 if i == 24 else 2.0
+            f.cells[i][DETAIL, 2, 3] = 4.0 + 8.0 * min(1.0, (i - 23) / ramp)
+        found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
+        return [c for c in found if c.kind == "unexplained" and c.score >= 0.1]
+
+    at_once = scene(1)
+    assert [c.index for c in at_once] == [24]
+    assert at_once[0].score == pytest.approx(physics.DETAIL_LEAD * (0.6 - 1 / 3) / 0.6)
+    assert "its fine detail rises to 3.0 times what it was" in at_once[0].reason
+    assert scene(8) == []
+
+
 class _Clip:
     """Stands in for a ClipIndex: frames at 24 per second."""
 
@@ -161,10 +215,11 @@ def _still_scene(n: int) -> Features:
     """Per-frame features of a still textured scene, n frames."""
     f = Features()
     for _ in range(n):
-        cells = np.zeros((7, ROWS, COLS), np.float32)
+        cells = np.zeros((8, ROWS, COLS), np.float32)
         cells[2] = 2.0  # compression noise in the prediction error
         cells[LOOK] = 100.0
         cells[LOOK + 1] = 20.0
+        cells[DETAIL] = 4.0
         f.luma.append(100.0)
         f.cells.append(cells)
     return f
