@@ -76,18 +76,30 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     half = max(2, win // 2)
     level = [0.0] * t
     best: tuple[float, int, int, float, float, float, float, float, bool] | None = None
+    # the error's median and the motion in the second before each frame and in the half
+    # second after it, for all frames at once
+    err_before, err_after = _window_medians(err, win), _window_medians(err, half)
+    moved_before = _window_means(flow, win)
+    moved_after = _window_means(flow, half)
     for i in range(2, t - half):  # what follows must show it lasts and settles
-        past = err[max(1, i - win):i]
-        base = np.median(past, axis=0)
-        after = np.median(err[i + 1:i + 1 + half], axis=0)
+        # (the second before a shot's first second is what there is of it)
+        base = err_before[i - win] if i > win else np.median(err[1:i], axis=0)
         excess = err[i] - base
-        moving = flow[max(1, i - win):i].mean(axis=0)
+        hot = excess >= 10
+        if not hot.any():
+            continue  # most frames: nothing to weigh
+        if hot.mean() > 0.25:
+            continue  # much of the picture at once: a cut or the light, left to others
+        if int(((look[i, 0] - look[i - 1, 0] >= LIT) & (lost[i] < 0.3)).sum()) >= 4:
+            continue  # light spreading (a flash, lightning): regions brighten, same picture
+        after = err_after[i + 1]
+        moving = moved_before[i - win] if i > win else flow[1:i].mean(axis=0)
         # nearby motion counts too: a thing moving in from the next region is motion
         near = _dilate(moving.reshape(ROWS, COLS)).ravel()
         # and motion that follows: a thing that came in too fast for the flow (a bird,
         # a leg stepping into view) moves on where the flow can follow it; what appears
         # out of nothing stays put
-        then = _dilate(flow[i + 1:i + 1 + half].mean(axis=0).reshape(ROWS, COLS)).ravel()
+        then = _dilate(moved_after[i + 1].reshape(ROWS, COLS)).ravel()
         # What appears, vanishes or jumps stays so: a flash, a spark or lightning, gone
         # again half a second later, is light, not a failure.
         later = look[min(t - 1, i + half):min(t, i + 2 * half)].mean(axis=0)
@@ -96,25 +108,24 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         lasts = (step < 4) | (kept >= 0.5 * step)
         # At the picture's edge things come into and leave the view, and a border or
         # crop shifts: a change there counts when it reaches inside too.
-        inward = _dilate(((excess >= 10) & inner).reshape(ROWS, COLS)).ravel() > 0
-        ok = (excess >= 10) & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts \
-            & (inner | inward)
-        if (err[i] - base >= 10).mean() > 0.25:
-            continue  # much of the picture at once: a cut or the light, left to others
-        if int(((look[i, 0] - look[i - 1, 0] >= LIT) & (lost[i] < 0.3)).sum()) >= 4:
-            continue  # light spreading (a flash, lightning): regions brighten, same picture
-        level[i] = float(np.where(ok, excess, 0.0).max())
+        inward = _dilate((hot & inner).reshape(ROWS, COLS)).ravel() > 0
+        ok = np.flatnonzero(hot & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts
+                            & (inner | inward))
+        if not len(ok):
+            continue
+        level[i] = float(excess[ok].max())
         # Natural footage (fast or new motion the flow misses, lights, sparks) reaches 60
         # or so here; half a score from 75 keeps a moment a person would report, not a
         # doubt. Fine detail gone or come at once is a lead of its own.
-        kept_detail, rose = _detail_step(detail, i, win, half)
-        score = np.maximum(np.clip((excess - 25) / 100, 0.0, 1.0),
+        kept_detail, rose = _detail_step(detail[:, ok], i, win, half)
+        score = np.maximum(np.clip((excess[ok] - 25) / 100, 0.0, 1.0),
                            DETAIL_LEAD * np.clip((0.6 - kept_detail) / 0.6, 0.0, 1.0))
-        rank = np.where(ok, score + 1e-6 * excess, -1.0)  # equal scores: the larger error
-        k = int(np.argmax(rank))
-        if rank[k] > 0 and (best is None or rank[k] > best[0]):
-            best = (float(rank[k]), i, k, float(score[k]), float(excess[k]), float(base[k]),
-                    float(near[k]), float(kept_detail[k]), bool(rose[k]))
+        rank = score + 1e-6 * excess[ok]  # equal scores: the larger error
+        n = int(np.argmax(rank))
+        k = int(ok[n])
+        if best is None or rank[n] > best[0]:
+            best = (float(rank[n]), i, k, float(score[n]), float(excess[k]), float(base[k]),
+                    float(near[k]), float(kept_detail[n]), bool(rose[n]))
     if best is None:
         return [], level
     _, i, k, score_k, excess, base, moving, ratio, grew = best
@@ -134,6 +145,26 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
                         "detail_ratio": ratio},
         words=f"something in the {where} of the picture appears, vanishes or jumps between "
               f"frames {frame - 1} and {frame}, with nothing moving there to explain it")], level
+
+
+def _window_medians(a: np.ndarray, w: int) -> np.ndarray:
+    """Row s: the median of rows s to s + w - 1 of ``a``, per column (a block of rows at a
+    time, so a long shot's windows are never all copied at once)."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    if len(a) < w:
+        return a[:0]
+    runs = sliding_window_view(a, w, axis=0)
+    return np.concatenate([np.median(runs[s:s + 1024], axis=-1)
+                           for s in range(0, len(runs), 1024)])
+
+
+def _window_means(a: np.ndarray, w: int) -> np.ndarray:
+    """Row s: the mean of rows s to s + w - 1 of ``a``, per column."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    return a[:0] if len(a) < w else sliding_window_view(a, w, axis=0).mean(axis=-1)
 
 
 def _detail_step(detail: np.ndarray, i: int, win: int, half: int
@@ -292,26 +323,20 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     out: list[Candidate] = []
     cells: list[int] = []  # the region of each stop
     order = np.sort(arr, axis=1)
+    moves, still = _moving_then_still(arr, flow, win)
     for k in range(ROWS * COLS):
         r, c = divmod(k, COLS)
         neighbours = [(r + dr) * COLS + c + dc for dr in (-1, 0, 1) for dc in (-1, 0, 1)
                       if (dr or dc) and 0 <= r + dr < ROWS and 0 <= c + dc < COLS]
-        for j in range(win + 1, n - win + 1):
+        for j in (np.flatnonzero(moves[:, k] & still[:, k]) + win + 1).tolist():
             before = arr[j - win:j, k]
             level = float(before.mean())
-            if level < 1.0 or float(before.min()) < 0.3 * level:
-                continue
-            if float(flow[j - win:j, k].mean()) < 0.1:
-                continue  # changing, not moving: light, noise (an exact repeat after a
-                # slow movement is a stop all the same; it scores low as it shows little)
             steps = np.diff(mean[j - win - 1:j, k])
             if float(np.abs(steps).mean()) >= 0.6 * level and \
                     abs(float(steps.sum())) < 0.5 * float(np.abs(steps).sum()):
                 continue  # brighter and darker by turns, as a whole (a flicker, a pulsing
                 # light): moving things change a region's pixels, hardly its mean
             after = arr[j:j + win, k]
-            if float(after.max()) > 0.15 * level or float(after.mean()) > STILL:
-                continue
             elsewhere = np.where(arr[j:j + win].argmax(axis=1) == k, order[j:j + win, -2],
                                  order[j:j + win, -1])
             if float(elsewhere.mean()) < max(2.0, 0.25 * level):
@@ -356,6 +381,27 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
             cells.append(k)
             break
     return _one_thing(out, cells)
+
+
+def _moving_then_still(arr: np.ndarray, flow: np.ndarray, win: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """For each frame j from win + 1 to len - win (rows) and region (columns): whether the
+    region changed steadily in the ``win`` frames before j (at least 1 grey level a frame
+    on average, never below 0.3 of that) with motion in it (the flow at least 0.1 px a
+    frame), and whether it then repeats its picture for ``win`` frames (its change at most
+    0.15 of that level and STILL on average). All frames at once: a stop is looked for
+    only where both hold."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    runs = sliding_window_view(arr, win, axis=0)  # runs[s]: frames s to s + win - 1
+    level, low, high = runs.mean(axis=-1), runs.min(axis=-1), runs.max(axis=-1)
+    speed = sliding_window_view(flow, win, axis=0).mean(axis=-1)
+    n = len(arr)
+    before, after = slice(1, n - 2 * win + 1), slice(win + 1, n - win + 1)
+    moves = (level[before] >= 1.0) & (low[before] >= 0.3 * level[before]) & \
+        (speed[before] >= 0.1)
+    still = (high[after] <= 0.15 * level[before]) & (level[after] <= STILL)
+    return moves, still
 
 
 def _one_thing(stops: list[Candidate], cells: list[int]) -> list[Candidate]:

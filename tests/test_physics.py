@@ -49,6 +49,7 @@ def test_a_ball_stopping_dead_is_found(balls: dict[str, Path]) -> None:
     found = [c for c in suggest(index_clip(balls["dead"]), "physics").candidates
              if c.kind == "stop"]
     assert found and abs(float(found[0].time) - 1.5) <= 0.25
+    assert type(found[0].index) is int  # a plain int: `suggest --json` writes it
 
 
 def test_a_ball_easing_to_a_stop_is_not_a_stop(balls: dict[str, Path]) -> None:
@@ -300,3 +301,17 @@ def test_a_background_uncovered_by_a_passing_thing_is_no_jump_back(tmp_path: Pat
     clip = encode_frames(tmp_path / "bar.mp4", np.stack(frames), FPS)
     assert not [c for c in suggest(index_clip(clip), "physics").candidates
                 if c.kind == "time-jump"]
+
+
+def test_shots_shorter_than_the_second_measured_before_a_change_are_still_judged() -> None:
+    """Windows over the second before and the half second after each frame are taken for
+    a whole shot at once; a shot shorter than the second before is measured from its
+    start, and a thing out of nothing in it is still found (with the half second after
+    it in the shot, as always)."""
+    f = _still_scene(60)
+    for i in range(6, 20):
+        f.cells[i][2, 2, 3] = 90.0 if i == 6 else 2.0
+        f.cells[i][LOOK, 2, 3] = 160.0
+    found, series = physics.physics(_Clip(), f, Shots([], [], [(0, 20), (20, 22), (22, 60)]))  # type: ignore[arg-type]
+    assert [c.index for c in found] == [6]
+    assert len(series["motion_surprise"]) == 60

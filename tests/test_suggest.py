@@ -120,6 +120,12 @@ def test_json_contract_and_nothing_found(made: dict[str, Path]) -> None:
     assert doc["candidates"] == [] and "no automatic measure exists" in doc["notes"][0]
 
 
+def test_json_of_a_stop_is_written(made: dict[str, Path]) -> None:
+    doc = run_json("suggest", made["freeze"], "--failure", "physics")
+    assert "stops dead" in doc["candidates"][0]["reason"]
+    assert abs(doc["candidates"][0]["time_s"] - 1.5) <= 0.25
+
+
 def test_chart_marks_the_candidates(made: dict[str, Path], tmp_path: Path) -> None:
     chart = tmp_path / "chart.png"
     doc = run_json("suggest", made["teleport"], "--failure", "physics", "--chart", chart)
