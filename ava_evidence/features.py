@@ -78,12 +78,15 @@ class MotionMeter:
 
     def __init__(self) -> None:
         import cv2
+        import numpy as np
 
         self.features = Features()
         self._prev: np.ndarray | None = None
         self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined,unused-ignore]
             cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._grid: tuple[np.ndarray, np.ndarray] | None = None
+        self._design: np.ndarray = np.zeros((0, 3))
+        """The camera fit's sample points as rows (1, x, y), made with the grid."""
         self._hist: np.ndarray | None = None
 
     def add(self, luma: np.ndarray) -> None:
@@ -124,7 +127,7 @@ class MotionMeter:
         pred = self._warp(prev32, flow)
         # Brightness changes (fades, exposure) are not unexplained content: match them.
         err = np.abs(cur32 - (pred * gain + offset))
-        mag = np.hypot(flow[..., 0], flow[..., 1])
+        mag = cv2.magnitude(flow[..., 0], flow[..., 1])
         cells = np.stack([_pool(mag), _pool(beyond), _peak(err), _pool(raw),
                           _structure_lost(pred, cur32), *_look(cur32), _detail(cur32)])
         f.cells.append(cells.astype(np.float32))
@@ -134,26 +137,31 @@ class MotionMeter:
 
     def _camera(self, flow: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray]:
         """Affine fit of the flow (the camera), and each pixel's motion beyond it."""
+        import cv2
         import numpy as np
 
         h, w = flow.shape[:2]
         if self._grid is None or self._grid[0].shape != (h, w):
             yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
             self._grid = (xx - w / 2, yy - h / 2)
+            sx, sy = self._grid[0][::4, ::4].ravel(), self._grid[1][::4, ::4].ravel()
+            self._design = np.stack([np.ones(sx.size), sx, sy], axis=1)
         xx, yy = self._grid
-        sx, sy = xx[::4, ::4].ravel(), yy[::4, ::4].ravel()
-        uv = flow[::4, ::4].reshape(-1, 2)
-        a = np.stack([np.ones_like(sx), sx, sy], axis=1)
-        keep = np.ones(len(sx), bool)
+        a = self._design
+        uv = flow[::4, ::4].reshape(-1, 2).astype(np.float64)
+        keep = np.ones(len(a), bool)
         for _ in range(2):
-            coef, *_ = np.linalg.lstsq(a[keep], uv[keep], rcond=None)
+            # least squares by its normal equations (three unknowns per axis: a 3 x 3
+            # solve, far quicker per frame than a general solver)
+            ak = a[keep]
+            coef = np.linalg.solve(ak.T @ ak, ak.T @ uv[keep])
             res = np.hypot(*(a @ coef - uv).T)
             keep = res <= max(0.5, float(np.partition(res, int(0.7 * len(res)))[
                 int(0.7 * len(res))]))
         cu, cv = coef[:, 0], coef[:, 1]
-        fu = cu[0] + cu[1] * xx + cu[2] * yy
-        fv = cv[0] + cv[1] * xx + cv[2] * yy
-        beyond = np.hypot(flow[..., 0] - fu, flow[..., 1] - fv)
+        fu = np.float32(cu[0]) + np.float32(cu[1]) * xx + np.float32(cu[2]) * yy
+        fv = np.float32(cv[0]) + np.float32(cv[1]) * xx + np.float32(cv[2]) * yy
+        beyond = cv2.magnitude(flow[..., 0] - fu, flow[..., 1] - fv)
         return (float(cu[0]), float(cv[0]), float((cu[1] + cv[2]) / 2)), beyond
 
     def _warp(self, prev: np.ndarray, flow: np.ndarray) -> np.ndarray:
