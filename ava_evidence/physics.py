@@ -13,7 +13,7 @@ Scores: 0.5 is where a person comparing the two frames would see it; 1.0 is plai
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .analysis_types import Candidate, region_name
 from .features import COLS, DETAIL, LOOK, MOTION_WIDTH, ROWS, STRUCTURE
@@ -75,15 +75,10 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     win = max(4, round(fps))
     half = max(2, win // 2)
     level = [0.0] * t
-    best: tuple[float, int, int, float, float, float, float, float, bool] | None = None
-    # the error's median and the motion in the second before each frame and in the half
-    # second after it, for all frames at once
-    err_before, err_after = _window_medians(err, win), _window_medians(err, half)
-    moved_before = _window_means(flow, win)
-    moved_after = _window_means(flow, half)
+    best: _Change | None = None
+    around = _Around(err, flow, win, half)
     for i in range(2, t - half):  # what follows must show it lasts and settles
-        # (the second before a shot's first second is what there is of it)
-        base = err_before[i - win] if i > win else np.median(err[1:i], axis=0)
+        base, after, moved, moves_on = around.at(i)
         excess = err[i] - base
         hot = excess >= 10
         if not hot.any():
@@ -92,14 +87,12 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
             continue  # much of the picture at once: a cut or the light, left to others
         if int(((look[i, 0] - look[i - 1, 0] >= LIT) & (lost[i] < 0.3)).sum()) >= 4:
             continue  # light spreading (a flash, lightning): regions brighten, same picture
-        after = err_after[i + 1]
-        moving = moved_before[i - win] if i > win else flow[1:i].mean(axis=0)
         # nearby motion counts too: a thing moving in from the next region is motion
-        near = _dilate(moving.reshape(ROWS, COLS)).ravel()
+        near = _dilate(moved.reshape(ROWS, COLS)).ravel()
         # and motion that follows: a thing that came in too fast for the flow (a bird,
         # a leg stepping into view) moves on where the flow can follow it; what appears
         # out of nothing stays put
-        then = _dilate(moved_after[i + 1].reshape(ROWS, COLS)).ravel()
+        then = _dilate(moves_on.reshape(ROWS, COLS)).ravel()
         # What appears, vanishes or jumps stays so: a flash, a spark or lightning, gone
         # again half a second later, is light, not a failure.
         later = look[min(t - 1, i + half):min(t, i + 2 * half)].mean(axis=0)
@@ -123,41 +116,95 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         rank = score + 1e-6 * excess[ok]  # equal scores: the larger error
         n = int(np.argmax(rank))
         k = int(ok[n])
-        if best is None or rank[n] > best[0]:
-            best = (float(rank[n]), i, k, float(score[n]), float(excess[k]), float(base[k]),
-                    float(near[k]), float(kept_detail[n]), bool(rose[n]))
-    if best is None:
-        return [], level
-    _, i, k, score_k, excess, base, moving, ratio, grew = best
-    r, c = divmod(k, COLS)
-    frame = start + i
-    where = region_name(r, c, ROWS, COLS)
-    fine = "" if ratio > 0.6 else \
-        f"; its fine detail rises to {1 / ratio:.1f} times what it was" if grew else \
-        f"; its fine detail drops to {100 * ratio:.0f}% of what it was"
-    return [Candidate(
-        frame, index.time_of(frame), score_k,
+        if best is None or rank[n] > best.rank:
+            best = _Change(float(rank[n]), start + i, k, float(score[n]), float(excess[k]),
+                           float(base[k]), float(near[k]), float(kept_detail[n]), bool(rose[n]))
+    return ([] if best is None else [_unexplained_candidate(index, best)]), level
+
+
+class _Change(NamedTuple):
+    """The most visible unexplained change of a shot, as measured."""
+
+    rank: float
+    frame: int
+    region: int
+    score: float
+    excess: float
+    base: float
+    moving: float
+    detail: float
+    """The region's fine detail after over before, or before over after: the smaller."""
+    grew: bool
+
+
+def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
+    frame = ch.frame
+    where = region_name(*divmod(ch.region, COLS), ROWS, COLS)
+    return Candidate(
+        frame, index.time_of(frame), ch.score,
         f"the {where} of the picture changes at once between frames {frame - 1} and "
-        f"{frame} with nothing moving there: prediction error {excess + base:.0f} against "
-        f"{base:.0f} in the second before{fine} (motion there {moving:.1f} px a frame at "
-        f"{MOTION_WIDTH} px wide)",
-        "unexplained", {"excess": excess, "baseline_error": base, "motion_before": moving,
-                        "detail_ratio": ratio},
+        f"{frame} with nothing moving there: prediction error {ch.excess + ch.base:.0f} "
+        f"against {ch.base:.0f} in the second before{_fine_detail_words(ch.detail, ch.grew)} "
+        f"(motion there {ch.moving:.1f} px a frame at {MOTION_WIDTH} px wide)",
+        "unexplained", {"excess": ch.excess, "baseline_error": ch.base,
+                        "motion_before": ch.moving, "detail_ratio": ch.detail,
+                        "detail_rose": float(ch.grew)},
         words=f"something in the {where} of the picture appears, vanishes or jumps between "
-              f"frames {frame - 1} and {frame}, with nothing moving there to explain it")], level
+              f"frames {frame - 1} and {frame}, with nothing moving there to explain it")
+
+
+def _fine_detail_words(ratio: float, grew: bool) -> str:
+    """How a region's fine detail changed, for the reason (nothing when it hardly did):
+    ``ratio`` is the smaller of before and after over the larger."""
+    if ratio > 0.6:
+        return ""
+    if ratio < 0.05:  # from (or to) a flat picture: no honest multiple to give
+        return "; fine detail appears where there was almost none" if grew else \
+            "; its fine detail is almost all gone"
+    return f"; its fine detail rises to {1 / ratio:.1f} times what it was" if grew else \
+        f"; its fine detail drops to {100 * ratio:.0f}% of what it was"
+
+
+class _Around:
+    """Per frame i of a shot: the prediction error's median and the motion's mean over the
+    second before it (from the shot's second frame: the first has no error; near the
+    shot's start, what there is of that second) and over the half second after it. Taken
+    for a block of frames at a time: quick, and a long shot's windows are never all held
+    at once."""
+
+    BLOCK = 1024
+
+    def __init__(self, err: np.ndarray, flow: np.ndarray, win: int, half: int) -> None:
+        self.err, self.flow, self.win, self.half = err, flow, win, half
+        self._first = -1
+        self._held: tuple[np.ndarray, ...] = ()
+
+    def at(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Error before, error after, motion before, motion after frame i."""
+        import numpy as np
+
+        err, flow, win, half = self.err, self.flow, self.win, self.half
+        if i <= win:
+            return (np.median(err[1:i], axis=0), np.median(err[i + 1:i + 1 + half], axis=0),
+                    flow[1:i].mean(axis=0), flow[i + 1:i + 1 + half].mean(axis=0))
+        first = win + 1 + (i - win - 1) // self.BLOCK * self.BLOCK
+        if first != self._first:
+            last = first + self.BLOCK  # frames first .. last - 1
+            before = slice(first - win, last - 1)
+            after = slice(first + 1, last + half)
+            self._first = first
+            self._held = (_window_medians(err[before], win), _window_medians(err[after], half),
+                          _window_means(flow[before], win), _window_means(flow[after], half))
+        e0, e1, m0, m1 = (a[i - first] for a in self._held)
+        return e0, e1, m0, m1
 
 
 def _window_medians(a: np.ndarray, w: int) -> np.ndarray:
-    """Row s: the median of rows s to s + w - 1 of ``a``, per column (a block of rows at a
-    time, so a long shot's windows are never all copied at once)."""
+    """Row s: the median of rows s to s + w - 1 of ``a``, per column."""
     import numpy as np
     from numpy.lib.stride_tricks import sliding_window_view
 
-    if len(a) < w:
-        return a[:0]
-    runs = sliding_window_view(a, w, axis=0)
-    return np.concatenate([np.median(runs[s:s + 1024], axis=-1)
-                           for s in range(0, len(runs), 1024)])
+    return a[:0] if len(a) < w else np.median(sliding_window_view(a, w, axis=0), axis=-1)
 
 
 def _window_means(a: np.ndarray, w: int) -> np.ndarray:
@@ -389,18 +436,22 @@ def _moving_then_still(arr: np.ndarray, flow: np.ndarray, win: int
     region changed steadily in the ``win`` frames before j (at least 1 grey level a frame
     on average, never below 0.3 of that) with motion in it (the flow at least 0.1 px a
     frame), and whether it then repeats its picture for ``win`` frames (its change at most
-    0.15 of that level and STILL on average). All frames at once: a stop is looked for
-    only where both hold."""
+    0.15 of that level and STILL on average). All frames at once, a region at a time: a
+    stop is looked for only where both hold."""
+    import numpy as np
     from numpy.lib.stride_tricks import sliding_window_view
 
-    runs = sliding_window_view(arr, win, axis=0)  # runs[s]: frames s to s + win - 1
-    level, low, high = runs.mean(axis=-1), runs.min(axis=-1), runs.max(axis=-1)
-    speed = sliding_window_view(flow, win, axis=0).mean(axis=-1)
-    n = len(arr)
+    n, regions = arr.shape
     before, after = slice(1, n - 2 * win + 1), slice(win + 1, n - win + 1)
-    moves = (level[before] >= 1.0) & (low[before] >= 0.3 * level[before]) & \
-        (speed[before] >= 0.1)
-    still = (high[after] <= 0.15 * level[before]) & (level[after] <= STILL)
+    moves = np.zeros((n - 2 * win, regions), bool)
+    still = np.zeros((n - 2 * win, regions), bool)
+    for k in range(regions):
+        runs = sliding_window_view(arr[:, k], win)  # runs[s]: frames s to s + win - 1
+        level, low, high = runs.mean(axis=-1), runs.min(axis=-1), runs.max(axis=-1)
+        speed = sliding_window_view(flow[:, k], win).mean(axis=-1)
+        moves[:, k] = (level[before] >= 1.0) & (low[before] >= 0.3 * level[before]) & \
+            (speed[before] >= 0.1)
+        still[:, k] = (high[after] <= 0.15 * level[before]) & (level[after] <= STILL)
     return moves, still
 
 

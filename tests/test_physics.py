@@ -315,3 +315,63 @@ def test_shots_shorter_than_the_second_measured_before_a_change_are_still_judged
     found, series = physics.physics(_Clip(), f, Shots([], [], [(0, 20), (20, 22), (22, 60)]))  # type: ignore[arg-type]
     assert [c.index for c in found] == [6]
     assert len(series["motion_surprise"]) == 60
+
+
+@pytest.mark.parametrize(("before", "after", "said"), [
+    (0.0, 9.0, "; fine detail appears where there was almost none"),
+    (9.0, 0.0, "; its fine detail is almost all gone"),
+    (4.0, 12.0, "; its fine detail rises to 3.0 times what it was"),
+    (10.0, 2.5, "; its fine detail drops to 25% of what it was")])
+def test_fine_detail_from_or_to_a_flat_region_is_said_without_a_multiple(
+        before: float, after: float, said: str) -> None:
+    """A textured thing appearing at once on a flat backdrop (no detail before it: once a
+    division by zero that stopped `suggest`), or a region going flat."""
+    f = _still_scene(48)
+    for i in range(48):
+        f.cells[i][DETAIL, 2, 3] = before if i < 24 else after
+        f.cells[i][2, 2, 3] = 17.0 if i == 24 else 2.0
+    found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
+    lead = [c for c in found if c.kind == "unexplained"]
+    assert [c.index for c in lead] == [24]
+    assert said in lead[0].reason
+    assert lead[0].values["detail_rose"] == float(after > before)
+
+
+@pytest.mark.parametrize(("t", "win", "half", "block"),
+                         [(3, 24, 12, 1024), (30, 24, 12, 1024), (100, 24, 12, 7),
+                          (61, 10, 5, 16), (200, 60, 30, 50)])
+def test_the_windows_around_each_frame_are_the_second_before_and_the_half_after(
+        t: int, win: int, half: int, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Taken a block at a time, they must be exactly the slices they stand for, for every
+    frame judged (near the shot's start, across blocks, at its end)."""
+    monkeypatch.setattr(physics._Around, "BLOCK", block)
+    rng = np.random.default_rng(t)
+    err = rng.random((t, 48), dtype=np.float32) * 50
+    flow = rng.random((t, 48), dtype=np.float32) * 3
+    around = physics._Around(err, flow, win, half)
+    for i in range(2, t - half):
+        lo = max(1, i - win)
+        want = (np.median(err[lo:i], axis=0), np.median(err[i + 1:i + 1 + half], axis=0),
+                flow[lo:i].mean(axis=0), flow[i + 1:i + 1 + half].mean(axis=0))
+        for got, expected in zip(around.at(i), want, strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_a_region_is_looked_at_for_a_stop_only_where_it_moved_then_stood_still() -> None:
+    """The all-frames prefilter against the conditions it stands for, frame by frame."""
+    rng = np.random.default_rng(5)
+    win, n = 6, 80
+    arr = np.where(rng.random((n, 48)) < 0.3, 0.0, rng.random((n, 48)) * 8)
+    arr[30:40, 7] = 0.0  # a stop after steady change
+    arr[18:30, 7] = 5.0
+    flow = rng.random((n, 48)) * 0.4
+    moves, still = physics._moving_then_still(arr, flow, win)
+    for j in range(win + 1, n - win + 1):
+        for k in range(48):
+            before, after = arr[j - win:j, k], arr[j:j + win, k]
+            level = before.mean()
+            want_moves = level >= 1.0 and before.min() >= 0.3 * level and \
+                flow[j - win:j, k].mean() >= 0.1
+            want_still = after.max() <= 0.15 * level and after.mean() <= physics.STILL
+            assert (moves[j - win - 1, k], still[j - win - 1, k]) == (want_moves, want_still)
+    assert moves[30 - win - 1, 7] and still[30 - win - 1, 7]
