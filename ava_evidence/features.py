@@ -223,7 +223,8 @@ def _look(a: np.ndarray) -> np.ndarray:
 
 
 def _detail(a: np.ndarray) -> np.ndarray:
-    """Per cell, the mean absolute Laplacian: texture and edges, not shading or light."""
+    """Per cell, the mean absolute Laplacian: texture and edges. An even shift of brightness
+    leaves it; a change of contrast (a shadow falling) scales it."""
     import cv2
     import numpy as np
 
