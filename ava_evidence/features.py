@@ -78,15 +78,14 @@ class MotionMeter:
 
     def __init__(self) -> None:
         import cv2
-        import numpy as np
 
         self.features = Features()
         self._prev: np.ndarray | None = None
         self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined,unused-ignore]
             cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        self._grid: tuple[np.ndarray, np.ndarray] | None = None
-        self._design: np.ndarray = np.zeros((0, 3))
-        """The camera fit's sample points as rows (1, x, y), made with the grid."""
+        self._grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        """x and y of every pixel from the picture's centre, and the camera fit's sample
+        points as rows (1, x, y): made once per picture size."""
         self._hist: np.ndarray | None = None
 
     def add(self, luma: np.ndarray) -> None:
@@ -143,11 +142,10 @@ class MotionMeter:
         h, w = flow.shape[:2]
         if self._grid is None or self._grid[0].shape != (h, w):
             yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-            self._grid = (xx - w / 2, yy - h / 2)
-            sx, sy = self._grid[0][::4, ::4].ravel(), self._grid[1][::4, ::4].ravel()
-            self._design = np.stack([np.ones(sx.size), sx, sy], axis=1)
-        xx, yy = self._grid
-        a = self._design
+            xx, yy = xx - w / 2, yy - h / 2
+            sx, sy = xx[::4, ::4].ravel(), yy[::4, ::4].ravel()
+            self._grid = (xx, yy, np.stack([np.ones(sx.size), sx, sy], axis=1))
+        xx, yy, a = self._grid
         uv = flow[::4, ::4].reshape(-1, 2).astype(np.float64)
         keep = np.ones(len(a), bool)
         for _ in range(2):
@@ -168,7 +166,7 @@ class MotionMeter:
         import cv2
 
         assert self._grid is not None
-        xx, yy = self._grid
+        xx, yy, _ = self._grid
         h, w = flow.shape[:2]
         return cv2.remap(prev, xx + w / 2 - flow[..., 0], yy + h / 2 - flow[..., 1],
                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
