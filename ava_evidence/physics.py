@@ -19,6 +19,8 @@ from .analysis_types import Candidate, region_name
 from .features import COLS, DETAIL, LOOK, MOTION_WIDTH, ROWS, STRUCTURE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from .clip import ClipIndex
@@ -193,25 +195,19 @@ class _Around:
             before = slice(first - win, last - 1)
             after = slice(first + 1, last + half)
             self._first = first
-            self._held = (_window_medians(err[before], win), _window_medians(err[after], half),
-                          _window_means(flow[before], win), _window_means(flow[after], half))
+            self._held = (_windows(err[before], win, np.median),
+                          _windows(err[after], half, np.median),
+                          _windows(flow[before], win, np.mean),
+                          _windows(flow[after], half, np.mean))
         e0, e1, m0, m1 = (a[i - first] for a in self._held)
         return e0, e1, m0, m1
 
 
-def _window_medians(a: np.ndarray, w: int) -> np.ndarray:
-    """Row s: the median of rows s to s + w - 1 of ``a``, per column."""
-    import numpy as np
+def _windows(a: np.ndarray, w: int, reduce: Callable[..., np.ndarray]) -> np.ndarray:
+    """Row s: ``reduce`` (np.median, np.mean) of rows s to s + w - 1 of ``a``, per column."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    return a[:0] if len(a) < w else np.median(sliding_window_view(a, w, axis=0), axis=-1)
-
-
-def _window_means(a: np.ndarray, w: int) -> np.ndarray:
-    """Row s: the mean of rows s to s + w - 1 of ``a``, per column."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    return a[:0] if len(a) < w else sliding_window_view(a, w, axis=0).mean(axis=-1)
+    return a[:0] if len(a) < w else reduce(sliding_window_view(a, w, axis=0), axis=-1)
 
 
 def _detail_step(detail: np.ndarray, i: int, win: int, half: int
@@ -360,10 +356,8 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     import numpy as np
 
     win = max(3, round(fps / 2))
-    arr = np.stack([c[3].ravel() for c in f.cells[start:end]]).astype(np.float64)
-    flow = np.stack([c[0].ravel() for c in f.cells[start:end]]).astype(np.float64)
-    err = np.stack([c[2].ravel() for c in f.cells[start:end]]).astype(np.float64)
-    mean = np.stack([c[LOOK].ravel() for c in f.cells[start:end]]).astype(np.float64)
+    stack = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
+    arr, flow, err, mean = (stack[:, ch].astype(np.float64) for ch in (3, 0, 2, LOOK))
     n = len(arr)
     if n < 2 * win + 1:
         return []
