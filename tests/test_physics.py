@@ -193,8 +193,7 @@ def test_fine_detail_coming_at_once_where_nothing_moves_scores_as_a_lead() -> No
         for i in range(24, 48):
             f.cells[i][2, 2, 3] = 17.0 if i == 24 else 2.0
             f.cells[i][DETAIL, 2, 3] = 4.0 + 8.0 * min(1.0, (i - 23) / ramp)
-        found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
-        return [c for c in found if c.kind == "unexplained" and c.score >= 0.1]
+        return [c for c in _unexplained(f) if c.score >= 0.1]
 
     at_once = scene(1)
     assert [c.index for c in at_once] == [24]
@@ -226,6 +225,12 @@ def _still_scene(n: int) -> Features:
     return f
 
 
+def _unexplained(f: Features) -> list[Candidate]:
+    """The "changes at once with nothing moving there" candidates of features f, one shot."""
+    found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, len(f))]))  # type: ignore[arg-type]
+    return [c for c in found if c.kind == "unexplained"]
+
+
 @pytest.mark.parametrize("light", [False, True])
 def test_a_thing_appearing_in_a_spreading_light_is_the_light(light: bool) -> None:
     """A bright streak appears near the top and stays. Alone it is a thing out of
@@ -238,8 +243,7 @@ def test_a_thing_appearing_in_a_spreading_light_is_the_light(light: bool) -> Non
         if light:
             for r, c in ((1, 2), (1, 4), (2, 2), (2, 3), (2, 4)):
                 f.cells[i][LOOK, r, c] = 130.0
-    found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
-    assert [c.index for c in found if c.kind == "unexplained"] == ([] if light else [24])
+    assert [c.index for c in _unexplained(f)] == ([] if light else [24])
 
 
 def _textured(seconds: float, shift: float) -> list[np.ndarray]:
@@ -330,8 +334,7 @@ def test_fine_detail_from_or_to_a_flat_region_is_said_without_a_multiple(
     for i in range(48):
         f.cells[i][DETAIL, 2, 3] = before if i < 24 else after
         f.cells[i][2, 2, 3] = 17.0 if i == 24 else 2.0
-    found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
-    lead = [c for c in found if c.kind == "unexplained"]
+    lead = _unexplained(f)
     assert [c.index for c in lead] == [24]
     assert said in lead[0].reason
     assert lead[0].values["detail_rose"] == float(after > before)
