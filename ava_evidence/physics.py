@@ -230,6 +230,8 @@ def _detail_step(detail: np.ndarray, i: int, win: int, half: int
 JUMP_STEP = 12.0
 """Change of a region between two frames (mean grey levels, in the thumbnail) from which a
 jump back in time is looked for."""
+REPLAY = 0.25
+"""Seconds over which a region that jumped back must go on as it went on then."""
 
 
 def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
@@ -276,17 +278,14 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if int(match.sum()) + _partly(hot, back, step[hot]) < 2:
             continue
         regions = hot[match]
-        next_now, old, next_old = (cells(m)[regions] for m in (i + 1, j, j + 1))
+        next_now, next_old = cells(i + 1)[regions], cells(j + 1)[regions]
         then = float(diff(cells(i - 1)[regions], cells(j - 1)[regions]).mean())
         now = float(back[match].mean())
         goes_on = float(diff(next_now, next_old).mean())
         if then < max(2 * now, now + JUMP_STEP / 2) or goes_on > max(6.0, 0.5 * then):
             continue
-        # what it went back to was moving, and it moves on with it: a background that
-        # an occluder uncovers is still, and looks as it did before it, not a replay
-        moved = float(diff(next_old, old).mean())
-        stays = float(diff(next_now, old).mean())
-        if moved < 3.0 or goes_on > 0.5 * stays:
+        window = round(REPLAY * fps)
+        if not _replays(cells, regions, i, j, window if i + window < t else 1):
             continue
         size = float(step[regions].mean())
         if best is None or size > best[0]:
@@ -310,6 +309,30 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         words=f"part of the picture in the {where} jumps back {seconds:.1f} s between "
               f"frames {frame - 1} and {frame}, showing again what it showed at frame "
               f"{earlier}")]
+
+
+def _replays(cells: Callable[[int], np.ndarray], regions: np.ndarray, i: int, j: int,
+             frames: int) -> bool:
+    """Whether regions that show at frame i what they showed at frame j go on as they went
+    on then, and what they went on with moved: over the next frame, or over the next
+    ``frames`` (up to the frame before i) as a whole. A background that an occluder
+    uncovers is still, and looks as it did before it, not a replay; a slow thing replayed
+    moves too little in one frame to tell, but shows its motion over a few (the caller
+    gives a quarter of a second, or 1 where the shot ends sooner: over two or three frames
+    a fast repeated motion, a boxer's next punch, can follow its last one as closely)."""
+    import numpy as np
+
+    def diff(a: int, b: int) -> float:
+        return float(np.abs(cells(a)[regions].astype(np.float32) - cells(b)[regions]).mean())
+
+    for span in {1, max(1, min(frames, i - j - 1))}:
+        steps = range(1, span + 1)
+        moved = max(diff(j + m, j) for m in steps)
+        stays = sum(diff(i + m, j) for m in steps)
+        goes_on = sum(diff(i + m, j + m) for m in steps)
+        if moved >= 3.0 and goes_on <= 0.5 * stays:
+            return True
+    return False
 
 
 def _regions(n: int, earlier: int) -> str:

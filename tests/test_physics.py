@@ -3,6 +3,7 @@ natural look-alike beside it is left alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -288,6 +289,45 @@ def test_a_small_region_jumping_back_in_time_is_found(tmp_path: Path) -> None:
     assert [c.index for c in found] == [2 * FPS]
     assert found[0].score >= 0.5
     assert not plain
+
+
+def test_a_slow_region_jumping_back_in_time_is_found(tmp_path: Path) -> None:
+    """The scene pans 0.4 px a frame: what the box goes back to changes too little from
+    one frame to the next to show that it moved, but over a quarter of a second it does,
+    and the box follows it all the way."""
+    found, plain = _time_jumps(tmp_path, 0.4, (slice(50, 130), slice(100, 220)))
+    assert [c.index for c in found] == [2 * FPS]
+    assert found[0].score >= 0.5
+    assert "jumps back 0.6 s" in found[0].reason
+    assert not plain
+
+
+def _replaying(past: list[float], now: list[float]) -> Callable[[int], np.ndarray]:
+    """Frames of one region, each a flat picture at a grey level: frames 0.. show
+    ``past``, frames 20.. show ``now`` (for _replays: what frame 20 shows is compared
+    with what frame 0 showed)."""
+    def cells(m: int) -> np.ndarray:
+        level = past[m] if m < 20 else now[m - 20]
+        return np.full((1, 12), level, np.float32)
+    return cells
+
+
+@pytest.mark.parametrize(("past", "now", "frames", "replays"), [
+    # slow: 1.5 a frame in the past; the present follows it exactly
+    ([100 + 1.5 * m for m in range(20)], [100 + 1.5 * m for m in range(9)], 8, True),
+    # ... which one frame alone cannot tell (where the shot ends within a quarter second)
+    ([100 + 1.5 * m for m in range(20)], [100 + 1.5 * m for m in range(9)], 1, False),
+    # the past was still: a background uncovered, whatever the present does
+    ([100.0] * 20, [100.0] * 9, 8, False),
+    # fast: 20 a frame, followed exactly: one frame tells
+    ([100 + 20 * (m % 2) for m in range(20)], [100 + 20 * (m % 2) for m in range(9)], 1, True),
+    # a repeated motion that follows its last run only roughly (a boxer's next punch)
+    ([100 + 18 * (m % 2) for m in range(20)], [100, 108, 95, 130, 85, 128, 92, 126, 96], 8,
+     False)])
+def test_a_replay_goes_on_as_the_past_went_on(past: list[float], now: list[float],
+                                               frames: int, replays: bool) -> None:
+    regions = np.array([0])
+    assert physics._replays(_replaying(past, now), regions, 20, 0, frames) is replays
 
 
 def test_a_background_uncovered_by_a_passing_thing_is_no_jump_back(tmp_path: Path) -> None:
