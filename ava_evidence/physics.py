@@ -48,7 +48,8 @@ def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
 
 
 LIT = 8.0
-"""Rise of a region's mean grey level (of 255) that shows as light falling on it."""
+"""Rise or fall of a region's mean grey level (of 255) that shows as light falling on it
+or leaving it."""
 DETAIL_LEAD = 0.45
 """Highest score from a region's fine detail going or coming at once alone (a thing
 smeared away or out of nothing that moves too little to raise the prediction error):
@@ -76,6 +77,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     t = len(err)
     win = max(4, round(fps))
     half = max(2, win // 2)
+    quarter = max(2, win // 4)
     level = [0.0] * t
     best: _Change | None = None
     around = _Around(err, flow, win, half)
@@ -87,8 +89,9 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
             continue  # most frames: nothing to weigh
         if hot.mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
-        if int(((look[i, 0] - look[i - 1, 0] >= LIT) & (lost[i] < 0.3)).sum()) >= 4:
-            continue  # light spreading (a flash, lightning): regions brighten, same picture
+        if int(((np.abs(look[i, 0] - look[i - 1, 0]) >= LIT) & (lost[i] < 0.3)).sum()) >= 4:
+            continue  # light spreading or going out (a flash, lightning): regions brighten
+            # or darken, their picture the same
         # nearby motion counts too: a thing moving in from the next region is motion
         near = _dilate(moved.reshape(ROWS, COLS)).ravel()
         # and motion that follows: a thing that came in too fast for the flow (a bird,
@@ -104,8 +107,13 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         # At the picture's edge things come into and leave the view, and a border or
         # crop shifts: a change there counts when it reaches inside too.
         inward = _dilate((hot & inner).reshape(ROWS, COLS)).ravel() > 0
+        # Nor right after a change next door that the flow missed too, half as large and
+        # past what a busy scene's own noise leaves (25, where scores start): a thing too
+        # thin or too fast for the flow leaves such changes on its way through.
+        recent = (err[max(1, i - quarter):i] - base).max(axis=0)
+        came = _dilate(recent.reshape(ROWS, COLS)).ravel()
         ok = np.flatnonzero(hot & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts
-                            & (inner | inward))
+                            & (inner | inward) & (came < np.maximum(25, 0.5 * excess)))
         if not len(ok):
             continue
         level[i] = float(excess[ok].max())
@@ -388,11 +396,14 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     cells: list[int] = []  # the region of each stop
     order = np.sort(arr, axis=1)
     moves, still = _moving_then_still(arr, flow, win)
+    settled = _settling(arr, win)
     for k in range(ROWS * COLS):
         r, c = divmod(k, COLS)
         neighbours = [(r + dr) * COLS + c + dc for dr in (-1, 0, 1) for dc in (-1, 0, 1)
                       if (dr or dc) and 0 <= r + dr < ROWS and 0 <= c + dc < COLS]
         for j in (np.flatnonzero(moves[:, k] & still[:, k]) + win + 1).tolist():
+            if settled[j - win] > ROWS * COLS // 4:
+                continue  # most of the picture settling at once: a transition ending
             before = arr[j - win:j, k]
             level = float(before.mean())
             steps = np.diff(mean[j - win - 1:j, k])
@@ -470,6 +481,19 @@ def _moving_then_still(arr: np.ndarray, flow: np.ndarray, win: int
             (speed[before] >= 0.1)
         still[:, k] = (high[after] <= 0.15 * level[before]) & (level[after] <= STILL)
     return moves, still
+
+
+def _settling(arr: np.ndarray, win: int) -> np.ndarray:
+    """For each frame j from win to len - win: how many regions changed at least 1 grey
+    level a frame in the ``win`` frames before it and at most 0.3 of that in the ``win``
+    from it. A thing stopping settles a few; a dissolve into a still shot, which changed
+    the whole picture, settles most of it at once (nearly still, if not exactly)."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    level = sliding_window_view(arr, win, axis=0).mean(axis=-1)  # level[s]: frames s..s+win-1
+    before, after = level[:-win], level[win:]
+    return np.asarray(((before >= 1.0) & (after <= 0.3 * before)).sum(axis=1))
 
 
 def _one_thing(stops: list[Candidate], cells: list[int]) -> list[Candidate]:

@@ -129,6 +129,26 @@ def test_the_picture_going_still_in_separate_places_at_once_is_no_stop() -> None
     assert [c.index for c in kept] == [22, 22, 36, 36, 36, 36, 40]
 
 
+@pytest.mark.parametrize("dissolve", [False, True])
+def test_a_region_stopping_as_most_of_the_picture_settles_is_a_transition_ending(
+        dissolve: bool) -> None:
+    """One region moves steadily and then repeats its picture exactly; far from it a
+    thing keeps moving. Alone it stops dead. When most of the picture changed too in
+    the half second before (a dissolve blending into a still shot) and settles at the same
+    frame, nearly still though not exactly, it is the transition ending."""
+    f = _still_scene(48)
+    for i in range(48):
+        cells = f.cells[i]
+        cells[3] = 0.1
+        if dissolve:
+            cells[3] = 5.0 if 12 <= i < 24 else 0.5
+            cells[0] = 0.3 if 12 <= i < 24 else 0.0
+        cells[3, 2, 3], cells[0, 2, 3] = (6.0, 1.0) if i < 24 else (0.0, 0.0)
+        cells[3, 0, 7], cells[0, 0, 7] = 6.0, 1.0  # the thing that keeps moving
+    found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
+    assert [c.index for c in found if c.kind == "stop"] == ([] if dissolve else [24])
+
+
 def _patch_clip(path: Path, x: int) -> Path:
     """The moving-background clip with a textured patch appearing at 1.5 s at ``x``
     (pixels from the left), out of nothing, and staying."""
@@ -245,6 +265,38 @@ def test_a_thing_appearing_in_a_spreading_light_is_the_light(light: bool) -> Non
             for r, c in ((1, 2), (1, 4), (2, 2), (2, 3), (2, 4)):
                 f.cells[i][LOOK, r, c] = 130.0
     assert [c.index for c in _unexplained(f)] == ([] if light else [24])
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_a_thing_vanishing_as_the_light_goes_out_is_the_light(light: bool) -> None:
+    """A bright streak near the top vanishes and stays gone. Alone it is a thing that
+    vanished; with the regions around it darkening, their picture the same, it is
+    lightning ending."""
+    f = _still_scene(48)
+    for i in range(48):
+        f.cells[i][LOOK, 1, 3] = 160.0 if i < 24 else 100.0
+        f.cells[i][2, 1, 3] = 90.0 if i == 24 else 2.0
+        for r, c in ((1, 2), (1, 4), (2, 2), (2, 3), (2, 4)):
+            f.cells[i][LOOK, r, c] = 130.0 if light and i < 24 else 100.0
+    assert [c.index for c in _unexplained(f)] == ([] if light else [24])
+
+
+@pytest.mark.parametrize(("next_door", "found"), [(None, [24]), (20.0, [24]), (80.0, [])])
+def test_a_change_the_flow_missed_next_door_just_before_is_a_thing_passing(
+        next_door: float | None, found: list[int]) -> None:
+    """A region changes at once and stays so, with no motion measured anywhere. Alone it
+    is a thing out of nothing; right after the region next to it changed as much (a thin
+    or fast thing the flow cannot follow, on its way through), it is that thing passing.
+    A smaller change there, as a busy scene's own noise leaves, does not count."""
+    f = _still_scene(48)
+    for i in range(24, 48):
+        f.cells[i][2, 2, 3] = 90.0 if i == 24 else 2.0
+        f.cells[i][LOOK, 2, 3] = 160.0
+    if next_door is not None:  # through the region to its left, for three frames
+        for i in (20, 21, 22):
+            f.cells[i][2, 2, 2] = next_door
+            f.cells[i][LOOK, 2, 2] = 160.0
+    assert [c.index for c in _unexplained(f)] == found
 
 
 def _textured(seconds: float, shift: float) -> list[np.ndarray]:
