@@ -89,9 +89,10 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
             continue  # most frames: nothing to weigh
         if hot.mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
-        if int(((np.abs(look[i, 0] - look[i - 1, 0]) >= LIT) & (lost[i] < 0.3)).sum()) >= 4:
-            continue  # light spreading or going out (a flash, lightning): regions brighten
-            # or darken, their picture the same
+        lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3)
+        if int((lit >= LIT).sum()) >= 4 or int((lit <= -LIT).sum()) >= 4:
+            continue  # light spreading or going out (a flash, lightning): regions brighten,
+            # or darken, together, their picture the same
         # nearby motion counts too: a thing moving in from the next region is motion
         near = _dilate(moved.reshape(ROWS, COLS)).ravel()
         # and motion that follows: a thing that came in too fast for the flow (a bird,
@@ -107,11 +108,13 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         # At the picture's edge things come into and leave the view, and a border or
         # crop shifts: a change there counts when it reaches inside too.
         inward = _dilate((hot & inner).reshape(ROWS, COLS)).ravel() > 0
-        # Nor right after a change next door that the flow missed too, half as large and
-        # past what a busy scene's own noise leaves (25, where scores start): a thing too
-        # thin or too fast for the flow leaves such changes on its way through.
-        recent = (err[max(1, i - quarter):i] - base).max(axis=0)
-        came = _dilate(recent.reshape(ROWS, COLS)).ravel()
+        # Nor right after a change that the flow missed too, here or next door, that did
+        # not last (the picture went back), half as large and past what a busy scene's
+        # own noise leaves (25, where scores start): a thing too thin or too fast for the
+        # flow leaves such changes on its way through. A thing coming over two or three
+        # frames stays.
+        came = _dilate(_passed(err, look, base, later, max(1, i - quarter), i)
+                       .reshape(ROWS, COLS)).ravel()
         ok = np.flatnonzero(hot & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts
                             & (inner | inward) & (came < np.maximum(25, 0.5 * excess)))
         if not len(ok):
@@ -130,6 +133,19 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
             best = _Change(float(rank[n]), start + i, k, float(score[n]), float(excess[k]),
                            float(base[k]), float(near[k]), float(kept_detail[n]), bool(rose[n]))
     return ([] if best is None else [_unexplained_candidate(index, best)]), level
+
+
+def _passed(err: np.ndarray, look: np.ndarray, base: np.ndarray, later: np.ndarray,
+            first: int, i: int) -> np.ndarray:
+    """Per region, the largest prediction error over ``base`` in frames first to i - 1,
+    where what the region showed then did not last: its look ``later`` is back within
+    half of the farthest it went from the frame before ``first`` (else 0)."""
+    import numpy as np
+
+    was = look[first - 1]
+    went = np.abs(look[first:i] - was).sum(axis=1).max(axis=0)
+    back = np.abs(later - was).sum(axis=0) < 0.5 * went
+    return np.asarray(np.where(back, (err[first:i] - base).max(axis=0), 0.0))
 
 
 class _Change(NamedTuple):
@@ -239,7 +255,8 @@ JUMP_STEP = 12.0
 """Change of a region between two frames (mean grey levels, in the thumbnail) from which a
 jump back in time is looked for."""
 REPLAY = 0.25
-"""Seconds over which a region that jumped back must go on as it went on then."""
+"""Seconds over which a region that jumped back may show, as a whole, that it goes on as
+it went on then (where one frame cannot: what it replays moves slowly)."""
 
 
 def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
@@ -383,7 +400,8 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     exactly, as no scene's noise does where its motion has gone on), while elsewhere the
     picture keeps moving: entered at speed and from motion the flow followed (a thing
     easing out of the region, or jumping or vanishing, is not a stop), and its motion has
-    not passed to a neighbouring region."""
+    not passed to a neighbouring region. Not where most of the picture settles at the
+    same frame (a dissolve ending)."""
     import numpy as np
 
     win = max(3, round(fps / 2))
