@@ -562,10 +562,11 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
     score = max(sc for _, _, sc in found.values())
     # The change began where that measure first left the first second's range (and stayed
     # out of it up to the moment found). Embeddings are sparse: the face's look, measured
-    # at every sample, stands in for them.
+    # at every sample, stands in for them, its range two spreads of the first second's
+    # (a slow cross-fade to another face leaves it early, by little).
     looks: list[float | None] = [r.look for r in rows]
     band = float(np.median([r.look for r in rows[:base_end]])) + \
-        max(0.03, 4 * _noise(looks, base_end))
+        max(0.01, 2 * _noise(looks, base_end))
     series, level = began.get(measure, (looks, band))
     k = first
     while k > base_end and (series[k - 1] or 0.0) > level:

@@ -171,6 +171,31 @@ def test_a_face_change_must_last_half_a_second() -> None:
     assert _sustained(rising, 0.4, 6, frames, 12, rising_end=True) == 17
 
 
+def test_a_slow_cross_fade_to_another_face_is_dated_where_its_look_starts_to_stray() -> None:
+    """A face cross-fades to another over two seconds from frame 32: its look strays a
+    little at first, and its embedding passes another person's limit only at frame 56.
+    The change is dated where the look left two spreads of the first second's (frame 32),
+    not where it left four (frame 40, a third of a second late)."""
+    from fractions import Fraction
+
+    from ava_evidence.faces import _onset, _Row
+
+    class Clip:
+        fps = 24.0
+
+        def time_of(self, i: int) -> Fraction:
+            return Fraction(i, 24)
+
+    first = [0.02, 0.04, 0.03, 0.05, 0.02, 0.03, 0.03, 0.04]  # frames 0-28
+    looks = first + [0.065 + 0.015 * m for m in range(16)]  # from frame 32
+    dists: dict[int, float] = {0: 0.15, 1: 0.2, 2: 0.18, 3: 0.17, 4: 0.2, 5: 0.16, 12: 0.45,
+                               14: 0.55, 16: 0.6, 18: 0.62, 20: 0.64, 22: 0.66}
+    rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), look) for k, look in enumerate(looks)]
+    found = _onset(Clip(), rows, "the face", 0, 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 32
+    assert "face embedding distance up to 0.66" in found.reason
+
+
 def test_one_odd_chip_in_the_first_second_does_not_widen_the_look_band() -> None:
     """A blink or a landmark slip in a face's first second must not set how far its look
     may stray before it is checked again (it once hid a face turning into another)."""
