@@ -420,7 +420,7 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
         neighbours = [(r + dr) * COLS + c + dc for dr in (-1, 0, 1) for dc in (-1, 0, 1)
                       if (dr or dc) and 0 <= r + dr < ROWS and 0 <= c + dc < COLS]
         for j in (np.flatnonzero(moves[:, k] & still[:, k]) + win + 1).tolist():
-            if settled[j - win] > ROWS * COLS // 4:
+            if settled[j - win] > ROWS * COLS // 2:
                 continue  # most of the picture settling at once: a transition ending
             before = arr[j - win:j, k]
             level = float(before.mean())
@@ -504,8 +504,9 @@ def _moving_then_still(arr: np.ndarray, flow: np.ndarray, win: int
 def _settling(arr: np.ndarray, win: int) -> np.ndarray:
     """For each frame j from win to len - win: how many regions changed at least 1 grey
     level a frame in the ``win`` frames before it and at most 0.3 of that in the ``win``
-    from it. A thing stopping settles a few; a dissolve into a still shot, which changed
-    the whole picture, settles most of it at once (nearly still, if not exactly)."""
+    from it. A thing stopping settles what it covers and some around it (18 of 48 for a
+    large one); a dissolve into a still shot, which changed the whole picture, settles most
+    of it at once (nearly still, if not exactly: 34 of 48)."""
     import numpy as np
     from numpy.lib.stride_tricks import sliding_window_view
 
