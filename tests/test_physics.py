@@ -16,7 +16,7 @@ from ava_evidence.analysis import suggest
 from ava_evidence.analysis_types import Candidate
 from ava_evidence.clip import index_clip
 from ava_evidence.demo import encode_frames
-from ava_evidence.features import COLS, DETAIL, LOOK, ROWS, Features
+from ava_evidence.features import COLS, DETAIL, LOOK, ROWS, THUMB_H, THUMB_W, Features
 from ava_evidence.shots import Shots
 
 from . import motionclips
@@ -507,3 +507,22 @@ def test_a_region_is_looked_at_for_a_stop_only_where_it_moved_then_stood_still()
             want_still = after.max() <= 0.15 * level and after.mean() <= physics.STILL
             assert (moves[j - win - 1, k], still[j - win - 1, k]) == (want_moves, want_still)
     assert moves[30 - win - 1, 7] and still[30 - win - 1, 7]
+
+
+@pytest.mark.parametrize(("at", "found"), [(30, [30]), (44, [])])
+def test_a_slow_replay_is_judged_over_a_quarter_second_only_where_the_shot_has_one(
+        at: int, found: list[int]) -> None:
+    """Four regions brighten 2 grey levels a frame (too little to show motion in one
+    frame); from frame ``at`` they show again what they showed 9 frames before and go on
+    from there. With a quarter second of the shot left it is a replay; with only three
+    frames left, one frame must tell, and cannot."""
+    rng = np.random.default_rng(5)
+    backdrop = rng.integers(40, 200, (THUMB_H, THUMB_W)).astype(np.float32)
+    f = Features()
+    for i in range(48):
+        thumb = backdrop.copy()
+        shown = i - 9 if i >= at else i
+        thumb[6:12, 8:16] = 60 + 2 * shown
+        f.thumbs.append(thumb.astype(np.uint8))
+    jumps = physics._jumped_back(_Clip(), f, 0, 48, 24.0)  # type: ignore[arg-type]
+    assert [c.index for c in jumps] == found
