@@ -347,17 +347,18 @@ def _replays(cells: Callable[[int], np.ndarray], regions: np.ndarray, i: int, j:
     a fast repeated motion, a boxer's next punch, can follow its last one as closely)."""
     import numpy as np
 
-    def diff(a: int, b: int) -> float:
-        return float(np.abs(cells(a)[regions].astype(np.float32) - cells(b)[regions]).mean())
+    longest = max(1, min(frames, i - j - 1))
+    then = [cells(j + m)[regions].astype(np.float32) for m in range(longest + 1)]
+    now = [cells(i + m)[regions] for m in range(1, longest + 1)]
 
-    for span in {1, max(1, min(frames, i - j - 1))}:
-        steps = range(1, span + 1)
-        moved = max(diff(j + m, j) for m in steps)
-        stays = sum(diff(i + m, j) for m in steps)
-        goes_on = sum(diff(i + m, j + m) for m in steps)
-        if moved >= 3.0 and goes_on <= 0.5 * stays:
-            return True
-    return False
+    def diff(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.abs(a - b).mean())
+
+    moved = [diff(t, then[0]) for t in then[1:]]  # frame by frame, from frame j + 1
+    stays = [diff(n, then[0]) for n in now]
+    goes_on = [diff(n, t) for n, t in zip(now, then[1:], strict=True)]
+    return any(max(moved[:span]) >= 3.0 and sum(goes_on[:span]) <= 0.5 * sum(stays[:span])
+               for span in {1, longest})
 
 
 def _regions(n: int, earlier: int) -> str:
@@ -508,9 +509,8 @@ def _settling(arr: np.ndarray, win: int) -> np.ndarray:
     large one); a dissolve into a still shot, which changed the whole picture, settles most
     of it at once (nearly still, if not exactly: 34 of 48)."""
     import numpy as np
-    from numpy.lib.stride_tricks import sliding_window_view
 
-    level = sliding_window_view(arr, win, axis=0).mean(axis=-1)  # level[s]: frames s..s+win-1
+    level = _windows(arr, win, np.mean)  # level[s]: frames s to s + win - 1
     before, after = level[:-win], level[win:]
     return np.asarray(((before >= 1.0) & (after <= 0.3 * before)).sum(axis=1))
 
