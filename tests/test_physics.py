@@ -250,6 +250,14 @@ def _still_scene(n: int) -> Features:
     return f
 
 
+def _appears(f: Features, region: tuple[int, int], at: int, until: int) -> None:
+    """In features f, something appears in ``region`` at frame ``at`` and stays to frame
+    ``until``: the prediction error spikes at once to 90, the look goes from 100 to 160."""
+    for i in range(at, until):
+        f.cells[i][(2, *region)] = 90.0 if i == at else 2.0
+        f.cells[i][(LOOK, *region)] = 160.0
+
+
 def _unexplained(f: Features) -> list[Candidate]:
     """The "changes at once with nothing moving there" candidates of features f, one shot."""
     found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, len(f))]))  # type: ignore[arg-type]
@@ -262,10 +270,9 @@ def test_a_thing_appearing_in_a_spreading_light_is_the_light(light: bool) -> Non
     nothing; with the regions around it brightening, their picture the same, it is
     lightning."""
     f = _still_scene(48)
-    for i in range(24, 48):
-        f.cells[i][2, 1, 3] = 90.0 if i == 24 else 2.0
-        f.cells[i][LOOK, 1, 3] = 160.0
-        if light:
+    _appears(f, (1, 3), 24, 48)
+    if light:
+        for i in range(24, 48):
             for r, c in ((1, 2), (1, 4), (2, 2), (2, 3), (2, 4)):
                 f.cells[i][LOOK, r, c] = 130.0
     assert [c.index for c in _unexplained(f)] == ([] if light else [24])
@@ -295,9 +302,7 @@ def test_a_change_the_flow_missed_next_door_just_before_is_a_thing_passing(
     A smaller change there (under 25, as a busy scene's own noise leaves, or under half
     of this one's) does not count."""
     f = _still_scene(48)
-    for i in range(24, 48):
-        f.cells[i][2, 2, 3] = 90.0 if i == 24 else 2.0
-        f.cells[i][LOOK, 2, 3] = 160.0
+    _appears(f, (2, 3), 24, 48)
     if next_door is not None:  # through the region to its left, for three frames
         for i in (20, 21, 22):
             f.cells[i][2, 2, 2] = next_door
@@ -326,9 +331,8 @@ def test_regions_brightening_and_darkening_at_once_are_not_the_light() -> None:
     """Light falls on or leaves regions together, one way. Two regions brightening and
     two darkening beside a thing that appears are not light, and the thing is found."""
     f = _still_scene(48)
+    _appears(f, (1, 3), 24, 48)
     for i in range(24, 48):
-        f.cells[i][2, 1, 3] = 90.0 if i == 24 else 2.0
-        f.cells[i][LOOK, 1, 3] = 160.0
         for sign, (r, c) in zip((1, 1, -1, -1), ((1, 2), (1, 4), (2, 2), (2, 4)), strict=True):
             f.cells[i][LOOK, r, c] = 100 + 10 * sign
     assert [c.index for c in _unexplained(f)] == [24]
@@ -442,9 +446,7 @@ def test_shots_shorter_than_the_second_measured_before_a_change_are_still_judged
     start, and a thing out of nothing in it is still found (with the half second after
     it in the shot, as always)."""
     f = _still_scene(60)
-    for i in range(6, 20):
-        f.cells[i][2, 2, 3] = 90.0 if i == 6 else 2.0
-        f.cells[i][LOOK, 2, 3] = 160.0
+    _appears(f, (2, 3), 6, 20)
     found, series = physics.physics(_Clip(), f, Shots([], [], [(0, 20), (20, 22), (22, 60)]))  # type: ignore[arg-type]
     assert [c.index for c in found] == [6]
     assert len(series["motion_surprise"]) == 60
