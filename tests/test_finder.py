@@ -177,21 +177,17 @@ def test_a_slow_cross_fade_to_another_face_is_dated_where_its_look_starts_to_str
     The change is dated where the look left two spreads of the first second's (frame 32),
     not where it left four (frame 40, a third of a second late)."""
     from fractions import Fraction
+    from types import SimpleNamespace
 
     from ava_evidence.faces import _onset, _Row
 
-    class Clip:
-        fps = 24.0
-
-        def time_of(self, i: int) -> Fraction:
-            return Fraction(i, 24)
-
+    index = SimpleNamespace(fps=24.0, time_of=lambda i: Fraction(i, 24))
     first = [0.02, 0.04, 0.03, 0.05, 0.02, 0.03, 0.03, 0.04]  # frames 0-28
     looks = first + [0.065 + 0.015 * m for m in range(16)]  # from frame 32
     dists: dict[int, float] = {0: 0.15, 1: 0.2, 2: 0.18, 3: 0.17, 4: 0.2, 5: 0.16, 12: 0.45,
                                14: 0.55, 16: 0.6, 18: 0.62, 20: 0.64, 22: 0.66}
     rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), look) for k, look in enumerate(looks)]
-    found = _onset(Clip(), rows, "the face", 0, 24.0)  # type: ignore[arg-type]
+    found = _onset(index, rows, "the face", 0, 24.0)  # type: ignore[arg-type]
     assert found is not None and found.index == 32
     assert "face embedding distance up to 0.66" in found.reason
 
