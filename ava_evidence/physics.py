@@ -54,6 +54,20 @@ DETAIL_LEAD = 0.45
 """Highest score from a region's fine detail going or coming at once alone (a thing
 smeared away or out of nothing that moves too little to raise the prediction error):
 worth a look, never on its own what a person would surely see."""
+MOTION_AROUND = 1.0
+"""Motion (px a frame at MOTION_WIDTH, beyond the camera's) in and next to a region, over
+the second before a change or the half second after it, from which that motion may be
+what changed it: a thing the flow could not follow."""
+PLAIN_ERROR, PLAIN_DETAIL = 40.0, 0.5
+"""A change this far above the error before (grey levels) that also brings or takes at
+once this share of the region's fine detail, and holds it, is a thing coming or going:
+beside motion up to BESIDE it is not motion the flow missed, and it lasts whatever the
+picture there does next."""
+BESIDE = 2.0
+"""Motion around a region (as MOTION_AROUND) up to which a plain change there counts."""
+STILL_AROUND = 0.5
+"""Motion around a region below which detail gone or come with the error scores as what a
+person would see (beside more, the same change may be motion smeared or sharpened)."""
 
 
 def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
@@ -61,9 +75,11 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     """A region whose picture changes at once, by enough to see, where nothing moved
     before relative to the camera and nothing moves after (motion the flow cannot follow,
     a thing coming into view too fast for it, is not a failure), then settles (fast
-    action keeps changing) and lasts. Half a second must follow in the shot to tell: a
-    change in its last half second is not judged. At the picture's edge a change must
-    reach inside: things come into view there."""
+    action keeps changing) and lasts. Beside some motion, and whatever the picture there
+    does next, a change still counts if it plainly brings or takes fine detail (a thing
+    came or went). Half a second must follow in the shot to tell: a change in its last
+    half second is not judged. At the picture's edge a change must reach inside: things
+    come into view there."""
     import numpy as np
 
     cells = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
@@ -115,24 +131,42 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         # frames stays.
         came = _dilate(_passed(err, look, base, later, max(1, i - quarter), i)
                        .reshape(ROWS, COLS)).ravel()
-        ok = np.flatnonzero(hot & (near < 1.0) & (then < 1.0) & (after <= base + 6) & lasts
-                            & (inner | inward) & (came < np.maximum(25, 0.5 * excess)))
+        ok = hot & (after <= base + 6) & (inner | inward) & \
+            (came < np.maximum(25, 0.5 * excess))
+        motion = np.maximum(near, then)
+        if not (ok & (motion < BESIDE)).any():
+            continue  # a shortcut: nothing can count
+        fine, grew, holds = _detail_step(detail, i, win, half)
+        plain = (excess >= PLAIN_ERROR) & (fine < PLAIN_DETAIL) & holds
+        ok = np.flatnonzero(ok & (lasts | plain)
+                            & (motion < np.where(plain, BESIDE, MOTION_AROUND)))
         if not len(ok):
             continue
         level[i] = float(excess[ok].max())
-        # Natural footage (fast or new motion the flow misses, lights, sparks) reaches 60
-        # or so here; half a score from 75 keeps a moment a person would report, not a
-        # doubt. Fine detail gone or come at once is a lead of its own.
-        kept_detail, rose = _detail_step(detail[:, ok], i, win, half)
-        score = np.maximum(np.clip((excess[ok] - 25) / 100, 0.0, 1.0),
-                           DETAIL_LEAD * np.clip((0.6 - kept_detail) / 0.6, 0.0, 1.0))
+        score = _unexplained_score(excess[ok], fine[ok], motion[ok])
         rank = score + 1e-6 * excess[ok]  # equal scores: the larger error
         n = int(np.argmax(rank))
         k = int(ok[n])
         if best is None or rank[n] > best.rank:
             best = _Change(float(rank[n]), start + i, k, float(score[n]), float(excess[k]),
-                           float(base[k]), float(near[k]), float(kept_detail[n]), bool(rose[n]))
+                           float(base[k]), float(motion[k]), float(fine[k]), bool(grew[k]))
     return ([] if best is None else [_unexplained_candidate(index, best)]), level
+
+
+def _unexplained_score(excess: np.ndarray, fine: np.ndarray, motion: np.ndarray
+                       ) -> np.ndarray:
+    """How plain changes are: natural footage (fast or new motion the flow misses, lights,
+    sparks) reaches an error 60 or so above the second before, so half a score from 75
+    keeps a moment a person would report, not a doubt. Fine detail gone or come at once
+    (``fine``, kept over had) is a lead of its own; with the error up too (30 or more for
+    the full score) and nothing moving around, a thing plainly came or went."""
+    import numpy as np
+
+    gone = np.clip((0.6 - fine) / 0.45, 0.0, 1.0)  # all of it from 0.15 kept
+    return np.asarray(np.maximum.reduce([
+        np.clip((excess - 25) / 100, 0.0, 1.0),
+        DETAIL_LEAD * np.clip((0.6 - fine) / 0.6, 0.0, 1.0),
+        gone * np.clip((excess - 5) / 25, 0.0, 1.0) * (motion < STILL_AROUND)]))
 
 
 def _passed(err: np.ndarray, look: np.ndarray, base: np.ndarray, later: np.ndarray,
@@ -169,14 +203,22 @@ def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
     return Candidate(
         frame, index.time_of(frame), ch.score,
         f"the {where} of the picture changes at once between frames {frame - 1} and "
-        f"{frame} with nothing moving there: prediction error {ch.excess + ch.base:.0f} "
-        f"against {ch.base:.0f} in the second before{_fine_detail_words(ch.detail, ch.grew)} "
-        f"(motion there {ch.moving:.1f} px a frame at {MOTION_WIDTH} px wide)",
+        f"{frame} {_around_words(ch.moving)}: prediction error "
+        f"{ch.excess + ch.base:.0f} against {ch.base:.0f} in the second before"
+        f"{_fine_detail_words(ch.detail, ch.grew)} (motion there {ch.moving:.1f} px a frame "
+        f"at {MOTION_WIDTH} px wide)",
         "unexplained", {"excess": ch.excess, "baseline_error": ch.base,
-                        "motion_before": ch.moving, "detail_ratio": ch.detail,
+                        "motion_around": ch.moving, "detail_ratio": ch.detail,
                         "detail_rose": float(ch.grew)},
         words=f"something in the {where} of the picture appears, vanishes or jumps between "
-              f"frames {frame - 1} and {frame}, with nothing moving there to explain it")
+              f"frames {frame - 1} and {frame}, {_around_words(ch.moving)}")
+
+
+def _around_words(motion: float) -> str:
+    """What moved around a change: nothing, or what cannot have made it (a change that
+    plainly brought or took fine detail)."""
+    return "with nothing moving there to explain it" if motion < MOTION_AROUND else \
+        "beside motion that cannot explain it"
 
 
 def _fine_detail_words(ratio: float, grew: bool) -> str:
@@ -235,20 +277,24 @@ def _windows(a: np.ndarray, w: int, reduce: Callable[..., np.ndarray]) -> np.nda
 
 
 def _detail_step(detail: np.ndarray, i: int, win: int, half: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per region, its fine detail after frame i over before it (the smaller over the
     larger, 1 when unchanged), counted only where the step happens between frames i - 1 and
     i (a focus pull or a thing moving out changes it over many) and there is detail to
-    see; and whether it rose."""
+    see; whether it rose; and whether it holds in the half second after that (still past
+    halfway from before: a glare or a puff of smoke comes and goes). Frame i + half must be
+    in ``detail``."""
     import numpy as np
 
     before = np.median(detail[max(0, i - win):i], axis=0)
     after = np.median(detail[i:i + half], axis=0)
+    later = np.median(detail[i + half:i + 2 * half], axis=0)
     lo, hi = np.minimum(before, after), np.maximum(before, after)
     rose = after > before
     step = (detail[i] - detail[i - 1]) * np.where(rose, 1.0, -1.0)
     sudden = (step >= 0.6 * (hi - lo)) & (hi >= 3.0)
-    return np.where(sudden, lo / np.maximum(hi, 1e-3), 1.0), rose
+    holds = (later - (before + after) / 2) * np.where(rose, 1.0, -1.0) > 0
+    return np.where(sudden, lo / np.maximum(hi, 1e-3), 1.0), rose, holds
 
 
 JUMP_STEP = 12.0
@@ -393,6 +439,9 @@ STILL = 0.25
 """Mean change of a region (grey levels, at MOTION_WIDTH) that shows the very same picture
 frame after frame: below what a moving scene's own noise leaves in a region its motion
 has left."""
+MOVING = 0.05
+"""Least flow (px a frame at MOTION_WIDTH) of a region that moves before it stops: a
+thing turning slowly in place (a model on a turntable) moves about 0.07."""
 
 
 def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
@@ -481,8 +530,8 @@ def _moving_then_still(arr: np.ndarray, flow: np.ndarray, win: int
                        ) -> tuple[np.ndarray, np.ndarray]:
     """For each frame j from win + 1 to len - win (rows) and region (columns): whether the
     region changed steadily in the ``win`` frames before j (at least 1 grey level a frame
-    on average, never below 0.3 of that) with motion in it (the flow at least 0.1 px a
-    frame), and whether it then repeats its picture for ``win`` frames (its change at most
+    on average, never below 0.3 of that) with motion in it (the flow at least MOVING),
+    and whether it then repeats its picture for ``win`` frames (its change at most
     0.15 of that level and STILL on average). All frames at once, a region at a time: a
     stop is looked for only where both hold."""
     import numpy as np
@@ -497,7 +546,7 @@ def _moving_then_still(arr: np.ndarray, flow: np.ndarray, win: int
         level, low, high = runs.mean(axis=-1), runs.min(axis=-1), runs.max(axis=-1)
         speed = sliding_window_view(flow[:, k], win).mean(axis=-1)
         moves[:, k] = (level[before] >= 1.0) & (low[before] >= 0.3 * level[before]) & \
-            (speed[before] >= 0.1)
+            (speed[before] >= MOVING)
         still[:, k] = (high[after] <= 0.15 * level[before]) & (level[after] <= STILL)
     return moves, still
 
