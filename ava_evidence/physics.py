@@ -442,6 +442,10 @@ has left."""
 MOVING = 0.05
 """Least flow (px a frame at MOTION_WIDTH) of a region that moves before it stops: a
 thing turning slowly in place (a model on a turntable) moves about 0.07."""
+DUPLICATE = 1.0
+"""Largest change of any region (grey levels) in a frame that repeats the one before it
+exactly, as a clip made at a lower frame rate repeats frames: below a moving region's
+change in any frame that shows something new."""
 
 
 def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
@@ -454,9 +458,14 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     same frame (a dissolve ending)."""
     import numpy as np
 
-    win = max(3, round(fps / 2))
     stack = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
-    arr, flow, err, mean = (stack[:, ch].astype(np.float64) for ch in (3, 0, 2, LOOK))
+    # A clip made at a lower frame rate and shown at this one repeats frames (every other
+    # one, say), where a moving region stands as still as a stopped one: only the frames
+    # that show something new are weighed, and half a second is counted in those.
+    shown = np.flatnonzero(np.r_[True, stack[1:, 3].max(axis=1) > DUPLICATE])
+    win = max(3, round(fps / 2 * len(shown) / len(stack)))
+    seconds = win * len(stack) / (len(shown) * fps)
+    arr, flow, err, mean = (stack[shown, ch].astype(np.float64) for ch in (3, 0, 2, LOOK))
     n = len(arr)
     if n < 2 * win + 1:
         return []
@@ -504,7 +513,7 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
             if any(m == k or float(arr[j:j + win, m].mean()) <= max(
                     STILL, 0.15 * float(arr[j - win:j, m].mean())) for m in spiked):
                 continue
-            i = start + j
+            i = start + int(shown[j])
             where = region_name(r, c, ROWS, COLS)
             after_level = float(after.mean())
             speed = float(flow[j - win:j, k].mean())
@@ -513,9 +522,9 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
                 i, index.time_of(i), score,
                 f"the {where} region stops dead at frame {i}: its picture changed "
                 f"{level:.1f} grey levels a frame (moving {speed:.1f} px a frame at "
-                f"{MOTION_WIDTH} px wide) in the {win / fps:.1f} s before, then "
+                f"{MOTION_WIDTH} px wide) in the {seconds:.1f} s before, then "
                 f"{after_level:.2f} (the same picture repeated) for the next "
-                f"{win / fps:.1f} s, while the rest keeps moving (changing "
+                f"{seconds:.1f} s, while the rest keeps moving (changing "
                 f"{float(elsewhere.mean()):.1f} a frame)",
                 "stop", {"before": level, "after": after_level, "speed": speed,
                          "elsewhere": float(elsewhere.mean())},

@@ -172,6 +172,27 @@ def test_a_region_turning_slowly_that_stops_dead_is_found(speed: float, stops: l
     assert [c.index for c in found if c.kind == "stop"] == stops
 
 
+@pytest.mark.parametrize(("every", "stops"), [(0, [24]), (2, [24]), (3, [24])])
+def test_a_stop_is_found_where_the_source_repeats_frames(every: int, stops: list[int]
+                                                        ) -> None:
+    """A clip made at a lower frame rate and shown at this one repeats frames (every
+    ``every``-th frame, none for 0): then no region changes at all, a moving one included,
+    which the stop's steady motion before must not count against it. One region moves and
+    stops dead at frame 24 while a thing elsewhere moves on: found either way, at its
+    frame."""
+    f = _still_scene(48)
+    for i in range(48):
+        cells = f.cells[i]
+        cells[3] = 0.1
+        repeat = every and i % every == 1
+        cells[3, 2, 3], cells[0, 2, 3] = (0.1, 0.0) if repeat or i >= 24 else (6.0, 1.0)
+        cells[3, 0, 7], cells[0, 0, 7] = (0.1, 0.0) if repeat else (6.0, 1.0)
+    found, _ = physics.physics(_Clip(), f, Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
+    stopped = [c for c in found if c.kind == "stop"]
+    assert [c.index for c in stopped] == stops
+    assert "in the 0.5 s before" in stopped[0].reason
+
+
 def _patch_clip(path: Path, x: int) -> Path:
     """The moving-background clip with a textured patch appearing at 1.5 s at ``x``
     (pixels from the left), out of nothing, and staying."""
