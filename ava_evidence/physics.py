@@ -626,10 +626,11 @@ def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
         floor = max(float(np.median(values)) * 4, 1.5)
         hot = [start + 1 + k for k, v in enumerate(values) if v > floor]
         window = max(2, round(fps))
+        done = -1  # every burst counts, not only a shot's first (lightning, then a flicker)
         for k, i in enumerate(hot):
             burst = [j for j in hot[k:] if j - i <= window]
-            if len(burst) < FLICKER_JUMPS:
-                continue  # a light switched on and off, a flash: not a flicker
+            if i <= done or len(burst) < FLICKER_JUMPS:
+                continue  # within the last burst; or a light switched on and off, a flash
             amp = max(values[j - start - 1] for j in burst)
             steps = {j: abs(luma[j] - luma[j - 1]) for j in range(i, min(end, burst[-1] + 2))}
             top = max(steps.values())
@@ -641,7 +642,7 @@ def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
                 f"frames, {len(burst)} times within a second, against {floor / 4:.1f} usually",
                 "flicker", {"amplitude": amp},
                 words=f"the brightness jumps up and down {len(burst)} times within a second"))
-            break
+            done = burst[-1]
     return out, {"brightness": [round(v, 3) for v in luma], "brightness_jump": osc}
 
 

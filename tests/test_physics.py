@@ -193,6 +193,20 @@ def test_a_stop_is_found_where_the_source_repeats_frames(every: int, stops: list
     assert "in the 0.5 s before" in stopped[0].reason
 
 
+def test_a_flicker_after_a_flash_in_the_same_shot_is_found() -> None:
+    """Early in a shot a light flashes twice (up 6 levels, five small jumps in all), and
+    later the brightness pumps up and down by 16 every frame for half a second: both are
+    weighed, not only the shot's first burst, and the flicker scores higher."""
+    f = Features()
+    f.luma = [100.0] * 96
+    f.luma[10] = f.luma[12] = 106.0
+    for i in range(60, 72):
+        f.luma[i] = 116.0 if i % 2 else 84.0
+    found, _ = physics.flicker(_Clip(), f, Shots([], [], [(0, 96)]))  # type: ignore[arg-type]
+    assert [c.index for c in found] == [10, 60]
+    assert found[0].score < 0.5 <= found[1].score
+
+
 def _patch_clip(path: Path, x: int) -> Path:
     """The moving-background clip with a textured patch appearing at 1.5 s at ``x``
     (pixels from the left), out of nothing, and staying."""
