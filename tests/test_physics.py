@@ -367,13 +367,8 @@ def test_a_thing_appearing_beside_motion_is_found_by_the_detail_it_brings(
     what was there; under twice is not enough). Without it, beside motion of 2 px a
     frame or more, or with an error under 40 above the second before, it is not told
     from motion; where nothing moves it needs none."""
-    f = _still_scene(48)
-    _appears(f, (2, 3), 24, 48)
+    f = _appears_beside(motion, detail=detail)
     f.cells[24][2, 2, 3] = error
-    for i in range(48):
-        f.cells[i][1, 2, 4] = motion
-        if i >= 24:
-            f.cells[i][DETAIL, 2, 3] = detail
     assert [c.index for c in _unexplained(f)] == found
 
 
@@ -382,13 +377,7 @@ def test_a_thing_appearing_beside_motion_is_found_by_the_detail_it_brings(
     (1.5, "beside motion that cannot explain it")])
 def test_a_change_beside_motion_says_so(motion: float, said: str) -> None:
     """The reason and the ticket's words do not claim nothing moved where something did."""
-    f = _still_scene(48)
-    _appears(f, (2, 3), 24, 48)
-    for i in range(48):
-        f.cells[i][1, 2, 4] = motion
-        if i >= 24:
-            f.cells[i][DETAIL, 2, 3] = 12.0
-    found = _unexplained(f)
+    found = _unexplained(_appears_beside(motion))
     assert said in found[0].reason
     assert found[0].words.endswith(said)
     assert f"(motion there {motion:.1f} px a frame" in found[0].reason
@@ -400,13 +389,21 @@ def test_a_thing_appearing_before_or_after_fast_motion_next_door_is_not_told_fro
         frames: range, found: list[int]) -> None:
     """Fast motion (2.5 px a frame) next door only in the second before, or only after:
     either is motion beside it, even with the detail it brings."""
+    assert [c.index for c in _unexplained(_appears_beside(2.5, frames))] == found
+
+
+def _appears_beside(motion: float, frames: range = range(48), detail: float = 12.0
+                    ) -> Features:
+    """A still scene where something appears at frame 24 in region (2, 3), its fine
+    detail going from 4 to ``detail``, while the region to its right moves ``motion`` px a
+    frame in ``frames``."""
     f = _still_scene(48)
     _appears(f, (2, 3), 24, 48)
     for i in range(48):
-        f.cells[i][1, 2, 4] = 2.5 if i in frames else 0.0
+        f.cells[i][1, 2, 4] = motion if i in frames else 0.0
         if i >= 24:
-            f.cells[i][DETAIL, 2, 3] = 12.0
-    assert [c.index for c in _unexplained(f)] == found
+            f.cells[i][DETAIL, 2, 3] = detail
+    return f
 
 
 def _unexplained(f: Features) -> list[Candidate]:
