@@ -445,7 +445,8 @@ thing turning slowly in place (a model on a turntable) moves about 0.07."""
 DUPLICATE = 1.0
 """Largest change of any region (grey levels) in a frame that repeats the one before it
 exactly, as a clip made at a lower frame rate repeats frames: below a moving region's
-change in any frame that shows something new."""
+change in any frame that shows something new. Looser than shots.FROZEN (0.5, a stall's
+frames): a repeated frame re-encoded among moving ones changes up to about 0.6."""
 
 
 def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
