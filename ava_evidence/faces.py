@@ -11,7 +11,9 @@ Per face and shot, against the face's own first second:
 - the eyes' spacing relative to their width and to the face (the shape of the eye area,
   which neither blinking, talking nor a smile moves);
 - the embedding's distance (dlib's own rule: 0.6 or more is another person);
-- the aligned face's look (a 64-pixel chip), only to find where a change began.
+- the aligned face's look (a 64-pixel chip), only to find where a change began;
+- its shape read from the image (faceshape.py): the lower face's width, the eyes' size
+  and spacing, which the five points cannot follow; alone, a lead (SHAPE_LEAD).
 
 A face turned away (the nose off the line between the eyes) or not found as frontal is
 not measured at that moment; a change must persist (a blink or a turn does not).
@@ -19,7 +21,7 @@ not measured at that moment; a change must persist (a blink or a turn does not).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .analysis_types import Candidate
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .clip import ClipIndex
+    from .faceshape import Shape, ShapeMeter
     from .shots import Shots
 
 SAMPLES_PER_SECOND = 6
@@ -54,6 +57,13 @@ LASTING = 0.5
 """Seconds a change must last to count."""
 OTHER_PERSON = 0.6
 """dlib's embedding distance from which two faces are different people."""
+SHAPE_FLOOR = 0.06
+"""The least change of shape read from the image that counts (6%), however steady the
+face was in its first second."""
+SHAPE_LEAD = 0.45
+"""The most a change of shape read from the image scores on its own: the benchmark's
+untouched faces widen the lower face by up to about 20% when they talk, so it points at a
+moment to look at but does not claim one (below 0.5)."""
 
 
 @dataclass
@@ -69,6 +79,9 @@ class FaceSample:
     openness: float = 1.0
     """Contrast between the eye corners over the contrast of the middle of the face: an
     open eye shows white and iris, a closed one only lid."""
+    shape: Shape | None = None
+    """The face's shape against its track's first second (None: not frontal, or the
+    track never had a first second to compare with)."""
 
     @property
     def eye_distance(self) -> float:
@@ -98,6 +111,10 @@ class _Track:
     """Blurred chips of the first second, then their median (the baseline look)."""
     band: float | None = None
     """How far from the baseline look the first second's chips went (see _band)."""
+    firsts: list[tuple[FaceSample, np.ndarray]] = field(default_factory=list)
+    """The first second's frontal samples with their shape chips, until its end."""
+    shape_base: np.ndarray | None = None
+    """The first second's shape chip (faceshape.ShapeMeter.baseline), once it is over."""
 
 
 @dataclass
@@ -109,6 +126,7 @@ class FaceMeter:
     _tracks: list[_Track] = field(default_factory=list)
     _models: Any = None
     _loading: Any = None
+    _shaper: ShapeMeter | None = None
     _next_id: int = 0
     _last_full: int = -(10 ** 9)
     _shot_start: int = 0
@@ -160,6 +178,8 @@ class FaceMeter:
                             openness=_openness(luma, pts))
         frontal = abs(sample.yaw) <= MAX_YAW
         first = i < track.start + self.fps
+        if frontal:
+            self._shape(track, sample, luma, shape, first)
         if frontal and first:
             track.chips.append(chip)
         elif track.band is None and len(track.chips) >= 2:
@@ -178,6 +198,30 @@ class FaceMeter:
             track.embeddings += 1
             track.last_embedding = i
         self.samples.append(sample)
+
+    def _shape(self, track: _Track, sample: FaceSample, luma: np.ndarray, landmarks: Any,
+               first: bool) -> None:
+        """The face's shape against its first second: those chips are kept until the
+        second is over, then measured against their own median (only the few of one
+        second are ever held)."""
+        from .faceshape import ShapeMeter
+
+        if self._shaper is None:
+            self._shaper = ShapeMeter()
+        chip = self._shaper.chip(luma, landmarks)
+        if first:
+            track.firsts.append((sample, chip))
+            return
+        if track.shape_base is None and track.firsts:
+            _, base = _at_pose([s for s, _ in track.firsts])
+            if len(base) >= 3:
+                track.shape_base = self._shaper.baseline(
+                    [c for s, c in track.firsts if any(s is b for b in base)])
+                for s, c in track.firsts:
+                    s.shape = self._shaper.change(track.shape_base, c)
+            track.firsts = []
+        if track.shape_base is not None:
+            sample.shape = self._shaper.change(track.shape_base, chip)
 
     def _match(self, box: tuple[float, float, float, float], i: int) -> _Track:
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
@@ -332,6 +376,8 @@ class _Row:
     """Embedding distance from the first second's faces."""
     look: float
     """1 - correlation of the aligned, blurred chip with the first second's."""
+    shape: Shape | None = None
+    """The shape read from the image, against the first second (faceshape.py)."""
 
 
 def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
@@ -346,6 +392,11 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
         span = next((k for k, (a, b) in enumerate(shots.spans) if a <= s.frame < b), None)
         if span is not None:
             by_track.setdefault((span, s.track), []).append(s)
+    for (span, ident), track in by_track.items():
+        if any(sp < span and i == ident for sp, i in by_track):
+            # followed across a cut found only later: its shape was measured against
+            # the shot before, so this shot does without it
+            by_track[span, ident] = [replace(s, shape=None) for s in track]
     fps = max(index.fps, 1.0)
     measured = 0
     tracks = sorted(by_track.items(), key=lambda kv: kv[1][0].frame)
@@ -355,7 +406,7 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
             continue
         measured += 1
         who = _who(track, [t for (sp, _), t in tracks if sp == span])
-        c = _onset(index, rows, who, shots.spans[span][0], fps)
+        c = _onset(index, rows, who, shots.spans[span], fps)
         if c is not None:
             out.append(c)
         if measured == 1 or c is not None:
@@ -396,12 +447,11 @@ def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
     first = [s for s in track if s.frame < start + fps and abs(s.yaw) <= MAX_YAW]
     if len(first) < 3:
         return None
-    pose = float(np.median([s.yaw for s in first]))
+    pose, base = _at_pose(first)
 
     def as_then(s: FaceSample, tolerance: float = POSE_TOL) -> bool:
         return abs(s.yaw) <= MAX_YAW and abs(s.yaw - pose) <= tolerance
 
-    base = [s for s in first if as_then(s)]
     embeds = [s.embedding for s in base if s.embedding is not None]
     if len(base) < 3 or len(embeds) < 2:
         return None
@@ -415,8 +465,18 @@ def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
         dist = float(np.linalg.norm(s.embedding - e0)) \
             if s.embedding is not None and as_then(s, WHO_POSE_TOL) else None
         rows.append(_Row(s.frame, None if spacing is None else float(spacing),
-                         None if size is None else float(size), dist, 1 - _ncc(s.chip, chip0)))
+                         None if size is None else float(size), dist, 1 - _ncc(s.chip, chip0),
+                         s.shape if usable else None))
     return rows
+
+
+def _at_pose(first: list[FaceSample]) -> tuple[float, list[FaceSample]]:
+    """The first second's usual turn (its median yaw), and its samples turned about so:
+    the baseline every later moment is compared with."""
+    import numpy as np
+
+    pose = float(np.median([s.yaw for s in first]))
+    return pose, [s for s in first if abs(s.yaw - pose) <= POSE_TOL]
 
 
 def _soft(chip: np.ndarray) -> np.ndarray:
@@ -457,11 +517,11 @@ def _who(track: list[FaceSample], shot_tracks: list[list[FaceSample]]) -> str:
     return f"face {k + 1} from the left"
 
 
-def _peak_row(rows: list[_Row], first: int, measure: str) -> int:
-    """The frame, from ``first`` on, where ``measure`` is farthest from the first second."""
-    known = [r for r in rows[first:] if getattr(r, measure) is not None]
-    return max(known, key=lambda r: abs(getattr(r, measure))).frame if known else \
-        rows[first].frame
+def _peak_row(rows: list[_Row], first: int, values: list[float | None]) -> int:
+    """The frame, from ``first`` on, where ``values`` are farthest from the first second."""
+    known = [(abs(v), r.frame) for r, v in zip(rows[first:], values[first:], strict=True)
+             if v is not None]
+    return max(known, key=lambda k: k[0])[1] if known else rows[first].frame
 
 
 def _smooth(values: list[float | None]) -> list[float | None]:
@@ -508,12 +568,56 @@ def _noise(values: list[float | None], base_end: int) -> float:
     return 1.4826 * float(np.median(np.abs(np.asarray(known) - np.median(known))))
 
 
-_EYE_WORDS = {"spacing": (("farther apart", "closer together"), "for the size of the face"),
-              "size": (("larger", "smaller"), "corner to corner, for their spacing")}
-"""How a change of each eye measure is said: which way, and against what."""
+_IMAGE = "read from the aligned face's image, for the face's width at the eyes"
+_WORDS = {"spacing": (("farther apart", "closer together"), "for the size of the face"),
+          "size": (("larger", "smaller"), "corner to corner, for their spacing"),
+          "apart": (("farther apart", "closer together"), _IMAGE),
+          "eyes": (("larger", "smaller"), _IMAGE),
+          "jaw": (("wider", "narrower"), _IMAGE)}
+"""How a change of each shape measure is said: which way, and against what."""
+_VALUE_KEYS = {"spacing": "eye_spacing_change", "size": "eye_size_change",
+               "distance": "face_distance", "apart": "eye_image_spacing_change",
+               "eyes": "eye_image_size_change", "jaw": "jaw_width_change"}
+"""Each measure's name among a candidate's values."""
+_SHAPE_MEASURES = ("jaw", "apart", "eyes")
+"""faceshape.Shape's measures, each a lead on its own (SHAPE_LEAD)."""
 
 
-def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: float
+def _series(rows: list[_Row], measure: str) -> list[float | None]:
+    """One measure's value per row (a landmark measure, the embedding's distance, or a
+    shape read from the image)."""
+    if measure in _SHAPE_MEASURES:
+        return [None if r.shape is None else float(getattr(r.shape, measure)) for r in rows]
+    return [getattr(r, measure) for r in rows]
+
+
+def _shape_changes(rows: list[_Row], base_end: int, shot_end: int, fps: float
+                   ) -> dict[str, tuple[int, float, float, list[float | None], float]]:
+    """Changes of shape read from the image that last, per measure: the row where found,
+    its peak, its score (SHAPE_LEAD at twice its threshold), how far each row went, and
+    the level below which it had not begun. Only growth counts: closing or narrowing
+    eyes, as in a blink or a squint, is not a failure the five points miss. A change
+    may be short only if the shot ends on it; where the face turns away instead, the
+    measures stop without the shot ending, and what a turn begins does not count."""
+    out = {}
+    frames = [r.frame for r in rows]
+    for name in _SHAPE_MEASURES:
+        smooth = _smooth(_series(rows, name))
+        grown = [None if v is None else max(0.0, v) for v in smooth]
+        own = max((abs(v) for v in smooth[:base_end] if v is not None), default=0.0)
+        threshold = max(SHAPE_FLOOR, 4 * _noise(smooth, base_end), own)
+        last = max((r for r, v in zip(frames, grown, strict=True) if v is not None),
+                   default=0)
+        at = _sustained(grown, threshold, base_end, frames, LASTING * fps,
+                        rising_end=shot_end - last <= LASTING * fps)
+        if at is not None:
+            peak = max(v for v in grown[at:] if v is not None)
+            out[name] = (at, peak, SHAPE_LEAD * min(1.0, peak / (2 * threshold)), grown,
+                         0.5 * threshold)
+    return out
+
+
+def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], fps: float
            ) -> Candidate | None:
     """Where this face's measures leave their first second for good, scored by how plain
     the change is: 0.5 at eye spacing 12% off, or an embedding 0.04 past the face's own
@@ -556,6 +660,10 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
         found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))
+    for name, (at, peak, score, grown, level) in _shape_changes(rows, base_end, shot[1],
+                                                                 fps).items():
+        found[name] = (at, peak, score)
+        began[name] = (grown, level)
     if not found:
         return None
     measure, (first, _, _) = min(found.items(), key=lambda kv: kv[1][0])
@@ -573,32 +681,34 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot_start: int, fps: f
         k -= 1
     onset = rows[k].frame
     parts, said = [], []
-    # the eyes: their spacing if it changed, else their size
-    eyes = next((m for m in ("spacing", "size") if m in found), None)
-    if eyes is not None:
-        peak = found[eyes][1]
-        (wider, narrower), against = _EYE_WORDS[eyes]
+    # the eyes (their spacing or size), then the lower face
+    groups: tuple[tuple[str, ...], ...] = (("spacing", "apart", "size", "eyes"), ("jaw",))
+    for group in groups:
+        # the plainest of them (landmarks first where they score as high)
+        m = max((m for m in group if m in found), key=lambda m: found[m][2], default=None)
+        if m is None:
+            continue
+        peak = found[m][1]
+        (wider, narrower), against = _WORDS[m]
         how = wider if peak > 0 else narrower
-        parts.append(f"eyes up to {abs(peak) * 100:.0f}% {how} ({against}) than in the "
+        part = "the lower face" if m == "jaw" else "eyes"
+        parts.append(f"{part} up to {abs(peak) * 100:.0f}% {how} ({against}) than in the "
                      f"shot's first second")
-        said.append((_peak_row(rows, first, eyes),
-                     f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the start of "
-                     f"the shot"))
+        said.append((_peak_row(rows, first, _series(rows, m)),
+                     f"{'its lower face is' if m == 'jaw' else 'its eyes are'} about "
+                     f"{abs(peak) * 100:.0f}% {how} than at the start of the shot"))
     if "distance" in found:
         peak = found["distance"][1]
         parts.append(f"face embedding distance up to {peak:.2f} from the first second "
                      f"(0.6 or more: another person)")
-        said.append((_peak_row(rows, first, "distance"),
+        said.append((_peak_row(rows, first, _series(rows, "distance")),
                      "it no longer looks like the same person as at the start of the shot"
                      if peak >= OTHER_PERSON else
                      "its features no longer match the start of the shot"))
     at_frame, what = said[0]
     by = f"by {format_short(index.time_of(at_frame))} (frame {at_frame})"
-    gap = abs(found.get("spacing", (0, 0.0, 0.0))[1])
-    grown = abs(found.get("size", (0, 0.0, 0.0))[1])
-    distance = found.get("distance", (0, 0.0, 0.0))[1]
+    numbers = {key: abs(found.get(m, (0, 0.0, 0.0))[1]) for m, key in _VALUE_KEYS.items()}
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
-                     "identity", {"eye_spacing_change": gap, "eye_size_change": grown,
-                                  "face_distance": distance},
+                     "identity", numbers,
                      words=f"{who} starts to change; {by} {what}",
-                     baseline=shot_start)
+                     baseline=shot[0])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ava_evidence.analysis import SEEN, rank_failures, suggest
+from ava_evidence.analysis import MIN_SCORE, SEEN, rank_failures, suggest
 from ava_evidence.clip import index_clip
 from ava_evidence.features import Features
 
@@ -27,6 +27,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "vanish": motionclips.ball_clip(d / "vanish.mp4", vanish_at=2.0),
         "appear": motionclips.ball_clip(d / "appear.mp4", appear_at=2.0),
         "drift": motionclips.face_clip(d / "drift.mp4", 1.5),
+        "jaw": motionclips.face_look_clip(d / "jaw.mp4", jaw=1.3),
+        "eyes": motionclips.face_look_clip(d / "eyes.mp4", eye_size=1.4),
     }
 
 
@@ -38,7 +40,25 @@ def _top(path: Path, failure: str) -> float:
 @pytest.mark.parametrize("name", ["closed", "profile"])
 def test_closed_eyes_and_a_profile_turn_are_not_identity_drift(clips: dict[str, Path],
                                                                name: str) -> None:
-    assert _top(clips[name], "identity-coherence") < SEEN
+    """Not even as a lead: eyes that close shrink (only growth counts), and a turn stops
+    the measures without the shot ending on it."""
+    found = suggest(index_clip(clips[name]), "identity-coherence").candidates
+    assert found == [], [c.reason for c in found]
+
+
+@pytest.mark.parametrize("name, said", [("jaw", "the lower face up to "),
+                                        ("eyes", "eyes up to ")])
+def test_a_widening_jaw_and_growing_eyes_are_pointed_at(clips: dict[str, Path], name: str,
+                                                        said: str) -> None:
+    """What the five landmarks cannot follow is read from the face's image: found near its
+    onset (1.5 s), as a lead to look at rather than a claim."""
+    found = suggest(index_clip(clips[name]), "identity-coherence").candidates
+    assert found and abs(float(found[0].time) - 1.5) <= 0.5
+    best = found[0]
+    assert best.reason.startswith(f"the face: {said}"), best.reason
+    assert "(read from the aligned face's image, for the face's width at the eyes)" in \
+        best.reason
+    assert MIN_SCORE <= best.score < SEEN
 
 
 def test_a_cut_between_similar_shots_is_a_cut_not_a_failure(clips: dict[str, Path]) -> None:
@@ -187,7 +207,7 @@ def test_a_slow_cross_fade_to_another_face_is_dated_where_its_look_starts_to_str
     dists: dict[int, float] = {0: 0.15, 1: 0.2, 2: 0.18, 3: 0.17, 4: 0.2, 5: 0.16, 12: 0.45,
                                14: 0.55, 16: 0.6, 18: 0.62, 20: 0.64, 22: 0.66}
     rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), look) for k, look in enumerate(looks)]
-    found = _onset(index, rows, "the face", 0, 24.0)  # type: ignore[arg-type]
+    found = _onset(index, rows, "the face", (0, 96), 24.0)  # type: ignore[arg-type]
     assert found is not None and found.index == 32
     assert "face embedding distance up to 0.66" in found.reason
 
@@ -302,3 +322,30 @@ def test_who_it_is_is_compared_over_a_wider_turn_than_the_eyes_shape() -> None:
     turned, far = rows[-2], rows[-1]
     assert turned.distance == pytest.approx(0.7, abs=1e-3) and turned.spacing is None
     assert far.distance is None and far.spacing is None
+
+
+def test_a_face_followed_across_a_cut_found_later_is_not_measured_against_the_shot_before(
+        ) -> None:
+    """The face's shape is measured as frames arrive, against its track's first second; a
+    cut the shot finder confirms only afterwards leaves the next shot's shapes measured
+    against the shot before, so they are not used there."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from ava_evidence.faces import FaceSample, identity
+    from ava_evidence.faceshape import Shape
+    from ava_evidence.shots import Shots
+
+    points = np.array([[60, 50], [50, 50], [30, 50], [40, 50], [45, 62]], np.float32)
+    chip, same = np.full((64, 64), 128, np.uint8), np.zeros(128, np.float32)
+    samples = [FaceSample(k, 0, points, (20.0, 30.0, 50.0, 50.0), 0.0, chip, same,
+                          shape=Shape(0.3 if k >= 84 else 0.0, 0.0, 0.0))
+               for k in range(0, 120, 4)]
+    index = SimpleNamespace(fps=24.0, frame_count=120, time_of=lambda i: Fraction(i, 24))
+    one = identity(index, samples, Shots([], [], [(0, 120)]))[0]  # type: ignore[arg-type]
+    assert [c.index for c in one] == [84] and "the lower face up to 30% wider" in \
+        one[0].reason
+    two = identity(index, samples, Shots([48], [], [(0, 48), (48, 120)]))[0]  # type: ignore[arg-type]
+    assert two == []
