@@ -349,3 +349,18 @@ def test_a_face_followed_across_a_cut_found_later_is_not_measured_against_the_sh
         one[0].reason
     two = identity(index, samples, Shots([48], [], [(0, 48), (48, 120)]))[0]  # type: ignore[arg-type]
     assert two == []
+
+
+def test_a_face_missed_while_the_camera_pushes_in_is_still_the_same_face() -> None:
+    """A face missed for two samples while the camera pushes in (15 fps, a real bench clip:
+    148 to 224 pixels in 0.4 s) is followed on, so it keeps its first second to be
+    compared with; a face a third smaller 1.5 s later, elsewhere, is another track."""
+    from ava_evidence.faces import FaceMeter
+
+    meter = FaceMeter(15.0)
+    pushed = meter._match((250.0, 159.0, 148.0, 148.0), 30)
+    assert meter._match((216.0, 125.0, 224.0, 224.0), 36) is pushed
+    assert meter._match((250.0, 159.0, 148.0, 148.0), 38) is not pushed  # within a sample
+    later = FaceMeter(24.0)
+    first = later._match((243.0, 133.0, 256.0, 256.0), 40)
+    assert later._match((256.0, 275.0, 132.0, 132.0), 76) is not first
