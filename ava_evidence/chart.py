@@ -25,6 +25,7 @@ CUT = (150, 150, 160)
 LABELS = {
     "eye_spacing_change": ("eye spacing vs first second", "%"),
     "face_distance": ("face embedding distance (0.6 = another person)", ""),
+    "face_shape_change": ("face shape vs first second (from its image)", "%"),
     "motion_surprise": ("change no motion explains", "levels"),
     "brightness": ("brightness", "levels"),
     "brightness_jump": ("brightness jump", "levels"),

@@ -388,9 +388,7 @@ class _Row:
 
 def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
              ) -> tuple[list[Candidate], dict[str, list[float | None]], list[str]]:
-    n = index.frame_count
-    gap_series: list[float | None] = [None] * n
-    dist_series: list[float | None] = [None] * n
+    series: dict[str, list[float | None]] = {k: [None] * index.frame_count for k in SERIES}
     out: list[Candidate] = []
     notes: list[str] = []
     by_track: dict[tuple[int, int], list[FaceSample]] = {}
@@ -416,15 +414,25 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
         if c is not None:
             out.append(c)
         if measured == 1 or c is not None:
-            for r in rows:
-                if r.spacing is not None:
-                    gap_series[r.frame] = round(r.spacing, 4)
-                if r.distance is not None:
-                    dist_series[r.frame] = round(r.distance, 4)
+            _chart(rows, series)
     if not measured:
         notes.append("no face was seen from the front steadily enough in the first second "
                      "of a shot to measure identity")
-    return out, {"eye_spacing_change": gap_series, "face_distance": dist_series}, notes
+    return out, series, notes
+
+
+SERIES = ("eye_spacing_change", "face_distance", "face_shape_change")
+"""The measured series identity() returns for the chart (chart.LABELS names them)."""
+
+
+def _chart(rows: list[_Row], series: dict[str, list[float | None]]) -> None:
+    """A face's measures into the chart's series: its eye spacing, its embedding's distance
+    and the largest change of its shape read from the image."""
+    for r in rows:
+        shape = None if r.shape is None else max(r.shape)
+        for key, v in zip(SERIES, (r.spacing, r.distance, shape), strict=True):
+            if v is not None:
+                series[key][r.frame] = round(v, 4)
 
 
 def _spacing(s: FaceSample) -> tuple[float, float]:

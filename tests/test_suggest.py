@@ -111,7 +111,9 @@ def test_json_contract_and_nothing_found(made: dict[str, Path]) -> None:
     c = doc["candidates"][0]
     assert set(c) >= {"time_s", "index", "score", "reason"}
     assert 0 <= c["score"] <= 1
-    assert len(doc["series"]["time_s"]) == len(doc["series"]["eye_spacing_change"])
+    assert len(doc["series"]["time_s"]) == len(doc["series"]["eye_spacing_change"]) == \
+        len(doc["series"]["face_shape_change"])
+    assert any(v is not None for v in doc["series"]["face_shape_change"])
     doc = run_json("suggest", made["steady"], "--failure", "identity")
     assert doc["candidates"] == []
     out = run_cli("suggest", made["steady"], "--failure", "identity").stdout
