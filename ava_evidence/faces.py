@@ -22,7 +22,7 @@ not measured at that moment; a change must persist (a blink or a turn does not).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .analysis_types import Candidate
 from .timecode import format_short
@@ -396,11 +396,11 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
         span = next((k for k, (a, b) in enumerate(shots.spans) if a <= s.frame < b), None)
         if span is not None:
             by_track.setdefault((span, s.track), []).append(s)
-    for (span, ident), track in by_track.items():
-        if any(sp < span and i == ident for sp, i in by_track):
-            # followed across a cut found only later: its shape was measured against
-            # the shot before, so this shot does without it
-            by_track[span, ident] = [replace(s, shape=None) for s in track]
+    # a face followed across a cut found only later: its shape was measured against the
+    # shot before, so the shots after do without it
+    by_track = {(span, ident): [replace(s, shape=None) for s in track]
+                if any(sp < span and i == ident for sp, i in by_track) else track
+                for (span, ident), track in by_track.items()}
     fps = max(index.fps, 1.0)
     measured = 0
     tracks = sorted(by_track.items(), key=lambda kv: kv[1][0].frame)
@@ -582,13 +582,17 @@ def _noise(values: list[float | None], base_end: int) -> float:
     return 1.4826 * float(np.median(np.abs(np.asarray(known) - np.median(known))))
 
 
-_IMAGE = "read from the aligned face's image, for the face's width at the eyes"
 _WORDS = {"spacing": (("farther apart", "closer together"), "for the size of the face"),
-          "size": (("larger", "smaller"), "corner to corner, for their spacing"),
-          "apart": (("farther apart", "closer together"), _IMAGE),
-          "eyes": (("larger", "smaller"), _IMAGE),
-          "jaw": (("wider", "narrower"), _IMAGE)}
-"""How a change of each shape measure is said: which way, and against what."""
+          "size": (("larger", "smaller"), "corner to corner, for their spacing")}
+"""How a change of each landmark measure is said: which way, and against what."""
+_IMAGE_WORDS = {"apart": ("eyes farther apart", "moved them up to {}% apart",
+                          "its eyes look farther apart"),
+                "eyes": ("eyes larger", "grew up to {}% around them", "its eyes look larger"),
+                "jaw": ("the lower face wider", "stretched up to {}% wider there",
+                        "its jaw looks wider")}
+"""How a change of shape read from the image is said: what, how much the image moved (a
+flow's reading, which understates the change itself, so the ticket gives no number), and
+in the ticket's words."""
 _VALUE_KEYS = {"spacing": "eye_spacing_change", "size": "eye_size_change",
                "distance": "face_distance", "apart": "eye_image_spacing_change",
                "eyes": "eye_image_size_change", "jaw": "jaw_width_change"}
@@ -605,14 +609,63 @@ def _series(rows: list[_Row], measure: str) -> list[float | None]:
     return [getattr(r, measure) for r in rows]
 
 
+def _describe(rows: list[_Row], first: int, found: dict[str, tuple[int, float, float]],
+              began: dict[str, tuple[list[float | None], float]]
+              ) -> tuple[list[str], list[tuple[int, str]]]:
+    """The reason's parts, and the ticket's words with the frame that shows each: the eyes
+    (the plainest of their measures, landmarks first where they score as high), the lower
+    face, then who it is. Each frame is where the measure found went farthest (on the
+    series it was found on, so a blink's dip is never the frame named)."""
+    parts, said = [], []
+    groups: tuple[tuple[str, ...], ...] = (("spacing", "apart", "size", "eyes"), ("jaw",))
+    for group in groups:
+        m = max((m for m in group if m in found), key=lambda m: found[m][2], default=None)
+        if m is None:
+            continue
+        peak, at = found[m][1], _peak_row(rows, first, began[m][0])
+        if m in _IMAGE_WORDS:
+            what, moved, words = _IMAGE_WORDS[m]
+            parts.append(f"{what} than in the shot's first second (its aligned image "
+                         f"{moved.format(round(peak * 100))}, by optical flow, against the "
+                         f"temples)")
+            said.append((at, f"{words} than at the start of the shot"))
+            continue
+        (wider, narrower), against = _WORDS[m]
+        how = wider if peak > 0 else narrower
+        parts.append(f"eyes up to {abs(peak) * 100:.0f}% {how} ({against}) than in the "
+                     f"shot's first second")
+        said.append((at, f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the "
+                         f"start of the shot"))
+    if "distance" in found:
+        peak = found["distance"][1]
+        parts.append(f"face embedding distance up to {peak:.2f} from the first second "
+                     f"(0.6 or more: another person)")
+        said.append((_peak_row(rows, first, _series(rows, "distance")),
+                     "it no longer looks like the same person as at the start of the shot"
+                     if peak >= OTHER_PERSON else
+                     "its features no longer match the start of the shot"))
+    return parts, said
+
+
+class _ShapeChange(NamedTuple):
+    row: int
+    """Where the change was found."""
+    peak: float
+    score: float
+    """SHAPE_LEAD at twice its threshold."""
+    grown: list[float | None]
+    """How far each row went (its growth only)."""
+    level: float
+    """Below this, the change had not begun."""
+
+
 def _shape_changes(rows: list[_Row], base_end: int, shot_end: int, fps: float
-                   ) -> dict[str, tuple[int, float, float, list[float | None], float]]:
-    """Changes of shape read from the image that last, per measure: the row where found,
-    its peak, its score (SHAPE_LEAD at twice its threshold), how far each row went, and
-    the level below which it had not begun. Only growth counts: closing or narrowing
-    eyes, as in a blink or a squint, is not a failure the five points miss. A change
-    may be short only if the shot ends on it; where the face turns away instead, the
-    measures stop without the shot ending, and what a turn begins does not count."""
+                   ) -> dict[str, _ShapeChange]:
+    """Changes of shape read from the image that last, per measure. Only growth counts:
+    closing or narrowing eyes, as in a blink or a squint, is not a failure the five points
+    miss. A change may be short only if the shot ends on it; where the face turns away
+    instead, the measures stop without the shot ending, and what a turn begins does not
+    count."""
     out = {}
     frames = [r.frame for r in rows]
     for name in _SHAPE_MEASURES:
@@ -626,8 +679,8 @@ def _shape_changes(rows: list[_Row], base_end: int, shot_end: int, fps: float
                         rising_end=shot_end - last <= LASTING * fps)
         if at is not None:
             peak = max(v for v in grown[at:] if v is not None)
-            out[name] = (at, peak, SHAPE_LEAD * min(1.0, peak / (2 * threshold)), grown,
-                         0.5 * threshold)
+            out[name] = _ShapeChange(at, peak, SHAPE_LEAD * min(1.0, peak / (2 * threshold)),
+                                     grown, 0.5 * threshold)
     return out
 
 
@@ -674,10 +727,9 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
         found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))
-    for name, (at, peak, score, grown, level) in _shape_changes(rows, base_end, shot[1],
-                                                                 fps).items():
-        found[name] = (at, peak, score)
-        began[name] = (grown, level)
+    for name, change in _shape_changes(rows, base_end, shot[1], fps).items():
+        found[name] = (change.row, change.peak, change.score)
+        began[name] = (change.grown, change.level)
     if not found:
         return None
     measure, (first, _, _) = min(found.items(), key=lambda kv: kv[1][0])
@@ -694,31 +746,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     while k > base_end and (series[k - 1] or 0.0) > level:
         k -= 1
     onset = rows[k].frame
-    parts, said = [], []
-    # the eyes (their spacing or size), then the lower face
-    groups: tuple[tuple[str, ...], ...] = (("spacing", "apart", "size", "eyes"), ("jaw",))
-    for group in groups:
-        # the plainest of them (landmarks first where they score as high)
-        m = max((m for m in group if m in found), key=lambda m: found[m][2], default=None)
-        if m is None:
-            continue
-        peak = found[m][1]
-        (wider, narrower), against = _WORDS[m]
-        how = wider if peak > 0 else narrower
-        part = "the lower face" if m == "jaw" else "eyes"
-        parts.append(f"{part} up to {abs(peak) * 100:.0f}% {how} ({against}) than in the "
-                     f"shot's first second")
-        said.append((_peak_row(rows, first, _series(rows, m)),
-                     f"{'its lower face is' if m == 'jaw' else 'its eyes are'} about "
-                     f"{abs(peak) * 100:.0f}% {how} than at the start of the shot"))
-    if "distance" in found:
-        peak = found["distance"][1]
-        parts.append(f"face embedding distance up to {peak:.2f} from the first second "
-                     f"(0.6 or more: another person)")
-        said.append((_peak_row(rows, first, _series(rows, "distance")),
-                     "it no longer looks like the same person as at the start of the shot"
-                     if peak >= OTHER_PERSON else
-                     "its features no longer match the start of the shot"))
+    parts, said = _describe(rows, first, found, began)
     at_frame, what = said[0]
     by = f"by {format_short(index.time_of(at_frame))} (frame {at_frame})"
     numbers = {key: abs(found.get(m, (0, 0.0, 0.0))[1]) for m, key in _VALUE_KEYS.items()}

@@ -36,6 +36,9 @@ _EYES = ((24, 56, 30, 50), (72, 104, 30, 50))
 _EYE_CENTRES = ((40.0, 40.0), (88.0, 40.0))
 _TEMPLES = ((4, 28, 20, 60), (100, 124, 20, 60))
 _LOWER_SIDES = ((8, 40, 78, 124), (88, 120, 78, 124))
+_EYE_GAP = _EYE_CENTRES[1][0] - _EYE_CENTRES[0][0]
+_TEMPLE_GAP = (_TEMPLES[1][0] + _TEMPLES[1][1] - _TEMPLES[0][0] - _TEMPLES[0][1]) / 2
+"""Distances between the eyes' centres and between the temples' centres (pixels)."""
 
 
 class Shape(NamedTuple):
@@ -86,6 +89,7 @@ class ShapeMeter:
         return np.asarray(np.median(np.stack(chips), axis=0), np.uint8)
 
     def change(self, baseline: np.ndarray, chip: np.ndarray) -> Shape:
+        """How ``chip`` differs in shape from ``baseline`` (both from :meth:`chip`)."""
         import numpy as np
 
         flow = self._dis.calc(baseline, chip, None)
@@ -101,9 +105,7 @@ class ShapeMeter:
             ox, oy = self._xx[m] - cx, self._yy[m] - cy
             growth.append(float((ox * dx[m] + oy * dy[m]).sum() / (ox * ox + oy * oy).sum()))
         right, left = (float(dx[m].mean()) for m in self._eyes)
-        eye_gap = _EYE_CENTRES[1][0] - _EYE_CENTRES[0][0]
-        side_gap = (_TEMPLES[1][0] + _TEMPLES[1][1] - _TEMPLES[0][0] - _TEMPLES[0][1]) / 2
         sides = float(dx[self._temples[1]].mean() - dx[self._temples[0]].mean())
         return Shape(jaw=widening(self._lower) - temples,
                      eyes=float(np.mean(growth)) - temples,
-                     apart=(left - right) / eye_gap - sides / side_gap)
+                     apart=(left - right) / _EYE_GAP - sides / _TEMPLE_GAP)

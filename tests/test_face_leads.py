@@ -1,0 +1,182 @@
+"""How the face's shape read from its image becomes a lead (faces.py): what counts, against
+what baseline, on which frames, and how a face is followed while missed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ava_evidence.faces import (
+    SHAPE_LEAD,
+    FaceMeter,
+    FaceSample,
+    _onset,
+    _Row,
+    _rows,
+    _shape_changes,
+    _Track,
+    identity,
+)
+from ava_evidence.faceshape import Shape
+from ava_evidence.shots import Shots
+
+POINTS = np.array([[60, 50], [50, 50], [30, 50], [40, 50], [45, 62]], np.float32)
+CHIP = np.full((64, 64), 128, np.uint8)
+SAME = np.zeros(128, np.float32)
+INDEX = SimpleNamespace(fps=24.0, frame_count=200, time_of=lambda i: Fraction(i, 24))
+
+
+def _jaw_rows(jaws: Sequence[float | None]) -> list[_Row]:
+    """A row every 4 frames at 24 fps, the lower face's change as given (None: turned)."""
+    return [_Row(4 * k, 0.0, 0.0, None, 0.0, None if j is None else Shape(j, 0.0, 0.0))
+            for k, j in enumerate(jaws)]
+
+
+def test_a_shape_change_the_shot_ends_on_counts_but_one_a_turn_ends_does_not() -> None:
+    """Three samples wider at the very end of the shot (a third of a second) count; the
+    same three followed by the face turning away a second before the shot ends do not."""
+    jaws: list[float] = [0.0] * 21 + [0.3] * 3  # frames 0..92
+    assert "jaw" in _shape_changes(_jaw_rows(jaws), 6, 96, 24.0)
+    assert _shape_changes(_jaw_rows(jaws), 6, 200, 24.0) == {}
+
+
+def test_only_growth_of_the_shape_counts() -> None:
+    """Eyes read 30% smaller for good (a squint, closed eyes) are not pointed at."""
+    rows = [_Row(4 * k, 0.0, 0.0, None, 0.0, Shape(0.0, -0.3 if k >= 8 else 0.0, 0.0))
+            for k in range(24)]
+    assert _shape_changes(rows, 6, 200, 24.0) == {}
+
+
+def test_a_shape_change_must_pass_what_the_first_second_itself_reached() -> None:
+    """A face whose lower face already swung 11% in its first second (talking) must go
+    farther than that later, not just past the 6% floor."""
+    jaws: list[float] = [0.0, 0.0, 0.11, 0.11, 0.0, 0.0] + [0.09] * 18
+    assert _shape_changes(_jaw_rows(jaws), 6, 200, 24.0) == {}
+    assert "jaw" in _shape_changes(_jaw_rows([*jaws[:6], *[0.14] * 18]), 6, 200, 24.0)
+
+
+def test_a_shape_change_is_dated_where_it_began_to_grow() -> None:
+    """The lower face widens steadily from frame 40: found where it passes 6%, dated
+    where it first passed half of that."""
+    jaws: list[float] = [0.0] * 10 + [0.04, 0.08, 0.12, 0.16] + [0.2] * 10
+    found = _onset(INDEX, _jaw_rows(jaws), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 40, found
+
+
+def test_a_shape_change_alone_is_never_more_than_a_lead() -> None:
+    found = _shape_changes(_jaw_rows([0.0] * 6 + [0.5] * 18), 6, 200, 24.0)
+    assert found["jaw"][2] == pytest.approx(SHAPE_LEAD)
+
+
+def test_where_the_landmarks_see_the_eyes_move_apart_they_are_what_is_said() -> None:
+    """Eyes 20% farther apart by their corners (a plain change, score 1) and 10% by the
+    image (a lead): the reason gives the plainer measure."""
+    rows = [_Row(4 * k, 0.2 if k >= 8 else 0.0, 0.0, None, 0.0,
+                 Shape(0.0, 0.0, 0.1 if k >= 8 else 0.0)) for k in range(24)]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.score == pytest.approx(1.0)
+    assert "eyes up to 20% farther apart (for the size of the face)" in found.reason, \
+        found.reason
+
+
+def test_the_moment_named_shows_the_growth_not_a_blink() -> None:
+    """Eyes that grow 20% from frame 32, with one blink at frame 64 (the image reads the
+    eyes 50% smaller there): the words must not send the creator to the blink."""
+    eyes = [0.0] * 8 + [0.2] * 16
+    eyes[16] = -0.5
+    rows = [_Row(4 * k, 0.0, 0.0, None, 0.0, Shape(0.0, e, 0.0)) for k, e in enumerate(eyes)]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and "its eyes look larger" in found.words
+    assert "(frame 64)" not in found.words, found.words
+
+
+def test_the_shape_is_not_used_while_the_head_is_turned() -> None:
+    sample = [FaceSample(k, 0, POINTS, (20.0, 30.0, 50.0, 50.0), 0.0, CHIP, SAME,
+                         shape=Shape(0.0, 0.0, 0.0)) for k in range(0, 24, 4)]
+    turned = FaceSample(28, 0, POINTS, (20.0, 30.0, 50.0, 50.0), 0.2, CHIP, SAME,
+                        shape=Shape(0.3, 0.3, 0.3))
+    rows = _rows([*sample, turned], 24.0)
+    assert rows is not None and rows[-1].shape is None and rows[0].shape is not None
+
+
+def test_a_face_followed_across_a_later_cut_keeps_its_shape_in_the_shot_it_started_in(
+        ) -> None:
+    """Only the shot after the cut does without the shape: the lower face widening in
+    the first shot (from frame 28, the cut at 60) is still found there."""
+    samples = [FaceSample(k, 0, POINTS, (20.0, 30.0, 50.0, 50.0), 0.0, CHIP, SAME,
+                          shape=Shape(0.3 if 28 <= k < 60 else 0.0, 0.0, 0.0))
+               for k in range(0, 120, 4)]
+    found = identity(INDEX, samples, Shots([60], [], [(0, 60), (60, 120)]))[0]  # type: ignore[arg-type]
+    assert [c.index for c in found] == [28], [c.reason for c in found]
+
+
+class _Stub:
+    """A ShapeMeter that reads a chip's grey level as the face's width (no dlib)."""
+
+    def __init__(self) -> None:
+        self.baselines: list[list[int]] = []
+
+    def chip(self, luma: np.ndarray, landmarks: Any) -> np.ndarray:
+        return luma
+
+    def baseline(self, chips: list[np.ndarray]) -> np.ndarray:
+        self.baselines.append([int(c[0, 0]) for c in chips])
+        return np.asarray(np.median(np.stack(chips), axis=0), np.uint8)
+
+    def change(self, baseline: np.ndarray, chip: np.ndarray) -> Shape:
+        return Shape(float(chip[0, 0]) - float(baseline[0, 0]), 0.0, 0.0)
+
+
+def _feed(yaws: list[float]) -> tuple[FaceMeter, _Track, list[FaceSample], _Stub]:
+    """Samples one a frame at 6 fps (the first second: frames 0-5), grey level 10 + frame."""
+    meter, stub = FaceMeter(6.0), _Stub()
+    meter._shaper = stub  # type: ignore[assignment]
+    track, samples = _Track(0, (0.0, 0.0, 50.0, 50.0), 0, start=0), []
+    for i, yaw in enumerate(yaws):
+        s = FaceSample(i, 0, POINTS, (0.0, 0.0, 50.0, 50.0), yaw, CHIP)
+        meter._shape(track, s, np.full((4, 4), 10 + i, np.uint8), None, i < 6)
+        samples.append(s)
+    return meter, track, samples, stub
+
+
+def test_the_shape_baseline_is_the_first_seconds_samples_at_its_usual_turn() -> None:
+    """The first second's turned sample (frame 2) is left out of the baseline, as _rows
+    leaves it out; every first-second sample is measured once the second is over, and
+    its chips are let go."""
+    _, track, samples, stub = _feed([0.0, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0])
+    assert stub.baselines == [[10, 11, 13, 14, 15]]
+    assert all(s.shape is not None for s in samples)
+    assert track.firsts == []
+
+
+def test_no_shape_without_three_first_second_samples_at_one_turn() -> None:
+    _, track, samples, stub = _feed([0.0, 0.4, -0.4, 0.2, -0.2, 0.45, 0.0, 0.0])
+    assert stub.baselines == [] and track.shape_base is None and track.firsts == []
+    assert all(s.shape is None for s in samples)
+
+
+def test_a_face_missed_while_the_camera_pulls_out_is_still_the_same_face() -> None:
+    meter = FaceMeter(15.0)
+    pulled = meter._match((216.0, 125.0, 224.0, 224.0), 30)
+    assert meter._match((250.0, 159.0, 148.0, 148.0), 36) is pulled
+
+
+def test_a_face_missed_briefly_may_not_grow_more_than_twice() -> None:
+    meter = FaceMeter(15.0)
+    small = meter._match((250.0, 159.0, 148.0, 148.0), 30)
+    assert meter._match((164.0, 73.0, 320.0, 320.0), 36) is not small
+
+
+@pytest.mark.parametrize("fps", [1.0, 2.0, 3.0, 25.0, 29.97, 60.0])
+def test_every_sample_rate_keeps_the_usual_growth_for_a_face_seen_every_sample(
+        fps: float) -> None:
+    """Seen at consecutive samples, a face may grow 1.45 times, whatever the rate."""
+    meter = FaceMeter(fps)
+    t = meter._match((100.0, 100.0, 100.0, 100.0), 0)
+    assert meter._match((90.0, 90.0, 140.0, 140.0), meter.step) is t
+    assert meter._match((55.0, 55.0, 210.0, 210.0), 2 * meter.step) is not t  # 1.5x
