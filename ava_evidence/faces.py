@@ -224,19 +224,21 @@ class FaceMeter:
             sample.shape = self._shaper.change(track.shape_base, chip)
 
     def _match(self, box: tuple[float, float, float, float], i: int) -> _Track:
-        """The track this face continues (near where it was last seen, about its size), or
-        a new one. A face may grow or shrink 1.45 times a sample; while it was missed for
-        up to half a second, as often when the camera pushes in fast, as many times over
-        as samples were missed (up to 2)."""
+        """The track this face continues, or a new one: the nearest track last seen within
+        0.6 of its width of here, at about this size (1.45 times larger or smaller; twice,
+        after it was missed for up to half a second, as when the camera pushes in fast)."""
         cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        fits = []
         for t in self._tracks:
-            tx, ty = t.box[0] + t.box[2] / 2, t.box[1] + t.box[3] / 2
-            gap = i - t.last
-            grow = min(2.0, 1.45 ** (gap / self.step)) if gap <= self.fps / 2 else 1.45
-            if abs(tx - cx) + abs(ty - cy) < 0.6 * t.box[2] and \
-                    1 / grow <= box[2] / t.box[2] <= grow and t.last != i:
-                t.box, t.last = box, i
-                return t
+            away = abs(t.box[0] + t.box[2] / 2 - cx) + abs(t.box[1] + t.box[3] / 2 - cy)
+            grow = 2.0 if self.step < i - t.last <= self.fps / 2 else 1.45
+            if away < 0.6 * t.box[2] and 1 / grow <= box[2] / t.box[2] <= grow and \
+                    t.last != i:
+                fits.append((away, t.ident, t))
+        if fits:
+            t = min(fits, key=lambda f: (f[0], f[1]))[2]
+            t.box, t.last = box, i
+            return t
         t = _Track(self._next_id, box, i, start=i)
         self._next_id += 1
         self._tracks.append(t)

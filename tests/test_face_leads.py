@@ -180,3 +180,13 @@ def test_every_sample_rate_keeps_the_usual_growth_for_a_face_seen_every_sample(
     t = meter._match((100.0, 100.0, 100.0, 100.0), 0)
     assert meter._match((90.0, 90.0, 140.0, 140.0), meter.step) is t
     assert meter._match((55.0, 55.0, 210.0, 210.0), 2 * meter.step) is not t  # 1.5x
+
+
+def test_a_face_seen_again_continues_the_nearest_track_that_fits() -> None:
+    """Two faces side by side, both within reach of the next detection: it continues the
+    nearer one (the first one listed used to take it)."""
+    meter = FaceMeter(15.0)
+    left = meter._match((100.0, 100.0, 100.0, 100.0), 30)
+    right = meter._match((150.0, 100.0, 100.0, 100.0), 30)
+    assert right is not left
+    assert meter._match((140.0, 100.0, 100.0, 100.0), 32) is right
