@@ -130,7 +130,7 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
 
     from .decode import iter_luma, read_ahead
     from .faces import FaceMeter
-    from .features import MOTION_WIDTH, MotionMeter
+    from .features import BLANK_CONTRAST, MOTION_WIDTH, MotionMeter
     from .shots import CUT_SHARE, find_shots, lost
 
     motion = MotionMeter()
@@ -140,8 +140,11 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
         for i, luma in frames:
             motion.add(luma)
             if face is not None:
-                if lost(motion.features.cells[-1]) >= CUT_SHARE:
-                    face.cut(i)  # most likely a new shot: follow faces anew
+                # most likely a new shot (a cut, or a blank frame in a fade through
+                # black): follow faces anew
+                if lost(motion.features.cells[-1]) >= CUT_SHARE or \
+                        motion.features.contrast[-1] < BLANK_CONTRAST:
+                    face.cut(i)
                 face.add(i, luma)
     shots = find_shots(motion.features, max(index.fps, 1.0))
     return _Measured(motion.features, shots, face.samples if face is not None else None)

@@ -114,6 +114,23 @@ def fade_clip(path: Path) -> Path:
     return encode_frames(path, np.stack(frames), FPS)
 
 
+def faded_face_clip(path: Path, *, jaw_at: float = 1.5) -> Path:
+    """The face, a fade through black (0.5 s out, two black frames, 0.5 s in) to the same
+    face in the same place, whose lower face then widens from ``jaw_at`` (seconds into the
+    second shot, over half a second) and stays wider."""
+    frames = []
+    for i in range(2 * FPS):
+        k = min(1.0, (2 * FPS - 1 - i) / (FPS / 2))
+        frames.append((face_frame(i / FPS, None) * k).astype(np.uint8))
+    frames += [np.zeros_like(frames[0])] * 2
+    for i in range(4 * FPS):
+        t = i / FPS
+        k = min(1.0, (i + 1) / (FPS / 2))
+        jaw = 1 + 0.3 * min(1.0, max(0.0, (t - jaw_at) / 0.5))
+        frames.append((face_frame(t, None, jaw=jaw) * k).astype(np.uint8))
+    return encode_frames(path, np.stack(frames), FPS)
+
+
 def face_cut_clip(path: Path) -> Path:
     """Two seconds of one face, a hard cut, two seconds of a different face; no drift."""
     first = [face_frame(i / FPS, None) for i in range(2 * FPS)]

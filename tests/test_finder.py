@@ -29,6 +29,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "drift": motionclips.face_clip(d / "drift.mp4", 1.5),
         "jaw": motionclips.face_look_clip(d / "jaw.mp4", jaw=1.3),
         "eyes": motionclips.face_look_clip(d / "eyes.mp4", eye_size=1.4),
+        "faded": motionclips.faded_face_clip(d / "faded.mp4"),
     }
 
 
@@ -59,6 +60,15 @@ def test_a_widening_jaw_and_growing_eyes_are_pointed_at(clips: dict[str, Path], 
     assert ", by optical flow, against the temples)" in best.reason
     assert best.words.endswith(" than at the start of the shot") and "%" not in best.words
     assert MIN_SCORE <= best.score < SEEN
+
+
+def test_a_face_after_a_fade_through_black_is_followed_anew(clips: dict[str, Path]) -> None:
+    """A fade through black starts a new shot even where the face comes back in the same
+    place: it is followed anew there, so its lower face widening later in that shot (from
+    frame 86, 3.58 s) is measured against that shot's first second and found."""
+    found = suggest(index_clip(clips["faded"]), "identity-coherence").candidates
+    assert found and abs(float(found[0].time) - 86 / 24) <= 0.5, [c.reason for c in found]
+    assert found[0].reason.startswith("the face: the lower face wider than")
 
 
 def test_a_cut_between_similar_shots_is_a_cut_not_a_failure(clips: dict[str, Path]) -> None:
