@@ -99,18 +99,28 @@ def similar_cut_clip(path: Path) -> Path:
     return encode_frames(path, np.stack(frames), FPS)
 
 
-def fade_clip(path: Path) -> Path:
-    """One face fades to black (0.5 s), two black frames, another shot fades in."""
+def _faded_out() -> list[np.ndarray]:
+    """Two seconds of the face, fading to black over the last half second, then two black
+    frames: the first half of a fade through black."""
     frames = []
     for i in range(2 * FPS):
         k = min(1.0, (2 * FPS - 1 - i) / (FPS / 2))
         frames.append((face_frame(i / FPS, None) * k).astype(np.uint8))
-    frames += [np.zeros_like(frames[0])] * 2
+    return frames + [np.zeros_like(frames[0])] * 2
+
+
+def _fading_in(i: int) -> float:
+    """Brightness of frame i of a shot fading in from black over half a second."""
+    return min(1.0, (i + 1) / (FPS / 2))
+
+
+def fade_clip(path: Path) -> Path:
+    """One face fades to black (0.5 s), two black frames, another shot fades in."""
+    frames = _faded_out()
     for i in range(2 * FPS):
-        k = min(1.0, (i + 1) / (FPS / 2))
         img = face_frame(i / FPS, None, shift=-120).copy()
         img[..., 0] = 255 - img[..., 0]
-        frames.append((img * k).astype(np.uint8))
+        frames.append((img * _fading_in(i)).astype(np.uint8))
     return encode_frames(path, np.stack(frames), FPS)
 
 
@@ -118,16 +128,11 @@ def faded_face_clip(path: Path, *, jaw_at: float = 1.5) -> Path:
     """The face, a fade through black (0.5 s out, two black frames, 0.5 s in) to the same
     face in the same place, whose lower face then widens from ``jaw_at`` (seconds into the
     second shot, over half a second) and stays wider."""
-    frames = []
-    for i in range(2 * FPS):
-        k = min(1.0, (2 * FPS - 1 - i) / (FPS / 2))
-        frames.append((face_frame(i / FPS, None) * k).astype(np.uint8))
-    frames += [np.zeros_like(frames[0])] * 2
+    frames = _faded_out()
     for i in range(4 * FPS):
         t = i / FPS
-        k = min(1.0, (i + 1) / (FPS / 2))
         jaw = 1 + 0.3 * min(1.0, max(0.0, (t - jaw_at) / 0.5))
-        frames.append((face_frame(t, None, jaw=jaw) * k).astype(np.uint8))
+        frames.append((face_frame(t, None, jaw=jaw) * _fading_in(i)).astype(np.uint8))
     return encode_frames(path, np.stack(frames), FPS)
 
 
