@@ -130,8 +130,8 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
 
     from .decode import iter_luma, read_ahead
     from .faces import FaceMeter
-    from .features import BLANK_CONTRAST, MOTION_WIDTH, MotionMeter
-    from .shots import CUT_SHARE, find_shots, lost
+    from .features import MOTION_WIDTH, MotionMeter
+    from .shots import CUT_SHARE, blank, find_shots, lost
 
     motion = MotionMeter()
     face = FaceMeter(max(index.fps, 1.0)) if faces else None
@@ -143,7 +143,7 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
                 # most likely a new shot (a cut, or a blank frame in a fade through
                 # black): follow faces anew
                 if lost(motion.features.cells[-1]) >= CUT_SHARE or \
-                        motion.features.contrast[-1] < BLANK_CONTRAST:
+                        blank(motion.features.contrast[-1]):
                     face.cut(i)
                 face.add(i, luma)
     shots = find_shots(motion.features, max(index.fps, 1.0))

@@ -53,19 +53,25 @@ def lost(cells: np.ndarray) -> float:
     return float((cells[STRUCTURE] > LOST).mean())
 
 
+def blank(contrast: float) -> bool:
+    """Whether a frame of this contrast (luma standard deviation) is blank: black, white,
+    one colour (a fade's low point, never a shot's picture)."""
+    return contrast < BLANK_CONTRAST
+
+
 def find_shots(f: Features, fps: float) -> Shots:
     import numpy as np
 
     n = len(f)
-    blank = [c < BLANK_CONTRAST for c in f.contrast]
+    blank_at = [blank(c) for c in f.contrast]
     share = np.array([lost(c) for c in f.cells])
     radius = max(4, round(fps / 2))
     cuts: list[int] = []
     for i in range(1, n):
-        if blank[i] or blank[i - 1]:
+        if blank_at[i] or blank_at[i - 1]:
             continue
-        before = [j for j in range(max(1, i - radius), i - 1) if not blank[j]]
-        after = [j for j in range(i + 2, min(n, i + radius + 1)) if not blank[j]]
+        before = [j for j in range(max(1, i - radius), i - 1) if not blank_at[j]]
+        after = [j for j in range(i + 2, min(n, i + radius + 1)) if not blank_at[j]]
         # Against the calmer side: a cut into (or out of) a busy shot is still a cut, and
         # fast action, where much of the picture is new every frame, is not one.
         sides = _sides(f, float(share[i]), before, after)
@@ -99,7 +105,7 @@ def find_shots(f: Features, fps: float) -> Shots:
     # A frame unlike both neighbours (a flash, one broken frame) is not two cuts.
     single = {c for c in cuts if c + 1 in cuts}
     cuts = [c for c in cuts if c not in single and c - 1 not in single]
-    blanks = _runs(blank)
+    blanks = _runs(blank_at)
     return Shots(cuts, blanks, _spans(n, cuts, blanks))
 
 
