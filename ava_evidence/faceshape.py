@@ -71,7 +71,7 @@ class ShapeMeter:
         self._eyes = [area(b) for b in _EYES]
         self._temples = [area(b) for b in _TEMPLES]
         self._lower = area(*_LOWER_SIDES)
-        self._temple_area = area(*_TEMPLES)
+        self._temple_area = self._temples[0] | self._temples[1]
 
     @staticmethod
     def chip(luma: np.ndarray, landmarks: Any) -> np.ndarray:
