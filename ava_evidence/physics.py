@@ -2,7 +2,9 @@
 
 - Something changes that no motion explains (appears, vanishes, jumps, passes through):
   a region's motion-compensated prediction error steps far above its own level in the
-  second before. Against the second before, not the clip: fast action stays fast.
+  second before. Against the second before, not the clip: fast action stays fast. A
+  thing that turns faint at once (see-through, as one thing passing through another
+  shows both) is a lead even while it moves on steadily.
 - Something stops dead: a region moving steadily for half a second is still from one
   frame to the next while the rest of the picture goes on.
 - Flicker: brightness jumping up and down between neighbouring frames.
@@ -65,6 +67,24 @@ beside motion up to BESIDE it is not motion the flow missed, and it lasts whatev
 picture there does next."""
 BESIDE = 2.0
 """Motion around a region (as MOTION_AROUND) up to which a plain change there counts."""
+FAINT = 0.85
+"""A region's contrast (the spread of its grey levels) dropping at once to this share of
+what it was or less, and staying so, while its light does not dim as much, is a thing
+turning faint: see-through, as when one thing passes through another and both show at
+half strength, or smeared away."""
+FAINT_LEAD = 0.35
+"""Highest score from a region turning faint alone: worth a look, never on its own what
+a person would surely see (light through haze or a shadow's edge can do it too)."""
+STEADY = 3.0
+"""Motion around a region (as MOTION_AROUND) up to which a thing moving on steadily
+(as fast in the half second after as in the second before, within half) counts as
+followed by the flow: its look changing at once there is not motion the flow missed."""
+FAINT_SPREAD = 12.0
+"""Least contrast (grey levels of spread) a region needs for turning faint to show."""
+LIGHT_GAP = 0.15
+"""How much further a region's contrast must drop than its mean grey level (as shares of
+what they were) to be a thing turning faint: a shadow or dimming light lowers both
+alike."""
 STILL_AROUND = 0.5
 """Motion around a region below which detail gone or come with the error scores as what a
 person would see (beside more, the same change may be motion smeared or sharpened)."""
@@ -105,7 +125,11 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
             continue  # most frames: nothing to weigh
         if hot.mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
-        lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3)
+        # a thing turning faint keeps its structure as light does, but loses contrast
+        # that light would keep (judged with half a second before it at least)
+        faded = _contrast_step(look, i, win, half)
+        faint = (faded <= FAINT) & (i >= half)
+        lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3) * ~faint
         if int((lit >= LIT).sum()) >= 4 or int((lit <= -LIT).sum()) >= 4:
             continue  # light spreading or going out (a flash, lightning): regions brighten,
             # or darken, together, their picture the same
@@ -134,39 +158,69 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         ok = hot & (after <= base + 6) & (inner | inward) & \
             (came < np.maximum(25, 0.5 * excess))
         motion = np.maximum(near, then)
-        if not (ok & (motion < BESIDE)).any():
+        if not (ok & ((motion < BESIDE) | faint)).any():
             continue  # a shortcut: nothing can count
         fine, grew, holds = _detail_step(detail, i, win, half)
         plain = (excess >= PLAIN_ERROR) & (fine < PLAIN_DETAIL) & holds
-        ok = np.flatnonzero(ok & (lasts | plain)
-                            & (motion < np.where(plain, BESIDE, MOTION_AROUND)))
+        steady = (np.abs(near - then) <= 0.5 * motion) & (motion < STEADY)
+        ok = np.flatnonzero(ok & (lasts | plain | faint)
+                            & ((motion < np.where(plain, BESIDE, MOTION_AROUND))
+                               | (faint & steady)))
         if not len(ok):
             continue
         level[i] = float(excess[ok].max())
-        score = _unexplained_score(excess[ok], fine[ok], motion[ok])
+        score = _unexplained_score(excess[ok], fine[ok], motion[ok], faded[ok])
         rank = score + 1e-6 * excess[ok]  # equal scores: the larger error
         n = int(np.argmax(rank))
         k = int(ok[n])
         if best is None or rank[n] > best.rank:
             best = _Change(float(rank[n]), start + i, k, float(score[n]), float(excess[k]),
-                           float(base[k]), float(motion[k]), float(fine[k]), bool(grew[k]))
+                           float(base[k]), float(motion[k]), float(fine[k]), bool(grew[k]),
+                           float(faded[k]))
     return ([] if best is None else [_unexplained_candidate(index, best)]), level
 
 
-def _unexplained_score(excess: np.ndarray, fine: np.ndarray, motion: np.ndarray
-                       ) -> np.ndarray:
+def _unexplained_score(excess: np.ndarray, fine: np.ndarray, motion: np.ndarray,
+                       faded: np.ndarray) -> np.ndarray:
     """How plain changes are: natural footage (fast or new motion the flow misses, lights,
     sparks) reaches an error 60 or so above the second before, so half a score from 75
     keeps a moment a person would report, not a doubt. Fine detail gone or come at once
     (``fine``, kept over had) is a lead of its own; with the error up too (30 or more for
-    the full score) and nothing moving around, a thing plainly came or went."""
+    the full score) and nothing moving around, a thing plainly came or went. Contrast
+    dropping at once (``faded``, what is left of it) with the error up (20 or more for the
+    full score) is a lead too: from FAINT down to 0.55 of it."""
     import numpy as np
 
     gone = np.clip((0.6 - fine) / 0.45, 0.0, 1.0)  # all of it from 0.15 kept
     return np.asarray(np.maximum.reduce([
         np.clip((excess - 25) / 100, 0.0, 1.0),
         DETAIL_LEAD * np.clip((0.6 - fine) / 0.6, 0.0, 1.0),
-        gone * np.clip((excess - 5) / 25, 0.0, 1.0) * (motion < STILL_AROUND)]))
+        gone * np.clip((excess - 5) / 25, 0.0, 1.0) * (motion < STILL_AROUND),
+        FAINT_LEAD * np.clip((FAINT - faded) / 0.3, 0.0, 1.0)
+        * np.clip((excess - 8) / 12, 0.0, 1.0)]))
+
+
+def _contrast_step(look: np.ndarray, i: int, win: int, half: int) -> np.ndarray:
+    """Per region, its contrast (spread) over the half second from frame i over the second
+    before (1 where it did not turn faint): counted only where most of the drop happens
+    between frames i - 1 and i, there was contrast to lose (FAINT_SPREAD), it holds past
+    halfway over the half second after that, and its mean grey level kept more of itself
+    (LIGHT_GAP: a shadow or dimming light lowers both alike). Frame i + half must be in
+    ``look``."""
+    import numpy as np
+
+    mean, spread = look[:, 0], look[:, 1]
+    before = np.median(spread[max(1, i - win):i], axis=0)
+    after = np.median(spread[i:i + half], axis=0)
+    later = np.median(spread[i + half:i + 2 * half], axis=0)
+    lit0 = np.median(mean[max(1, i - win):i], axis=0)
+    lit1 = np.median(mean[i:i + half], axis=0)
+    sudden = (after < before) & (spread[i - 1] - spread[i] >= 0.6 * (before - after)) \
+        & (before >= FAINT_SPREAD)
+    holds = later <= (before + after) / 2
+    left = after / np.maximum(before, 1e-3)
+    light = np.minimum(lit1, lit0) / np.maximum(np.maximum(lit1, lit0), 1e-3)
+    return np.asarray(np.where(sudden & holds & (left < light - LIGHT_GAP), left, 1.0))
 
 
 def _passed(err: np.ndarray, look: np.ndarray, base: np.ndarray, later: np.ndarray,
@@ -195,6 +249,8 @@ class _Change(NamedTuple):
     detail: float
     """The region's fine detail after over before, or before over after: the smaller."""
     grew: bool
+    contrast: float
+    """The region's contrast after over before, where it turned faint (else 1)."""
 
 
 def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
@@ -205,13 +261,34 @@ def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
         f"the {where} of the picture changes at once between frames {frame - 1} and "
         f"{frame} {_around_words(ch.moving)}: prediction error "
         f"{ch.excess + ch.base:.0f} against {ch.base:.0f} in the second before"
-        f"{_fine_detail_words(ch.detail, ch.grew)} (motion there {ch.moving:.1f} px a frame "
-        f"at {MOTION_WIDTH} px wide)",
+        f"{_fine_detail_words(ch.detail, ch.grew)}{_faint_words(ch.contrast)} (motion there "
+        f"{ch.moving:.1f} px a frame at {MOTION_WIDTH} px wide)",
         "unexplained", {"excess": ch.excess, "baseline_error": ch.base,
                         "motion_around": ch.moving, "detail_ratio": ch.detail,
-                        "detail_rose": float(ch.grew)},
-        words=f"something in the {where} of the picture appears, vanishes or jumps between "
+                        "detail_rose": float(ch.grew), "contrast_ratio": ch.contrast},
+        words=f"something in the {where} of the picture turns faint at once between frames "
+              f"{frame - 1} and {frame}" if _faint_led(ch) else
+              f"something in the {where} of the picture appears, vanishes or jumps between "
               f"frames {frame - 1} and {frame}, {_around_words(ch.moving)}")
+
+
+def _faint_led(ch: _Change) -> bool:
+    """Whether the change scores as it does for turning faint (its other measures score
+    less): what the ticket then says is that, not a thing coming or going."""
+    import numpy as np
+
+    one = np.asarray
+    rest = _unexplained_score(one([ch.excess]), one([ch.detail]), one([ch.moving]),
+                              one([1.0]))[0]
+    return ch.contrast <= FAINT and float(rest) < ch.score
+
+
+def _faint_words(ratio: float) -> str:
+    """How a region's contrast dropped, for the reason (nothing when it did not turn faint)."""
+    if ratio > FAINT:
+        return ""
+    return f"; its contrast drops at once to {100 * ratio:.0f}% of what it was, its light " \
+        "much less"
 
 
 def _around_words(motion: float) -> str:

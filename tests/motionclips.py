@@ -221,3 +221,31 @@ def two_faces_clip(path: Path, drift_start: float = 1.5) -> Path:
         img[:, 320:] = right[:, 320:]
         frames.append(img)
     return encode_frames(path, np.stack(frames), FPS)
+
+
+def see_through_clip(path: Path, *, ghost: bool) -> tuple[Path, int]:
+    """A textured square slides right at 2 px a frame over a still textured patch, on the
+    background with grain (no region of it stands exactly still). From the frame they
+    first overlap (returned), the square shows at half strength with what is behind it
+    (``ghost``: one thing passes through the other) or covers it (a natural occlusion)."""
+    tex = np.random.default_rng(5)
+
+    def texture(n: int, lo: int, hi: int) -> np.ndarray:
+        t = np.repeat(np.repeat(tex.integers(lo, hi, (n // 4, n // 4, 3)), 4, 0), 4, 1)
+        return t.astype(np.float32)
+
+    mover, still = texture(48, 30, 230), texture(64, 40, 220)
+    grain = np.random.default_rng(6)
+    sx, sy = W // 2 - 32, 40
+    frames, overlap = [], None
+    for i in range(4 * FPS):
+        img = _background(i).astype(np.float32) + grain.normal(0, 6, (H, W, 1))
+        img[sy:sy + 64, sx:sx + 64] = still
+        mx = 20 + 2 * i
+        overlaps = mx + 48 > sx + 2
+        overlap = i if overlaps and overlap is None else overlap
+        a = 0.5 if ghost and overlaps else 1.0
+        img[sy + 8:sy + 56, mx:mx + 48] = img[sy + 8:sy + 56, mx:mx + 48] * (1 - a) + mover * a
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+    assert overlap is not None
+    return encode_frames(path, np.stack(frames), FPS), overlap

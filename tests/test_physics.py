@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -676,3 +677,62 @@ def test_a_slow_replay_is_judged_over_a_quarter_second_only_where_the_shot_has_o
         f.thumbs.append(thumb.astype(np.uint8))
     jumps = physics._jumped_back(_Clip(), f, 0, 48, 24.0)  # type: ignore[arg-type]
     assert [c.index for c in jumps] == found
+
+
+@pytest.mark.parametrize("ghost", [True, False])
+def test_a_thing_passing_through_another_turns_faint_where_an_occluder_does_not(
+        tmp_path: Path, ghost: bool) -> None:
+    """A textured square slides over a still patch. Shown at half strength from the frame
+    they overlap (one passes through the other, both seen), it turns faint there at once:
+    a lead at that frame, said as such. Drawn in front (a natural occlusion), nothing."""
+    clip, overlap = motionclips.see_through_clip(tmp_path / "st.mp4", ghost=ghost)
+    found = suggest(index_clip(clip), "physics").candidates
+    if not ghost:
+        assert found == []
+        return
+    assert [c.index for c in found] == [overlap]
+    assert 0.1 <= found[0].score <= physics.FAINT_LEAD
+    assert found[0].words.endswith(f"turns faint at once between frames {overlap - 1} and "
+                                   f"{overlap}")
+    assert "its contrast drops at once to" in found[0].reason
+
+
+def _turns_faint(*, spread_after: float = 15.0, mean_after: float = 100.0, over: int = 1,
+                 back_at: int = 48, motion: tuple[float, float] = (1.5, 1.5),
+                 spread: float = 30.0) -> list[Candidate]:
+    """A region, (2, 3), that moves on steadily (``motion``: px a frame beyond the camera
+    before frame 24 and from it) and whose contrast goes from ``spread`` to
+    ``spread_after`` over ``over`` frames from frame 24 (back at ``back_at``), its mean
+    grey level from 100 to ``mean_after``, its prediction error 25 at frame 24."""
+    f = _still_scene(48)
+    for i in range(48):
+        k = min(1.0, max(0.0, (i - 23) / over)) if i < back_at else 0.0
+        f.cells[i][LOOK + 1, 2, 3] = spread + (spread_after - spread) * k
+        f.cells[i][LOOK, 2, 3] = 100.0 + (mean_after - 100.0) * k
+        f.cells[i][2, 2, 3] = 25.0 if i == 24 else 2.0
+        f.cells[i][1, 2, 3] = motion[0] if i < 24 else motion[1]
+    return [c for c in _unexplained(f) if c.score >= 0.1]
+
+
+def test_a_moving_thing_turning_faint_at_once_is_a_lead() -> None:
+    """Its contrast halves at once and stays so, its light the same, while it moves on as
+    before (1.5 px a frame: beside motion the flow followed, not motion it missed)."""
+    found = _turns_faint()
+    assert [c.index for c in found] == [24]
+    assert found[0].score == pytest.approx(physics.FAINT_LEAD)
+    assert "its contrast drops at once to 50% of what it was, its light much less" in \
+        found[0].reason
+    assert found[0].values["contrast_ratio"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("change", [
+    {"mean_after": 50.0},  # the light halves with it: a shadow, a light dimming
+    {"over": 8},  # over a third of a second: a thing going out of focus, haze
+    {"back_at": 30},  # contrast back within a quarter second: a glint, a passing blur
+    {"motion": (1.5, 0.0)},  # moving, then not: motion the flow may have missed
+    {"motion": (3.5, 3.5)},  # too fast to say the flow followed it
+    {"spread": 10.0, "spread_after": 5.0},  # too little contrast to lose
+    {"spread_after": 27.0}])  # under a sixth of it lost
+def test_contrast_lost_as_light_or_focus_or_fast_motion_lose_it_is_no_lead(
+        change: dict[str, Any]) -> None:
+    assert _turns_faint(**change) == []
