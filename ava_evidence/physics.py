@@ -126,9 +126,9 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if hot.mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
         # a thing turning faint keeps its structure as light does, but loses contrast
-        # that light would keep (judged with half a second before it at least)
+        # that light would keep
         faded = _contrast_step(look, i, win, half)
-        faint = (faded <= FAINT) & (i >= half)
+        faint = faded <= FAINT
         lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3) * ~faint
         if int((lit >= LIT).sum()) >= 4 or int((lit <= -LIT).sum()) >= 4:
             continue  # light spreading or going out (a flash, lightning): regions brighten,
@@ -202,14 +202,16 @@ def _unexplained_score(excess: np.ndarray, fine: np.ndarray, motion: np.ndarray,
 
 def _contrast_step(look: np.ndarray, i: int, win: int, half: int) -> np.ndarray:
     """Per region, its contrast (spread) over the half second from frame i over the second
-    before (1 where it did not turn faint): counted only where most of the drop happens
-    between frames i - 1 and i, there was contrast to lose (FAINT_SPREAD), it holds past
-    halfway over the half second after that, and its mean grey level kept more of itself
-    (LIGHT_GAP: a shadow or dimming light lowers both alike). Frame i + half must be in
-    ``look``."""
+    before (1 where it did not turn faint): counted only with at least half a second before
+    frame i to judge it by, where most of the drop happens between frames i - 1 and i,
+    there was contrast to lose (FAINT_SPREAD), it holds past halfway over the half second
+    after that, and its mean grey level kept more of itself (LIGHT_GAP: a shadow or
+    dimming light lowers both alike). Frame i + half must be in ``look``."""
     import numpy as np
 
     mean, spread = look[:, 0], look[:, 1]
+    if i < half:
+        return np.ones(spread.shape[1])
     before = np.median(spread[max(1, i - win):i], axis=0)
     after = np.median(spread[i:i + half], axis=0)
     later = np.median(spread[i + half:i + 2 * half], axis=0)

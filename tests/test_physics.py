@@ -699,18 +699,18 @@ def test_a_thing_passing_through_another_turns_faint_where_an_occluder_does_not(
 
 def _turns_faint(*, spread_after: float = 15.0, mean_after: float = 100.0, over: int = 1,
                  back_at: int = 48, motion: tuple[float, float] = (1.5, 1.5),
-                 spread: float = 30.0) -> list[Candidate]:
+                 spread: float = 30.0, at: int = 24) -> list[Candidate]:
     """A region, (2, 3), that moves on steadily (``motion``: px a frame beyond the camera
-    before frame 24 and from it) and whose contrast goes from ``spread`` to
-    ``spread_after`` over ``over`` frames from frame 24 (back at ``back_at``), its mean
-    grey level from 100 to ``mean_after``, its prediction error 25 at frame 24."""
+    before frame ``at`` and from it) and whose contrast goes from ``spread`` to
+    ``spread_after`` over ``over`` frames from frame ``at`` (back at ``back_at``), its
+    mean grey level from 100 to ``mean_after``, its prediction error 25 at frame ``at``."""
     f = _still_scene(48)
     for i in range(48):
-        k = min(1.0, max(0.0, (i - 23) / over)) if i < back_at else 0.0
+        k = min(1.0, max(0.0, (i - at + 1) / over)) if i < back_at else 0.0
         f.cells[i][LOOK + 1, 2, 3] = spread + (spread_after - spread) * k
         f.cells[i][LOOK, 2, 3] = 100.0 + (mean_after - 100.0) * k
-        f.cells[i][2, 2, 3] = 25.0 if i == 24 else 2.0
-        f.cells[i][1, 2, 3] = motion[0] if i < 24 else motion[1]
+        f.cells[i][2, 2, 3] = 25.0 if i == at else 2.0
+        f.cells[i][1, 2, 3] = motion[0] if i < at else motion[1]
     return [c for c in _unexplained(f) if c.score >= 0.1]
 
 
@@ -736,3 +736,12 @@ def test_a_moving_thing_turning_faint_at_once_is_a_lead() -> None:
 def test_contrast_lost_as_light_or_focus_or_fast_motion_lose_it_is_no_lead(
         change: dict[str, Any]) -> None:
     assert _turns_faint(**change) == []
+
+
+@pytest.mark.parametrize(("at", "found"), [(24, [24]), (8, [])])
+def test_turning_faint_is_judged_only_with_half_a_second_before_it(
+        at: int, found: list[int]) -> None:
+    """Where nothing moves, contrast halving at once is a lead at frame 24; at frame 8, a
+    third of a second into the shot, there is too little before it to tell what the
+    contrast was, and its error alone (23 above) is no lead."""
+    assert [c.index for c in _turns_faint(at=at, motion=(0.0, 0.0))] == found
