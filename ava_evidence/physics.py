@@ -275,14 +275,14 @@ def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
 
 
 def _faint_led(ch: _Change) -> bool:
-    """Whether the change scores as it does for turning faint (its other measures score
-    less): what the ticket then says is that, not a thing coming or going."""
+    """Whether the change scores as it does for turning faint (scored as if its contrast
+    had held, it scores less): what the ticket then says is that, not a thing coming or
+    going."""
     import numpy as np
 
-    one = np.asarray
-    rest = _unexplained_score(one([ch.excess]), one([ch.detail]), one([ch.moving]),
-                              one([1.0]))[0]
-    return ch.contrast <= FAINT and float(rest) < ch.score
+    held = _unexplained_score(np.asarray([ch.excess]), np.asarray([ch.detail]),
+                              np.asarray([ch.moving]), np.ones(1))
+    return float(held[0]) < ch.score
 
 
 def _faint_words(ratio: float) -> str:
