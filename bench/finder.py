@@ -97,12 +97,16 @@ def _thing(frames: np.ndarray, size: float) -> np.ndarray:
 def cases(sources: dict[str, Path]) -> list[inj.Case]:
     """The injected cases and the controls, drawn from the sources deterministically."""
     faces = _face_fractions(sources)
-    durations = {}
+    durations, room = {}, {}
     for name, clip in sources.items():
         frames, rate = data.read_frames(clip, 12)
         durations[name] = len(frames) / rate
+        starts = [*_shot_starts(frames), len(frames)]
+        room[name] = max(b - a for a, b in pairwise(starts)) / rate
     long_enough = sorted(n for n in sources if durations[n] >= 2.9)
-    with_face = [n for n in long_enough if faces[n] >= 0.8]
+    # an onset needs 1.1 s of its shot before it and 0.9 s after (_onset)
+    roomy = [n for n in long_enough if room[n] >= 2.0]
+    with_face = [n for n in roomy if faces[n] >= 0.8]
     without = [n for n in long_enough if faces[n] < 0.5]
     out: list[inj.Case] = []
 
@@ -134,12 +138,12 @@ def cases(sources: dict[str, Path]) -> list[inj.Case]:
         other, _ = load(donor)
         injected("face-swap", "identity", src,
                  lambda f, o, r, other=other: inj.face_swap(f, o, r, other))
-    movers = pick(long_enough, "motion", len(long_enough))
+    movers = pick(roomy, "motion", len(roomy))
     for kind, edit in (("time-jump", inj.time_jump), ("vanish", inj.vanish),
                        ("stop-dead", inj.stop_dead)):
         for src in pick(movers, kind, 3):
             injected(kind, "physics", src, edit)
-    for src in pick(long_enough, "appear", 3):
+    for src in pick(roomy, "appear", 3):
         donor = pick([n for n in without if n != src], f"thing{src}", 1)[0]
         thing = _thing(load(donor)[0], 0.22)
         injected("appear", "physics", src,
@@ -155,7 +159,7 @@ def cases(sources: dict[str, Path]) -> list[inj.Case]:
                                 float(made[1] / rate) if ghost else None,
                                 lambda made=made, rate=rate: (made[0], rate)))
     for kind, edit, fam in (("flicker", inj.flicker, "flicker"), ("stall", inj.stall, "stall")):
-        for src in pick(long_enough, kind, 4):
+        for src in pick(roomy, kind, 4):
             injected(kind, fam, src, edit)
     # controls: every source untouched, and natural camera work and editing made from them
     for src in sorted(sources):
