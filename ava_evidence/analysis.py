@@ -133,7 +133,7 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
     from .features import MOTION_WIDTH, MotionMeter
     from .shots import CUT_SHARE, blank, find_shots, lost
 
-    motion = MotionMeter()
+    motion = MotionMeter(max(index.fps, 1.0))
     face = FaceMeter(max(index.fps, 1.0)) if faces else None
     width = FACE_WIDTH if faces else MOTION_WIDTH
     with closing(read_ahead(iter_luma(index, width, on_progress=on_progress))) as frames:
@@ -180,6 +180,9 @@ def _shot_notes(index: ClipIndex, shots: Shots) -> list[str]:
              f"measured separately" for c in shots.cuts]
     notes += [f"blank frames {a}-{b - 1} ({format_seconds(index.time_of(a))} s): a fade or "
               f"black frames, not a failure" for a, b in shots.blanks]
+    notes += [f"dissolve over frames {a}-{b - 1} ({format_seconds(index.time_of(a))} s): one "
+              f"shot blending into the next, not a failure; shots are measured separately"
+              for a, b in shots.dissolves]
     return notes
 
 

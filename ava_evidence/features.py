@@ -30,6 +30,9 @@ MOTION_WIDTH = 160
 COLS, ROWS = 8, 6
 THUMB_W, THUMB_H = 32, 18
 """Size of the tiny picture kept per frame (4 x 3 pixels per region)."""
+FADE_REACH = 0.2
+"""Seconds either side of a frame over which a cross-fade is told (shots.cross_fade): a
+dissolve of at least about half a second shows in the middle of it."""
 BLANK_CONTRAST = 6.0
 """A frame whose luma standard deviation is below this is blank (black, white, one colour)."""
 FLAT = 29.0
@@ -60,6 +63,9 @@ class Features:
     """Mean motion-compensated prediction error over the frame."""
     camera: list[tuple[float, float, float]] = field(default_factory=list)
     """Camera motion: shift x, shift y (pixels at MOTION_WIDTH) and scale change."""
+    blended: list[bool] = field(default_factory=list)
+    """Whether the frame lies in the middle of a cross-fade: the frames around it are the
+    picture FADE_REACH seconds before and the one as far after, blended (shots.cross_fade)."""
     thumbs: list[np.ndarray] = field(default_factory=list)
     """(THUMB_H, THUMB_W) uint8: the picture itself, tiny (to tell whether a region shows
     again what it showed a moment before)."""
@@ -76,10 +82,15 @@ class Features:
 class MotionMeter:
     """Feed frames in order with :meth:`add`; read :attr:`features`."""
 
-    def __init__(self) -> None:
+    def __init__(self, fps: float = 30.0) -> None:
+        from collections import deque
+
         import cv2
 
         self.features = Features()
+        self._reach = max(2, round(FADE_REACH * fps))
+        self._recent: deque[np.ndarray] = deque(maxlen=2 * self._reach + 1)
+        """The last frames at MOTION_WIDTH, to tell a cross-fade (a second's worth at most)."""
         self._prev: np.ndarray | None = None
         self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined,unused-ignore]
             cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
@@ -101,6 +112,7 @@ class MotionMeter:
         f.contrast.append(s)
         prev, self._prev = self._prev, small
         f.thumbs.append(cv2.resize(small, (THUMB_W, THUMB_H), interpolation=cv2.INTER_AREA))
+        self._blend(small)
         hist = np.bincount(np.right_shift(small, 4).ravel(), minlength=16) / small.size
         last, self._hist = self._hist, hist
         f.tones.append(0.0 if last is None else float(np.abs(hist - last).sum() / 2))
@@ -133,6 +145,20 @@ class MotionMeter:
         f.error.append(float(err.mean()))
         f.raw_change.append(float(cells[3].max()))
         f.camera.append(camera)
+
+    def _blend(self, small: np.ndarray) -> None:
+        """Mark the frame FADE_REACH seconds back if it lies in the middle of a cross-fade."""
+        import numpy as np
+
+        from .shots import cross_fade
+
+        f = self.features
+        f.blended.append(False)
+        if self._recent and self._recent[-1].shape != small.shape:
+            self._recent.clear()
+        self._recent.append(small)
+        if len(self._recent) == self._recent.maxlen:
+            f.blended[-1 - self._reach] = cross_fade(np.stack(self._recent))
 
     def _camera(self, flow: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray]:
         """Affine fit of the flow (the camera), and each pixel's motion beyond it."""

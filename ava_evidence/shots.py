@@ -1,4 +1,4 @@
-"""Shots: where the clip cuts, and where it passes through black or fades.
+"""Shots: where the clip cuts, where it passes through black, and where it dissolves.
 
 A hard cut is a frame whose structure cannot be predicted from the frame before (moved
 along the optical flow), over much of the picture at once, far beyond the share usual
@@ -6,17 +6,18 @@ around it (PySceneDetect's adaptive idea: compare with the neighbourhood, not wi
 level), and whose new content stays (a flash returns: it is not a cut). Structure is
 compared as a correlation, so light changes (fades, lightning, exposure) keep it; blank
 frames (black, white) are never compared: a run of them is a transition between shots,
-not a cut.
+not a cut. So is a dissolve: frames that are the picture before and the one after
+blended, more of the later one each frame (cross_fade).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from .features import BLANK_CONTRAST, MOTION_WIDTH, STRUCTURE
+from .features import BLANK_CONTRAST, FADE_REACH, MOTION_WIDTH, STRUCTURE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,6 +32,14 @@ letterbox may keep the rest)."""
 SURE_SHARE = 0.6
 """From this share on, a cut needs no change of tones to be one (a cut between two
 similar shots of one scene keeps its tones)."""
+MIXED = 0.05
+"""Most a cross-fade's frames may differ from the two ends blended (mean squared, as a
+share of the ends' own squared difference): the benchmark's moving shots, blended, stay
+well under it; camera moves and things moving, which no blend of two frames makes, reach
+it."""
+NEW_SHARE = 0.3
+"""A dissolve's ends differ by more than 25 grey levels over at least this share of the
+picture: a change of shot, not of a detail."""
 FROZEN = 0.5
 """A frame whose regions change less than this (grey levels, at MOTION_WIDTH) repeats the
 one before: the picture stands still (a stall), which says nothing about how the shot
@@ -44,7 +53,9 @@ class Shots:
     blanks: list[tuple[int, int]]
     """Runs [start, end) of blank frames (black, white, one colour)."""
     spans: list[tuple[int, int]]
-    """The shots, [start, end), with blank runs left out."""
+    """The shots, [start, end), with blank runs and dissolves left out."""
+    dissolves: list[tuple[int, int]] = field(default_factory=list)
+    """Runs [start, end) of frames blending one shot into the next."""
 
 
 def lost(cells: np.ndarray) -> float:
@@ -57,6 +68,32 @@ def blank(contrast: float) -> bool:
     """Whether a frame of this contrast (luma standard deviation) is blank: black, white,
     one colour (a fade's low point, never a shot's picture)."""
     return contrast < BLANK_CONTRAST
+
+
+def cross_fade(frames: np.ndarray) -> bool:
+    """Whether the frames between the first and the last of ``frames`` (small grey
+    pictures) are those two blended, more of the last each frame: a dissolve. Not where
+    the two differ only in light (the same picture brighter or darker), nor little
+    (a detail changing), nor at once (a cut: the frames between are one end or the
+    other)."""
+    import numpy as np
+
+    a, b = frames[0].astype(np.float32), frames[-1].astype(np.float32)
+    d = b - a
+    if float((np.abs(d) > 25).mean()) < NEW_SHARE:
+        return False
+    dd = float((d * d).sum())
+    ca, cb = a - a.mean(), b - b.mean()
+    gain = float((ca * cb).sum()) / max(float((ca * ca).sum()), 1e-6)
+    if float(((cb - gain * ca) ** 2).sum()) < MIXED * dd:
+        return False  # the same picture in another light
+    between = (frames[1:-1].astype(np.float32) - a).reshape(len(frames) - 2, -1)
+    share = between @ d.ravel() / dd  # how much of the last frame each one shows
+    left = float(((between - share[:, None] * d.ravel()) ** 2).sum(axis=1).mean())
+    steps = np.diff(np.r_[0.0, share, 1.0])
+    gradual = int(((share > 0.15) & (share < 0.85)).sum()) >= 2 and \
+        float(steps.max()) <= 0.45 and float(steps.min()) > -0.05
+    return gradual and left <= MIXED * dd
 
 
 def find_shots(f: Features, fps: float) -> Shots:
@@ -106,7 +143,23 @@ def find_shots(f: Features, fps: float) -> Shots:
     single = {c for c in cuts if c + 1 in cuts}
     cuts = [c for c in cuts if c not in single and c - 1 not in single]
     blanks = _runs(blank_at)
-    return Shots(cuts, blanks, _spans(n, cuts, blanks))
+    mixed = _dissolves(f.blended, max(2, round(FADE_REACH * fps)))
+    # out of black or into it, a blend is the fade's own (said as such, with its black)
+    dissolves = [(a, b) for a, b in mixed if not any(a <= hi and lo <= b for lo, hi in blanks)]
+    return Shots(cuts, blanks, _spans(n, cuts, blanks + mixed), dissolves)
+
+
+def _dissolves(blended: Sequence[bool], reach: int) -> list[tuple[int, int]]:
+    """The frames each run of cross-fade middles spans: from the frame after the first
+    one's start (``reach`` frames before it) to the last one's end, joined where they
+    overlap."""
+    out: list[tuple[int, int]] = []
+    for a, b in _runs(blended):
+        lo, hi = max(0, a - reach + 1), min(len(blended), b - 1 + reach)
+        if out and lo <= out[-1][1]:
+            lo = out.pop()[0]
+        out.append((lo, hi))
+    return out
 
 
 def _sides(f: Features, share: float, before: list[int], after: list[int]
@@ -133,8 +186,10 @@ def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
     return out
 
 
-def _spans(n: int, cuts: Sequence[int], blanks: Sequence[tuple[int, int]]
+def _spans(n: int, cuts: Sequence[int], between: Sequence[tuple[int, int]]
            ) -> list[tuple[int, int]]:
-    bounds = sorted({0, n, *cuts, *(b for run in blanks for b in run)})
-    blank_starts = {a for a, _ in blanks}
-    return [(a, b) for a, b in pairwise(bounds) if b > a and a not in blank_starts]
+    """The shots: the frames between cuts, with the runs ``between`` shots left out."""
+    bounds = sorted({0, n, *cuts, *(b for run in between for b in run)})
+    inside = [(a, b) for a, b in pairwise(bounds) if b > a]
+    return [(a, b) for a, b in inside
+            if not any(lo <= a and b <= hi for lo, hi in between)]

@@ -249,3 +249,24 @@ def see_through_clip(path: Path, *, ghost: bool) -> tuple[Path, int]:
         frames.append(np.clip(img, 0, 255).astype(np.uint8))
     assert overlap is not None
     return encode_frames(path, np.stack(frames), FPS), overlap
+
+
+
+
+def dissolve_clip(path: Path, *, seconds: float = 4, start: float = 2.0,
+                  length: float = 0.6) -> Path:
+    """A ball rolling over one patterned wall dissolves (from ``start``, over ``length``
+    seconds) into another wall where a ball rolls the other way: a change of shot, no
+    failure."""
+    rng = np.random.default_rng(11)
+    walls = [np.repeat(np.repeat(rng.integers(20, 235, (H // 10 + 1, W // 10 + 1, 3)), 10, 0),
+                       10, 1)[:H, :W].astype(np.float32) for _ in range(2)]
+    yy, xx = np.ogrid[:H, :W]
+    frames = []
+    for i in range(int(seconds * FPS)):
+        a, b = walls[0].copy(), walls[1].copy()
+        a[(yy - 60) ** 2 + (xx - 30 - 2 * i) ** 2 <= 14 ** 2] = (240, 120, 40)
+        b[(yy - 120) ** 2 + (xx - W + 30 + 2 * i) ** 2 <= 14 ** 2] = (60, 200, 90)
+        k = min(1.0, max(0.0, (i / FPS - start) / length))
+        frames.append((a * (1 - k) + b * k).astype(np.uint8))
+    return encode_frames(path, np.stack(frames), FPS)

@@ -30,6 +30,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "jaw": motionclips.face_look_clip(d / "jaw.mp4", jaw=1.3),
         "eyes": motionclips.face_look_clip(d / "eyes.mp4", eye_size=1.4),
         "faded": motionclips.faded_face_clip(d / "faded.mp4"),
+        "dissolve": motionclips.dissolve_clip(d / "dissolve.mp4"),
     }
 
 
@@ -84,6 +85,17 @@ def test_a_fade_through_black_is_neither_a_cut_nor_a_failure(clips: dict[str, Pa
     assert any(n.startswith("blank frames ") and n.endswith("a fade or black frames, not a "
                                                            "failure") for n in ranking.notes)
     assert ranking.top() is None, ranking.summary()
+
+
+def test_a_dissolve_is_a_change_of_shot_not_a_failure(clips: dict[str, Path]) -> None:
+    """One wall with a ball rolling dissolves into another (frames 48-62): the shots on
+    either side are measured apart, and nothing is found (measured across it, the ball
+    that is no longer there read as a region stopping dead)."""
+    ranking = rank_failures(index_clip(clips["dissolve"]))
+    assert ranking.notes == ["dissolve over frames 47-64 (1.959 s): one shot blending into "
+                             "the next, not a failure; shots are measured separately"]
+    assert all(not r.candidates for r in ranking.results.values()), ranking.results
+    assert ranking.results["physics"].cuts == []
 
 
 def test_a_pan_is_not_physics(clips: dict[str, Path]) -> None:
