@@ -140,10 +140,10 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
         for i, luma in frames:
             motion.add(luma)
             if face is not None:
-                # most likely a new shot (a cut, or a blank frame in a fade through
-                # black): follow faces anew
+                # most likely a new shot (a cut, a blank frame in a fade through black,
+                # the end of a dissolve): follow faces anew
                 if lost(motion.features.cells[-1]) >= CUT_SHARE or \
-                        blank(motion.features.contrast[-1]):
+                        blank(motion.features.contrast[-1]) or motion.faded_in:
                     face.cut(i)
                 face.add(i, luma)
     shots = find_shots(motion.features, max(index.fps, 1.0))

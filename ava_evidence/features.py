@@ -91,6 +91,8 @@ class MotionMeter:
         self._reach = max(2, round(FADE_REACH * fps))
         self._recent: deque[np.ndarray] = deque(maxlen=2 * self._reach + 1)
         """The last frames at MOTION_WIDTH, to tell a cross-fade (a second's worth at most)."""
+        self.faded_in = False
+        """Whether the frame just added ends a cross-fade: the next shot starts here."""
         self._prev: np.ndarray | None = None
         self._dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined,unused-ignore]
             cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
@@ -154,11 +156,14 @@ class MotionMeter:
 
         f = self.features
         f.blended.append(False)
+        self.faded_in = False
         if self._recent and self._recent[-1].shape != small.shape:
             self._recent.clear()
         self._recent.append(small)
         if len(self._recent) == self._recent.maxlen:
-            f.blended[-1 - self._reach] = cross_fade(np.stack(self._recent))
+            mid = len(f.blended) - 1 - self._reach
+            f.blended[mid] = cross_fade(np.stack(self._recent))
+            self.faded_in = not f.blended[mid] and mid > 0 and f.blended[mid - 1]
 
     def _camera(self, flow: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray]:
         """Affine fit of the flow (the camera), and each pixel's motion beyond it."""

@@ -151,11 +151,12 @@ def find_shots(f: Features, fps: float) -> Shots:
 
 def _dissolves(blended: Sequence[bool], reach: int) -> list[tuple[int, int]]:
     """The frames each run of cross-fade middles spans: from the frame after the first
-    one's start (``reach`` frames before it) to the last one's end, joined where they
-    overlap."""
+    one's start (``reach`` frames before it) to the last one's end, which is the frame
+    the run is known to be over at as frames stream in (the next shot starts after it);
+    joined where they overlap."""
     out: list[tuple[int, int]] = []
     for a, b in _runs(blended):
-        lo, hi = max(0, a - reach + 1), min(len(blended), b - 1 + reach)
+        lo, hi = max(0, a - reach + 1), min(len(blended), b + reach)
         if out and lo <= out[-1][1]:
             lo = out.pop()[0]
         out.append((lo, hi))

@@ -92,10 +92,26 @@ def test_a_dissolve_is_a_change_of_shot_not_a_failure(clips: dict[str, Path]) ->
     either side are measured apart, and nothing is found (measured across it, the ball
     that is no longer there read as a region stopping dead)."""
     ranking = rank_failures(index_clip(clips["dissolve"]))
-    assert ranking.notes == ["dissolve over frames 47-64 (1.959 s): one shot blending into "
+    assert ranking.notes == ["dissolve over frames 47-65 (1.959 s): one shot blending into "
                              "the next, not a failure; shots are measured separately"]
     assert all(not r.candidates for r in ranking.results.values()), ranking.results
     assert ranking.results["physics"].cuts == []
+
+
+def test_a_face_after_a_dissolve_is_followed_anew(tmp_path: Path) -> None:
+    """The face after a dissolve is compared with its own shot's first second, measured
+    after the blend (followed on from a face found mid-blend, its shape was measured
+    against blended frames)."""
+    from ava_evidence.analysis import _measure
+
+    index = index_clip(motionclips.face_dissolve_clip(tmp_path / "faces.mp4"))
+    m = _measure(index, faces=True, on_progress=None)
+    (_, end), = m.shots.dissolves
+    after = [s for s in m.faces or [] if s.frame >= end]
+    first = min(s.frame for s in m.faces or [] if s.track == after[0].track)
+    assert end <= first < end + 5, (end, first)  # the next sample
+    assert all(s.shape is not None for s in after if s.frame >= first + index.fps)
+    assert not rank_failures(index).results["identity-coherence"].candidates
 
 
 def test_a_pan_is_not_physics(clips: dict[str, Path]) -> None:

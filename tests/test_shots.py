@@ -54,13 +54,13 @@ def test_what_is_not_a_dissolve(frames: list[np.ndarray]) -> None:
 
 def test_a_run_of_dissolve_middles_spans_the_frames_between_its_ends() -> None:
     """Middles 10-14 with a reach of 3: frames 8 (after the first window's start, 7) to
-    16 (before the last window's end, 17); runs that overlap are one."""
+    17 (the last window's end); runs that overlap are one."""
     marks = [False] * 40
     for i in (10, 11, 12, 13, 14, 19, 20):
         marks[i] = True
-    assert _dissolves(marks, 3) == [(8, 23)]
+    assert _dissolves(marks, 3) == [(8, 24)]
     marks[19] = marks[20] = False
-    assert _dissolves(marks, 3) == [(8, 17)]
+    assert _dissolves(marks, 3) == [(8, 18)]
 
 
 def test_a_dissolve_splits_the_shots_and_a_fade_out_of_black_stays_a_fade() -> None:
@@ -71,10 +71,10 @@ def test_a_dissolve_splits_the_shots_and_a_fade_out_of_black_stays_a_fade() -> N
                  cells=[np.zeros((8, 6, 8), np.float32) for _ in range(n)],
                  blended=[20 <= i <= 24 for i in range(n)])
     shots = find_shots(f, 15.0)
-    assert shots.dissolves == [(18, 27)]
-    assert shots.spans == [(0, 18), (27, 60)]
+    assert shots.dissolves == [(18, 28)]
+    assert shots.spans == [(0, 18), (28, 60)]
     assert shots.cuts == []
     f.contrast[15:18] = [2.0] * 3  # black just before: the blend is the fade's way back in
     shots = find_shots(f, 15.0)
     assert shots.blanks == [(15, 18)] and shots.dissolves == []
-    assert shots.spans == [(0, 15), (27, 60)]
+    assert shots.spans == [(0, 15), (28, 60)]
