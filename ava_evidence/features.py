@@ -32,7 +32,8 @@ THUMB_W, THUMB_H = 32, 18
 """Size of the tiny picture kept per frame (4 x 3 pixels per region)."""
 FADE_REACH = 0.2
 """Seconds either side of a frame over which a cross-fade is told (shots.cross_fade): a
-dissolve of at least about half a second shows in the middle of it."""
+dissolve of about 0.3 to 0.8 s shows in the middle of it; a slower one changes too little
+within it to be told from motion."""
 BLANK_CONTRAST = 6.0
 """A frame whose luma standard deviation is below this is blank (black, white, one colour)."""
 FLAT = 29.0

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from .features import BLANK_CONTRAST, FADE_REACH, MOTION_WIDTH, STRUCTURE
+from .features import BLANK_CONTRAST, COLS, FADE_REACH, MOTION_WIDTH, ROWS, STRUCTURE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,6 +40,13 @@ it."""
 NEW_SHARE = 0.3
 """A dissolve's ends differ by more than 25 grey levels over at least this share of the
 picture: a change of shot, not of a detail."""
+SPREAD = 0.85
+"""...and over at least this share of the picture's regions: a face or a thing blending
+into another in front of a background that stays (a failure, not a change of shot)
+leaves more of it as it was."""
+SAME_PICTURE = 0.9
+"""Ends whose grey levels correlate this much show one picture in two lights (a fade
+to or from a colour, a light dimming), not two shots."""
 FROZEN = 0.5
 """A frame whose regions change less than this (grey levels, at MOTION_WIDTH) repeats the
 one before: the picture stands still (a stall), which says nothing about how the shot
@@ -73,20 +80,24 @@ def blank(contrast: float) -> bool:
 def cross_fade(frames: np.ndarray) -> bool:
     """Whether the frames between the first and the last of ``frames`` (small grey
     pictures) are those two blended, more of the last each frame: a dissolve. Not where
-    the two differ only in light (the same picture brighter or darker), nor little
-    (a detail changing), nor at once (a cut: the frames between are one end or the
-    other)."""
+    the two differ only in light (the same picture brighter or darker), nor in part (a
+    detail, or a thing in front of a background that stays), nor at once (a cut: the
+    frames between are one end or the other). The same either way round, and into or out
+    of a plain picture too (one of a colour fades instead: blank frames)."""
     import numpy as np
 
+    if len(frames) < 3:
+        return False
     a, b = frames[0].astype(np.float32), frames[-1].astype(np.float32)
     d = b - a
-    if float((np.abs(d) > 25).mean()) < NEW_SHARE:
+    if float((np.abs(d) > 25).mean()) < NEW_SHARE or _kept(np.abs(d)) > 1 - SPREAD:
         return False
-    dd = float((d * d).sum())
     ca, cb = a - a.mean(), b - b.mean()
-    gain = float((ca * cb).sum()) / max(float((ca * ca).sum()), 1e-6)
-    if float(((cb - gain * ca) ** 2).sum()) < MIXED * dd:
-        return False  # the same picture in another light
+    na, nb = float(np.sqrt((ca * ca).sum())), float(np.sqrt((cb * cb).sum()))
+    if min(na, nb) >= BLANK_CONTRAST * np.sqrt(a.size) and \
+            float((ca * cb).sum()) / (na * nb) >= SAME_PICTURE:
+        return False  # the same picture in another light (either end may be the darker)
+    dd = float((d * d).sum())
     between = (frames[1:-1].astype(np.float32) - a).reshape(len(frames) - 2, -1)
     share = between @ d.ravel() / dd  # how much of the last frame each one shows
     left = float(((between - share[:, None] * d.ravel()) ** 2).sum(axis=1).mean())
@@ -94,6 +105,15 @@ def cross_fade(frames: np.ndarray) -> bool:
     gradual = int(((share > 0.15) & (share < 0.85)).sum()) >= 2 and \
         float(steps.max()) <= 0.45 and float(steps.min()) > -0.05
     return gradual and left <= MIXED * dd
+
+
+def _kept(change: np.ndarray) -> float:
+    """Share of the picture's regions (COLS x ROWS) that change by 12 grey levels or less
+    on average: where a dissolve leaves the picture as it was."""
+    h, w = change.shape
+    cells = change[:h // ROWS * ROWS, :w // COLS * COLS].reshape(
+        ROWS, h // ROWS, COLS, w // COLS).mean(axis=(1, 3))
+    return float((cells <= 12).mean())
 
 
 def find_shots(f: Features, fps: float) -> Shots:

@@ -274,15 +274,15 @@ def dissolve_clip(path: Path, *, seconds: float = 4, start: float = 2.0,
 
 def face_dissolve_clip(path: Path, *, seconds: float = 5, start: float = 2.0,
                        length: float = 0.6) -> Path:
-    """One face dissolves (from ``start``, over ``length`` seconds) into a shot of a face
-    further left, before a lit wall."""
+    """One face dissolves (from ``start``, over ``length`` seconds) into a brighter shot
+    of a face further left."""
     from ava_evidence.demo import FPS as FACE_FPS
 
     frames = []
     for i in range(int(seconds * FACE_FPS)):
         a = face_frame(i / FACE_FPS, None).astype(np.float32)
         b = face_frame(i / FACE_FPS, None, shift=-150).astype(np.float32)
-        b[:, 380:] = b[:, 380:] * 0.3 + 150
+        b = np.minimum(b + 90, 255)
         k = min(1.0, max(0.0, (i / FACE_FPS - start) / length))
         frames.append((a * (1 - k) + b * k).astype(np.uint8))
     return encode_frames(path, np.stack(frames), FACE_FPS)

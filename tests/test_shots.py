@@ -24,10 +24,24 @@ def _stack(frames: list[np.ndarray]) -> np.ndarray:
 
 
 A, B = _wall(1), _wall(2)
+_yy, _xx = np.ogrid[:H, :W]
+_THING = ((_yy - 45) / 48) ** 2 + ((_xx - 80) / 62) ** 2 <= 1
+"""An ellipse over two thirds of the picture (a face close up), the rest a background."""
 
 
 def test_two_pictures_blended_more_of_the_later_each_frame_are_a_dissolve() -> None:
     assert cross_fade(_stack([A * (1 - k) + B * k for k in np.linspace(0, 1, 11)]))
+
+
+@pytest.mark.parametrize("later_first", [False, True])
+@pytest.mark.parametrize("spread", [28, 0], ids=["gradient", "grey"])
+def test_a_dissolve_into_or_out_of_a_plain_picture_is_one(later_first: bool,
+                                                            spread: int) -> None:
+    """Into a smooth gradient (fog, a wall) or one grey, either way round."""
+    plain = np.tile(np.linspace(150 - spread / 2, 150 + spread / 2, W), (H, 1)
+                    ).astype(np.float32)
+    a, b = (plain, A) if later_first else (A, plain)
+    assert cross_fade(_stack([a * (1 - k) + b * k for k in np.linspace(0, 1, 11)]))
 
 
 def test_a_dissolve_between_moving_shots_is_still_one() -> None:
@@ -47,7 +61,10 @@ def test_a_dissolve_between_moving_shots_is_still_one() -> None:
     [np.where(np.arange(W) < 12, A * (1 - k) + B * k, A)        # a detail changes
      for k in np.linspace(0, 1, 11)],
     [A * (1 - k) + B * k for k in [0, .1, .2, .6, .3, .5, .6, .7, .8, .9, 1]],  # back and forth
-], ids=["cut", "light", "pan", "detail", "back-and-forth"])
+    [np.where(_THING, A * (1 - k) + B * k, A)                 # a thing blends into another
+     for k in np.linspace(0, 1, 11)],
+    [A, B],                                                     # nothing between
+], ids=["cut", "light", "pan", "detail", "back-and-forth", "thing", "two"])
 def test_what_is_not_a_dissolve(frames: list[np.ndarray]) -> None:
     assert not cross_fade(_stack(frames))
 
