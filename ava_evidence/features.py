@@ -151,8 +151,6 @@ class MotionMeter:
 
     def _blend(self, small: np.ndarray) -> None:
         """Mark the frame FADE_REACH seconds back if it lies in the middle of a cross-fade."""
-        import numpy as np
-
         from .shots import cross_fade
 
         f = self.features
@@ -163,7 +161,7 @@ class MotionMeter:
         self._recent.append(small)
         if len(self._recent) == self._recent.maxlen:
             mid = len(f.blended) - 1 - self._reach
-            f.blended[mid] = cross_fade(np.stack(self._recent))
+            f.blended[mid] = cross_fade(list(self._recent))
             self.faded_in = not f.blended[mid] and mid > 0 and f.blended[mid - 1]
 
     def _camera(self, flow: np.ndarray) -> tuple[tuple[float, float, float], np.ndarray]:

@@ -77,7 +77,7 @@ def blank(contrast: float) -> bool:
     return contrast < BLANK_CONTRAST
 
 
-def cross_fade(frames: np.ndarray) -> bool:
+def cross_fade(frames: Sequence[np.ndarray]) -> bool:
     """Whether the frames between the first and the last of ``frames`` (small grey
     pictures) are those two blended, more of the last each frame: a dissolve. Not where
     the two differ only in light (the same picture brighter or darker), nor in part (a
@@ -98,7 +98,7 @@ def cross_fade(frames: np.ndarray) -> bool:
             float((ca * cb).sum()) / (na * nb) >= SAME_PICTURE:
         return False  # the same picture in another light (either end may be the darker)
     dd = float((d * d).sum())
-    between = (frames[1:-1].astype(np.float32) - a).reshape(len(frames) - 2, -1)
+    between = (np.stack(frames[1:-1]).astype(np.float32) - a).reshape(len(frames) - 2, -1)
     share = between @ d.ravel() / dd  # how much of the last frame each one shows
     left = float(((between - share[:, None] * d.ravel()) ** 2).sum(axis=1).mean())
     steps = np.diff(np.r_[0.0, share, 1.0])
