@@ -91,7 +91,8 @@ class MotionMeter:
         self.features = Features()
         self._reach = max(2, round(FADE_REACH * fps))
         self._recent: deque[np.ndarray] = deque(maxlen=2 * self._reach + 1)
-        """The last frames at MOTION_WIDTH, to tell a cross-fade (a second's worth at most)."""
+        """The last frames at MOTION_WIDTH, to tell a cross-fade (0.4 s of them, five at
+        least)."""
         self.faded_in = False
         """Whether the frame just added ends a cross-fade: the next shot starts here."""
         self._prev: np.ndarray | None = None

@@ -34,9 +34,10 @@ SURE_SHARE = 0.6
 similar shots of one scene keeps its tones)."""
 MIXED = 0.05
 """Most a cross-fade's frames may differ from the two ends blended (mean squared, as a
-share of the ends' own squared difference): the benchmark's moving shots, blended, stay
-well under it; camera moves and things moving, which no blend of two frames makes, reach
-it."""
+share of the ends' own squared difference): a dissolve between calm shots stays under it;
+camera moves and things moving, which no blend of two frames makes, reach it (so a
+dissolve between fast-moving shots is missed; none of the benchmark's 2,224 clips without
+a dissolve came under it)."""
 NEW_SHARE = 0.3
 """A dissolve's ends differ by more than 25 grey levels over at least this share of the
 picture: a change of shot, not of a detail."""
