@@ -34,6 +34,11 @@ FADE_REACH = 0.2
 """Seconds either side of a frame over which a cross-fade is told (shots.cross_fade): a
 dissolve of about 0.3 to 0.8 s shows in the middle of it; a slower one changes too little
 within it to be told from motion."""
+
+
+def fade_reach(fps: float) -> int:
+    """FADE_REACH in frames (two at least)."""
+    return max(2, round(FADE_REACH * fps))
 BLANK_CONTRAST = 6.0
 """A frame whose luma standard deviation is below this is blank (black, white, one colour)."""
 FLAT = 29.0
@@ -89,7 +94,7 @@ class MotionMeter:
         import cv2
 
         self.features = Features()
-        self._reach = max(2, round(FADE_REACH * fps))
+        self._reach = fade_reach(fps)
         self._recent: deque[np.ndarray] = deque(maxlen=2 * self._reach + 1)
         """The last frames at MOTION_WIDTH, to tell a cross-fade (0.4 s of them, five at
         least)."""
@@ -143,7 +148,7 @@ class MotionMeter:
         # Brightness changes (fades, exposure) are not unexplained content: match them.
         err = np.abs(cur32 - (pred * gain + offset))
         mag = cv2.magnitude(flow[..., 0], flow[..., 1])
-        cells = np.stack([_pool(mag), _pool(beyond), _peak(err), _pool(raw),
+        cells = np.stack([pool(mag), pool(beyond), _peak(err), pool(raw),
                           _structure_lost(pred, cur32), *_look(cur32), _detail(cur32)])
         f.cells.append(cells.astype(np.float32))
         f.error.append(float(err.mean()))
@@ -236,10 +241,10 @@ def _structure_lost(pred: np.ndarray, cur: np.ndarray) -> np.ndarray:
     cells count as kept."""
     import numpy as np
 
-    mp, mc = _pool(pred), _pool(cur)
-    vp = np.maximum(_pool(pred * pred) - mp * mp, 0.0)
-    vc = np.maximum(_pool(cur * cur) - mc * mc, 0.0)
-    cov = _pool(pred * cur) - mp * mc
+    mp, mc = pool(pred), pool(cur)
+    vp = np.maximum(pool(pred * pred) - mp * mp, 0.0)
+    vc = np.maximum(pool(cur * cur) - mc * mc, 0.0)
+    cov = pool(pred * cur) - mp * mc
     return np.asarray(1 - (cov + FLAT) / (np.sqrt(vp * vc) + FLAT))
 
 
@@ -247,8 +252,8 @@ def _look(a: np.ndarray) -> np.ndarray:
     """Per cell, its mean grey level and the spread around it."""
     import numpy as np
 
-    mean = _pool(a)
-    return np.stack([mean, np.sqrt(np.maximum(_pool(a * a) - mean * mean, 0.0))])
+    mean = pool(a)
+    return np.stack([mean, np.sqrt(np.maximum(pool(a * a) - mean * mean, 0.0))])
 
 
 def _detail(a: np.ndarray) -> np.ndarray:
@@ -257,10 +262,11 @@ def _detail(a: np.ndarray) -> np.ndarray:
     import cv2
     import numpy as np
 
-    return _pool(np.abs(cv2.Laplacian(a, cv2.CV_32F, ksize=3)))
+    return pool(np.abs(cv2.Laplacian(a, cv2.CV_32F, ksize=3)))
 
 
-def _pool(a: np.ndarray) -> np.ndarray:
+def pool(a: np.ndarray) -> np.ndarray:
+    """The mean of each region (COLS x ROWS) of a picture."""
     import cv2
 
     return cv2.resize(a, (COLS, ROWS), interpolation=cv2.INTER_AREA)

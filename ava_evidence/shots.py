@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from .features import BLANK_CONTRAST, COLS, FADE_REACH, MOTION_WIDTH, ROWS, STRUCTURE
+from .features import BLANK_CONTRAST, MOTION_WIDTH, STRUCTURE, fade_reach, pool
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,7 +91,9 @@ def cross_fade(frames: Sequence[np.ndarray]) -> bool:
         return False
     a, b = frames[0].astype(np.float32), frames[-1].astype(np.float32)
     d = b - a
-    if float((np.abs(d) > 25).mean()) < NEW_SHARE or _kept(np.abs(d)) > 1 - SPREAD:
+    change = np.abs(d)
+    # most of the picture new, and over most of its regions (mean change above 12)
+    if float((change > 25).mean()) < NEW_SHARE or float((pool(change) > 12).mean()) < SPREAD:
         return False
     ca, cb = a - a.mean(), b - b.mean()
     na, nb = float(np.sqrt((ca * ca).sum())), float(np.sqrt((cb * cb).sum()))
@@ -106,15 +108,6 @@ def cross_fade(frames: Sequence[np.ndarray]) -> bool:
     gradual = int(((share > 0.15) & (share < 0.85)).sum()) >= 2 and \
         float(steps.max()) <= 0.45 and float(steps.min()) > -0.05
     return gradual and left <= MIXED * dd
-
-
-def _kept(change: np.ndarray) -> float:
-    """Share of the picture's regions (COLS x ROWS) that change by 12 grey levels or less
-    on average: where a dissolve leaves the picture as it was."""
-    h, w = change.shape
-    cells = change[:h // ROWS * ROWS, :w // COLS * COLS].reshape(
-        ROWS, h // ROWS, COLS, w // COLS).mean(axis=(1, 3))
-    return float((cells <= 12).mean())
 
 
 def find_shots(f: Features, fps: float) -> Shots:
@@ -164,7 +157,7 @@ def find_shots(f: Features, fps: float) -> Shots:
     single = {c for c in cuts if c + 1 in cuts}
     cuts = [c for c in cuts if c not in single and c - 1 not in single]
     blanks = _runs(blank_at)
-    mixed = _dissolves(f.blended, max(2, round(FADE_REACH * fps)))
+    mixed = _dissolves(f.blended, fade_reach(fps))
     # out of black or into it, a blend is the fade's own (said as such, with its black)
     dissolves = [(a, b) for a, b in mixed if not any(a <= hi and lo <= b for lo, hi in blanks)]
     return Shots(cuts, blanks, _spans(n, cuts, blanks + mixed), dissolves)
