@@ -46,8 +46,11 @@ MIN_SCORE = 0.1
 """Below this a moment is not worth listing."""
 SEEN = 0.5
 """From this score on, a person comparing the frames would see the failure."""
-FACE_WIDTH = 640
-"""Frames are decoded this wide when faces are measured (else at the motion width)."""
+DECODE_WIDTH = 640
+"""Frames are decoded this wide for every measure (faces read them at this size; motion
+shrinks them again). One size for all, so the motion features, and every score made
+from them, are the same whether or not faces are measured: decoding straight to the
+motion width decimates, and the fine texture it aliases reads as change."""
 
 
 @dataclass
@@ -130,13 +133,12 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
 
     from .decode import iter_luma, read_ahead
     from .faces import FaceMeter
-    from .features import MOTION_WIDTH, MotionMeter
+    from .features import MotionMeter
     from .shots import CUT_SHARE, blank, find_shots, lost
 
     motion = MotionMeter(max(index.fps, 1.0))
     face = FaceMeter(max(index.fps, 1.0)) if faces else None
-    width = FACE_WIDTH if faces else MOTION_WIDTH
-    with closing(read_ahead(iter_luma(index, width, on_progress=on_progress))) as frames:
+    with closing(read_ahead(iter_luma(index, DECODE_WIDTH, on_progress=on_progress))) as frames:
         for i, luma in frames:
             motion.add(luma)
             if face is not None:

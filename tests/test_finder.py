@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from ava_evidence.analysis import MIN_SCORE, SEEN, rank_failures, suggest
+from ava_evidence.analysis import MIN_SCORE, SEEN, _measure, rank_failures, suggest
 from ava_evidence.clip import index_clip
+from ava_evidence.demo import encode_frames
 from ava_evidence.features import Features
 
 from . import motionclips
@@ -177,6 +179,22 @@ def test_the_face_detector_works_without_a_writable_cache(
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # not a folder
     assert list(faces._detector()(np.zeros((120, 160), np.uint8))) == []
+
+
+def test_motion_is_measured_on_the_same_frames_with_or_without_faces(tmp_path: Path) -> None:
+    """`suggest --failure physics` (no faces) and `suggest` (every measure) read the very
+    same motion features off a 1280x720 clip of fine moving texture, so a physics score
+    does not depend on which was asked. (Decoding straight to the motion width decimated
+    the frames, and the texture it aliased read as change.)"""
+    texture = np.random.default_rng(1).integers(0, 256, (720, 1280 + 40), np.uint8)
+    frames = np.stack([np.repeat(texture[:, 4 * i:4 * i + 1280, None], 3, axis=2)
+                       for i in range(10)])
+    index = index_clip(encode_frames(tmp_path / "texture.mp4", frames, 24))
+    alone = _measure(index, faces=False, on_progress=None).features
+    every = _measure(index, faces=True, on_progress=None).features
+    assert len(alone) == 10
+    assert np.array_equal(np.stack(alone.cells), np.stack(every.cells))
+    assert np.array_equal(np.stack(alone.thumbs), np.stack(every.thumbs))
 
 
 def test_a_slow_stretch_is_not_a_stall(tmp_path: Path) -> None:
