@@ -126,10 +126,14 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if hot.mean() > 0.25:
             continue  # much of the picture at once: a cut or the light, left to others
         # a thing turning faint keeps its structure as light does, but loses contrast
-        # that light would keep
-        faded = _contrast_step(look, i, win, half)
+        # that light would keep: judged over a quarter second either side, as a thing
+        # moving on soon carries its contrast into the next region
+        faded = _contrast_step(look, i, quarter, quarter, half)
         faint = faded <= FAINT
-        lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3) * ~faint
+        # a glow can dim a region's contrast for a few frames: light is told from a
+        # thing turning faint over the second before and the half second after
+        faint_held = _contrast_step(look, i, win, half, half) <= FAINT
+        lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3) * ~faint_held
         if int((lit >= LIT).sum()) >= 4 or int((lit <= -LIT).sum()) >= 4:
             continue  # light spreading or going out (a flash, lightning): regions brighten,
             # or darken, together, their picture the same
@@ -163,13 +167,14 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         fine, grew, holds = _detail_step(detail, i, win, half)
         plain = (excess >= PLAIN_ERROR) & (fine < PLAIN_DETAIL) & holds
         steady = (np.abs(near - then) <= 0.5 * motion) & (motion < STEADY)
-        ok = np.flatnonzero(ok & (lasts | plain | faint)
-                            & ((motion < np.where(plain, BESIDE, MOTION_AROUND))
-                               | (faint & steady)))
+        seen = ok & (lasts | plain) & (motion < np.where(plain, BESIDE, MOTION_AROUND))
+        # turning faint alone lets a region count beside steady motion, as a lead only
+        ok = np.flatnonzero(seen | (ok & faint & ((motion < MOTION_AROUND) | steady)))
         if not len(ok):
             continue
         level[i] = float(excess[ok].max())
         score = _unexplained_score(excess[ok], fine[ok], motion[ok], faded[ok])
+        score = np.where(seen[ok], score, np.minimum(score, FAINT_LEAD))
         rank = score + 1e-6 * excess[ok]  # equal scores: the larger error
         n = int(np.argmax(rank))
         k = int(ok[n])
@@ -200,27 +205,29 @@ def _unexplained_score(excess: np.ndarray, fine: np.ndarray, motion: np.ndarray,
         * np.clip((excess - 8) / 12, 0.0, 1.0)]))
 
 
-def _contrast_step(look: np.ndarray, i: int, win: int, half: int) -> np.ndarray:
-    """Per region, its contrast (spread) over the half second from frame i over the second
-    before (1 where it did not turn faint): counted only with at least half a second before
-    frame i to judge it by, where most of the drop happens between frames i - 1 and i,
-    there was contrast to lose (FAINT_SPREAD), it holds past halfway over the half second
-    after that, and its mean grey level kept more of itself (LIGHT_GAP: a shadow or
-    dimming light lowers both alike). Frame i + half must be in ``look``."""
+def _contrast_step(look: np.ndarray, i: int, before: int, after: int, first: int
+                   ) -> np.ndarray:
+    """Per region, its contrast (spread) over the ``after`` frames from frame i over the
+    ``before`` frames before it (1 where it did not turn faint): counted from frame
+    ``first`` of the shot on (too little before it to judge by), where most of the drop
+    happens between frames i - 1 and i, there was contrast to lose (FAINT_SPREAD), it holds
+    past halfway over the ``after`` frames after those, and its mean grey level kept more
+    of itself (LIGHT_GAP: a shadow or dimming light lowers both alike). Frame i + after
+    must be in ``look``."""
     import numpy as np
 
     mean, spread = look[:, 0], look[:, 1]
-    if i < half:
+    if i < max(first, 1):
         return np.ones(spread.shape[1])
-    before = np.median(spread[max(1, i - win):i], axis=0)
-    after = np.median(spread[i:i + half], axis=0)
-    later = np.median(spread[i + half:i + 2 * half], axis=0)
-    lit0 = np.median(mean[max(1, i - win):i], axis=0)
-    lit1 = np.median(mean[i:i + half], axis=0)
-    sudden = (after < before) & (spread[i - 1] - spread[i] >= 0.6 * (before - after)) \
-        & (before >= FAINT_SPREAD)
-    holds = later <= (before + after) / 2
-    left = after / np.maximum(before, 1e-3)
+    was = np.median(spread[max(1, i - before):i], axis=0)
+    now = np.median(spread[i:i + after], axis=0)
+    later = np.median(spread[i + after:i + 2 * after], axis=0)
+    lit0 = np.median(mean[max(1, i - before):i], axis=0)
+    lit1 = np.median(mean[i:i + after], axis=0)
+    sudden = (now < was) & (spread[i - 1] - spread[i] >= 0.6 * (was - now)) \
+        & (was >= FAINT_SPREAD)
+    holds = later <= (was + now) / 2
+    left = now / np.maximum(was, 1e-3)
     light = np.minimum(lit1, lit0) / np.maximum(np.maximum(lit1, lit0), 1e-3)
     return np.asarray(np.where(sudden & holds & (left < light - LIGHT_GAP), left, 1.0))
 

@@ -699,17 +699,22 @@ def test_a_thing_passing_through_another_turns_faint_where_an_occluder_does_not(
 
 def _turns_faint(*, spread_after: float = 15.0, mean_after: float = 100.0, over: int = 1,
                  back_at: int = 48, motion: tuple[float, float] = (1.5, 1.5),
-                 spread: float = 30.0, at: int = 24) -> list[Candidate]:
+                 spread: float = 30.0, at: int = 24, arrived: int = 0,
+                 error: float = 25.0) -> list[Candidate]:
     """A region, (2, 3), that moves on steadily (``motion``: px a frame beyond the camera
     before frame ``at`` and from it) and whose contrast goes from ``spread`` to
     ``spread_after`` over ``over`` frames from frame ``at`` (back at ``back_at``), its
-    mean grey level from 100 to ``mean_after``, its prediction error 25 at frame ``at``."""
+    mean grey level from 100 to ``mean_after``, its prediction error ``error`` at frame
+    ``at``. Before frame ``arrived`` the region is plain (contrast 8): the thing is not
+    in it yet."""
     f = _still_scene(48)
     for i in range(48):
         k = min(1.0, max(0.0, (i - at + 1) / over)) if i < back_at else 0.0
         f.cells[i][LOOK + 1, 2, 3] = spread + (spread_after - spread) * k
+        if i < arrived:
+            f.cells[i][LOOK + 1, 2, 3] = 8.0
         f.cells[i][LOOK, 2, 3] = 100.0 + (mean_after - 100.0) * k
-        f.cells[i][2, 2, 3] = 25.0 if i == at else 2.0
+        f.cells[i][2, 2, 3] = error if i == at else 2.0
         f.cells[i][1, 2, 3] = motion[0] if i < at else motion[1]
     return [c for c in _unexplained(f) if c.score >= 0.1]
 
@@ -736,6 +741,43 @@ def test_a_moving_thing_turning_faint_at_once_is_a_lead() -> None:
 def test_contrast_lost_as_light_or_focus_or_fast_motion_lose_it_is_no_lead(
         change: dict[str, Any]) -> None:
     assert _turns_faint(**change) == []
+
+
+def test_a_thing_turning_faint_soon_after_it_came_is_judged_by_its_own_contrast() -> None:
+    """The thing moved into the region a quarter second before it turned faint (the
+    region was plain until then): its contrast is judged against those frames, not
+    against the second before, when the region was mostly plain."""
+    found = _turns_faint(arrived=18)
+    assert [c.index for c in found] == [24]
+    assert found[0].values["contrast_ratio"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(("motion", "score"), [((1.5, 1.5), physics.FAINT_LEAD),
+                                               ((0.0, 0.0), 1.0)])
+def test_turning_faint_beside_motion_is_a_lead_however_large_the_error(
+        motion: tuple[float, float], score: float) -> None:
+    """The region's prediction error jumps 148 above the second before as it turns faint.
+    Beside steady motion the flow followed (1.5 px a frame), only turning faint lets it
+    count, so it stays a lead; with nothing moving, the change itself is plain."""
+    found = _turns_faint(error=150.0, motion=motion)
+    assert [c.index for c in found] == [24]
+    assert found[0].score == pytest.approx(score)
+
+
+@pytest.mark.parametrize("glow", [False, True])
+def test_light_that_dims_contrast_for_a_moment_is_still_the_light(glow: bool) -> None:
+    """Lightning near the top, as in the test above, whose glow also washes out the
+    regions around the streak (their contrast to 60%) for half a second. Those regions
+    turn faint over a quarter second, but not over the half second after: they are the
+    light spreading, and the streak with them is the light, not a thing out of nothing."""
+    f = _still_scene(48)
+    _appears(f, (1, 3), 24, 48)
+    for i in range(24, 48):
+        for r, c in ((1, 2), (1, 4), (2, 2), (2, 3), (2, 4)):
+            f.cells[i][LOOK, r, c] = 130.0
+            if glow and i < 36:
+                f.cells[i][LOOK + 1, r, c] = 12.0
+    assert [c.index for c in _unexplained(f)] == []
 
 
 @pytest.mark.parametrize(("at", "found"), [(24, [24]), (8, [])])
