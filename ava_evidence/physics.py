@@ -181,7 +181,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if best is None or rank[n] > best.rank:
             best = _Change(float(rank[n]), start + i, k, float(score[n]), float(excess[k]),
                            float(base[k]), float(motion[k]), float(fine[k]), bool(grew[k]),
-                           float(faded[k]))
+                           float(faded[k]), not seen[k])
     return ([] if best is None else [_unexplained_candidate(index, best)]), level
 
 
@@ -260,6 +260,8 @@ class _Change(NamedTuple):
     grew: bool
     contrast: float
     """The region's contrast after over before, where it turned faint (else 1)."""
+    faint_only: bool
+    """It counts only for turning faint (beside motion the flow followed)."""
 
 
 def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
@@ -282,11 +284,13 @@ def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
 
 
 def _faint_led(ch: _Change) -> bool:
-    """Whether the change scores as it does for turning faint (scored as if its contrast
-    had held, it scores less): what the ticket then says is that, not a thing coming or
-    going."""
+    """Whether the change counts, or scores as it does, for turning faint (scored as if its
+    contrast had held, it scores less): what the ticket then says is that, not a thing
+    coming or going."""
     import numpy as np
 
+    if ch.faint_only:
+        return True
     held = _unexplained_score(np.asarray([ch.excess]), np.asarray([ch.detail]),
                               np.asarray([ch.moving]), np.ones(1))
     return float(held[0]) < ch.score

@@ -762,6 +762,8 @@ def test_turning_faint_beside_motion_is_a_lead_however_large_the_error(
     found = _turns_faint(error=150.0, motion=motion)
     assert [c.index for c in found] == [24]
     assert found[0].score == pytest.approx(score)
+    assert found[0].words.startswith("something in the centre of the picture " +
+                                     ("turns faint at once" if score < 1 else "appears"))
 
 
 @pytest.mark.parametrize("glow", [False, True])
