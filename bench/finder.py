@@ -176,7 +176,8 @@ def cases(sources: dict[str, Path]) -> list[inj.Case]:
         for src in pick(long_enough, kind, 3):
             b = pick([n for n in long_enough if n != src], f"{kind}{src}", 1)[0]
             out.append(inj.Case(f"{kind}@{src}+{b}", src, "control", None,
-                                lambda src=src, b=b, kind=kind: _join(kind, load(src), load(b))))
+                                lambda src=src, b=b, kind=kind: _join(kind, load(src), load(b)),
+                                tag="_timed"))
     return out
 
 
@@ -196,18 +197,28 @@ def _apply(loaded: tuple[np.ndarray, Fraction], edit: object) -> tuple[np.ndarra
 def _join(kind: str, a: tuple[np.ndarray, Fraction], b: tuple[np.ndarray, Fraction]
           ) -> tuple[np.ndarray, Fraction]:
     frames, rate = a
+    then = _conform(b, rate)
     if kind == "hard-cut":
-        return inj.hard_cut(frames, b[0]), rate
+        return inj.hard_cut(frames, then), rate
     if kind == "fade":
-        return inj.fade_through_black(frames, b[0], rate), rate
-    return inj.dissolve(frames, b[0], rate), rate
+        return inj.fade_through_black(frames, then, rate), rate
+    return inj.dissolve(frames, then, rate), rate
+
+
+def _conform(clip: tuple[np.ndarray, Fraction], rate: Fraction) -> np.ndarray:
+    """The clip's frames at ``rate``, by time, as an editor puts a clip on a timeline of
+    another rate: frames repeated or dropped, its motion as fast as it was (played frame for
+    frame, a 30 fps clip on a 2.3 fps timeline would move 13 times slower)."""
+    frames, own = clip
+    n = max(1, int(len(frames) * rate / own))
+    return frames[[min(len(frames) - 1, int(k * own / rate)) for k in range(n)]]
 
 
 def materialise(case: inj.Case) -> Path:
     d = data.cache_dir() / (f"cases-{SEED}" if SEED else "cases")
     d.mkdir(exist_ok=True)
     at = "" if case.onset is None or case.kind == "control" else f"_{case.onset:.3f}"
-    path = d / (case.name.replace("@", "__").replace("+", "_and_") + at + ".mp4")
+    path = d / (case.name.replace("@", "__").replace("+", "_and_") + case.tag + at + ".mp4")
     if not path.exists():
         frames, rate = case.make()
         data.write_frames(path, frames, rate)

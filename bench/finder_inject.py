@@ -370,16 +370,17 @@ def fade_through_black(a: np.ndarray, b: np.ndarray, rate: Fraction) -> np.ndarr
 
 
 def dissolve(a: np.ndarray, b: np.ndarray, rate: Fraction) -> np.ndarray:
-    """``a`` dissolves into ``b`` over 0.6 s."""
+    """``a`` dissolves into ``b`` over 0.6 s: the first half of ``a``, then the second half
+    of ``b`` (as a hard cut joins them), the two blended over its first 0.6 s."""
     b = _fit(b, a)
     k = max(2, round(0.6 * rate))
-    half = len(a) // 2
+    half, then = len(a) // 2, len(b) // 2
     out = list(a[:half])
     for j in range(k):
         t = (j + 1) / (k + 1)
-        out.append((a[min(len(a) - 1, half + j)] * (1 - t) + b[min(len(b) - 1, half + j)] * t
+        out.append((a[min(len(a) - 1, half + j)] * (1 - t) + b[min(len(b) - 1, then + j)] * t
                     ).astype(np.uint8))
-    out += list(b[half + k:])
+    out += list(b[then + k:])
     return np.stack(out)
 
 
@@ -391,3 +392,5 @@ class Case:
     """For an injection, the failure key it should be found as; "control" otherwise."""
     onset: float | None
     make: Callable[[], tuple[np.ndarray, Fraction]]
+    tag: str = ""
+    """Marks the cached file's name where the recipe changed, so an old copy is not reused."""
