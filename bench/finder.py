@@ -148,16 +148,19 @@ def cases(sources: dict[str, Path]) -> list[inj.Case]:
         thing = _thing(load(donor)[0], 0.22)
         injected("appear", "physics", src,
                  lambda f, o, r, thing=thing: inj.appear(f, o, r, _fit(thing, f)))
-    for src in pick(long_enough, "pass", 3):
+    for src in pick(roomy, "pass", 3):
         a, b = pick([n for n in long_enough if n != src], f"sprites{src}", 2)
         mover, still = _thing(load(a)[0], 0.2), _thing(load(b)[0], 0.26)
         for ghost in (True, False):
             frames, rate = load(src)
-            made = inj.sprites(frames, rate, _fit(mover, frames), _fit(still, frames), ghost)
+            # they meet where an injected failure may start (_onset)
+            meet = _onset(f"pass-through@{src}", frames, rate)
+            made = inj.sprites(frames, rate, _fit(mover, frames), _fit(still, frames), ghost,
+                               meet)
             name = f"{'pass-through' if ghost else 'occlusion'}@{src}"
             out.append(inj.Case(name, src, "physics" if ghost else "control",
                                 float(made[1] / rate) if ghost else None,
-                                lambda made=made, rate=rate: (made[0], rate)))
+                                lambda made=made, rate=rate: (made[0], rate), tag="_met"))
     for kind, edit, fam in (("flicker", inj.flicker, "flicker"), ("stall", inj.stall, "stall")):
         for src in pick(roomy, kind, 4):
             injected(kind, fam, src, edit)

@@ -252,40 +252,40 @@ def stop_dead(frames: np.ndarray, onset: int, rate: Fraction) -> np.ndarray:
 
 
 def sprites(frames: np.ndarray, rate: Fraction, mover: np.ndarray, still: np.ndarray,
-            ghost: bool) -> tuple[np.ndarray, int]:
-    """``mover`` slides steadily across ``still``; where they overlap it is drawn in front
-    (ghost=False: a natural occlusion) or both show through each other at half strength
-    (ghost=True: one passes through the other). Returns the frames and the frame where
-    the overlap starts."""
+            ghost: bool, meet: int) -> tuple[np.ndarray, int]:
+    """``mover`` slides steadily across ``still`` (entering from the left where it must),
+    reaching it at frame ``meet``; where they overlap it is drawn in front (ghost=False: a
+    natural occlusion) or both show through each other at half strength (ghost=True: one
+    passes through the other). Returns the frames and the frame where the overlap starts."""
     n, h, w = frames.shape[:3]
     sh, sw = still.shape[:2]
     mh, mw = mover.shape[:2]
     sx, sy = w // 2 - sw // 2, h // 2 - sh // 2
-    ell = np.zeros((max(sh, mh), max(sw, mw)), np.float32)
+    my = h // 2 - mh // 2
 
     def mask_of(hh: int, ww: int) -> np.ndarray:
         m = np.zeros((hh, ww), np.float32)
         cv2.ellipse(m, (ww // 2, hh // 2), (ww // 2 - 2, hh // 2 - 2), 0, 0, 360, 1, -1)
         return cv2.GaussianBlur(m, (0, 0), 1.5)[..., None]
 
-    del ell
     smask, mmask = mask_of(sh, sw), mask_of(mh, mw)
-    start_x, end_x = int(w * 0.05), int(w * 0.95) - mw
+    speed = (int(w * 0.9) - mw) / max(1, n - 1)  # across most of the picture in the clip
+    first_x = sx + 5 - mw - speed * meet
     out = frames.copy()
     overlap_at = n
     for i in range(n):
         f = out[i].astype(np.float32)
         f[sy:sy + sh, sx:sx + sw] = f[sy:sy + sh, sx:sx + sw] * (1 - smask) + still * smask
-        mx = round(start_x + (end_x - start_x) * i / max(1, n - 1))
-        my = h // 2 - mh // 2
-        region = f[my:my + mh, mx:mx + mw]
+        mx = round(first_x + speed * i)
         overlaps = mx + mw > sx + 4 and mx < sx + sw - 4
         if overlaps and overlap_at == n:
             overlap_at = i
-        if ghost and overlaps:
-            region[:] = region * (1 - 0.5 * mmask) + mover * 0.5 * mmask
-        else:
-            region[:] = region * (1 - mmask) + mover * mmask
+        a, b = max(0, mx), min(w, mx + mw)  # what of it is in the picture
+        if a < b:
+            region = f[my:my + mh, a:b]
+            m, thing = mmask[:, a - mx:b - mx], mover[:, a - mx:b - mx]
+            strength = 0.5 if ghost and overlaps else 1.0
+            region[:] = region * (1 - strength * m) + thing * strength * m
         out[i] = np.clip(f, 0, 255).astype(np.uint8)
     return out, overlap_at
 
