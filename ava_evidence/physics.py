@@ -79,6 +79,9 @@ STEADY = 3.0
 """Motion around a region (as MOTION_AROUND) up to which a thing moving on steadily
 (as fast in the half second after as in the second before, within half) counts as
 followed by the flow: its look changing at once there is not motion the flow missed."""
+CARRIED = 0.3
+"""Least motion around a region (as MOTION_AROUND) at which a thing that turns faint while
+it moves on steadily is that thing, not light falling there."""
 FAINT_SPREAD = 12.0
 """Least contrast (grey levels of spread) a region needs for turning faint to show."""
 LIGHT_GAP = 0.15
@@ -130,19 +133,23 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         # moving on soon carries its contrast into the next region
         faded = _contrast_step(look, i, quarter, quarter, half)
         faint = faded <= FAINT
-        # a glow can dim a region's contrast for a few frames: light is told from a
-        # thing turning faint over the second before and the half second after
-        faint_held = _contrast_step(look, i, win, half, half) <= FAINT
-        lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3) * ~faint_held
-        if int((lit >= LIT).sum()) >= 4 or int((lit <= -LIT).sum()) >= 4:
-            continue  # light spreading or going out (a flash, lightning): regions brighten,
-            # or darken, together, their picture the same
         # nearby motion counts too: a thing moving in from the next region is motion
         near = _dilate(moved.reshape(ROWS, COLS)).ravel()
         # and motion that follows: a thing that came in too fast for the flow (a bird,
         # a leg stepping into view) moves on where the flow can follow it; what appears
         # out of nothing stays put
         then = _dilate(moves_on.reshape(ROWS, COLS)).ravel()
+        motion = np.maximum(near, then)
+        steady = (np.abs(near - then) <= 0.5 * motion) & (motion < STEADY)
+        # Light does not turn a thing faint: a glow can dim a region's contrast for a few
+        # frames, so light is told from that over the second before and the half second
+        # after; nor does it follow a thing that moves on steadily.
+        carried = faint & steady & (motion >= CARRIED)
+        lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3) * \
+            ~(_contrast_step(look, i, win, half, half) <= FAINT) * ~carried
+        if int((lit >= LIT).sum()) >= 4 or int((lit <= -LIT).sum()) >= 4:
+            continue  # light spreading or going out (a flash, lightning): regions brighten,
+            # or darken, together, their picture the same
         # What appears, vanishes or jumps stays so: a flash, a spark or lightning, gone
         # again half a second later, is light, not a failure.
         later = look[min(t - 1, i + half):min(t, i + 2 * half)].mean(axis=0)
@@ -161,12 +168,10 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
                        .reshape(ROWS, COLS)).ravel()
         ok = hot & (after <= base + 6) & (inner | inward) & \
             (came < np.maximum(25, 0.5 * excess))
-        motion = np.maximum(near, then)
         if not (ok & ((motion < BESIDE) | faint)).any():
             continue  # a shortcut: nothing can count
         fine, grew, holds = _detail_step(detail, i, win, half)
         plain = (excess >= PLAIN_ERROR) & (fine < PLAIN_DETAIL) & holds
-        steady = (np.abs(near - then) <= 0.5 * motion) & (motion < STEADY)
         seen = ok & (lasts | plain) & (motion < np.where(plain, BESIDE, MOTION_AROUND))
         # turning faint alone lets a region count beside steady motion, as a lead only
         ok = np.flatnonzero(seen | (ok & faint & ((motion < MOTION_AROUND) | steady)))

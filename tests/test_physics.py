@@ -782,6 +782,25 @@ def test_light_that_dims_contrast_for_a_moment_is_still_the_light(glow: bool) ->
     assert [c.index for c in _unexplained(f)] == []
 
 
+@pytest.mark.parametrize(("motion", "found"), [(1.5, [24]), (0.0, [])])
+def test_a_moving_thing_turning_faint_over_a_brighter_thing_is_not_light(
+        motion: float, found: list[int]) -> None:
+    """A thing moving on steadily over four regions, in them since frame 18, turns faint at
+    frame 24 over something brighter: its four regions' contrast halves and their light
+    rises 12 levels at once, as light spreading would raise it. Light does not follow a
+    moving thing: it is a lead there. Where nothing moves, four regions brightening as
+    they wash out is the light."""
+    f = _still_scene(48)
+    block = ((2, 3), (2, 4), (3, 3), (3, 4))
+    for i in range(48):
+        for r, c in block:
+            f.cells[i][LOOK + 1, r, c] = 8.0 if i < 18 else 30.0 if i < 24 else 15.0
+            f.cells[i][LOOK, r, c] = 112.0 if i >= 24 else 100.0
+            f.cells[i][2, r, c] = 25.0 if i == 24 else 2.0
+            f.cells[i][1, r, c] = motion
+    assert [c.index for c in _unexplained(f)] == found
+
+
 @pytest.mark.parametrize(("at", "found"), [(24, [24]), (8, [])])
 def test_turning_faint_is_judged_only_with_half_a_second_before_it(
         at: int, found: list[int]) -> None:
