@@ -144,10 +144,9 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         # Light does not turn a thing faint: a glow can dim a region's contrast for a few
         # frames, so light is told from that over the second before and the half second
         # after; nor does it follow a thing that moves on steadily.
-        carried = faint & steady & (motion >= CARRIED)
-        lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3) * \
-            ~(_contrast_step(look, i, win, half, half) <= FAINT) * ~carried
-        if int((lit >= LIT).sum()) >= 4 or int((lit <= -LIT).sum()) >= 4:
+        lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3)
+        if _spreads(lit) and _spreads(lit * ~(faint & steady & (motion >= CARRIED)) *
+                                      ~(_contrast_step(look, i, win, half, half) <= FAINT)):
             continue  # light spreading or going out (a flash, lightning): regions brighten,
             # or darken, together, their picture the same
         # What appears, vanishes or jumps stays so: a flash, a spark or lightning, gone
@@ -188,6 +187,11 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
                            float(base[k]), float(motion[k]), float(fine[k]), bool(grew[k]),
                            float(faded[k]), not seen[k])
     return ([] if best is None else [_unexplained_candidate(index, best)]), level
+
+
+def _spreads(lit: np.ndarray) -> bool:
+    """Whether four regions or more brighten, or darken, by LIT or more together."""
+    return int((lit >= LIT).sum()) >= 4 or int((lit <= -LIT).sum()) >= 4
 
 
 def _unexplained_score(excess: np.ndarray, fine: np.ndarray, motion: np.ndarray,
