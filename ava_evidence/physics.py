@@ -270,7 +270,7 @@ class _Change(NamedTuple):
     contrast: float
     """The region's contrast after over before, where it turned faint (else 1)."""
     faint_only: bool
-    """It counts only for turning faint (beside motion the flow followed)."""
+    """It counts only for turning faint: a lead, said as that."""
 
 
 def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
