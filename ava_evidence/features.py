@@ -34,11 +34,6 @@ FADE_REACH = 0.2
 """Seconds either side of a frame over which a cross-fade is told (shots.cross_fade): a
 dissolve of about 0.3 to 0.8 s shows in the middle of it; a slower one changes too little
 within it to be told from motion."""
-
-
-def fade_reach(fps: float) -> int:
-    """FADE_REACH in frames (two at least)."""
-    return max(2, round(FADE_REACH * fps))
 BLANK_CONTRAST = 6.0
 """A frame whose luma standard deviation is below this is blank (black, white, one colour)."""
 FLAT = 29.0
@@ -263,6 +258,11 @@ def _detail(a: np.ndarray) -> np.ndarray:
     import numpy as np
 
     return pool(np.abs(cv2.Laplacian(a, cv2.CV_32F, ksize=3)))
+
+
+def fade_reach(fps: float) -> int:
+    """FADE_REACH in frames (two at least)."""
+    return max(2, round(FADE_REACH * fps))
 
 
 def pool(a: np.ndarray) -> np.ndarray:
