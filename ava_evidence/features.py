@@ -10,11 +10,13 @@ the frame before. From the flow:
   vanishing, jumping), how much of its structure that prediction lost (a correlation,
   blind to light changes), its mean grey level and spread, and its fine detail (what a
   smeared or vanished thing loses, and a thing out of nothing brings);
+- each region-sized window at half-region steps: its raw change and mean grey level
+  (whether a thing the grid's own regions cut across repeats its picture);
 - the whole frame: brightness, contrast, change from the frame before after matching
   brightness and contrast (a fade changes little from frame to frame; a cut changes all),
   and how much its distribution of grey levels changed.
 
-Only these numbers and a 32 x 18 thumbnail are kept (about 2 KB a frame), so memory
+Only these numbers and a 32 x 18 thumbnail are kept (about 3 KB a frame), so memory
 does not grow with the picture size and stays small for long clips.
 """
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 
 MOTION_WIDTH = 160
 COLS, ROWS = 8, 6
+WINDOW_COLS, WINDOW_ROWS = 2 * COLS - 1, 2 * ROWS - 1
+"""Region-sized windows at half-region steps across and down (see staggered)."""
 THUMB_W, THUMB_H = 32, 18
 """Size of the tiny picture kept per frame (4 x 3 pixels per region)."""
 FADE_REACH = 0.2
@@ -70,6 +74,11 @@ class Features:
     thumbs: list[np.ndarray] = field(default_factory=list)
     """(THUMB_H, THUMB_W) uint8: the picture itself, tiny (to tell whether a region shows
     again what it showed a moment before)."""
+    windows: list[np.ndarray] = field(default_factory=list)
+    """(2, WINDOW_ROWS, WINDOW_COLS) float16: the raw change and mean grey level of every
+    region-sized window at half-region steps (staggered). A thing that stops dead shows
+    its picture repeating only in a region it fills, and a small thing rarely fills one
+    of the grid's own."""
     cells: list[np.ndarray] = field(default_factory=list)
     """(8, ROWS, COLS) float32: flow magnitude, motion beyond the camera's, prediction
     error (busiest quarter), raw change, structure lost (STRUCTURE), the cell's mean grey
@@ -126,6 +135,8 @@ class MotionMeter:
             f.error.append(0.0)
             f.camera.append((0.0, 0.0, 0.0))
             first = small.astype(np.float32)
+            f.windows.append(np.stack([np.zeros((WINDOW_ROWS, WINDOW_COLS), np.float32),
+                                       staggered(first)]).astype(np.float16))
             f.cells.append(np.concatenate([np.zeros((5, ROWS, COLS), np.float32),
                                            _look(first), _detail(first)[None]]))
             return
@@ -146,6 +157,7 @@ class MotionMeter:
         cells = np.stack([pool(mag), pool(beyond), _peak(err), pool(raw),
                           _structure_lost(pred, cur32), *_look(cur32), _detail(cur32)])
         f.cells.append(cells.astype(np.float32))
+        f.windows.append(np.stack([staggered(raw), staggered(cur32)]).astype(np.float16))
         f.error.append(float(err.mean()))
         f.raw_change.append(float(cells[3].max()))
         f.camera.append(camera)
@@ -270,6 +282,17 @@ def pool(a: np.ndarray) -> np.ndarray:
     import cv2
 
     return cv2.resize(a, (COLS, ROWS), interpolation=cv2.INTER_AREA)
+
+
+def staggered(a: np.ndarray) -> np.ndarray:
+    """The mean of every region-sized window at half-region steps (WINDOW_ROWS x
+    WINDOW_COLS) of a picture, or of its quarter-regions' means (2 ROWS x 2 COLS)."""
+    import cv2
+    import numpy as np
+
+    if a.shape != (2 * ROWS, 2 * COLS):
+        a = cv2.resize(a, (2 * COLS, 2 * ROWS), interpolation=cv2.INTER_AREA)
+    return np.asarray((a[:-1, :-1] + a[1:, :-1] + a[:-1, 1:] + a[1:, 1:]) / 4)
 
 
 def _peak(a: np.ndarray) -> np.ndarray:
