@@ -555,9 +555,11 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     exactly, as no scene's noise does where its motion has gone on), while elsewhere the
     picture keeps moving: entered at speed and from motion the flow followed (a thing
     easing out of the region, or jumping or vanishing, is not a stop), and its motion has
-    not passed to a neighbouring region. Not where most of the picture settles at the
-    same frame (a dissolve ending). Regions are region-sized windows at half-region steps
-    (Features.windows): a thing the grid's own regions cut across fills one of them."""
+    not passed to a neighbouring region. Not where more than a quarter of the picture
+    settles at the same frame (a dissolve ending, the camera coming to rest). Regions are
+    region-sized windows at half-region steps (Features.windows): a thing the grid's own
+    regions cut across fills one of them. The rest of the picture is the grid's regions
+    the window does not lie in."""
     import numpy as np
 
     stack = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
@@ -579,14 +581,15 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
         return []
     out: list[Candidate] = []
     where_: list[int] = []  # the window of each stop
-    order = np.partition(arr, -2, axis=1)[:, -2:]  # the two largest changes of each frame
     moves, still = _moving_then_still(arr, flow, win)
     settled = _settling(arr, win)
     for k in range(WINDOW_ROWS * WINDOW_COLS):
         r, c = divmod(k, WINDOW_COLS)
-        # the windows a region away: what a thing moving on enters next
-        neighbours = [(r + dr) * WINDOW_COLS + c + dc for dr in (-2, 0, 2) for dc in (-2, 0, 2)
-                      if (dr or dc) and 0 <= r + dr < WINDOW_ROWS and 0 <= c + dc < WINDOW_COLS]
+        # the windows a region away (up to the picture's edge): what a thing moving on
+        # enters next
+        neighbours = sorted({min(max(r + dr, 0), WINDOW_ROWS - 1) * WINDOW_COLS +
+                             min(max(c + dc, 0), WINDOW_COLS - 1)
+                             for dr in (-2, 0, 2) for dc in (-2, 0, 2)} - {k})
         for j in (np.flatnonzero(moves[:, k] & still[:, k]) + win + 1).tolist():
             if settled[j - win] > WINDOW_ROWS * WINDOW_COLS // 4:
                 continue  # more than a thing settling: a transition ending, or the camera
@@ -598,8 +601,7 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
                 continue  # brighter and darker by turns, as a whole (a flicker, a pulsing
                 # light): moving things change a region's pixels, hardly its mean
             after = arr[j:j + win, k]
-            elsewhere = np.where(arr[j:j + win].argmax(axis=1) == k, order[j:j + win, -2],
-                                 order[j:j + win, -1])
+            elsewhere = np.delete(change[j:j + win], covers[k], axis=1).max(axis=1)
             if float(elsewhere.mean()) < max(2.0, 0.25 * level):
                 continue  # the rest must visibly move on (the whole scene settling is no stop)
             # where did the motion go? A thing moving on into the next region leaves
@@ -719,10 +721,16 @@ def _one_thing(stops: list[Candidate], windows: list[int]) -> list[Candidate]:
     best: dict[int, Candidate] = {}
     for c, k in zip(stops, windows, strict=True):
         at.setdefault(c.index, set()).add(k)
-        if c.index not in best or c.score > best[c.index].score:
+        if c.index not in best or _plainness(c) > _plainness(best[c.index]):
             best[c.index] = c
     return [c for i, c in sorted(best.items())
             if len(at[i]) <= WINDOW_ROWS * WINDOW_COLS // 4 and _one_patch(at[i])]
+
+
+def _plainness(stop: Candidate) -> tuple[float, float]:
+    """How plainly a window shows a stop: its score, then how much it changed before
+    (scores reach 1.0 well short of the most a window can change)."""
+    return stop.score, stop.values.get("before", 0.0)
 
 
 def _one_patch(windows: set[int]) -> bool:

@@ -195,6 +195,7 @@ def test_motion_is_measured_on_the_same_frames_with_or_without_faces(tmp_path: P
     assert len(alone) == 10
     assert np.array_equal(np.stack(alone.cells), np.stack(every.cells))
     assert np.array_equal(np.stack(alone.thumbs), np.stack(every.thumbs))
+    assert np.array_equal(np.stack(alone.windows), np.stack(every.windows))
 
 
 def test_a_slow_stretch_is_not_a_stall(tmp_path: Path) -> None:
