@@ -112,6 +112,9 @@ _MD_LINE_START = re.compile(r"^(?:[#>+=-]|\d+(?=[.)]))")
 """What turns a line into a heading, quote, list or heading underline."""
 _URL = re.compile(r"https?://[^\s<>|\\`]+")
 """A web address: shown as an autolink, so nothing in it is escaped (a copied link works)."""
+_URL_END = ".,:;!?'\""
+"""Closing punctuation of the sentence around an address, never part of it (as GitHub's
+autolinks read it): "(see https://a.example/x, checked ...)" links to https://a.example/x."""
 
 
 def _md_text(text: Any) -> str:
@@ -122,8 +125,7 @@ def _md_text(text: Any) -> str:
     web addresses become autolinks, untouched. For a table cell, use md_cell.
     """
     s = " ".join(str(text).split())
-    parts = _URL.split(s)
-    links = _URL.findall(s)
+    parts, links = _split_links(s)
     pattern = _MD_INLINE if not any(_MD_LINK.search(p) for p in parts) else re.compile(
         _MD_INLINE.pattern + r"|[\[\]]")
     out = [pattern.sub(lambda m: "\\" + m.group(), p) for p in parts]
@@ -131,6 +133,22 @@ def _md_text(text: Any) -> str:
                                 else "\\" + m.group(), out[0])
     return "".join(chunk for pair in zip(out, [*(f"<{u}>" for u in links), ""], strict=True)
                    for chunk in pair)
+
+
+def _split_links(s: str) -> tuple[list[str], list[str]]:
+    """``s`` cut at its web addresses: the text around them (one more than the links) and
+    the addresses, each without the punctuation that closes the sentence or the bracket
+    it stands in."""
+    parts, links, at = [], [], 0
+    for m in _URL.finditer(s):
+        url = m.group()
+        while url[-1] in _URL_END or (url[-1] == ")" and url.count("(") < url.count(")")):
+            url = url[:-1]
+        parts.append(s[at:m.start()])
+        links.append(url)
+        at = m.start() + len(url)
+    parts.append(s[at:])
+    return parts, links
 
 
 def _md_cell(text: Any) -> str:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from ava_evidence.errors import UsageError
 from ava_evidence.tickets import _cached_environment, render, template_variables
 
+from .conftest import ClipStore
 from .helpers import run_cli, run_json
 from .messages import message_for
 
@@ -79,7 +80,11 @@ def test_markdown_text_is_shown_exactly(text: str) -> None:
     ("[your account email] and task_id", "[your account email] and task_id"),
     ("_lead, trail_ and a__b", "\\_lead, trail\\_ and a\\_\\_b"),
     ("see https://helpx.adobe.com/mena_en/x and https://grok.com/?_s=billing.",
-     "see <https://helpx.adobe.com/mena_en/x> and <https://grok.com/?_s=billing.>"),
+     "see <https://helpx.adobe.com/mena_en/x> and <https://grok.com/?_s=billing>."),
+    ("(its page: https://a.example/x-y, checked 2026-11-29)",
+     "(its page: <https://a.example/x-y>, checked 2026-11-29)"),
+    ("(https://a.example/x) and https://en.wikipedia.org/wiki/A_(b)!",
+     "(<https://a.example/x>) and <https://en.wikipedia.org/wiki/A_(b)>!"),
     ("attach the start|end pair", "attach the start|end pair"),
     ("[x]: http://evil", "\\[x\\]: <http://evil>"),
     ("# not a heading", "\\# not a heading"),
@@ -212,3 +217,24 @@ def test_note_paragraphs_show_as_typed_in_markdown() -> None:
     html = MarkdownIt("commonmark").render(_md_paragraphs(note))
     assert html == ("<p>First line *not bold*<br />\nsecond &lt;b&gt;line&lt;/b&gt;</p>\n"
                     "<p># not a heading<br />\n1. not a list</p>\n")
+
+
+def test_every_link_in_send_md_is_a_source_exactly(clips: ClipStore, tmp_path: Path) -> None:
+    """A source cited in a sentence, "(its page: https://..., checked ...)", links to the
+    address itself: the comma or full stop after it is not part of the link."""
+    import re
+    import zipfile
+
+    from markdown_it import MarkdownIt
+
+    from ava_evidence.resources import data_path
+
+    known = set(re.findall(r"https?://[^\s\"']+", data_path("channels.yaml").read_text()))
+    run_cli("build", clips.path("h264_bframes"), "--platform", "runway", "--id", "r",
+            "--failure", "physics", "--mark", "1=x", "-o", tmp_path / "r.zip")
+    with zipfile.ZipFile(tmp_path / "r.zip") as z:
+        send = z.read("runway_r_physics/data/send.md").decode()
+    hrefs = [str(t.attrs["href"]) for block in MarkdownIt("commonmark").parse(send)
+             for t in block.children or [] if t.type == "link_open"]
+    assert len(hrefs) >= 5
+    assert set(hrefs) <= known, set(hrefs) - known
