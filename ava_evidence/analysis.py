@@ -38,6 +38,8 @@ MEASURED = {"identity-coherence": "identity", "physics": "physics",
             "object-permanence": "physics", "visual-artifacts": "physics",
             "temporal-flicker": "flicker", "motion-freeze": "stall"}
 """Which measure each failure mode uses; others have no automatic signal."""
+SHORTEST = 3
+"""Frames a shot needs before any measure looks at it (fewer show no motion to judge)."""
 RANKED = ["identity-coherence", "physics", "temporal-flicker", "motion-freeze"]
 """The failures ``rank_failures`` measures (one per measure)."""
 PLAIN = {"identity-coherence": "identity", "physics": "physics",
@@ -90,9 +92,14 @@ class Ranking:
                  for k in seen for c in self.results[k].candidates[:1]]
         if faint:
             parts.append("faint signs of " + _or([PLAIN[k] for k in faint]) +
-                         " (below what a person would notice)")
-        if quiet:
-            parts.append("nothing stands out for " + _or([PLAIN[k] for k in quiet]))
+                         ", worth a look (scores under 0.5, not sure to be seen)")
+        if measured := [k for k in quiet if not self.results[k].unmeasured]:
+            parts.append("nothing stands out for " + _or([PLAIN[k] for k in measured]))
+        why: dict[str, list[str]] = {}
+        for k in quiet:
+            if reason := self.results[k].unmeasured:
+                why.setdefault(reason, []).append(PLAIN[k])
+        parts += [f"not measured for {_or(words)} ({reason})" for reason, words in why.items()]
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, object]:
@@ -159,11 +166,13 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
 
     notes = _shot_notes(index, m.shots)
     measure = MEASURED[failure]
+    unmeasured = None
     if measure == "identity":
-        from .faces import identity
+        from .faces import NO_FACE, identity
 
         candidates, series, more = identity(index, m.faces or [], m.shots)
         notes += more
+        unmeasured = "no face seen from the front" if NO_FACE in more else None
     elif measure == "physics":
         candidates, series = physics.physics(index, m.features, m.shots)
     elif measure == "flicker":
@@ -173,21 +182,30 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     series["time_s"] = [round(float(t), 4) for t in index.frame_times]
     kept = [c for c in candidates if c.score >= MIN_SCORE]
     ranked = _suppress(sorted(kept, key=lambda c: -c.score))[:max(0, top)]
-    if not ranked:
+    if all(b - a < SHORTEST for a, b in m.shots.spans):
+        unmeasured = "the clip is too short"
+        notes.append(f"no shot has {SHORTEST} frames or more: too short to measure")
+    elif not ranked and unmeasured is None:
         notes.append("nothing stands out from the clip's own variation")
     return Suggestion(failure, ranked, series, notes,
-                      cuts=[float(index.time_of(c)) for c in m.shots.cuts])
+                      cuts=[float(index.time_of(c)) for c in m.shots.cuts],
+                      unmeasured=unmeasured)
 
 
 def _shot_notes(index: ClipIndex, shots: Shots) -> list[str]:
     notes = [f"hard cut at {format_seconds(index.time_of(c))} s (frame {c}); shots are "
              f"measured separately" for c in shots.cuts]
-    notes += [f"blank frames {a}-{b - 1} ({format_seconds(index.time_of(a))} s): a fade or "
+    notes += [f"blank {_frames(a, b)} ({format_seconds(index.time_of(a))} s): a fade or "
               f"black frames, not a failure" for a, b in shots.blanks]
     notes += [f"dissolve over frames {a}-{b - 1} ({format_seconds(index.time_of(a))} s): one "
               f"shot blending into the next, not a failure; shots are measured separately"
               for a, b in shots.dissolves]
     return notes
+
+
+def _frames(a: int, b: int) -> str:
+    """Frames [a, b) in words: "frame 0", "frames 3-9"."""
+    return f"frame {a}" if b - a == 1 else f"frames {a}-{b - 1}"
 
 
 def _suppress(ranked: list[Candidate]) -> list[Candidate]:

@@ -45,10 +45,14 @@ class Suggestion:
     notes: list[str]
     cuts: list[float] = field(default_factory=list)
     """Times (s) where a new shot starts after a hard cut."""
+    unmeasured: str | None = None
+    """Why the measure could not look at the clip at all (no face to follow, too few
+    frames), so that no candidate is not read as "nothing stands out"."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"failure": self.failure, "candidates": [c.to_dict() for c in self.candidates],
-                "series": self.series, "notes": self.notes, "cuts": self.cuts}
+                "series": self.series, "notes": self.notes, "cuts": self.cuts,
+                "unmeasured": self.unmeasured}
 
 
 

@@ -34,7 +34,7 @@ from .ticketfiles import safe_name
 
 if TYPE_CHECKING:
 
-    from .analysis import Suggestion
+    from .analysis import Ranking, Suggestion
     from .catalog import Catalog, Channel, Failure, Platform
     from .clip import ClipIndex, Progress, Truncation
     from .route import Route
@@ -402,13 +402,25 @@ def _measured_failure(request: BuildRequest, index: ClipIndex, catalog: Catalog 
     terms = {k: cat.failure(k).term for k in ranking.results}
     best = ranking.top()
     if best is None:
-        raise UsageError(f"the measurement found no failure that stands out "
-                         f"({ranking.summary(terms)}): give --failure and --mark TIME=WHAT "
-                         f"where you see it.")
+        raise UsageError(_nothing_plain(ranking, terms))
     key = best[0]
     said = (f"no --failure given: measured {ranking.summary(terms)}; so the ticket is about "
             f"the {terms[key]} (give --failure to choose another).")
     return replace(request, failure=key), ranking.results[key], said
+
+
+def _nothing_plain(ranking: Ranking, terms: dict[str, str]) -> str:
+    """--auto's refusal when no failure is plainly seen: where to look first, if anywhere."""
+    from .timecode import format_seconds
+
+    said = f"the measurement found no failure that stands out ({ranking.summary(terms)})"
+    if not ranking.order:
+        return f"{said}: give --failure and --mark TIME=WHAT where you see it."
+    key = ranking.order[0]
+    at = format_seconds(ranking.results[key].candidates[0].time)
+    return (f"{said}: look at {at} s first; if you see the {terms[key]} there, give "
+            f"--failure {key} and that moment is marked, otherwise --failure and "
+            f"--mark TIME=WHAT where you see it.")
 
 
 def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,

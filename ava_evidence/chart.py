@@ -33,6 +33,10 @@ LABELS = {
 }
 """Series name: (what it is, unit); values in "%" are fractions shown as percent."""
 SIZE = 16
+LEGEND = 24
+"""Pixels at a panel's top kept for its name."""
+GAP = 0.5
+"""Seconds without a value after which a series' line breaks (a face lost, blank frames)."""
 
 
 def plot_area(width: int = WIDTH, height: int = HEIGHT) -> tuple[int, int, int, int]:
@@ -60,9 +64,10 @@ def render_chart(times: Sequence[float], series: dict[str, Sequence[float | None
     names = [k for k in series if k != "time_s" and any(v is not None for v in series[k])][:3]
     gap = 8
     panel = (bottom - top - gap * max(0, len(names) - 1)) // max(1, len(names))
-    for n, (colour, name) in enumerate(zip(COLOURS, names, strict=False)):
-        y0 = top + n * (panel + gap)
-        _panel(draw, times, series[name], name, colour, duration, (left, y0, right, y0 + panel))
+    boxes = [(left, top + n * (panel + gap), right, top + n * (panel + gap) + panel)
+             for n in range(len(names))]
+    for colour, name, box in zip(COLOURS, names, boxes, strict=False):
+        _panel(draw, times, series[name], name, colour, duration, box, cuts)
     step = _tick(duration)
     s = 0.0
     while s <= duration + 1e-9:
@@ -75,44 +80,86 @@ def render_chart(times: Sequence[float], series: dict[str, Sequence[float | None
         for y in range(top, bottom, 10):
             draw.line((x, y, x, min(bottom, y + 5)), fill=CUT, width=2)
         draw.text((x + 3, bottom - 20), "cut", font=font(SIZE), fill=CUT)
-    for n, c in enumerate(candidates, 1):
+    for c in candidates:
         x = x_of(float(c.time), duration)
         draw.line((x, top, x, bottom), fill=MARK, width=2)
-        draw.text((x + 4, top + 2 + 20 * (n - 1)), f"#{n} {format_seconds(c.time)} s",
-                  font=font(SIZE + 1), fill=MARK)
+    for n, c in enumerate(candidates, 1):
+        x = x_of(float(c.time), duration)
+        text = f"#{n} {format_seconds(c.time)} s"
+        w = round(font(SIZE + 1).getlength(text))
+        tx = x + 5 if x + 5 + w <= right else x - 5 - w  # never past the plot's right edge
+        ty = top + LEGEND + 20 * (n - 1)  # below the first panel's name, never over it
+        draw.text((tx, ty), text, font=font(SIZE + 1), fill=MARK)
+    for colour, name, box in zip(COLOURS, names, boxes, strict=False):
+        _name(draw, name, colour, box)
     return img
 
 
 def _panel(draw: ImageDraw.ImageDraw, times: Sequence[float],
            values: Sequence[float | None], name: str, colour: tuple[int, int, int],
-           duration: float, box: tuple[int, int, int, int]) -> None:
-    """One series in its own box: a y axis with its lowest and highest value (and unit),
-    the line, and its name in the box's top-left corner."""
-    left, top, right, bottom = box
-    label, unit = LABELS.get(name, (name.replace("_", " "), ""))
+           duration: float, box: tuple[int, int, int, int], cuts: Sequence[float] = ()
+           ) -> None:
+    """One series in its own box: a y axis with its lowest and highest value (and unit)
+    and the line, below a band at the top kept for its name (_name)."""
+    left, top, _, bottom = box
+    unit = LABELS.get(name, (name, ""))[1]
     known = [v for v in values if v is not None]
     lo, hi = min(known), max(known)
     if hi - lo < 1e-9:
         lo, hi = lo - 1, hi + 1
     draw.rectangle(box, outline=(70, 70, 80))
 
-    def y_of(v: float) -> int:
-        return bottom - 4 - round((v - lo) / (hi - lo) * (bottom - top - 8))
+    def y_of(v: float) -> int:  # below the band kept for the panel's name
+        return bottom - 4 - round((v - lo) / (hi - lo) * (bottom - top - 4 - LEGEND))
 
     for v in (lo, hi):
-        text = f"{v * 100:.0f}%" if unit == "%" else f"{v:.2g}"
+        text = f"{v * 100:.0f}%" if unit == "%" else _number(v, hi - lo)
         draw.text((left - 6 - round(font(SIZE).getlength(text)), y_of(v) - 9), text,
                   font=font(SIZE), fill=MUTED)
         draw.line((left - 4, y_of(v), left, y_of(v)), fill=MUTED)
-    points = [(x_of(t, duration), y_of(v)) for t, v in zip(times, values, strict=False)
-              if v is not None]
-    if len(points) > 1:
-        draw.line(points, fill=colour, width=2)
+    runs = _runs(times, values, cuts)
+    points = [(x_of(t, duration), y_of(v)) for run in runs for t, v in run]
+    for run in runs:
+        if len(run) > 1:
+            draw.line([(x_of(t, duration), y_of(v)) for t, v in run], fill=colour, width=2)
     for p in points if len(points) < 40 else []:
         draw.ellipse((p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3), fill=colour)
-    shown = f"{label} ({unit})" if unit and unit != "%" else label
-    draw.text((left + 6, top + 2), fit_text(shown, right - left - 200, SIZE), font=font(SIZE),
-              fill=colour)
+
+
+def _name(draw: ImageDraw.ImageDraw, name: str, colour: tuple[int, int, int],
+          box: tuple[int, int, int, int]) -> None:
+    """The panel's name in its top-left corner, on a plate: drawn last, over the lines."""
+    left, top, right, _ = box
+    label, unit = LABELS.get(name, (name.replace("_", " "), ""))
+    shown = fit_text(f"{label} ({unit})" if unit and unit != "%" else label,
+                     right - left - 200, SIZE)
+    draw.rectangle((left + 3, top + 2, left + 9 + round(font(SIZE).getlength(shown)),
+                    top + LEGEND - 2), fill=BACKGROUND)
+    draw.text((left + 6, top + 2), shown, font=font(SIZE), fill=colour)
+
+
+def _runs(times: Sequence[float], values: Sequence[float | None], cuts: Sequence[float]
+          ) -> list[list[tuple[float, float]]]:
+    """The known values in runs a line may join: none across a cut (the shots are measured
+    apart) or across more than GAP seconds without a value."""
+    runs: list[list[tuple[float, float]]] = []
+    for t, v in zip(times, values, strict=False):
+        if v is None:
+            continue
+        if runs and t - runs[-1][-1][0] <= GAP and \
+                not any(runs[-1][-1][0] < c <= t for c in cuts):
+            runs[-1].append((t, v))
+        else:
+            runs.append([(t, v)])
+    return runs
+
+
+def _number(v: float, span: float) -> str:
+    """An axis value with as many decimals as the axis' span needs (110, 8.2, 0.35)."""
+    import math
+
+    decimals = 0 if span >= 10 else min(3, 1 - math.floor(math.log10(max(span, 1e-3))))
+    return f"{v:.{decimals}f}"
 
 
 def _tick(duration: float) -> float:

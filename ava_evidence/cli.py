@@ -656,7 +656,7 @@ def suggest(clip: Path, failure: str | None, top: int, chart_path: Path | None,
         from .chart import chart_for
         from .stills import write_png
 
-        img = chart_for(picked, float(index.duration), f"{term}: {index.file_name}")
+        img = chart_for(picked, float(index.duration), _chart_title(picked, term, index.file_name))
         write_png(np.asarray(img), chart_path, force=force)
     if as_json:
         _emit_json(result.to_dict() if fail is not None else
@@ -668,6 +668,14 @@ def suggest(clip: Path, failure: str | None, top: int, chart_path: Path | None,
         _print_suggestion(clip, index.file_name, result, fail.key, fail.term)
     if chart_path is not None:
         _echo(f"Chart: {chart_path}")
+
+
+def _chart_title(picked: Any, term: str, name: str) -> str:
+    """A chart with no moment on it says so, so that its title is never read as a finding."""
+    if picked.candidates:
+        return f"{term}: {name}"
+    why = f"not measured, {picked.unmeasured}" if picked.unmeasured else "nothing stands out"
+    return f"{term}: {name} ({why})"
 
 
 def _print_suggestion(clip: Path, name: str, result: Any, key: str, term: str) -> None:
@@ -694,7 +702,8 @@ def _print_ranking(clip: Path, name: str, ranking: Any, terms: dict[str, str]) -
     for key in [*ranking.order, *(k for k in ranking.results if k not in ranking.order)]:
         result = ranking.results[key]
         if not result.candidates:
-            _echo(f"{terms[key]}: nothing stands out")
+            _echo(f"{terms[key]}: " + (f"not measured ({result.unmeasured})"
+                                       if result.unmeasured else "nothing stands out"))
             continue
         _echo(f"{terms[key]} ({key}):")
         _print_candidates(result.candidates)

@@ -418,10 +418,13 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
         if measured == 1 or c is not None:
             _chart(rows, series)
     if not measured:
-        notes.append("no face was seen from the front steadily enough in the first second "
-                     "of a shot to measure identity")
+        notes.append(NO_FACE)
     return out, series, notes
 
+
+NO_FACE = ("no face was seen from the front steadily enough in the first second of a shot "
+           "to measure identity")
+"""Identity's note when no face could be followed: the measure did not run."""
 
 SERIES = ("eye_spacing_change", "face_distance", "face_shape_change")
 """The measured series identity() returns for the chart (chart.LABELS names them)."""

@@ -473,7 +473,7 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
     return [Candidate(
         frame, index.time_of(frame), score,
         f"the {where} of the picture jumps back {seconds:.1f} s between frames {frame - 1} "
-        f"and {frame}: {_regions(len(regions), earlier)} (differing {now:.0f} grey levels "
+        f"and {frame}: {_regions(len(regions), earlier)} (differing {now:.1f} grey levels "
         f"from it, against {size:.0f} from the frame before) and "
         f"{'goes' if len(regions) == 1 else 'go'} on from there",
         "time-jump", {"seconds": seconds, "change": size, "match": now},
@@ -834,12 +834,12 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
                         (entered >= 0.5 * moving or caught_up) and \
                         i - run < 0.8 * (end - start):
                     how = "entered and left at speed" if entered >= 0.5 * moving else \
-                        f"then a jump of {local[i]:.1f} to catch up"
+                        f"then a jump of {local[i]:.1f} grey levels to catch up"
                     out.append(Candidate(
                         run, index.time_of(run), min(1.0, seconds / 0.6),
                         f"frames {run - 1}-{i - 1} repeat the same picture ({seconds:.2f} s "
-                        f"without motion, {how}; the shot otherwise changes {moving:.1f} a "
-                        f"frame)", "freeze", {"seconds": seconds},
+                        f"without motion, {how}; the shot otherwise changes {moving:.1f} grey "
+                        f"levels a frame)", "freeze", {"seconds": seconds},
                         words=f"the picture stops moving for {seconds:.1f} s (frames "
                               f"{run - 1} to {i - 1} are nearly identical)"))
                 run = None

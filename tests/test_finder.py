@@ -227,7 +227,7 @@ def test_a_stall_eased_into_and_left_with_a_jump_is_found() -> None:
 
     found, _ = stall(index, stalled, one_shot(stalled))
     assert [c.index for c in found] == [45]
-    assert "then a jump of 30.0 to catch up" in found[0].reason
+    assert "then a jump of 30.0 grey levels to catch up" in found[0].reason
     eased = Features(raw_change=slowing + [3.0, 2.8, 3.2] * 4 + [30.0] + [4.0, 3.5, 3.0] * 4)
     assert stall(index, eased, one_shot(eased))[0] == []
 

@@ -230,3 +230,53 @@ def test_build_auto_without_a_failure_measures_which_one(made: dict[str, Path],
                      "-o", tmp_path / "c.zip", expect=2)
     assert result.stderr.startswith("Error: the measurement found no failure that stands out (")
     assert list(p.name for p in tmp_path.iterdir()) == ["a.zip"]
+
+
+def test_a_measure_that_could_not_look_is_not_measured_not_quiet(made: dict[str, Path]) -> None:
+    """No face to follow is no evidence that identity held: the summary says which measure
+    did not run and why, instead of "nothing stands out"."""
+    out = run_cli("suggest", made["smooth"]).stdout.splitlines()
+    assert out[0] == ("Measured in smooth.mp4: nothing stands out for physics, flicker or a "
+                      "stall; not measured for identity (no face seen from the front)")
+    assert "Identity Coherence Failure: not measured (no face seen from the front)" in out
+    doc = run_json("suggest", made["smooth"])
+    assert doc["failures"]["identity-coherence"]["unmeasured"] == "no face seen from the front"
+    assert doc["failures"]["physics"]["unmeasured"] is None
+
+
+def test_a_clip_too_short_to_measure_says_so(tmp_path: Path) -> None:
+    path = motionclips.ball_clip(tmp_path / "two.mp4", seconds=2 / motionclips.FPS)
+    out = run_cli("suggest", path).stdout.splitlines()
+    assert out[0] == ("Measured in two.mp4: not measured for identity, physics, flicker or "
+                      "a stall (the clip is too short)")
+    doc = run_json("suggest", path, "--failure", "physics")
+    assert doc["unmeasured"] == "the clip is too short"
+    assert doc["notes"] == ["no shot has 3 frames or more: too short to measure"]
+
+
+def test_auto_without_a_plain_failure_points_at_the_faint_sign() -> None:
+    from fractions import Fraction
+
+    from ava_evidence.analysis import RANKED, Candidate, Ranking, Suggestion
+    from ava_evidence.bundle import _nothing_plain
+
+    faint = Candidate(84, Fraction(7, 2), 0.47, "a region jumps back", "time-jump")
+    quiet = {k: Suggestion(k, [], {}, []) for k in RANKED}
+    terms = {k: k.title() for k in RANKED}
+    assert _nothing_plain(Ranking({**quiet, "physics": Suggestion("physics", [faint], {}, [])},
+                                  ["physics"]), terms) == (
+        "the measurement found no failure that stands out (faint signs of physics, worth a "
+        "look (scores under 0.5, not sure to be seen); nothing stands out for identity, "
+        "flicker or a stall): look at 3.500 s first; if you see the Physics there, give "
+        "--failure physics and that moment is marked, otherwise --failure and "
+        "--mark TIME=WHAT where you see it.")
+    assert _nothing_plain(Ranking(quiet, []), terms) == (
+        "the measurement found no failure that stands out (nothing stands out for identity, "
+        "physics, flicker or a stall): give --failure and --mark TIME=WHAT where you see it.")
+
+
+@pytest.mark.parametrize(("a", "b", "words"), [(0, 1, "frame 0"), (3, 10, "frames 3-9")])
+def test_blank_frames_are_named_as_one_or_a_run(a: int, b: int, words: str) -> None:
+    from ava_evidence.analysis import _frames
+
+    assert _frames(a, b) == words

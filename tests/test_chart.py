@@ -1,0 +1,63 @@
+"""The chart: axis values a person reads at a glance, lines that never join what was measured
+apart, names and moment labels that never cover each other, a title that never claims a
+finding the chart does not show."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from ava_evidence.analysis_types import Candidate, Suggestion
+from ava_evidence.chart import LEGEND, MARK, _number, _runs, plot_area, render_chart, x_of
+from ava_evidence.cli import _chart_title
+
+
+@pytest.mark.parametrize(("value", "span", "shown"), [
+    (160.4, 48.0, "160"), (112.0, 48.0, "112"), (8.24, 8.2, "8.2"), (0.001, 8.2, "0.0"),
+    (0.41, 0.38, "0.41"), (0.03, 0.38, "0.03"), (0.0123, 0.004, "0.012"), (5.0, 0.0, "5.000"),
+])
+def test_axis_values_are_plain_numbers_with_the_decimals_the_span_needs(
+        value: float, span: float, shown: str) -> None:
+    assert _number(value, span) == shown
+
+
+def test_a_line_breaks_at_a_cut_and_where_values_are_missing() -> None:
+    times = [i / 6 for i in range(30)]  # six samples a second, as faces are sampled
+    values: list[float | None] = [float(i) for i in range(30)]
+    for i in range(12, 17):
+        values[i] = None  # the face lost for 5/6 s
+    runs = _runs(times, values, cuts=[4.05])
+    assert [(r[0][0], r[-1][0]) for r in runs] == [(0.0, 11 / 6), (17 / 6, 4.0), (25 / 6, 29 / 6)]
+    assert len(_runs(times, [1.0 if i % 3 else None for i in range(30)], cuts=[])) == 1
+
+
+def test_a_moment_at_the_start_never_covers_a_panel_name() -> None:
+    times = [i / 24 for i in range(96)]
+    series: dict[str, list[float | None]] = {"brightness": [100.0 + i for i in range(96)],
+                                              "brightness_jump": [1.0] * 96}
+    moments = [Candidate(3, Fraction(1, 8), 0.9, "x", "flicker"),
+               Candidate(94, Fraction(94, 24), 0.8, "y", "flicker")]
+    rgb = np.asarray(render_chart(times, series, moments, 4.0, "t").convert("RGB"))
+    left, top, right, _ = plot_area()
+    band = rgb[top + 3:top + LEGEND - 3, left + 4:left + 150]
+    assert not (band == MARK).all(axis=2).any()  # the name's plate is drawn over the line
+    assert (rgb[top + LEGEND:top + LEGEND + 18, x_of(0.125, 4.0) + 5:x_of(0.125, 4.0) + 60]
+            == MARK).all(axis=2).any()  # the label sits below the name, right of its line
+    near_end = rgb[top + LEGEND + 20:top + LEGEND + 38]
+    assert not (near_end[:, right + 1:] == MARK).all(axis=2).any()  # kept inside the plot
+    assert (near_end[:, x_of(94 / 24, 4.0) - 80:x_of(94 / 24, 4.0) - 4] == MARK).all(axis=2).any()
+
+
+def test_a_chart_without_a_moment_says_why_in_its_title() -> None:
+    found = Suggestion("physics", [Candidate(3, Fraction(1, 8), 0.9, "x", "jump")], {}, [])
+    quiet = Suggestion("physics", [], {}, [])
+    faceless = Suggestion("identity-coherence", [], {}, [],
+                          unmeasured="no face seen from the front")
+    assert _chart_title(found, "Physics Prior Degeneration", "a.mp4") == \
+        "Physics Prior Degeneration: a.mp4"
+    assert _chart_title(quiet, "Physics Prior Degeneration", "a.mp4") == \
+        "Physics Prior Degeneration: a.mp4 (nothing stands out)"
+    assert _chart_title(faceless, "Identity Coherence Failure", "a.mp4") == \
+        "Identity Coherence Failure: a.mp4 (not measured, no face seen from the front)"
