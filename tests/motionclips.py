@@ -164,6 +164,18 @@ def flicker_clip(path: Path, *, start: float = 1.5, seconds: float = 3) -> Path:
     return encode_frames(path, np.stack(frames), FPS)
 
 
+def exposure_steps_clip(path: Path, *, first: int = 30, steps: int = 4, size: int = 7,
+                       seconds: float = 3) -> Path:
+    """The moving scene growing darker by ``size`` levels every other frame, ``steps`` times
+    from frame ``first``, as an exposure that settles in steps does."""
+    frames = []
+    for i in range(int(seconds * FPS)):
+        img = _background(i).astype(np.int16)
+        img -= size * min(steps, max(0, (i - first) // 2 + 1))
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+    return encode_frames(path, np.stack(frames), FPS)
+
+
 def flash_clip(path: Path, *, first: int = 40, length: int = 3, seconds: float = 3) -> Path:
     """The moving scene with ``length`` frames from frame ``first`` much brighter."""
     frames = []

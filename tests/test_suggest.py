@@ -280,3 +280,15 @@ def test_blank_frames_are_named_as_one_or_a_run(a: int, b: int, words: str) -> N
     from ava_evidence.analysis import _frames
 
     assert _frames(a, b) == words
+
+
+def test_light_stepping_one_way_is_not_a_flicker(made: dict[str, Path], tmp_path: Path) -> None:
+    """An exposure settling in four steps down makes as many brightness jumps in a second as
+    a flicker (the code before took it for one), but the brightness never comes back: not
+    pumping, so no flicker at all."""
+    steps = motionclips.exposure_steps_clip(tmp_path / "steps.mp4")
+    result = suggest(index_clip(steps), "temporal-flicker")
+    assert result.candidates == [], [c.reason for c in result.candidates]
+    jumps = [v for v in result.series["brightness_jump"] if v is not None]
+    assert sum(v > 2 for v in jumps) >= 4  # as many jumps as a flicker makes
+    assert suggest(index_clip(made["flicker"]), "temporal-flicker").candidates
