@@ -552,7 +552,8 @@ def build(clip: Path, platform: str, generation_id: str, failure: str, marks: tu
 
 
 def _print_build(result: Any) -> None:
-    """What a person reads after ``build``: the frames, then where and how to send."""
+    """What a person reads after ``build``: the frames, how to open the bundle (first: the
+    files to attach are in it), then where and how to send."""
     m = result.manifest
     send = m["send"]
     unzipped = result.path.parent / result.bag / "data"
@@ -566,6 +567,9 @@ def _print_build(result: Any) -> None:
     if result.profile_used:
         click.echo(f"From your profile: {' and '.join(result.profile_used)} "
                    f"(change it with 'ava-evidence profile set {m['platform']}').")
+    click.echo(f"Unzip it where it is: unzip -d {shlex.quote(str(result.path.parent))} "
+               f"{shlex.quote(str(result.path))}")
+    click.echo(f"  then open {unzipped / 'report.html'} (how to send, in full: send.md there)")
     click.echo(f"Send: {send['where']}")
     for line in (send["trust"] if send["trust"] and not send["trust"].startswith("From ")
                  else None, send["purpose"], send["plan_note"]):
@@ -588,9 +592,6 @@ def _print_build(result: Any) -> None:
         click.echo(f"Check: {line}")
     if len(send["checks"]) > 2:
         click.echo(f"  ({len(send['checks']) - 2} more to check: see send.md.)")
-    click.echo(f"Unzip it where it is: unzip -d {shlex.quote(str(result.path.parent))} "
-               f"{shlex.quote(str(result.path))}")
-    click.echo(f"  then open {unzipped / 'report.html'} (how to send, in full: send.md there)")
     if result.missing:
         click.echo(f"Fill in before sending: {', '.join(result.missing)}")
 

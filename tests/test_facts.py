@@ -266,6 +266,9 @@ def test_the_printed_report_path_exists_after_unzipping(clips: ClipStore,
     assert path.is_file() and path.name == "report.html"
     attach = lines[lines.index(f"Attach, from {path.parent}/:") + 1].strip().split(", ")
     assert all((path.parent / a).is_file() for a in attach)
+    # read top to bottom: the folder the files come from is made before they are named
+    assert lines.index(unzip) < lines.index(f"Attach, from {path.parent}/:")
+    assert lines.index(unzip) < next(i for i, s in enumerate(lines) if s.startswith("Send: "))
 
 
 def test_warnings_that_do_not_stop_the_build(clips: ClipStore, tmp_path: Path) -> None:
