@@ -38,8 +38,9 @@ MEASURED = {"identity-coherence": "identity", "physics": "physics",
             "object-permanence": "physics", "visual-artifacts": "physics",
             "temporal-flicker": "flicker", "motion-freeze": "stall"}
 """Which measure each failure mode uses; others have no automatic signal."""
-SHORTEST = 3
-"""Frames a shot needs before any measure looks at it (fewer show no motion to judge)."""
+SHORTEST = {"identity": 3, "physics": 3, "flicker": 6, "stall": 4}
+"""Frames a shot needs before each measure looks at it at all (flicker: four jumps between
+neighbours; a stall: three changes after the first frame)."""
 RANKED = ["identity-coherence", "physics", "temporal-flicker", "motion-freeze"]
 """The failures ``rank_failures`` measures (one per measure)."""
 PLAIN = {"identity-coherence": "identity", "physics": "physics",
@@ -92,12 +93,15 @@ class Ranking:
                  for k in seen for c in self.results[k].candidates[:1]]
         if faint:
             parts.append("faint signs of " + _or([PLAIN[k] for k in faint]) +
-                         ", worth a look (scores under 0.5, not sure to be seen)")
-        if measured := [k for k in quiet if not self.results[k].unmeasured]:
+                         ", worth a look (scores under 0.5: a person may not see it)")
+        def unmeasured(k: str) -> str | None:
+            return self.results[k].unmeasured if k in self.results else None
+
+        if measured := [k for k in quiet if not unmeasured(k)]:
             parts.append("nothing stands out for " + _or([PLAIN[k] for k in measured]))
         why: dict[str, list[str]] = {}
         for k in quiet:
-            if reason := self.results[k].unmeasured:
+            if reason := unmeasured(k):
                 why.setdefault(reason, []).append(PLAIN[k])
         parts += [f"not measured for {_or(words)} ({reason})" for reason, words in why.items()]
         return "; ".join(parts)
@@ -182,14 +186,26 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     series["time_s"] = [round(float(t), 4) for t in index.frame_times]
     kept = [c for c in candidates if c.score >= MIN_SCORE]
     ranked = _suppress(sorted(kept, key=lambda c: -c.score))[:max(0, top)]
-    if all(b - a < SHORTEST for a, b in m.shots.spans):
-        unmeasured = "the clip is too short"
-        notes.append(f"no shot has {SHORTEST} frames or more: too short to measure")
+    if (short := _too_short(index, m.shots, SHORTEST[measure])) is not None:
+        unmeasured, note = short
+        notes.append(note)
     elif not ranked and unmeasured is None:
         notes.append("nothing stands out from the clip's own variation")
     return Suggestion(failure, ranked, series, notes,
                       cuts=[float(index.time_of(c)) for c in m.shots.cuts],
                       unmeasured=unmeasured)
+
+
+def _too_short(index: ClipIndex, shots: Shots, frames: int) -> tuple[str, str] | None:
+    """Why a measure needing shots of ``frames`` frames could not look at the clip (for the
+    summary, and for the notes), or None if it could."""
+    if any(b - a >= frames for a, b in shots.spans):
+        return None
+    if not shots.spans:
+        return "only blank frames", "only blank frames or transitions: no picture to measure"
+    if index.frame_count < frames:
+        return "the clip is too short", f"too short to measure: fewer than {frames} frames"
+    return "no shot long enough", f"no shot has {frames} frames or more between its cuts"
 
 
 def _shot_notes(index: ClipIndex, shots: Shots) -> list[str]:

@@ -413,13 +413,13 @@ def _nothing_plain(ranking: Ranking, terms: dict[str, str]) -> str:
     """--auto's refusal when no failure is plainly seen: where to look first, if anywhere."""
     from .timecode import format_seconds
 
-    said = f"the measurement found no failure that stands out ({ranking.summary(terms)})"
+    said = f"the measurement found no failure that stands out: {ranking.summary(terms)}"
     if not ranking.order:
-        return f"{said}: give --failure and --mark TIME=WHAT where you see it."
+        return f"{said}. Give --failure and --mark TIME=WHAT where you see it."
     key = ranking.order[0]
     at = format_seconds(ranking.results[key].candidates[0].time)
-    return (f"{said}: look at {at} s first; if you see the {terms[key]} there, give "
-            f"--failure {key} and that moment is marked, otherwise --failure and "
+    return (f"{said}. Look at {at} s first: if you see the {terms[key]} there, give "
+            f"--failure {key} and that moment is marked; otherwise give --failure and "
             f"--mark TIME=WHAT where you see it.")
 
 

@@ -83,12 +83,13 @@ def render_chart(times: Sequence[float], series: dict[str, Sequence[float | None
     for c in candidates:
         x = x_of(float(c.time), duration)
         draw.line((x, top, x, bottom), fill=MARK, width=2)
+    rows = max(1, ((boxes[0][3] if boxes else bottom) - top - LEGEND) // 20)
     for n, c in enumerate(candidates, 1):
         x = x_of(float(c.time), duration)
         text = f"#{n} {format_seconds(c.time)} s"
         w = round(font(SIZE + 1).getlength(text))
         tx = x + 5 if x + 5 + w <= right else x - 5 - w  # never past the plot's right edge
-        ty = top + LEGEND + 20 * (n - 1)  # below the first panel's name, never over it
+        ty = top + LEGEND + 20 * ((n - 1) % rows)  # in the first panel, below its name
         draw.text((tx, ty), text, font=font(SIZE + 1), fill=MARK)
     for colour, name, box in zip(COLOURS, names, boxes, strict=False):
         _name(draw, name, colour, box)
@@ -122,7 +123,8 @@ def _panel(draw: ImageDraw.ImageDraw, times: Sequence[float],
     for run in runs:
         if len(run) > 1:
             draw.line([(x_of(t, duration), y_of(v)) for t, v in run], fill=colour, width=2)
-    for p in points if len(points) < 40 else []:
+    alone = [(x_of(r[0][0], duration), y_of(r[0][1])) for r in runs if len(r) == 1]
+    for p in points if len(points) < 40 else alone:  # a value on its own still shows
         draw.ellipse((p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3), fill=colour)
 
 
@@ -141,12 +143,18 @@ def _name(draw: ImageDraw.ImageDraw, name: str, colour: tuple[int, int, int],
 def _runs(times: Sequence[float], values: Sequence[float | None], cuts: Sequence[float]
           ) -> list[list[tuple[float, float]]]:
     """The known values in runs a line may join: none across a cut (the shots are measured
-    apart) or across more than GAP seconds without a value."""
+    apart) or across a gap without a value longer than GAP seconds and than one and a half
+    of the series' own usual spacing (a clip of one frame a second is one line)."""
+    import statistics
+    from itertools import pairwise
+
+    known = [(t, v) for t, v in zip(times, values, strict=False) if v is not None]
+    spacing = statistics.median(b[0] - a[0] for a, b in pairwise(known)) \
+        if len(known) > 1 else 0.0
+    gap = max(GAP, 1.5 * spacing)
     runs: list[list[tuple[float, float]]] = []
-    for t, v in zip(times, values, strict=False):
-        if v is None:
-            continue
-        if runs and t - runs[-1][-1][0] <= GAP and \
+    for t, v in known:
+        if runs and t - runs[-1][-1][0] <= gap and \
                 not any(runs[-1][-1][0] < c <= t for c in cuts):
             runs[-1].append((t, v))
         else:
@@ -158,8 +166,9 @@ def _number(v: float, span: float) -> str:
     """An axis value with as many decimals as the axis' span needs (110, 8.2, 0.35)."""
     import math
 
-    decimals = 0 if span >= 10 else min(3, 1 - math.floor(math.log10(max(span, 1e-3))))
-    return f"{v:.{decimals}f}"
+    decimals = 0 if span >= 10 else min(4, 1 - math.floor(math.log10(max(span, 1e-4))))
+    text = f"{v:.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # never "-0.0"
 
 
 def _tick(duration: float) -> float:

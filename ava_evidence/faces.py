@@ -753,9 +753,16 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     onset = rows[k].frame
     parts, said = _describe(rows, first, found, began)
     at_frame, what = said[0]
-    by = f"by {format_short(index.time_of(at_frame))} (frame {at_frame})"
     numbers = {key: abs(found.get(m, (0, 0.0, 0.0))[1]) for m, key in _VALUE_KEYS.items()}
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
-                     "identity", numbers,
-                     words=f"{who} starts to change; {by} {what}",
-                     baseline=shot[0])
+                     "identity", numbers, baseline=shot[0],
+                     words=_change_words(who, onset, at_frame,
+                                         format_short(index.time_of(at_frame)), what))
+
+
+def _change_words(who: str, onset: int, at_frame: int, at: str, what: str) -> str:
+    """The moment in the message's words. Its line already gives the onset's time, so a
+    change measured at that same frame is not said to start and then be "by" it."""
+    if at_frame == onset:
+        return f"{who} has changed: {what}"
+    return f"{who} starts to change; by {at} (frame {at_frame}) {what}"

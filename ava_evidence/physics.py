@@ -784,9 +784,9 @@ def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
             amp = max(values[j - start - 1] for j in burst)
             steps = {j: abs(luma[j] - luma[j - 1]) for j in range(i, min(end, burst[-1] + 2))}
             top = max(steps.values())
-            net = luma[max(steps)] - luma[min(steps) - 1]
-            if abs(net) >= 0.5 * sum(steps.values()):
-                continue  # mostly one way: the light or the exposure stepping, not pumping
+            rise = max(luma[j] - luma[j - 1] for j in steps)
+            if min(rise, max(luma[j - 1] - luma[j] for j in steps)) < floor:
+                continue  # one way only: the light or the exposure stepping, not pumping
             first = next(j for j in sorted(steps) if steps[j] >= top / 3)
             out.append(Candidate(
                 first, index.time_of(first),

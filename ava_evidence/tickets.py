@@ -142,8 +142,11 @@ def _split_links(s: str) -> tuple[list[str], list[str]]:
     parts, links, at = [], [], 0
     for m in _URL.finditer(s):
         url = m.group()
-        while url[-1] in _URL_END or (url[-1] == ")" and url.count("(") < url.count(")")):
+        while url[-1] in _URL_END or any(url[-1] == shut and url.count(op) < url.count(shut)
+                                         for op, shut in ("()", "[]")):
             url = url[:-1]
+        if url.endswith("//"):
+            continue  # a scheme alone is no address: left as text
         parts.append(s[at:m.start()])
         links.append(url)
         at = m.start() + len(url)

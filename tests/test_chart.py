@@ -16,7 +16,8 @@ from ava_evidence.cli import _chart_title
 
 @pytest.mark.parametrize(("value", "span", "shown"), [
     (160.4, 48.0, "160"), (112.0, 48.0, "112"), (8.24, 8.2, "8.2"), (0.001, 8.2, "0.0"),
-    (0.41, 0.38, "0.41"), (0.03, 0.38, "0.03"), (0.0123, 0.004, "0.012"), (5.0, 0.0, "5.000"),
+    (0.41, 0.38, "0.41"), (0.03, 0.38, "0.03"), (0.0123, 0.004, "0.0123"), (5.0, 0.0, "5.0000"),
+    (-0.001, 8.2, "0.0"), (0.0001, 0.0001, "0.0001"), (0.0002, 0.0001, "0.0002"),
 ])
 def test_axis_values_are_plain_numbers_with_the_decimals_the_span_needs(
         value: float, span: float, shown: str) -> None:
@@ -31,6 +32,8 @@ def test_a_line_breaks_at_a_cut_and_where_values_are_missing() -> None:
     runs = _runs(times, values, cuts=[4.05])
     assert [(r[0][0], r[-1][0]) for r in runs] == [(0.0, 11 / 6), (17 / 6, 4.0), (25 / 6, 29 / 6)]
     assert len(_runs(times, [1.0 if i % 3 else None for i in range(30)], cuts=[])) == 1
+    slow = [float(i) for i in range(40)]  # one value a second: one line, not forty dots
+    assert len(_runs(slow, slow, cuts=[])) == 1
 
 
 def test_a_moment_at_the_start_never_covers_a_panel_name() -> None:
@@ -61,3 +64,22 @@ def test_a_chart_without_a_moment_says_why_in_its_title() -> None:
         "Physics Prior Degeneration: a.mp4 (nothing stands out)"
     assert _chart_title(faceless, "Identity Coherence Failure", "a.mp4") == \
         "Identity Coherence Failure: a.mp4 (not measured, no face seen from the front)"
+
+
+def test_many_moments_label_inside_the_first_panel() -> None:
+    """With three panels and eight moments, the labels wrap within the first panel instead
+    of running down under the next panels' names."""
+    times = [i / 24 for i in range(240)]
+    series: dict[str, list[float | None]] = {k: [float(i % 7) for i in range(240)] for k in
+                                              ("brightness", "brightness_jump", "region_change")}
+    moments = [Candidate(round((0.2 + 0.3 * n) * 24), Fraction(round((0.2 + 0.3 * n) * 24), 24),
+                         0.9, "x", "flicker") for n in range(8)]
+    rgb = np.asarray(render_chart(times, series, moments, 10.0, "t").convert("RGB"))
+    _, top, _, bottom = plot_area()
+    red = (rgb == MARK).all(axis=2)
+    for c in moments:  # the lines themselves run the whole height
+        x = x_of(float(c.time), 10.0)
+        red[:, x - 2:x + 3] = False
+    rows = np.flatnonzero(red.any(axis=1))
+    first_panel_bottom = top + (bottom - top - 16) // 3
+    assert len(rows) and rows.max() < first_panel_bottom

@@ -873,3 +873,30 @@ def test_turning_faint_is_judged_only_with_half_a_second_before_it(
     third of a second into the shot, there is too little before it to tell what the
     contrast was, and its error alone (23 above) is no lead."""
     assert [c.index for c in _turns_faint(at=at, motion=(0.0, 0.0))] == found
+
+
+def _flicker_of(luma: list[float]) -> list[float]:
+    """Flicker scores of a shot whose frames have these mean grey levels."""
+    f = Features()
+    f.luma = luma
+    found, _ = physics.flicker(_Clip(), f, Shots([], [], [(0, len(luma))]))  # type: ignore[arg-type]
+    return [round(c.score, 2) for c in found]
+
+
+@pytest.mark.parametrize(("step", "fade", "found"), [(8, 6, True), (12, 0, True), (6, 5, False)])
+def test_flicker_on_a_fade_is_found_where_the_light_turns_back(step: float, fade: float,
+                                                                found: bool) -> None:
+    """Brightness stepping up and down by ``step`` around a fade of ``fade`` levels a frame:
+    a flicker while it visibly turns back (8 around 6: up 2, down 14); 6 around 5 turns back
+    by one level, which nobody sees: a fade in uneven steps."""
+    luma = [100.0] * 24 + [100 - fade * k + (step / 2 if k % 2 else -step / 2)
+                           for k in range(12)] + [100.0 - fade * 12] * 12
+    assert bool(_flicker_of(luma)) == found
+    if found:
+        assert _flicker_of(luma)[0] >= 0.5
+
+
+def test_light_stepping_one_way_or_flashing_once() -> None:
+    stairs = [100.0] * 24 + [100.0 - 7 * ((k + 1) // 2) for k in range(8)] + [72.0] * 16
+    assert _flicker_of(stairs) == []
+    assert _flicker_of([100.0] * 24 + [170.0] * 3 + [100.0] * 21)  # a flash is still one

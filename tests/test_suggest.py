@@ -228,7 +228,7 @@ def test_build_auto_without_a_failure_measures_which_one(made: dict[str, Path],
                              "them; or add --auto to measure which one the clip shows.\n")
     result = run_cli("build", made["smooth"], "--platform", "kling", "--id", "a1", "--auto",
                      "-o", tmp_path / "c.zip", expect=2)
-    assert result.stderr.startswith("Error: the measurement found no failure that stands out (")
+    assert result.stderr.startswith("Error: the measurement found no failure that stands out: ")
     assert list(p.name for p in tmp_path.iterdir()) == ["a.zip"]
 
 
@@ -251,7 +251,23 @@ def test_a_clip_too_short_to_measure_says_so(tmp_path: Path) -> None:
                       "a stall (the clip is too short)")
     doc = run_json("suggest", path, "--failure", "physics")
     assert doc["unmeasured"] == "the clip is too short"
-    assert doc["notes"] == ["no shot has 3 frames or more: too short to measure"]
+    assert doc["notes"] == ["too short to measure: fewer than 3 frames"]
+    five = motionclips.ball_clip(tmp_path / "five.mp4", seconds=5 / motionclips.FPS)
+    assert run_cli("suggest", five).stdout.splitlines()[0] == (
+        "Measured in five.mp4: nothing stands out for physics or a stall; not measured for "
+        "identity (no face seen from the front); not measured for flicker (the clip is too "
+        "short)")
+
+
+def test_a_blank_clip_has_nothing_to_measure(tmp_path: Path) -> None:
+    from ava_evidence.demo import encode_frames
+
+    black = encode_frames(tmp_path / "black.mp4", np.zeros((72, 180, 320, 3), np.uint8), 24)
+    out = run_cli("suggest", black).stdout.splitlines()
+    assert out[0] == ("Measured in black.mp4: not measured for identity, physics, flicker or "
+                      "a stall (only blank frames)")
+    doc = run_json("suggest", black, "--failure", "flicker")
+    assert "only blank frames or transitions: no picture to measure" in doc["notes"]
 
 
 def test_auto_without_a_plain_failure_points_at_the_faint_sign() -> None:
@@ -265,14 +281,17 @@ def test_auto_without_a_plain_failure_points_at_the_faint_sign() -> None:
     terms = {k: k.title() for k in RANKED}
     assert _nothing_plain(Ranking({**quiet, "physics": Suggestion("physics", [faint], {}, [])},
                                   ["physics"]), terms) == (
-        "the measurement found no failure that stands out (faint signs of physics, worth a "
-        "look (scores under 0.5, not sure to be seen); nothing stands out for identity, "
-        "flicker or a stall): look at 3.500 s first; if you see the Physics there, give "
-        "--failure physics and that moment is marked, otherwise --failure and "
+        "the measurement found no failure that stands out: faint signs of physics, worth a "
+        "look (scores under 0.5: a person may not see it); nothing stands out for identity, "
+        "flicker or a stall. Look at 3.500 s first: if you see the Physics there, give "
+        "--failure physics and that moment is marked; otherwise give --failure and "
         "--mark TIME=WHAT where you see it.")
     assert _nothing_plain(Ranking(quiet, []), terms) == (
-        "the measurement found no failure that stands out (nothing stands out for identity, "
-        "physics, flicker or a stall): give --failure and --mark TIME=WHAT where you see it.")
+        "the measurement found no failure that stands out: nothing stands out for identity, "
+        "physics, flicker or a stall. Give --failure and --mark TIME=WHAT where you see it.")
+    # a ranking made by hand without every measure still reads
+    assert Ranking({"physics": quiet["physics"]}, []).summary() == \
+        "nothing stands out for identity, physics, flicker or a stall"
 
 
 @pytest.mark.parametrize(("a", "b", "words"), [(0, 1, "frame 0"), (3, 10, "frames 3-9")])
@@ -292,3 +311,15 @@ def test_light_stepping_one_way_is_not_a_flicker(made: dict[str, Path], tmp_path
     jumps = [v for v in result.series["brightness_jump"] if v is not None]
     assert sum(v > 2 for v in jumps) >= 4  # as many jumps as a flicker makes
     assert suggest(index_clip(made["flicker"]), "temporal-flicker").candidates
+
+
+def test_a_change_measured_at_its_onset_is_not_said_twice() -> None:
+    from ava_evidence.faces import _change_words
+
+    what = "its eyes are about 15% closer together than at the start of the shot"
+    assert _change_words("the face", 228, 228, "0:09.51", what) == \
+        "the face has changed: its eyes are about 15% closer together than at the start of " \
+        "the shot"
+    assert _change_words("the face", 60, 68, "0:02.8", what) == \
+        "the face starts to change; by 0:02.8 (frame 68) its eyes are about 15% closer " \
+        "together than at the start of the shot"

@@ -56,7 +56,8 @@ def _shown(markdown: str) -> list[str]:
 @given(st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1)
        | st.text(alphabet="#>+=-0123456789.)*_`~[]<|&;\\ !:/ax(é_", min_size=1)
        | st.lists(st.sampled_from(["https://a.b/c_d", "http://x.io/?_s=1&t=2", " ", "_x",
-                                   "[y](", "*", "`", "see", "|", ":"]),
+                                   "[y](", "*", "`", "see", "|", ":", ",", ".", ")", "]",
+                                   "(", "https://"]),
                   min_size=1).map("".join))
 def test_markdown_text_is_shown_exactly(text: str) -> None:
     from ava_evidence.tickets import _md_text
@@ -85,6 +86,7 @@ def test_markdown_text_is_shown_exactly(text: str) -> None:
      "(its page: <https://a.example/x-y>, checked 2026-11-29)"),
     ("(https://a.example/x) and https://en.wikipedia.org/wiki/A_(b)!",
      "(<https://a.example/x>) and <https://en.wikipedia.org/wiki/A_(b)>!"),
+    ("[https://a.example/x] and see https://.", "[<https://a.example/x>] and see https://."),
     ("attach the start|end pair", "attach the start|end pair"),
     ("[x]: http://evil", "\\[x\\]: <http://evil>"),
     ("# not a heading", "\\# not a heading"),
