@@ -423,7 +423,7 @@ def _lookup(name: str, table: Mapping[str, Any], what: str, command: str) -> Any
     if wanted in names:
         return table[names[wanted]]
     close = []
-    for match in difflib.get_close_matches(wanted, list(names), n=5, cutoff=0.6):
+    for match in difflib.get_close_matches(wanted, list(names), n=5, cutoff=0.7):
         if names[match] not in close:
             close.append(names[match])
     rest = sorted(k for k in table if k not in close)

@@ -112,6 +112,12 @@ def test_unknown_names_list_closest_first() -> None:
     with pytest.raises(UsageError) as e:
         catalog.failure("zzz")
     assert str(e.value).startswith("unknown failure 'zzz': known: anatomy, audio-desync, ")
+    with pytest.raises(UsageError) as e:  # 'noise' (an alias) is not what 'nonsense' meant
+        catalog.failure("nonsense")
+    assert str(e.value).startswith("unknown failure 'nonsense': known: anatomy, ")
+    with pytest.raises(UsageError) as e:
+        catalog.failure("flicer")
+    assert str(e.value).startswith("unknown failure 'flicer': did you mean temporal-flicker? ")
     assert e.value.exit_code == 2
 
 
