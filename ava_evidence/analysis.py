@@ -38,9 +38,6 @@ MEASURED = {"identity-coherence": "identity", "physics": "physics",
             "object-permanence": "physics", "visual-artifacts": "physics",
             "temporal-flicker": "flicker", "motion-freeze": "stall"}
 """Which measure each failure mode uses; others have no automatic signal."""
-SHORTEST = {"identity": 3, "physics": 3, "flicker": 6, "stall": 4}
-"""Frames a shot needs before each measure looks at it at all (flicker: four jumps between
-neighbours; a stall: three changes after the first frame)."""
 RANKED = ["identity-coherence", "physics", "temporal-flicker", "motion-freeze"]
 """The failures ``rank_failures`` measures (one per measure)."""
 PLAIN = {"identity-coherence": "identity", "physics": "physics",
@@ -186,7 +183,9 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     series["time_s"] = [round(float(t), 4) for t in index.frame_times]
     kept = [c for c in candidates if c.score >= MIN_SCORE]
     ranked = _suppress(sorted(kept, key=lambda c: -c.score))[:max(0, top)]
-    if (short := _too_short(index, m.shots, SHORTEST[measure])) is not None:
+    # identity asks as few frames as physics: its first second decides the rest
+    shortest = physics.MIN_FRAMES.get(measure, physics.MIN_FRAMES["physics"])
+    if (short := _too_short(index, m.shots, shortest)) is not None:
         unmeasured, note = short
         notes.append(note)
     elif not ranked and unmeasured is None:
@@ -213,7 +212,7 @@ def _shot_notes(index: ClipIndex, shots: Shots) -> list[str]:
              f"measured separately" for c in shots.cuts]
     notes += [f"blank {_frames(a, b)} ({format_seconds(index.time_of(a))} s): a fade or "
               f"black frames, not a failure" for a, b in shots.blanks]
-    notes += [f"dissolve over frames {a}-{b - 1} ({format_seconds(index.time_of(a))} s): one "
+    notes += [f"dissolve over {_frames(a, b)} ({format_seconds(index.time_of(a))} s): one "
               f"shot blending into the next, not a failure; shots are measured separately"
               for a, b in shots.dissolves]
     return notes

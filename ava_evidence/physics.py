@@ -39,7 +39,7 @@ def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
     surprise: list[float | None] = [None] * n
     out: list[Candidate] = []
     for start, end in shots.spans:
-        if end - start < 3:
+        if end - start < MIN_FRAMES["physics"]:
             continue
         found, level = _unexplained(index, f, start, end, fps)
         out += found
@@ -751,6 +751,9 @@ def _one_patch(windows: set[int]) -> bool:
 FLICKER_JUMPS = 4
 """Brightness jumps within a second from which the light may be flickering (a light
 switched on, or off, makes one to three)."""
+MIN_FRAMES = {"physics": 3, "flicker": FLICKER_JUMPS + 2, "stall": 4}
+"""Frames a shot needs before each measure looks at it (flicker: FLICKER_JUMPS jumps,
+each between a frame's two neighbours; a stall: three changes after the first frame)."""
 FLICKER_SURE = 6
 """From this many jumps in a second (three times up and down), a flicker scores by its
 size alone; fewer (a flash with its afterglow, lightning) score less."""
@@ -784,8 +787,8 @@ def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
             amp = max(values[j - start - 1] for j in burst)
             steps = {j: abs(luma[j] - luma[j - 1]) for j in range(i, min(end, burst[-1] + 2))}
             top = max(steps.values())
-            rise = max(luma[j] - luma[j - 1] for j in steps)
-            if min(rise, max(luma[j - 1] - luma[j] for j in steps)) < floor:
+            signed = [luma[j] - luma[j - 1] for j in steps]
+            if min(max(signed), -min(signed)) < floor:
                 continue  # one way only: the light or the exposure stepping, not pumping
             first = next(j for j in sorted(steps) if steps[j] >= top / 3)
             out.append(Candidate(
@@ -810,9 +813,9 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
     fps = max(index.fps, 1.0)
     out = []
     for start, end in shots.spans:
-        span = local[start + 1:end]
-        if len(span) < 3:
+        if end - start < MIN_FRAMES["stall"]:
             continue
+        span = local[start + 1:end]
         moving = float(np.median(span))
         run: int | None = None
         for i in range(start + 1, end + 1):
