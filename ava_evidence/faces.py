@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from .faceshape import Shape, ShapeMeter
     from .shots import Shots
 
+Box = tuple[float, float, float, float]
+"""A face's box: x, y, width, height in the frame's pixels."""
+
 SAMPLES_PER_SECOND = 6
 DETECT_WIDTH = 480
 """Whole-frame searches run at this width (faces from about a sixth of it are found)."""
@@ -44,6 +47,16 @@ EMBED_EVERY = 2.0
 its first second, come sooner)."""
 CHECK_EVERY = 0.3
 """Seconds between two embeddings of a face whose look has left its first second's range."""
+KEEP_SCORE = -0.3
+"""A face already followed past its first second is kept where the detector scores it
+down to this, below its own threshold (0): a face that changes (eyes pushed apart, a
+cross-fade to another) or blurs scores lower, and is lost just when it matters. Such a
+weak detection only continues a face: never starts one, never counts in its first second,
+and only where it was (KEEP_AWAY, KEEP_SIZE), as trackers keep a followed object on
+low-score detections (ByteTrack)."""
+KEEP_AWAY, KEEP_SIZE = 0.3, 1.2
+"""How close a weak detection must be to where the face was last seen: its centre within
+this share of the face's width, its size within this factor."""
 MAX_YAW = 0.5
 """A face whose nose is off the eyes' midline by more than this share of the eye distance
 (about 55 degrees) is turned too far for its landmarks to be trusted."""
@@ -72,7 +85,7 @@ class FaceSample:
     track: int
     points: np.ndarray
     """(5, 2): right eye outer, inner corner; left eye outer, inner corner; nose base."""
-    box: tuple[float, float, float, float]
+    box: Box
     yaw: float
     chip: np.ndarray
     embedding: np.ndarray | None = None
@@ -102,7 +115,7 @@ class FaceSample:
 @dataclass
 class _Track:
     ident: int
-    box: tuple[float, float, float, float]
+    box: Box
     last: int
     start: int = 0
     embeddings: int = 0
@@ -149,21 +162,27 @@ class FaceMeter:
             return
         det = self._loading.detector()
         self._tracks = [t for t in self._tracks if i - t.last <= 1.5 * self.fps]
-        boxes: list[tuple[float, float, float, float]] = []
+        boxes: list[Box] = []
+        weak: list[tuple[_Track, Box]] = []
         for t in self._tracks:
-            boxes += _search(det, luma, t.box)
+            for box, score in _search(det, luma, t.box, KEEP_SCORE):
+                if score > 0:
+                    boxes.append(box)
+                elif i >= t.start + self.fps and _same_place(box, t.box):
+                    weak.append((t, box))
         # Whole-frame searches: every second in a shot's first seconds, where faces
         # start; then every two (a face coming in later is found within two seconds).
         early = i - self._shot_start < SEARCH_EARLY * self.fps
         if i - self._last_full >= (1 if early and not self._tracks else 2) * self.fps:
             self._last_full = i
-            boxes += _search(det, luma, None)
-        for box in _unique(boxes):
+            boxes += [box for box, _ in _search(det, luma, None)]
+        sure = _unique(boxes)
+        for box in sure + _kept(weak, sure):
             if self._models is None:
                 self._models = self._loading.face_models()
             self._measure(i, luma, box, *self._models)
 
-    def _measure(self, i: int, luma: np.ndarray, box: tuple[float, float, float, float],
+    def _measure(self, i: int, luma: np.ndarray, box: Box,
                  sp: Any, rec: Any) -> None:
         import dlib
         import numpy as np
@@ -223,7 +242,7 @@ class FaceMeter:
         if track.shape_base is not None:
             sample.shape = self._shaper.change(track.shape_base, chip)
 
-    def _match(self, box: tuple[float, float, float, float], i: int) -> _Track:
+    def _match(self, box: Box, i: int) -> _Track:
         """The track this face continues, or a new one: the nearest track last seen within
         0.6 of its width of here, at about this size (1.45 times larger or smaller; twice,
         after it was missed for up to half a second, as when the camera pushes in fast)."""
@@ -302,10 +321,33 @@ def _detector() -> Any:
     return detector
 
 
-def _search(det: Any, luma: np.ndarray, near: tuple[float, float, float, float] | None
-            ) -> list[tuple[float, float, float, float]]:
+def _same_place(box: Box, was: Box, away: float = KEEP_AWAY, size: float = KEEP_SIZE
+                ) -> bool:
+    """Whether ``box`` is where the face last seen at ``was`` is now: its centre within
+    ``away`` of that width, its size within ``size`` times."""
+    off = abs(was[0] + was[2] / 2 - box[0] - box[2] / 2) + \
+        abs(was[1] + was[3] / 2 - box[1] - box[3] / 2)
+    return off < away * was[2] and 1 / size <= box[2] / was[2] <= size
+
+
+def _kept(weak: list[tuple[_Track, Box]], sure: list[Box]) -> list[Box]:
+    """The weak detections that keep a followed face: one for each face that no sure
+    detection continues this time (as _match would: within 0.6 of its width)."""
+    out: list[Box] = []
+    kept: set[int] = set()
+    for track, box in weak:
+        if track.ident in kept or any(_same_place(b, track.box, 0.6, 2.0) for b in sure):
+            continue
+        kept.add(track.ident)
+        out.append(box)
+    return out
+
+
+def _search(det: Any, luma: np.ndarray, near: Box | None, floor: float = 0.0
+            ) -> list[tuple[Box, float]]:
     """Frontal faces in the whole frame (at DETECT_WIDTH) or around ``near`` (scaled so
-    the face is about 100 pixels wide), as (x, y, w, h) in ``luma``'s pixels."""
+    the face is about 100 pixels wide), as (x, y, w, h) in ``luma``'s pixels, with the
+    detector's score (above ``floor``; 0 is dlib's own threshold)."""
     import cv2
     import numpy as np
 
@@ -323,14 +365,14 @@ def _search(det: Any, luma: np.ndarray, near: tuple[float, float, float, float] 
     img = region if scale == 1.0 else cv2.resize(
         region, (max(1, round(region.shape[1] * scale)), max(1, round(region.shape[0] * scale))),
         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    rects, scores, _ = det.run(np.ascontiguousarray(img), 0, 0.0)
-    return [(x0 + r.left() / scale, y0 + r.top() / scale, r.width() / scale,
-             r.height() / scale) for r, s in zip(rects, scores, strict=True) if s > 0]
+    rects, scores, _ = det.run(np.ascontiguousarray(img), 0, min(0.0, floor))
+    return [((x0 + r.left() / scale, y0 + r.top() / scale, r.width() / scale,
+              r.height() / scale), float(s))
+            for r, s in zip(rects, scores, strict=True) if s > floor]
 
 
-def _unique(boxes: list[tuple[float, float, float, float]]
-            ) -> list[tuple[float, float, float, float]]:
-    out: list[tuple[float, float, float, float]] = []
+def _unique(boxes: list[Box]) -> list[Box]:
+    out: list[Box] = []
     for b in boxes:
         cx, cy = b[0] + b[2] / 2, b[1] + b[3] / 2
         if all(abs(o[0] + o[2] / 2 - cx) + abs(o[1] + o[3] / 2 - cy) > 0.5 * o[2]

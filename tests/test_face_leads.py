@@ -218,3 +218,74 @@ def test_a_face_seen_again_continues_the_nearest_track_that_fits() -> None:
     right = meter._match((150.0, 100.0, 100.0, 100.0), 30)
     assert right is not left
     assert meter._match((140.0, 100.0, 100.0, 100.0), 32) is right
+
+
+class _ScriptedDetector:
+    """dlib's detector's ``run``, answering from a script: frame -> [(x, y, w, h, score)]
+    in the frame's pixels (the searches below are neither scaled nor offset: a 400-pixel
+    frame, a 100-pixel face less than its width from the top left)."""
+
+    def __init__(self, script: dict[int, list[tuple[int, int, int, int, float]]]) -> None:
+        self.script, self.frame = script, 0
+
+    def run(self, img: np.ndarray, upsample: int, adjust: float
+            ) -> tuple[list[Any], list[float], list[int]]:
+        import dlib
+
+        found = [d for d in self.script.get(self.frame, []) if d[4] > adjust]
+        return ([dlib.rectangle(x, y, x + w - 1, y + h - 1) for x, y, w, h, _ in found],
+                [d[4] for d in found], [0] * len(found))
+
+
+def _follow(script: dict[int, list[tuple[int, int, int, int, float]]], frames: int
+            ) -> list[tuple[int, int, int]]:
+    """Feed ``frames`` frames at 6 fps (a sample each) to a FaceMeter whose detector answers
+    from ``script``: (frame, track, x) of each face measured."""
+    detector = _ScriptedDetector(script)
+    meter = FaceMeter(6.0)
+    meter._loading = SimpleNamespace(detector=lambda: detector)
+    meter._models = ()
+    measured: list[tuple[int, int, int]] = []
+
+    def measure(i: int, luma: np.ndarray, box: tuple[float, float, float, float]) -> None:
+        measured.append((i, meter._match(box, i).ident, round(box[0])))
+
+    meter._measure = measure  # type: ignore[method-assign,assignment]
+    for i in range(frames):
+        detector.frame = i
+        meter.add(i, np.zeros((300, 400), np.uint8))
+    return measured
+
+
+SURE = (50, 50, 100, 100, 1.0)
+
+
+def test_a_followed_face_is_kept_where_the_detector_scores_it_just_below_its_threshold(
+        ) -> None:
+    """Past its first second, a face the detector scores just under 0 (a face changing,
+    fading into another or blurring scores lower) is still measured, as the same face;
+    a sure detection is preferred to a weak one at the same time."""
+    script = {i: [SURE] for i in range(8)}
+    script |= {i: [(54, 50, 100, 100, -0.2)] for i in range(8, 12)}
+    script[12] = [(54, 50, 100, 100, -0.2), (58, 50, 100, 100, 0.5)]
+    assert _follow(script, 13) == [(i, 0, 50) for i in range(8)] + \
+        [(i, 0, 54) for i in range(8, 12)] + [(12, 0, 58)]
+
+
+@pytest.mark.parametrize("weak", [
+    (54, 50, 100, 100, -0.4),  # below KEEP_SCORE
+    (90, 50, 100, 100, -0.2),  # off where the face was (0.4 of its width)
+    (50, 50, 125, 125, -0.2),  # 1.25 times its size
+])
+def test_a_weak_detection_counts_only_close_to_the_threshold_and_where_the_face_was(
+        weak: tuple[int, int, int, int, float]) -> None:
+    script = {i: [SURE] for i in range(8)} | {8: [weak]}
+    assert [m[0] for m in _follow(script, 9)] == list(range(8))
+
+
+def test_a_weak_detection_never_starts_a_face_nor_counts_in_its_first_second() -> None:
+    """The first second is what every later moment is compared with: only sure detections
+    make it. Nor does a weak detection where no face is followed start one."""
+    in_first = {i: [SURE] for i in range(6)} | {2: [(54, 50, 100, 100, -0.2)]}
+    assert [m[0] for m in _follow(in_first, 6)] == [0, 1, 3, 4, 5]
+    assert _follow({i: [(54, 50, 100, 100, -0.2)] for i in range(8)}, 8) == []
