@@ -51,9 +51,11 @@ KEEP_SCORE = -0.3
 """A face already followed past its first second is kept where the detector scores it
 down to this, below its own threshold (0): a face that changes (eyes pushed apart, a
 cross-fade to another) or blurs scores lower, and is lost just when it matters. Such a
-weak detection only continues a face: never starts one, never counts in its first second,
-and only where it was (KEEP_AWAY, KEEP_SIZE), as trackers keep a followed object on
-low-score detections (ByteTrack)."""
+weak detection only continues the face it was searched for, where it was (KEEP_AWAY,
+KEEP_SIZE) and when no sure one does: it never starts a face, never counts in a first
+second and never moves where the face is searched for next (a box a little too large
+would size the next search so the face falls under the detector's smallest), as
+trackers keep a followed object on low-score detections (ByteTrack)."""
 KEEP_AWAY, KEEP_SIZE = 0.3, 1.2
 """How close a weak detection must be to where the face was last seen: its centre within
 this share of the face's width, its size within this factor."""
@@ -176,18 +178,27 @@ class FaceMeter:
         if i - self._last_full >= (1 if early and not self._tracks else 2) * self.fps:
             self._last_full = i
             boxes += [box for box, _ in _search(det, luma, None)]
-        sure = _unique(boxes)
-        for box in sure + _kept(weak, sure):
-            if self._models is None:
-                self._models = self._loading.face_models()
-            self._measure(i, luma, box, *self._models)
+        measured = _unique(boxes)
+        if not measured and not weak:
+            return
+        if self._models is None:
+            self._models = self._loading.face_models()
+        sp, rec = self._models
+        for box in measured:
+            self._measure(i, luma, box, sp, rec)
+        for t, box in weak:
+            # only a face no sure detection continued (t.last), and each face once
+            if t.last != i and _unique([*measured, box])[-1] is box:
+                measured.append(box)
+                t.last = i  # its box stays the last sure one: searches are sized by it
+                self._measure(i, luma, box, sp, rec, track=t)
 
     def _measure(self, i: int, luma: np.ndarray, box: Box,
-                 sp: Any, rec: Any) -> None:
+                 sp: Any, rec: Any, track: _Track | None = None) -> None:
         import dlib
         import numpy as np
 
-        track = self._match(box, i)
+        track = track or self._match(box, i)
         rect = dlib.rectangle(round(box[0]), round(box[1]), round(box[0] + box[2]),
                               round(box[1] + box[3]))
         shape = sp(luma, rect)
@@ -328,19 +339,6 @@ def _same_place(box: Box, was: Box, away: float = KEEP_AWAY, size: float = KEEP_
     off = abs(was[0] + was[2] / 2 - box[0] - box[2] / 2) + \
         abs(was[1] + was[3] / 2 - box[1] - box[3] / 2)
     return off < away * was[2] and 1 / size <= box[2] / was[2] <= size
-
-
-def _kept(weak: list[tuple[_Track, Box]], sure: list[Box]) -> list[Box]:
-    """The weak detections that keep a followed face: one for each face that no sure
-    detection continues this time (as _match would: within 0.6 of its width)."""
-    out: list[Box] = []
-    kept: set[int] = set()
-    for track, box in weak:
-        if track.ident in kept or any(_same_place(b, track.box, 0.6, 2.0) for b in sure):
-            continue
-        kept.add(track.ident)
-        out.append(box)
-    return out
 
 
 def _search(det: Any, luma: np.ndarray, near: Box | None, floor: float = 0.0

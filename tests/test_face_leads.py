@@ -227,28 +227,31 @@ class _ScriptedDetector:
 
     def __init__(self, script: dict[int, list[tuple[int, int, int, int, float]]]) -> None:
         self.script, self.frame = script, 0
+        self.searched: list[tuple[int, tuple[int, ...]]] = []
 
     def run(self, img: np.ndarray, upsample: int, adjust: float
             ) -> tuple[list[Any], list[float], list[int]]:
         import dlib
 
+        self.searched.append((self.frame, img.shape))
         found = [d for d in self.script.get(self.frame, []) if d[4] > adjust]
         return ([dlib.rectangle(x, y, x + w - 1, y + h - 1) for x, y, w, h, _ in found],
                 [d[4] for d in found], [0] * len(found))
 
 
-def _follow(script: dict[int, list[tuple[int, int, int, int, float]]], frames: int
-            ) -> list[tuple[int, int, int]]:
+def _follow(script: dict[int, list[tuple[int, int, int, int, float]]], frames: int,
+            detector: _ScriptedDetector | None = None) -> list[tuple[int, int, int]]:
     """Feed ``frames`` frames at 6 fps (a sample each) to a FaceMeter whose detector answers
     from ``script``: (frame, track, x) of each face measured."""
-    detector = _ScriptedDetector(script)
+    detector = detector or _ScriptedDetector(script)
     meter = FaceMeter(6.0)
     meter._loading = SimpleNamespace(detector=lambda: detector)
-    meter._models = ()
+    meter._models = (None, None)
     measured: list[tuple[int, int, int]] = []
 
-    def measure(i: int, luma: np.ndarray, box: tuple[float, float, float, float]) -> None:
-        measured.append((i, meter._match(box, i).ident, round(box[0])))
+    def measure(i: int, luma: np.ndarray, box: tuple[float, float, float, float], sp: Any,
+                rec: Any, track: _Track | None = None) -> None:
+        measured.append((i, (track or meter._match(box, i)).ident, round(box[0])))
 
     meter._measure = measure  # type: ignore[method-assign,assignment]
     for i in range(frames):
@@ -289,3 +292,28 @@ def test_a_weak_detection_never_starts_a_face_nor_counts_in_its_first_second() -
     in_first = {i: [SURE] for i in range(6)} | {2: [(54, 50, 100, 100, -0.2)]}
     assert [m[0] for m in _follow(in_first, 6)] == [0, 1, 3, 4, 5]
     assert _follow({i: [(54, 50, 100, 100, -0.2)] for i in range(8)}, 8) == []
+
+
+def test_a_weak_detection_continues_the_face_it_was_searched_for_and_only_once() -> None:
+    """Two faces side by side (centres 55 pixels apart). A weak detection nearer the other
+    face than its own is still its own (it was found where its own face was); the other
+    face's weak one then continues that face rather than starting a new one; one weak
+    detection both searches find is measured once; nor does one count in the first second
+    of a face that started later."""
+    a, b = (0, 50, 100, 100, 1.0), (55, 50, 100, 100, 1.0)
+    both = {i: [a, b] for i in range(8)}
+    assert _follow(both | {8: [(29, 50, 100, 100, -0.2), (80, 50, 100, 100, -0.2)]},
+                   9)[-2:] == [(8, 0, 29), (8, 1, 80)]
+    assert _follow(both | {8: [(28, 50, 100, 100, -0.2)]}, 9)[-1:] == [(8, 0, 28)]
+    late = {i: [a] for i in range(6)} | {i: [a, b] for i in range(6, 10)}
+    assert _follow(late | {10: [(28, 50, 100, 100, -0.2)]}, 11)[-1:] == [(10, 0, 28)]
+
+
+def test_a_weak_detection_does_not_move_where_the_face_is_searched_for_next() -> None:
+    """The search around a face is sized by its box (a face about 100 pixels wide); a weak
+    box a little larger would shrink the face in the next search below the detector's
+    smallest (80 pixels) and lose it: the next search is still sized by the sure one."""
+    script = {i: [SURE] for i in range(8)} | {8: [(50, 50, 118, 118, -0.2)]}
+    detector = _ScriptedDetector(script)
+    assert _follow(script, 10, detector)[-1] == (8, 0, 50)
+    assert [shape for frame, shape in detector.searched if frame == 9] == [(250, 250)]
