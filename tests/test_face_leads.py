@@ -84,6 +84,20 @@ def test_where_the_landmarks_see_the_eyes_move_apart_they_are_what_is_said() -> 
         found.reason
 
 
+def test_eyes_grown_by_the_landmarks_alone_are_a_lead() -> None:
+    """The five points' eye width drifts with expression (an animated face's untouched eyes
+    read 16% wider): eyes 20% wider corner to corner, and nothing else, is a lead, never an
+    alarm; eyes as far apart by the same landmarks still are."""
+    sizes = [0.01, -0.01, 0.0, 0.01, -0.01, 0.0] + [0.2] * 10
+    rows = [_Row(4 * k, 0.0, v, None, 0.0) for k, v in enumerate(sizes)]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.score == SHAPE_LEAD
+    assert "eyes up to 20% larger (corner to corner, for their spacing)" in found.reason
+    apart = [_Row(4 * k, v, 0.0, None, 0.0) for k, v in enumerate(sizes)]
+    wide = _onset(INDEX, apart, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert wide is not None and wide.score == 1.0
+
+
 def test_the_moment_named_shows_the_growth_not_a_blink() -> None:
     """Eyes that grow 20% from frame 32, with one blink at frame 64 (the image reads the
     eyes 50% smaller there): the words must not send the creator to the blink."""
