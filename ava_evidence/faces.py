@@ -190,7 +190,7 @@ class FaceMeter:
             self._measure(i, luma, box, sp, rec)
         for t, box in weak:
             # only a face no sure detection continued (t.last), and each face once
-            if t.last != i and _unique([*measured, box])[-1] is box:
+            if t.last != i and _apart(box, measured):
                 measured.append(box)
                 t.last = i  # its box stays the last sure one: searches are sized by it
                 self._measure(i, luma, box, sp, rec, track=t)
@@ -259,14 +259,9 @@ class FaceMeter:
         """The track this face continues, or a new one: the nearest track last seen within
         0.6 of its width of here, at about this size (1.45 times larger or smaller; twice,
         after it was missed for up to half a second, as when the camera pushes in fast)."""
-        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
-        fits = []
-        for t in self._tracks:
-            away = abs(t.box[0] + t.box[2] / 2 - cx) + abs(t.box[1] + t.box[3] / 2 - cy)
-            grow = 2.0 if self.step < i - t.last <= self.fps / 2 else 1.45
-            if away < 0.6 * t.box[2] and 1 / grow <= box[2] / t.box[2] <= grow and \
-                    t.last != i:
-                fits.append((away, t.ident, t))
+        fits = [(_gap(box, t.box), t.ident, t) for t in self._tracks if t.last != i and
+                _same_place(box, t.box, 0.6, 2.0 if self.step < i - t.last <= self.fps / 2
+                            else 1.45)]
         if fits:
             t = min(fits, key=lambda f: (f[0], f[1]))[2]
             t.box, t.last = box, i
@@ -338,9 +333,19 @@ def _same_place(box: Box, was: Box, away: float = KEEP_AWAY, size: float = KEEP_
                 ) -> bool:
     """Whether ``box`` is where the face last seen at ``was`` is now: its centre within
     ``away`` of that width, its size within ``size`` times."""
-    off = abs(was[0] + was[2] / 2 - box[0] - box[2] / 2) + \
-        abs(was[1] + was[3] / 2 - box[1] - box[3] / 2)
-    return off < away * was[2] and 1 / size <= box[2] / was[2] <= size
+    return _gap(box, was) < away * was[2] and 1 / size <= box[2] / was[2] <= size
+
+
+def _gap(a: Box, b: Box) -> float:
+    """How far apart two boxes' centres are (across plus down, in pixels)."""
+    ax, ay = a[0] + a[2] / 2, a[1] + a[3] / 2
+    return abs(b[0] + b[2] / 2 - ax) + abs(b[1] + b[3] / 2 - ay)
+
+
+def _apart(box: Box, others: list[Box]) -> bool:
+    """Whether ``box`` is another face than each of ``others`` (its centre more than half
+    their width from theirs)."""
+    return all(_gap(box, o) > 0.5 * o[2] for o in others)
 
 
 def _search(det: Any, luma: np.ndarray, near: Box | None, floor: float = 0.0
@@ -374,9 +379,7 @@ def _search(det: Any, luma: np.ndarray, near: Box | None, floor: float = 0.0
 def _unique(boxes: list[Box]) -> list[Box]:
     out: list[Box] = []
     for b in boxes:
-        cx, cy = b[0] + b[2] / 2, b[1] + b[3] / 2
-        if all(abs(o[0] + o[2] / 2 - cx) + abs(o[1] + o[3] / 2 - cy) > 0.5 * o[2]
-               for o in out):
+        if _apart(b, out):
             out.append(b)
     return out
 
