@@ -12,7 +12,9 @@ Per face and shot, against the face's own first second:
 - the eyes' spacing for the size of the face, which neither blinking, talking nor a
   smile moves, and their width for their spacing (the five points barely follow it, and
   it drifts with expression: alone, a lead);
-- the embedding's distance (dlib's own rule: 0.6 or more is another person);
+- the embedding's distance (dlib's own rule: 0.6 or more is another person), every
+  EMBED_EVERY, more often where the face's look or its last embedding strayed, and back
+  over the faces seen since the last one where that strayed (SUSPECT);
 - the aligned face's look (a 64-pixel chip), only to find where a change began;
 - its shape read from the image (faceshape.py): the lower face's width, the eyes' size
   and spacing, which the five points cannot follow; alone, a lead (SHAPE_LEAD).
@@ -48,7 +50,15 @@ EMBED_EVERY = 2.0
 """Seconds between two embeddings of a face whose look has not changed (the first two, in
 its first second, come sooner)."""
 CHECK_EVERY = 0.3
-"""Seconds between two embeddings of a face whose look has left its first second's range."""
+"""Seconds between two embeddings of a face whose look has left its first second's range,
+or whose last embedding was far from its first second's (SUSPECT)."""
+SUSPECT, SUSPECT_SPREAD = 0.4, 1.5
+"""An embedding this far from the first second's (or this many times as far as the first
+second's own strayed from their mean, if less) makes a face suspect: it is checked every
+CHECK_EVERY, and the faces seen since its last embedding are embedded too, as far apart
+(their chips are kept until the next embedding). A change of who it is is then confirmed
+and dated where it began, not up to EMBED_EVERY later; a face that stays itself costs no
+more."""
 KEEP_SCORE = -0.3
 """A face already followed past its first second is kept where the detector scores it
 down to this, below its own threshold (0): a face that changes (eyes pushed apart, a
@@ -124,6 +134,12 @@ class _Track:
     start: int = 0
     embeddings: int = 0
     last_embedding: int = -(10 ** 9)
+    who: list[np.ndarray] = field(default_factory=list)
+    """The first second's embeddings (who the face is)."""
+    suspect: bool = False
+    """Its last embedding was SUSPECT far from the first second's."""
+    pending: list[tuple[FaceSample, np.ndarray]] = field(default_factory=list)
+    """Frontal samples since its last embedding, with their embedding chips."""
     chips: list[np.ndarray] = field(default_factory=list)
     """Blurred chips of the first second, then their median (the baseline look)."""
     band: float | None = None
@@ -220,16 +236,47 @@ class FaceMeter:
         since = i - track.last_embedding
         if first:
             due = True  # the first second is the baseline: how much the face varies
-        elif track.band is not None and 1 - _ncc(chip, track.chips[0]) > track.band:
-            due = since >= CHECK_EVERY * self.fps  # the look has changed: check who it is
+        elif track.suspect or (track.band is not None
+                               and 1 - _ncc(chip, track.chips[0]) > track.band):
+            due = since >= CHECK_EVERY * self.fps  # it may have changed: check who it is
         else:
             due = since >= EMBED_EVERY * self.fps
-        if due and frontal:
-            face = dlib.get_face_chip(np.dstack([luma] * 3), shape, 150, 0.25)
-            sample.embedding = np.asarray(rec.compute_face_descriptor(face), np.float32)
-            track.embeddings += 1
-            track.last_embedding = i
+        if frontal:
+            # the embedding takes RGB: the grey chip's three channels (the same pixels as
+            # a chip of the grey frame stacked three times, without copying the frame)
+            face = np.dstack([dlib.get_face_chip(luma, shape, 150, 0.25)] * 3)
+            if due:
+                self._embed(track, sample, face, rec, first)
+            elif not first:
+                track.pending.append((sample, face))
         self.samples.append(sample)
+
+    def _embed(self, track: _Track, sample: FaceSample, face: np.ndarray, rec: Any,
+               first: bool) -> None:
+        """Who the face is at this sample; if that is far from its first second's, who it
+        was at the samples since the last embedding too (SUSPECT)."""
+        import numpy as np
+
+        sample.embedding = np.asarray(rec.compute_face_descriptor(face), np.float32)
+        track.embeddings += 1
+        track.last_embedding = sample.frame
+        if first:
+            track.who.append(sample.embedding)
+            return
+        pending, track.pending = track.pending, []
+        if not track.who:
+            return
+        who = np.mean(track.who, axis=0)
+        spread = max(float(np.linalg.norm(e - who)) for e in track.who)
+        far = min(SUSPECT, SUSPECT_SPREAD * spread)
+        was, track.suspect = track.suspect, float(np.linalg.norm(sample.embedding - who)) >= far
+        if track.suspect and not was:
+            # back from here, as far apart as the checks that follow: no costlier than them
+            at = sample.frame
+            for s, chip in reversed(pending):
+                if at - s.frame >= CHECK_EVERY * self.fps:
+                    s.embedding = np.asarray(rec.compute_face_descriptor(chip), np.float32)
+                    at = s.frame
 
     def _shape(self, track: _Track, sample: FaceSample, luma: np.ndarray, landmarks: Any,
                first: bool) -> None:
@@ -782,6 +829,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
         found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))
+        began["distance"] = (dists, spread)
     for name, change in _shape_changes(rows, base_end, shot[1], fps).items():
         found[name] = (change.row, change.peak, change.score)
         began[name] = (change.grown, change.level)
@@ -790,16 +838,27 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     measure, (first, _, _) = min(found.items(), key=lambda kv: kv[1][0])
     score = max(sc for _, _, sc in found.values())
     # The change began where that measure first left the first second's range (and stayed
-    # out of it up to the moment found). Embeddings are sparse: the face's look, measured
+    # out of it up to the moment found). Between two embeddings, the face's look, measured
     # at every sample, stands in for them, its range two spreads of the first second's
-    # (a slow cross-fade to another face leaves it early, by little).
+    # (a slow cross-fade to another face leaves it early, by little); but not before an
+    # embedding still within the first second's spread (light or a smile moves the look
+    # too, not who it is).
     looks: list[float | None] = [r.look for r in rows]
     band = float(np.median([r.look for r in rows[:base_end]])) + \
         max(0.01, 2 * _noise(looks, base_end))
     series, level = began.get(measure, (looks, band))
-    k = first
-    while k > base_end and (series[k - 1] or 0.0) > level:
-        k -= 1
+    if measure == "distance":
+        # back over the embeddings to the last still within the first second's spread
+        k = low = first
+        while low > base_end:
+            d = dists[low - 1]
+            if d is not None and d <= level:
+                break
+            low -= 1
+            k = low if d is not None else k
+        k = _began(looks, band, k, low)
+    else:
+        k = _began(series, level, first, base_end)
     onset = rows[k].frame
     parts, said = _describe(rows, first, found, began)
     at_frame, what = said[0]
@@ -808,6 +867,14 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                      "identity", numbers, baseline=shot[0],
                      words=_change_words(who, onset, at_frame,
                                          format_short(index.time_of(at_frame)), what))
+
+
+def _began(series: list[float | None], level: float, k: int, floor: int) -> int:
+    """Back from row k, while the row before it is past ``level`` (no further than
+    ``floor``): where a change that reached row k began."""
+    while k > floor and (series[k - 1] or 0.0) > level:
+        k -= 1
+    return k
 
 
 def _change_words(who: str, onset: int, at_frame: int, at: str, what: str) -> str:

@@ -13,6 +13,7 @@ import pytest
 
 from ava_evidence.faces import (
     SHAPE_LEAD,
+    SUSPECT,
     FaceMeter,
     FaceSample,
     _onset,
@@ -331,3 +332,84 @@ def test_a_weak_detection_does_not_move_where_the_face_is_searched_for_next() ->
     detector = _ScriptedDetector(script)
     assert _follow(script, 10, detector)[-1] == (8, 0, 50)
     assert [shape for frame, shape in detector.searched if frame == 9] == [(250, 250)]
+
+
+class _Who:
+    """dlib's embedding network, answering from the chip: its first pixel is how far (in
+    embedding distance) the face it shows is from the first second's."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def compute_face_descriptor(self, chip: np.ndarray) -> np.ndarray:
+        self.asked += 1
+        v = np.zeros(128, np.float32)
+        v[0] = chip[0, 0, 0] / 100
+        return v
+
+
+def _chip(far: float) -> np.ndarray:
+    return np.full((150, 150, 3), round(100 * far), np.uint8)
+
+
+def _embedded_since_last(far: float, pending_frames: list[int], *, suspect: bool = False
+                         ) -> tuple[list[FaceSample], _Who]:
+    """A face followed at 30 fps whose first second's embeddings spread 0.1 from their
+    mean, its last embedding long ago, seen since at ``pending_frames`` without one; then
+    embedded at frame 60, ``far`` from its first second's: the samples embedded since."""
+    meter = FaceMeter(30.0)
+    track = _Track(0, (0.0, 0.0, 100.0, 100.0), 0, suspect=suspect,
+                   who=[np.eye(128, dtype=np.float32)[0] * s for s in (-0.1, 0.1)])
+    pending = [FaceSample(f, 0, POINTS, (0, 0, 100, 100), 0.0, CHIP) for f in pending_frames]
+    track.pending = [(s, _chip(0.3)) for s in pending]
+    now = FaceSample(60, 0, POINTS, (0, 0, 100, 100), 0.0, CHIP)
+    rec = _Who()
+    meter._embed(track, now, _chip(far), rec, first=False)
+    assert now.embedding is not None and abs(float(now.embedding[0]) - far) < 0.01
+    assert not track.pending
+    return [s for s in pending if s.embedding is not None], rec
+
+
+def test_an_embedding_far_from_the_first_seconds_embeds_the_faces_seen_since_the_last() -> None:
+    """Far (0.2, past 1.5 times the first second's spread of 0.1): the faces seen since the
+    last embedding are embedded too, back from frame 60 as far apart as the checks that
+    follow (CHECK_EVERY, 9 frames at 30 fps): 50, 40, 30, 20, 10, not 55, 45, 35..."""
+    back, rec = _embedded_since_last(0.2, list(range(5, 60, 5)))
+    assert [s.frame for s in back] == [10, 20, 30, 40, 50]
+    assert rec.asked == 6
+
+
+def test_an_embedding_near_the_first_seconds_embeds_no_other_face() -> None:
+    back, rec = _embedded_since_last(0.14, list(range(5, 60, 5)))
+    assert back == [] and rec.asked == 1
+
+
+def test_a_face_already_checked_closely_is_not_embedded_again_back_in_time() -> None:
+    """Once a face is suspect, it is embedded every CHECK_EVERY: going back again at each
+    check would embed every face seen, at several times the cost."""
+    back, rec = _embedded_since_last(0.5, [55], suspect=True)
+    assert back == [] and rec.asked == 1
+
+
+def test_far_is_at_most_the_suspect_distance_however_much_the_first_second_spread() -> None:
+    meter = FaceMeter(30.0)
+    track = _Track(0, (0.0, 0.0, 100.0, 100.0), 0,
+                   who=[np.eye(128, dtype=np.float32)[0] * s for s in (-0.5, 0.5)])
+    track.pending = [(FaceSample(50, 0, POINTS, (0, 0, 100, 100), 0.0, CHIP), _chip(0.3))]
+    meter._embed(track, FaceSample(60, 0, POINTS, (0, 0, 100, 100), 0.0, CHIP),
+                 _chip(SUSPECT), _Who(), first=False)
+    assert track.suspect and track.pending == []
+
+
+def test_a_change_of_who_it_is_is_dated_at_the_embeddings_not_at_the_look_before_them(
+) -> None:
+    """The look strays from frame 8 on (light, a smile) and stays so; the embeddings are
+    those of the first second until frame 40 (0.2), then leave it (0.3 at 44, 0.55 from
+    48). The change is dated at frame 44, where who it is began to change, not at frame
+    8, where the look did."""
+    looks = [0.02, 0.03, 0.02, 0.03, 0.02, 0.02] + [0.3] * 18
+    dists = {0: 0.15, 1: 0.2, 2: 0.18, 3: 0.17, 4: 0.2, 5: 0.16, 7: 0.19, 10: 0.2,
+             11: 0.3, **{k: 0.55 for k in range(12, 24)}}
+    rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), look) for k, look in enumerate(looks)]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 44
