@@ -52,13 +52,14 @@ its first second, come sooner)."""
 CHECK_EVERY = 0.3
 """Seconds between two embeddings of a face whose look has left its first second's range,
 or whose last embedding was far from its first second's (SUSPECT)."""
-SUSPECT, SUSPECT_SPREAD = 0.4, 1.5
+SUSPECT, SUSPECT_SPREAD, SUSPECT_FLOOR = 0.4, 1.5, 0.25
 """An embedding this far from the first second's (or this many times as far as the first
-second's own strayed from their mean, if less) makes a face suspect: it is checked every
-CHECK_EVERY, and the faces seen since its last embedding are embedded too, as far apart
-(their chips are kept until the next embedding). A change of who it is is then confirmed
-and dated where it began, not up to EMBED_EVERY later; a face that stays itself costs no
-more."""
+second's own strayed from their mean, if less, but never under the floor: a face still
+for its first second would be suspect at every embedding) makes a face suspect: it is
+checked every CHECK_EVERY, and the faces seen since its last embedding, turned as it was
+then (WHO_POSE_TOL), are embedded too, as far apart (their chips are kept until the next
+embedding). A change of who it is is then confirmed and dated where it began, not up to
+EMBED_EVERY later."""
 KEEP_SCORE = -0.3
 """A face already followed past its first second is kept where the detector scores it
 down to this, below its own threshold (0): a face that changes (eyes pushed apart, a
@@ -134,8 +135,8 @@ class _Track:
     start: int = 0
     embeddings: int = 0
     last_embedding: int = -(10 ** 9)
-    who: list[np.ndarray] = field(default_factory=list)
-    """The first second's embeddings (who the face is)."""
+    who: list[FaceSample] = field(default_factory=list)
+    """The first second's embedded samples (who the face is)."""
     suspect: bool = False
     """Its last embedding was SUSPECT far from the first second's."""
     pending: list[tuple[FaceSample, np.ndarray]] = field(default_factory=list)
@@ -233,23 +234,30 @@ class FaceMeter:
         elif track.band is None and len(track.chips) >= 2:
             track.band, base = _band(track.chips)
             track.chips = [base]
-        since = i - track.last_embedding
-        if first:
-            due = True  # the first second is the baseline: how much the face varies
-        elif track.suspect or (track.band is not None
-                               and 1 - _ncc(chip, track.chips[0]) > track.band):
-            due = since >= CHECK_EVERY * self.fps  # it may have changed: check who it is
-        else:
-            due = since >= EMBED_EVERY * self.fps
         if frontal:
             # the embedding takes RGB: the grey chip's three channels (the same pixels as
             # a chip of the grey frame stacked three times, without copying the frame)
             face = np.dstack([dlib.get_face_chip(luma, shape, 150, 0.25)] * 3)
-            if due:
-                self._embed(track, sample, face, rec, first)
-            elif not first:
-                track.pending.append((sample, face))
+            self._identify(track, sample, face, rec, first)
         self.samples.append(sample)
+
+    def _identify(self, track: _Track, sample: FaceSample, face: np.ndarray, rec: Any,
+                  first: bool) -> None:
+        """Who a frontal face is: embedded now (every sample of its first second, then
+        every EMBED_EVERY, or every CHECK_EVERY while its look or its last embedding
+        strayed), or its chip kept until the next embedding."""
+        since = sample.frame - track.last_embedding
+        if first:
+            due = True  # the first second is the baseline: how much the face varies
+        elif track.suspect or (track.band is not None
+                               and 1 - _ncc(sample.chip, track.chips[0]) > track.band):
+            due = since >= CHECK_EVERY * self.fps  # it may have changed: check who it is
+        else:
+            due = since >= EMBED_EVERY * self.fps
+        if due:
+            self._embed(track, sample, face, rec, first)
+        elif not first:
+            track.pending.append((sample, face))
 
     def _embed(self, track: _Track, sample: FaceSample, face: np.ndarray, rec: Any,
                first: bool) -> None:
@@ -261,20 +269,23 @@ class FaceMeter:
         track.embeddings += 1
         track.last_embedding = sample.frame
         if first:
-            track.who.append(sample.embedding)
+            track.who.append(sample)
             return
         pending, track.pending = track.pending, []
-        if not track.who:
+        # as identity() will: the first second's faces at its usual turn (_rows)
+        pose, base = _at_pose(track.who)
+        embeds = [s.embedding for s in base if s.embedding is not None]
+        if len(embeds) < 2 or abs(sample.yaw - pose) > WHO_POSE_TOL:
             return
-        who = np.mean(track.who, axis=0)
-        spread = max(float(np.linalg.norm(e - who)) for e in track.who)
-        far = min(SUSPECT, SUSPECT_SPREAD * spread)
+        who = np.mean(embeds, axis=0)
+        spread = max(float(np.linalg.norm(e - who)) for e in embeds)
+        far = max(SUSPECT_FLOOR, min(SUSPECT, SUSPECT_SPREAD * spread))
         was, track.suspect = track.suspect, float(np.linalg.norm(sample.embedding - who)) >= far
         if track.suspect and not was:
             # back from here, as far apart as the checks that follow: no costlier than them
             at = sample.frame
             for s, chip in reversed(pending):
-                if at - s.frame >= CHECK_EVERY * self.fps:
+                if at - s.frame >= CHECK_EVERY * self.fps and abs(s.yaw - pose) <= WHO_POSE_TOL:
                     s.embedding = np.asarray(rec.compute_face_descriptor(chip), np.float32)
                     at = s.frame
 
@@ -829,7 +840,12 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
         found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))
-        began["distance"] = (dists, spread)
+        # where it began: back to the last embedding no farther than the face usually was
+        # before (the lower quartile of its distances since its first second, from three:
+        # an untouched face seldom comes back within its first second's own spread)
+        since = [d for d in dists[base_end:at] if d is not None]
+        usual = float(np.percentile(since, 25)) if len(since) >= 3 else 0.0
+        began["distance"] = (dists, max(spread, usual))
     for name, change in _shape_changes(rows, base_end, shot[1], fps).items():
         found[name] = (change.row, change.peak, change.score)
         began[name] = (change.grown, change.level)
@@ -841,14 +857,14 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     # out of it up to the moment found). Between two embeddings, the face's look, measured
     # at every sample, stands in for them, its range two spreads of the first second's
     # (a slow cross-fade to another face leaves it early, by little); but not before an
-    # embedding still within the first second's spread (light or a smile moves the look
-    # too, not who it is).
+    # embedding no farther from the first second's than usual (light or a smile moves the
+    # look too, not who it is).
     looks: list[float | None] = [r.look for r in rows]
     band = float(np.median([r.look for r in rows[:base_end]])) + \
         max(0.01, 2 * _noise(looks, base_end))
     series, level = began.get(measure, (looks, band))
     if measure == "distance":
-        # back over the embeddings to the last still within the first second's spread
+        # back over the embeddings to the last no farther than usual (began, above)
         k = low = first
         while low > base_end:
             d = dists[low - 1]

@@ -336,80 +336,149 @@ def test_a_weak_detection_does_not_move_where_the_face_is_searched_for_next() ->
 
 class _Who:
     """dlib's embedding network, answering from the chip: its first pixel is how far (in
-    embedding distance) the face it shows is from the first second's."""
+    embedding distance, along one axis) the face it shows is from the first second's
+    mean; which frames it was asked about is kept."""
 
     def __init__(self) -> None:
-        self.asked = 0
+        self.asked: list[int] = []
 
     def compute_face_descriptor(self, chip: np.ndarray) -> np.ndarray:
-        self.asked += 1
+        self.asked.append(int(chip[0, 0, 1]) * 256 + int(chip[0, 0, 2]))
         v = np.zeros(128, np.float32)
-        v[0] = chip[0, 0, 0] / 100
+        v[0] = (int(chip[0, 0, 0]) - 100) / 100
         return v
 
 
-def _chip(far: float) -> np.ndarray:
-    return np.full((150, 150, 3), round(100 * far), np.uint8)
+def _chip(far: float, frame: int = 0) -> np.ndarray:
+    """A face's chip ``far`` from the first second's mean (-1 to 1), seen at ``frame``."""
+    chip = np.zeros((150, 150, 3), np.uint8)
+    chip[0, 0] = (round(100 + 100 * far), frame // 256, frame % 256)
+    return chip
 
 
-def _embedded_since_last(far: float, pending_frames: list[int], *, suspect: bool = False
-                         ) -> tuple[list[FaceSample], _Who]:
-    """A face followed at 30 fps whose first second's embeddings spread 0.1 from their
-    mean, its last embedding long ago, seen since at ``pending_frames`` without one; then
-    embedded at frame 60, ``far`` from its first second's: the samples embedded since."""
+def _sample(frame: int, yaw: float = 0.0) -> FaceSample:
+    return FaceSample(frame, 0, POINTS, (0, 0, 100, 100), yaw, CHIP)
+
+
+def _first_second(spread: float) -> list[FaceSample]:
+    """Four first-second samples (30 fps) whose embeddings stray ``spread`` either side of
+    their mean."""
+    out = []
+    for k, side in enumerate((-1, 1, -1, 1)):
+        s = _sample(5 * k)
+        s.embedding = np.eye(128, dtype=np.float32)[0] * side * spread
+        out.append(s)
+    return out
+
+
+def _embedded_since_last(far: float, pending_frames: list[int], *, suspect: bool = False,
+                         spread: float = 0.1) -> tuple[list[int], _Who, _Track]:
+    """A face followed at 30 fps whose first second's embeddings spread ``spread`` from
+    their mean, seen at ``pending_frames`` since its last embedding without one; then
+    embedded at frame 60, ``far`` from its first second's: the frames embedded since."""
     meter = FaceMeter(30.0)
-    track = _Track(0, (0.0, 0.0, 100.0, 100.0), 0, suspect=suspect,
-                   who=[np.eye(128, dtype=np.float32)[0] * s for s in (-0.1, 0.1)])
-    pending = [FaceSample(f, 0, POINTS, (0, 0, 100, 100), 0.0, CHIP) for f in pending_frames]
-    track.pending = [(s, _chip(0.3)) for s in pending]
-    now = FaceSample(60, 0, POINTS, (0, 0, 100, 100), 0.0, CHIP)
+    track = _Track(0, (0.0, 0.0, 100.0, 100.0), 0, suspect=suspect, who=_first_second(spread))
+    track.pending = [(_sample(f), _chip(0.3, f)) for f in pending_frames]
+    now = _sample(60)
     rec = _Who()
-    meter._embed(track, now, _chip(far), rec, first=False)
+    meter._embed(track, now, _chip(far, 60), rec, first=False)
     assert now.embedding is not None and abs(float(now.embedding[0]) - far) < 0.01
     assert not track.pending
-    return [s for s in pending if s.embedding is not None], rec
+    return rec.asked[1:], rec, track
 
 
 def test_an_embedding_far_from_the_first_seconds_embeds_the_faces_seen_since_the_last() -> None:
-    """Far (0.2, past 1.5 times the first second's spread of 0.1): the faces seen since the
-    last embedding are embedded too, back from frame 60 as far apart as the checks that
-    follow (CHECK_EVERY, 9 frames at 30 fps): 50, 40, 30, 20, 10, not 55, 45, 35..."""
-    back, rec = _embedded_since_last(0.2, list(range(5, 60, 5)))
-    assert [s.frame for s in back] == [10, 20, 30, 40, 50]
-    assert rec.asked == 6
+    """Far (0.3, past 1.5 times the first second's spread of 0.1 and past the floor of
+    0.25): the faces seen since the last embedding are embedded too, back from frame 60 as
+    far apart as the checks that follow (CHECK_EVERY, 9 frames at 30 fps): 50, 40, 30, 20,
+    10, not 55, 45, 35..."""
+    back, _, track = _embedded_since_last(0.3, list(range(5, 60, 5)))
+    assert back == [50, 40, 30, 20, 10] and track.suspect
 
 
 def test_an_embedding_near_the_first_seconds_embeds_no_other_face() -> None:
-    back, rec = _embedded_since_last(0.14, list(range(5, 60, 5)))
-    assert back == [] and rec.asked == 1
+    back, _, track = _embedded_since_last(0.14, list(range(5, 60, 5)))
+    assert back == [] and not track.suspect
+
+
+def test_a_face_still_in_its_first_second_is_not_suspect_for_every_small_change() -> None:
+    """A first second whose embeddings barely stray (0.01) would make every later one far:
+    the floor (0.25) keeps such a face checked as seldom as any other."""
+    back, _, track = _embedded_since_last(0.2, list(range(5, 60, 5)), spread=0.01)
+    assert back == [] and not track.suspect
 
 
 def test_a_face_already_checked_closely_is_not_embedded_again_back_in_time() -> None:
     """Once a face is suspect, it is embedded every CHECK_EVERY: going back again at each
     check would embed every face seen, at several times the cost."""
-    back, rec = _embedded_since_last(0.5, [55], suspect=True)
-    assert back == [] and rec.asked == 1
+    back, _, _ = _embedded_since_last(0.5, [40, 50], suspect=True)
+    assert back == []
+    again, _, _ = _embedded_since_last(0.5, [40, 50])
+    assert again == [50, 40]
+
+
+def test_faces_turned_away_from_the_first_seconds_turn_are_not_embedded_back() -> None:
+    """identity() compares who it is only within WHO_POSE_TOL of the first second's turn:
+    an embedding it would not use is not paid for."""
+    meter = FaceMeter(30.0)
+    track = _Track(0, (0.0, 0.0, 100.0, 100.0), 0, who=_first_second(0.1))
+    track.pending = [(_sample(40, yaw=0.35), _chip(0.3, 40)), (_sample(50), _chip(0.3, 50))]
+    rec = _Who()
+    meter._embed(track, _sample(60), _chip(0.5, 60), rec, first=False)
+    assert rec.asked == [60, 50]
 
 
 def test_far_is_at_most_the_suspect_distance_however_much_the_first_second_spread() -> None:
+    back, _, track = _embedded_since_last(SUSPECT, [50], spread=0.5)
+    assert track.suspect and back == [50]
+
+
+def test_a_face_is_checked_closely_from_where_it_strayed_and_back_to_where_it_began(
+) -> None:
+    """A face at 30 fps, a sample every 5 frames, whose look stays in its range: embedded
+    at every sample of its first second, then every two seconds (frame 85). There it is
+    far: the faces since are embedded back to frame 35, 0.3 s apart, and from then on one
+    every 0.3 s (95, 105, ...), the samples between them not."""
     meter = FaceMeter(30.0)
-    track = _Track(0, (0.0, 0.0, 100.0, 100.0), 0,
-                   who=[np.eye(128, dtype=np.float32)[0] * s for s in (-0.5, 0.5)])
-    track.pending = [(FaceSample(50, 0, POINTS, (0, 0, 100, 100), 0.0, CHIP), _chip(0.3))]
-    meter._embed(track, FaceSample(60, 0, POINTS, (0, 0, 100, 100), 0.0, CHIP),
-                 _chip(SUSPECT), _Who(), first=False)
-    assert track.suspect and track.pending == []
+    track = _Track(0, (0.0, 0.0, 100.0, 100.0), 0, start=0)
+    look = np.random.default_rng(1).integers(0, 255, (64, 64)).astype(np.uint8)
+    track.chips, track.band = [look], 0.1
+    rec = _Who()
+    for frame in range(0, 125, 5):
+        far = 0.05 * (-1) ** (frame // 5) if frame < 50 else 0.5
+        sample = FaceSample(frame, 0, POINTS, (0, 0, 100, 100), 0.0, look)
+        meter._identify(track, sample, _chip(far, frame), rec, first=frame < 30)
+    assert rec.asked == [0, 5, 10, 15, 20, 25, 85, 75, 65, 55, 45, 35, 95, 105, 115]
 
 
 def test_a_change_of_who_it_is_is_dated_at_the_embeddings_not_at_the_look_before_them(
 ) -> None:
-    """The look strays from frame 8 on (light, a smile) and stays so; the embeddings are
+    """The look strays from frame 24 on (light, a smile) and stays so; the embeddings are
     those of the first second until frame 40 (0.2), then leave it (0.3 at 44, 0.55 from
     48). The change is dated at frame 44, where who it is began to change, not at frame
-    8, where the look did."""
+    24, where the look did."""
     looks = [0.02, 0.03, 0.02, 0.03, 0.02, 0.02] + [0.3] * 18
     dists = {0: 0.15, 1: 0.2, 2: 0.18, 3: 0.17, 4: 0.2, 5: 0.16, 7: 0.19, 10: 0.2,
              11: 0.3, **{k: 0.55 for k in range(12, 24)}}
     rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), look) for k, look in enumerate(looks)]
     found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
     assert found is not None and found.index == 44
+
+
+def test_a_change_of_who_it_is_is_dated_past_the_faces_usual_distance_not_its_first_second(
+) -> None:
+    """A face that later sits a little farther from its first second (0.26, past that
+    second's 0.2, as a talking face does), then turns into another (0.35 at frame 72, 0.6
+    from 76): dated between the last usual embedding (64) and the first far one (72),
+    where the look says (68), not back at 28 where it first sat farther than in its first
+    second. The look, strayed since 24, does not carry the date past frame 64."""
+    looks = [0.02, 0.03, 0.02, 0.03, 0.02, 0.02] + [0.3] * 18
+    dists = {0: 0.15, 1: 0.2, 2: 0.18, 3: 0.17, 4: 0.2, 5: 0.16, 7: 0.26, 10: 0.26,
+             13: 0.26, 16: 0.26, 18: 0.35, **{k: 0.6 for k in range(19, 24)}}
+    rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), look) for k, look in enumerate(looks)]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 68
+    # the look unchanged: the first far embedding is where it began
+    steady = [_Row(r.frame, 0.0, 0.0, r.distance, 0.02) for r in rows]
+    found = _onset(INDEX, steady, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 72
