@@ -20,12 +20,15 @@ Per face and shot, against the face's own first second:
   and spacing, which the five points cannot follow; alone, a lead (SHAPE_LEAD).
 
 A face turned away (the nose off the line between the eyes) or not found as frontal is
-not measured at that moment; a change must persist (a blink or a turn does not).
+not measured at that moment; a change must persist (a blink or a turn does not). A face
+unseen for over a second (MISSED) is measured anew when seen again: what changed while
+nobody saw it cannot be dated.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .analysis_types import Candidate
@@ -81,6 +84,9 @@ its nose within this share of the eye distance of where it was (about 15 degrees
 WHO_POSE_TOL = 0.3
 """Who it is (the embedding) is compared over a wider turn than the landmarks' shape: dlib's
 embedding is trained across poses (about 30 degrees)."""
+MISSED = 1.0
+"""Seconds a face may go unseen and still be compared with its first second when it is
+seen again (_seen_through)."""
 LASTING = 0.5
 """Seconds a change must last to count."""
 OTHER_PERSON = 0.6
@@ -507,6 +513,7 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
                 if any(sp < span and i == ident for sp, i in by_track) else track
                 for (span, ident), track in by_track.items()}
     fps = max(index.fps, 1.0)
+    by_track = _seen_through(by_track, fps)
     measured = 0
     tracks = sorted(by_track.items(), key=lambda kv: kv[1][0].frame)
     for (span, _), track in tracks:
@@ -514,7 +521,8 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
         if rows is None:
             continue
         measured += 1
-        who = _who(track, [t for (sp, _), t in tracks if sp == span])
+        who = _who(track, [t for (sp, _), t in tracks if sp == span and
+                           t[0].frame <= track[-1].frame and track[0].frame <= t[-1].frame])
         c = _onset(index, rows, who, shots.spans[span], fps)
         if c is not None:
             out.append(c)
@@ -523,6 +531,25 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
     if not measured:
         notes.append(NO_FACE)
     return out, series, notes
+
+
+def _seen_through(by_track: dict[tuple[int, int], list[FaceSample]], fps: float
+                  ) -> dict[tuple[int, int], list[FaceSample]]:
+    """Each face's samples in runs it was seen through: a face unseen for more than
+    MISSED is measured anew from where it is seen again, with its own first second (what
+    changed while nobody saw it, something passing in front or another person stepping
+    in, is not a change that can be dated). Its shape, measured against the first run's
+    first second, is left out of the later runs."""
+    out: dict[tuple[int, int], list[FaceSample]] = {}
+    for (span, ident), track in by_track.items():
+        runs = [[track[0]]]
+        for was, s in pairwise(track):
+            if s.frame - was.frame > MISSED * fps:
+                runs.append([])
+            runs[-1].append(s if len(runs) == 1 else replace(s, shape=None))
+        for k, run in enumerate(runs):
+            out[(span, ident * 1000 + k)] = run
+    return out
 
 
 NO_FACE = ("no face was seen from the front steadily enough in the first second of a shot "

@@ -4,6 +4,7 @@ what baseline, on which frames, and how a face is followed while missed."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 from types import SimpleNamespace
 from typing import Any
@@ -132,6 +133,30 @@ def test_a_face_followed_across_a_cut_found_later_is_not_measured_against_the_sh
         one[0].reason
     two = identity(INDEX, samples, Shots([48], [], [(0, 48), (48, 120)]))[0]  # type: ignore[arg-type]
     assert two == []
+
+
+def _unseen_between(last: int, back: int) -> list[FaceSample]:
+    """A face seen every 4 frames at 24 fps up to frame ``last``, unseen, then seen again
+    from frame ``back`` on as another person (embedding distance 0.8)."""
+    other = np.eye(128, dtype=np.float32)[0] * 0.8
+    return [FaceSample(k, 0, POINTS, (20.0, 30.0, 50.0, 50.0), 0.0, CHIP,
+                       SAME if k <= last else other)
+            for k in [*range(0, last + 1, 4), *range(back, 160, 4)]]
+
+
+def test_a_face_unseen_for_over_a_second_is_measured_anew_when_seen_again() -> None:
+    """Who it is changed while nobody saw it (1.3 s unseen: something passed in front,
+    or another person stepped in): no change is dated; seen again after 0.8 s, it is."""
+    shots = Shots([], [], [(0, 200)])
+    assert identity(INDEX, _unseen_between(40, 72), shots)[0] == []  # type: ignore[arg-type]
+    seen = identity(INDEX, _unseen_between(40, 60), shots)[0]  # type: ignore[arg-type]
+    assert [c.index for c in seen] == [60] and "another person" in seen[0].reason
+    assert seen[0].reason.startswith("the face:")
+    # the face seen again is still the only face: its later change is said of "the face"
+    later = [replace(s, embedding=SAME) if s.frame < 132 else s
+             for s in _unseen_between(40, 72)]
+    found = identity(INDEX, later, shots)[0]  # type: ignore[arg-type]
+    assert [c.index for c in found] == [132] and found[0].reason.startswith("the face:")
 
 
 def test_a_face_followed_across_a_later_cut_keeps_its_shape_in_the_shot_it_started_in(
