@@ -410,7 +410,9 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
     """Part of the picture that, from one frame to the next, shows again what it showed a
     moment before (a quarter of a second to two seconds earlier), far closer to that than
     to the frame before, and goes on from there, where the frame before did not match that
-    moment (motion that repeats, a wheel, a walk, matches its past all along)."""
+    moment (motion that repeats, a wheel, a walk, matches its past all along). Only with a
+    quarter of a second of the shot after it (REPLAY): one frame cannot tell a jump back
+    from a fast motion that happens to repeat there."""
     import numpy as np
 
     t = end - start
@@ -456,8 +458,8 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if then < max(2 * now, now + JUMP_STEP / 2) or goes_on > max(6.0, 0.5 * then):
             continue
         window = round(REPLAY * fps)
-        if not _replays(cells, regions, i, j, window if i + window < t else 1):
-            continue
+        if i + window >= t or not _replays(cells, regions, i, j, window):
+            continue  # a shot's last frames cannot show that it goes on as it went on
         size = float(step[regions].mean())
         if best is None or size > best[0]:
             top = int(regions[int(np.argmax(step[regions]))])

@@ -731,7 +731,7 @@ def test_a_slow_replay_is_judged_over_a_quarter_second_only_where_the_shot_has_o
     """Four regions brighten 2 grey levels a frame (too little to show motion in one
     frame); from frame ``at`` they show again what they showed 9 frames before and go on
     from there. With a quarter second of the shot left it is a replay; with only three
-    frames left, one frame must tell, and cannot."""
+    frames left, it is not judged (one frame cannot tell)."""
     rng = np.random.default_rng(5)
     backdrop = rng.integers(40, 200, (THUMB_H, THUMB_W)).astype(np.float32)
     f = Features()
@@ -741,6 +741,25 @@ def test_a_slow_replay_is_judged_over_a_quarter_second_only_where_the_shot_has_o
         thumb[6:12, 8:16] = 60 + 2 * shown
         f.thumbs.append(thumb.astype(np.uint8))
     jumps = physics._jumped_back(_Clip(), f, 0, 48, 24.0)  # type: ignore[arg-type]
+    assert [c.index for c in jumps] == found
+
+
+@pytest.mark.parametrize(("at", "found"), [(30, [30]), (43, [43]), (44, [])])
+def test_a_jump_back_is_judged_only_with_a_quarter_second_of_the_shot_after_it(
+        at: int, found: list[int]) -> None:
+    """As above, but brightening 4 grey levels a frame, so one frame would show it plainly:
+    with a quarter second of the shot left (6 frames at 24 fps: from frame 42 on, there
+    is not) it still cannot be told from a fast motion that happens to repeat there (a
+    boxer's punch, drawn back as it was a second before, in the shot's last frames)."""
+    rng = np.random.default_rng(5)
+    backdrop = rng.integers(40, 200, (THUMB_H, THUMB_W)).astype(np.float32)
+    f = Features()
+    for i in range(50 if at == 43 else 48):
+        thumb = backdrop.copy()
+        shown = i - 9 if i >= at else i
+        thumb[6:12, 8:16] = 20 + 4 * shown
+        f.thumbs.append(thumb.astype(np.uint8))
+    jumps = physics._jumped_back(_Clip(), f, 0, len(f.thumbs), 24.0)  # type: ignore[arg-type]
     assert [c.index for c in jumps] == found
 
 
