@@ -139,7 +139,6 @@ class _Track:
     box: Box
     last: int
     start: int = 0
-    embeddings: int = 0
     last_embedding: int = -(10 ** 9)
     who: list[FaceSample] = field(default_factory=list)
     """The first second's embedded samples (who the face is)."""
@@ -272,7 +271,6 @@ class FaceMeter:
         import numpy as np
 
         sample.embedding = np.asarray(rec.compute_face_descriptor(face), np.float32)
-        track.embeddings += 1
         track.last_embedding = sample.frame
         if first:
             track.who.append(sample)
@@ -513,15 +511,14 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
                 if any(sp < span and i == ident for sp, i in by_track) else track
                 for (span, ident), track in by_track.items()}
     fps = max(index.fps, 1.0)
-    by_track = _seen_through(by_track, fps)
     measured = 0
-    tracks = sorted(by_track.items(), key=lambda kv: kv[1][0].frame)
-    for (span, _), track in tracks:
+    tracks = sorted(_seen_through(by_track, fps), key=lambda st: st[1][0].frame)
+    for span, track in tracks:
         rows = _rows(track, fps)
         if rows is None:
             continue
         measured += 1
-        who = _who(track, [t for (sp, _), t in tracks if sp == span and
+        who = _who(track, [t for sp, t in tracks if sp == span and
                            t[0].frame <= track[-1].frame and track[0].frame <= t[-1].frame])
         c = _onset(index, rows, who, shots.spans[span], fps)
         if c is not None:
@@ -534,21 +531,20 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
 
 
 def _seen_through(by_track: dict[tuple[int, int], list[FaceSample]], fps: float
-                  ) -> dict[tuple[int, int], list[FaceSample]]:
-    """Each face's samples in runs it was seen through: a face unseen for more than
+                  ) -> list[tuple[int, list[FaceSample]]]:
+    """Each face's samples, by shot, in runs it was seen through: a face unseen for more than
     MISSED is measured anew from where it is seen again, with its own first second (what
     changed while nobody saw it, something passing in front or another person stepping
     in, is not a change that can be dated). Its shape, measured against the first run's
     first second, is left out of the later runs."""
-    out: dict[tuple[int, int], list[FaceSample]] = {}
-    for (span, ident), track in by_track.items():
+    out: list[tuple[int, list[FaceSample]]] = []
+    for (span, _), track in by_track.items():
         runs = [[track[0]]]
         for was, s in pairwise(track):
             if s.frame - was.frame > MISSED * fps:
                 runs.append([])
             runs[-1].append(s if len(runs) == 1 else replace(s, shape=None))
-        for k, run in enumerate(runs):
-            out[(span, ident * 1000 + k)] = run
+        out += [(span, run) for run in runs]
     return out
 
 
