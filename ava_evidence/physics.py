@@ -400,6 +400,10 @@ def _detail_step(detail: np.ndarray, i: int, win: int, half: int
 JUMP_STEP = 12.0
 """Change of a region between two frames (mean grey levels, in the thumbnail) from which a
 jump back in time is looked for."""
+SLOW_STEP = JUMP_STEP / 2
+"""The same, in a frame where fewer than two regions change by JUMP_STEP: a jump back in a
+slow scene (most AI clips) moves little between frames. Where two or more do, the smaller
+steps are left out: they would water down how closely the large ones match."""
 REPLAY = 0.25
 """Seconds over which a region that jumped back may show, as a whole, that it goes on as
 it went on then (where one frame cannot: what it replays moves slowly)."""
@@ -439,6 +443,8 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         step = diff(now_cells, prev_cells)
         prev_cells = now_cells
         hot = np.flatnonzero(step >= JUMP_STEP)
+        if len(hot) < 2:
+            hot = np.flatnonzero(step >= SLOW_STEP)
         if len(hot) < 2 or len(hot) > 0.4 * ROWS * COLS:
             continue  # nothing, or much of the picture at once (a cut, the light)
         first = max(1, i - hi)

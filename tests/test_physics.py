@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ava_evidence import physics
-from ava_evidence.analysis import suggest
+from ava_evidence.analysis import SEEN, suggest
 from ava_evidence.analysis_types import Candidate
 from ava_evidence.clip import index_clip
 from ava_evidence.demo import encode_frames
@@ -761,6 +761,25 @@ def test_a_jump_back_is_judged_only_with_a_quarter_second_of_the_shot_after_it(
         f.thumbs.append(thumb.astype(np.uint8))
     jumps = physics._jumped_back(_Clip(), f, 0, len(f.thumbs), 24.0)  # type: ignore[arg-type]
     assert [c.index for c in jumps] == found
+
+
+@pytest.mark.parametrize(("rate", "found"), [(1.0, [30]), (0.5, [])])
+def test_a_slow_scene_jumping_back_a_little_is_a_lead(rate: float, found: list[int]) -> None:
+    """Four regions brighten ``rate`` grey levels a frame; from frame 30 they show again
+    what they showed 9 frames before: a step of 9 (under JUMP_STEP, over SLOW_STEP) is
+    looked at where no two regions step more, and found as a lead; one of 4.5 is not."""
+    rng = np.random.default_rng(5)
+    backdrop = rng.integers(40, 200, (THUMB_H, THUMB_W)).astype(np.float32)
+    f = Features()
+    for i in range(48):
+        thumb = backdrop.copy()
+        shown = i - 9 if i >= 30 else i
+        thumb[6:12, 8:16] = 60 + rate * shown
+        f.thumbs.append(np.round(thumb).astype(np.uint8))
+    jumps = physics._jumped_back(_Clip(), f, 0, 48, 24.0)  # type: ignore[arg-type]
+    assert [c.index for c in jumps] == found
+    assert all(physics.SLOW_STEP <= c.values["change"] < physics.JUMP_STEP for c in jumps)
+    assert all(c.score < SEEN for c in jumps)
 
 
 @pytest.mark.parametrize("ghost", [True, False])
