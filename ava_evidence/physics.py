@@ -90,8 +90,9 @@ LIGHT_GAP = 0.15
 what they were) to be a thing turning faint: a shadow or dimming light lowers both
 alike."""
 STILL_AROUND = 0.5
-"""Motion around a region below which detail gone or come with the error scores as what a
-person would see (beside more, the same change may be motion smeared or sharpened)."""
+"""Motion around a region below which detail gone or come with the error scores in full as
+what a person would see; beside more, less and less up to MOTION_AROUND (the same change
+may be motion smeared or sharpened), where the change no longer counts as unexplained."""
 
 
 def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
@@ -201,16 +202,18 @@ def _unexplained_score(excess: np.ndarray, fine: np.ndarray, motion: np.ndarray,
     sparks) reaches an error 60 or so above the second before, so half a score from 75
     keeps a moment a person would report, not a doubt. Fine detail gone or come at once
     (``fine``, kept over had) is a lead of its own; with the error up too (30 or more for
-    the full score) and nothing moving around, a thing plainly came or went. Contrast
-    dropping at once (``faded``, what is left of it) with the error up (20 or more for the
-    full score) is a lead too: from FAINT down to 0.55 of it."""
+    the full score) and nothing moving around (less and less from STILL_AROUND on), a thing
+    plainly came or went. Contrast dropping at once (``faded``, what is left of it) with
+    the error up (20 or more for the full score) is a lead too: from FAINT down to 0.55 of
+    it."""
     import numpy as np
 
     gone = np.clip((0.6 - fine) / 0.45, 0.0, 1.0)  # all of it from 0.15 kept
+    still = np.clip((MOTION_AROUND - motion) / (MOTION_AROUND - STILL_AROUND), 0.0, 1.0)
     return np.asarray(np.maximum.reduce([
         np.clip((excess - 25) / 100, 0.0, 1.0),
         DETAIL_LEAD * np.clip((0.6 - fine) / 0.6, 0.0, 1.0),
-        gone * np.clip((excess - 5) / 25, 0.0, 1.0) * (motion < STILL_AROUND),
+        gone * np.clip((excess - 5) / 25, 0.0, 1.0) * still,
         FAINT_LEAD * np.clip((FAINT - faded) / 0.3, 0.0, 1.0)
         * np.clip((excess - 8) / 12, 0.0, 1.0)]))
 
