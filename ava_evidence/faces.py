@@ -634,14 +634,19 @@ def _soft(chip: np.ndarray) -> np.ndarray:
 
 def _band(chips: list[np.ndarray]) -> tuple[float, np.ndarray]:
     """How far a face's look strays from its first second's (twice the farthest of those
-    chips from their median, but for the single farthest when there are four or more: one
-    odd chip, a blink or a landmark slip, must not hide every later change), and that
-    median look."""
+    chips from their median, _farthest), and that median look."""
     import numpy as np
 
     base = np.median(np.stack(chips), axis=0)
-    away = sorted(1 - _ncc(c, base) for c in chips)
-    return max(0.04, 2 * away[-2 if len(away) >= 4 else -1]), base
+    return max(0.04, 2 * _farthest([1 - _ncc(c, base) for c in chips])), base
+
+
+def _farthest(away: list[float]) -> float:
+    """How far a first second's samples strayed: the farthest, but for the single
+    farthest when there are four or more (one odd sample, a blink or a landmark slip, must
+    not hide every later change)."""
+    ranked = sorted(away)
+    return ranked[-2 if len(ranked) >= 4 else -1]
 
 
 def _ncc(a: np.ndarray, b: np.ndarray) -> float:
@@ -819,9 +824,9 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
            ) -> Candidate | None:
     """Where this face's measures leave their first second for good, scored by how plain
     the change is: 0.5 at eye spacing 12% off, or an embedding 0.04 past the face's own
-    limit (3.5 times its first second's spread, between 0.4 and 0.5; dlib counts 0.6 as
-    another person). The eyes' size, from the landmarks or the image, and the lower face's
-    shape are leads (at most SHAPE_LEAD)."""
+    limit (3.5 times how far its first second's strayed, _farthest, between 0.4 and 0.5;
+    dlib counts 0.6 as another person). The eyes' size, from the landmarks or the image,
+    and the lower face's shape are leads (at most SHAPE_LEAD)."""
     import numpy as np
 
     start = rows[0].frame
@@ -857,7 +862,8 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     # Who it is: the embedding's distance from the first second, against how far the
     # first second's own embeddings spread (a face that varies more must go farther).
     dists = [r.distance for r in rows]
-    spread = max((d for d in dists[:base_end] if d is not None), default=0.1)
+    firsts = [d for d in dists[:base_end] if d is not None]
+    spread = _farthest(firsts) if firsts else 0.1
     limit = min(0.5, max(0.4, 3.5 * spread))
     at = _sustained(dists, limit, base_end, frames, LASTING * fps, rising_end=True)
     if at is not None:

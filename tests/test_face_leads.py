@@ -507,3 +507,19 @@ def test_a_change_of_who_it_is_is_dated_past_the_faces_usual_distance_not_its_fi
     steady = [_Row(r.frame, 0.0, 0.0, r.distance, 0.02) for r in rows]
     found = _onset(INDEX, steady, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
     assert found is not None and found.index == 72
+
+
+@pytest.mark.parametrize("odd", [0.15, 0.06])
+def test_one_odd_embedding_in_the_first_second_does_not_raise_the_faces_limit(
+        odd: float) -> None:
+    """A face whose first second's embeddings sit 0.06 from their mean but for one at
+    ``odd`` (a blink, a landmark slip) turns into another slowly: 0.3 at frame 56, 0.43
+    from 64 to the shot's end. Its limit is 0.4 either way (3.5 times 0.06, at least 0.4),
+    not 0.5 (3.5 times the odd one): the single farthest of four or more does not count.
+    The change is found, dated at frame 56."""
+    dists = {0: 0.06, 1: 0.06, 2: 0.05, 3: odd, 4: 0.06, 5: 0.06, 8: 0.06, 11: 0.06,
+             13: 0.06, 14: 0.3, **{k: 0.43 for k in range(16, 24)}}
+    rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), 0.02) for k in range(24)]
+    got = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert got is not None and got.index == 56
+    assert "face embedding distance up to 0.43" in got.reason
