@@ -86,6 +86,35 @@ def test_where_the_landmarks_see_the_eyes_move_apart_they_are_what_is_said() -> 
         found.reason
 
 
+@pytest.mark.parametrize(("image", "seen"), [
+    (0.1, True), (0.03, True), (0.01, False), (0.0, False), (-0.02, False), (None, True)])
+def test_eyes_apart_by_the_landmarks_only_are_a_lead_where_the_image_does_not_show_it(
+        image: float | None, seen: bool) -> None:
+    """Eyes 20% farther apart by their corners, over the drop to the nose, which a nod or
+    raised brows shorten too (a surprised face read 27% apart). Where the face's image,
+    compared against the temples, moves them apart as well (``image``, APART_AGREES or
+    more), it is seen; where it does not, or the other way, a lead that says why; where
+    the image was not read (the head turned), the landmarks speak alone."""
+    rows = [_Row(4 * k, 0.2 if k >= 8 else 0.0, 0.0, None, 0.0,
+                 None if image is None else Shape(0.0, 0.0, image if k >= 8 else 0.0))
+            for k in range(24)]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 32
+    assert found.score == (1.0 if seen else SHAPE_LEAD)
+    assert "eyes up to 20% farther apart (for the size of the face)" in found.reason
+    assert ("by the landmarks only, not in the face's image" in found.reason) is not seen
+
+
+def test_eyes_closer_by_the_landmarks_need_the_image_to_show_them_closer() -> None:
+    """The other way: eyes 20% closer together count where the image moves them closer
+    (-0.05), not where it moves them apart."""
+    for image, score in ((-0.05, 1.0), (0.05, SHAPE_LEAD)):
+        rows = [_Row(4 * k, -0.2 if k >= 8 else 0.0, 0.0, None, 0.0,
+                     Shape(0.0, 0.0, image if k >= 8 else 0.0)) for k in range(24)]
+        found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+        assert found is not None and found.score == score
+
+
 def test_eyes_grown_by_the_landmarks_alone_are_a_lead() -> None:
     """The five points' eye width drifts with expression (an animated face's untouched eyes
     read 16% wider): eyes 20% wider corner to corner, and nothing else, is a lead, never an
