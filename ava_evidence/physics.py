@@ -91,8 +91,8 @@ what they were) to be a thing turning faint: a shadow or dimming light lowers bo
 alike."""
 STILL_AROUND = 0.5
 """Motion around a region below which detail gone or come with the error scores in full as
-what a person would see; beside more, less and less up to MOTION_AROUND (the same change
-may be motion smeared or sharpened), where the change no longer counts as unexplained."""
+what a person would see; beside more, less and less, down to nothing at MOTION_AROUND (the
+same change may be motion smeared or sharpened)."""
 
 
 def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float

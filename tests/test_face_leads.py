@@ -17,6 +17,7 @@ from ava_evidence.faces import (
     SUSPECT,
     FaceMeter,
     FaceSample,
+    _farthest,
     _onset,
     _Row,
     _rows,
@@ -86,33 +87,74 @@ def test_where_the_landmarks_see_the_eyes_move_apart_they_are_what_is_said() -> 
         found.reason
 
 
+def _apart_rows(spacing: float, image: list[float | None]) -> list[_Row]:
+    """Eyes ``spacing`` apart by their corners from row 8 (frame 32) to row 23; the face's
+    image reads the eyes' spacing as ``image`` gives it row by row from row 8 (None: not
+    read), unchanged before."""
+    return [_Row(4 * k, spacing if k >= 8 else 0.0, 0.0, None, 0.0,
+                 Shape(0.0, 0.0, 0.0) if k < 8 else
+                 None if image[k - 8] is None else Shape(0.0, 0.0, image[k - 8]))
+            for k in range(24)]
+
+
 @pytest.mark.parametrize(("image", "seen"), [
-    (0.1, True), (0.03, True), (0.01, False), (0.0, False), (-0.02, False), (None, True)])
+    (0.1, True), (0.03, True), (0.02, True), (0.01, False), (0.0, False), (-0.02, False),
+    (None, True)])
 def test_eyes_apart_by_the_landmarks_only_are_a_lead_where_the_image_does_not_show_it(
         image: float | None, seen: bool) -> None:
-    """Eyes 20% farther apart by their corners, over the drop to the nose, which a nod or
-    raised brows shorten too (a surprised face read 27% apart). Where the face's image,
-    compared against the temples, moves them apart as well (``image``, APART_AGREES or
-    more), it is seen; where it does not, or the other way, a lead that says why; where
-    the image was not read (the head turned), the landmarks speak alone."""
-    rows = [_Row(4 * k, 0.2 if k >= 8 else 0.0, 0.0, None, 0.0,
-                 None if image is None else Shape(0.0, 0.0, image if k >= 8 else 0.0))
-            for k in range(24)]
-    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    """Eyes 20% farther apart by their corners, over the drop to the nose, which a tilt of
+    the head or raised brows shorten too (a surprised face read 27% apart). Where the
+    face's image, compared against the temples, moves them apart as well (``image``,
+    APART_AGREES or more), it is seen; where it does not, or the other way, a lead that
+    says so, and whose words for the ticket claim no more than a measure; where the image
+    was not read (the head turned), the landmarks speak alone."""
+    found = _onset(INDEX, _apart_rows(0.2, [image] * 16), "the face", (0, 200),  # type: ignore[arg-type]
+                   24.0)
     assert found is not None and found.index == 32
     assert found.score == (1.0 if seen else SHAPE_LEAD)
     assert "eyes up to 20% farther apart (for the size of the face)" in found.reason
-    assert ("by the landmarks only, not in the face's image" in found.reason) is not seen
+    assert ("by the landmarks only (the face's image does not show it)" in found.reason) \
+        is not seen
+    assert ("its eyes measure about 20% farther apart" in found.words) is not seen
+    assert ("its eyes are about 20% farther apart" in found.words) is seen
 
 
 def test_eyes_closer_by_the_landmarks_need_the_image_to_show_them_closer() -> None:
     """The other way: eyes 20% closer together count where the image moves them closer
     (-0.05), not where it moves them apart."""
     for image, score in ((-0.05, 1.0), (0.05, SHAPE_LEAD)):
-        rows = [_Row(4 * k, -0.2 if k >= 8 else 0.0, 0.0, None, 0.0,
-                     Shape(0.0, 0.0, image if k >= 8 else 0.0)) for k in range(24)]
+        rows = _apart_rows(-0.2, [image] * 16)
         found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
         assert found is not None and found.score == score
+
+
+@pytest.mark.parametrize(("image", "seen"), [
+    # read three times from the moment on, as the landmarks say: seen, whatever the first
+    # second's unchanged readings would make of a median over the whole shot
+    ([0.05, None, None, None, 0.05, None, None, None, 0.05] + [None] * 7, True),
+    # a median, not a mean: one odd reading does not outvote two
+    ([0.05, None, None, None, 0.05, None, None, None, -0.3] + [None] * 7, True),
+    # read once or twice only: too seldom to doubt the landmarks
+    ([0.0, None, None, None, 0.0] + [None] * 11, True),
+    ([0.0, None, None, None, 0.0, None, None, None, 0.0] + [None] * 7, False)])
+def test_the_image_is_asked_from_the_moment_on_and_only_where_read_three_times(
+        image: list[float | None], seen: bool) -> None:
+    found = _onset(INDEX, _apart_rows(0.2, image), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.score == (1.0 if seen else SHAPE_LEAD)
+
+
+def test_a_doubted_spacing_comes_after_who_it_is_in_the_reason_and_the_ticket() -> None:
+    """Eyes 20% apart by the landmarks only (a lead), while the embedding leaves the first
+    second's far past the face's limit: the reason leads with who it is, the doubted
+    measure after it, and the ticket's words say who it is."""
+    rows = _apart_rows(0.2, [0.0] * 16)
+    rows = [replace(r, distance=0.05 if k < 8 else 0.75) for k, r in enumerate(rows)]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.score == 1.0
+    assert found.reason.startswith("the face: face embedding distance up to 0.75")
+    assert found.reason.endswith("by the landmarks only (the face's image does not show it)")
+    assert "no longer looks like the same person" in found.words
+    assert "eyes" not in found.words
 
 
 def test_eyes_grown_by_the_landmarks_alone_are_a_lead() -> None:
@@ -552,3 +594,18 @@ def test_one_odd_embedding_in_the_first_second_does_not_raise_the_faces_limit(
     got = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
     assert got is not None and got.index == 56
     assert "face embedding distance up to 0.43" in got.reason
+
+
+@pytest.mark.parametrize(("firsts", "found"), [([0.12, 0.12, 0.12, 0.3], True),
+                                              ([0.12, 0.12, 0.3], False)])
+def test_the_single_farthest_first_embedding_is_left_out_only_of_four_or_more(
+        firsts: list[float], found: bool) -> None:
+    """Three embeddings in the first second are too few to call one of them odd: the
+    limit is 3.5 times the farthest (0.3: 0.5 at most), and a face at 0.46 stays itself.
+    Of four, the single farthest is left out (0.12: a limit of 0.42), and 0.46 is a
+    change."""
+    dists = {k: d for k, d in enumerate(firsts)} | {k: 0.46 for k in range(8, 24)}
+    rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), 0.02) for k in range(24)]
+    got = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert (got is not None) is found
+    assert _farthest(firsts) == (0.12 if found else 0.3)

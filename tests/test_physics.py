@@ -766,11 +766,16 @@ def test_a_jump_back_is_judged_only_with_a_quarter_second_of_the_shot_after_it(
     assert [c.index for c in jumps] == found
 
 
-@pytest.mark.parametrize(("rate", "found"), [(1.0, [30]), (0.5, [])])
-def test_a_slow_scene_jumping_back_a_little_is_a_lead(rate: float, found: list[int]) -> None:
+@pytest.mark.parametrize(("rate", "drift", "found"), [
+    (1.0, 0.0, [30]), (1.0, 4.5, [30]), (0.5, 0.0, [])])
+def test_a_slow_scene_jumping_back_a_little_is_a_lead(rate: float, drift: float,
+                                                      found: list[int]) -> None:
     """Four regions brighten ``rate`` grey levels a frame; from frame 30 they show again
-    what they showed 9 frames before: a step of 9 (under JUMP_STEP, over SLOW_STEP) is
-    looked at where no two regions step more, and found as a lead; one of 4.5 is not."""
+    what they showed 9 frames before: a step of 9, under JUMP_STEP, is looked at where no
+    two regions step more, and found as a lead. Half the rate is not: the frame before
+    differs too little from that moment to tell a jump. Twenty more regions, half the
+    picture, drifting ``drift`` levels a frame (light, noise) are no step to look at
+    (under SLOW_STEP): they do not crowd out the four that jumped."""
     rng = np.random.default_rng(5)
     backdrop = rng.integers(40, 200, (THUMB_H, THUMB_W)).astype(np.float32)
     f = Features()
@@ -778,6 +783,8 @@ def test_a_slow_scene_jumping_back_a_little_is_a_lead(rate: float, found: list[i
         thumb = backdrop.copy()
         shown = i - 9 if i >= 30 else i
         thumb[6:12, 8:16] = 60 + rate * shown
+        thumb[12:18, :] = 20 + drift * i  # the picture's lower third
+        thumb[:6, 16:24] = 20 + drift * i
         f.thumbs.append(np.round(thumb).astype(np.uint8))
     jumps = physics._jumped_back(_Clip(), f, 0, 48, 24.0)  # type: ignore[arg-type]
     assert [c.index for c in jumps] == found
