@@ -407,6 +407,8 @@ SLOW_STEP = JUMP_STEP / 2
 """The same, in a frame where fewer than two regions change by JUMP_STEP: a jump back in a
 slow scene (most AI clips) moves little between frames. Where two or more do, the smaller
 steps are left out: they would water down how closely the large ones match."""
+BLOCK = 1024
+"""Frames whose thumbnails a jump back's search converts at once."""
 REPLAY = 0.25
 """Seconds over which a region that jumped back may show, as a whole, that it goes on as
 it went on then (where one frame cannot: what it replays moves slowly)."""
@@ -428,12 +430,14 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         return []  # too short to tell, or features kept without the pictures
     th, tw = f.thumbs[start].shape
     ch, cw = th // ROWS, tw // COLS
+
     def cells(m: int) -> np.ndarray:
-        """Frame m's thumbnail as (regions, pixels), 8-bit (a long clip's thumbnails are
-        compared a few at a time, never all converted at once)."""
+        """Frame m's thumbnail as (regions, pixels), 8-bit."""
         a = f.thumbs[start + m][:ch * ROWS, :cw * COLS]
         return np.asarray(a.reshape(ROWS, ch, COLS, cw).transpose(0, 2, 1, 3)
                           .reshape(ROWS * COLS, -1))
+
+    frames = _Frames(cells, t, hi)
 
     def diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Mean absolute difference over the last axis."""
@@ -451,8 +455,7 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if len(hot) < 2 or len(hot) > 0.4 * ROWS * COLS:
             continue  # nothing, or much of the picture at once (a cut, the light)
         first = max(1, i - hi)
-        past = diff(np.stack([cells(m)[hot] for m in range(first, i - lo + 1)]),
-                    now_cells[hot])
+        past = diff(frames.span(first, i - lo + 1)[:, hot], now_cells[hot])
         k = int(np.argmin(past.mean(axis=1)))
         j = first + k
         back = past[k]
@@ -491,6 +494,28 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         words=f"part of the picture in the {where} jumps back {seconds:.1f} s between "
               f"frames {frame - 1} and {frame}, showing again what it showed at frame "
               f"{earlier}")]
+
+
+class _Frames:
+    """A shot's frames as (frames, regions, pixels), for spans of up to ``reach`` frames
+    that move on through the shot: converted a block of BLOCK frames (and one span) at a
+    time, so a long clip's thumbnails are never all converted at once."""
+
+    def __init__(self, cells: Callable[[int], np.ndarray], t: int, reach: int) -> None:
+        self.cells, self.t, self.reach = cells, t, reach
+        self.first = 0
+        self.held: np.ndarray | None = None
+
+    def span(self, a: int, b: int) -> np.ndarray:
+        """Frames a to b - 1 (b - a at most ``reach``)."""
+        import numpy as np
+
+        held = self.held
+        if held is None or not (self.first <= a and b <= self.first + len(held)):
+            self.first = a
+            held = self.held = np.stack([self.cells(m) for m in
+                                         range(a, min(self.t, a + BLOCK + self.reach))])
+        return np.asarray(held[a - self.first:b - self.first])
 
 
 def _replays(cells: Callable[[int], np.ndarray], regions: np.ndarray, i: int, j: int,

@@ -792,6 +792,24 @@ def test_a_slow_scene_jumping_back_a_little_is_a_lead(rate: float, drift: float,
     assert all(c.score < SEEN for c in jumps)
 
 
+@pytest.mark.parametrize("block", [1, 3, 7, 1024])
+def test_a_shots_frames_are_converted_a_block_at_a_time_and_given_whole(
+        monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """The jump back's search asks for the two seconds before each frame (as _jumped_back
+    does, 24 fps), then for spans anywhere: every span is the frames asked for, whatever
+    the block (BLOCK) they are converted in, and none holds more than a block and a span."""
+    monkeypatch.setattr(physics, "BLOCK", block)
+    rng = np.random.default_rng(5)
+    pictures = rng.integers(0, 256, (150, 48, 12)).astype(np.uint8)
+    frames = physics._Frames(lambda m: pictures[m], 150, 48)
+    asked = [(max(1, i - 48), i - 5) for i in range(7, 149)]
+    asked += [(int(a), int(a) + int(n)) for a, n in zip(rng.integers(0, 100, 50),
+                                                         rng.integers(1, 49, 50), strict=True)]
+    for a, b in asked:
+        np.testing.assert_array_equal(frames.span(a, b), pictures[a:b])
+        assert frames.held is not None and len(frames.held) <= block + 48
+
+
 @pytest.mark.parametrize("ghost", [True, False])
 def test_a_thing_passing_through_another_turns_faint_where_an_occluder_does_not(
         tmp_path: Path, ghost: bool) -> None:
