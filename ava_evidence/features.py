@@ -154,10 +154,16 @@ class MotionMeter:
         # Brightness changes (fades, exposure) are not unexplained content: match them.
         err = np.abs(cur32 - (pred * gain + offset))
         mag = cv2.magnitude(flow[..., 0], flow[..., 1])
-        cells = np.stack([pool(mag), pool(beyond), _peak(err), pool(raw),
-                          _structure_lost(pred, cur32), *_look(cur32), _detail(cur32)])
+        # every plane pooled in one pass (one resize, not one per plane: the same means)
+        lap = np.abs(cv2.Laplacian(cur32, cv2.CV_32F, ksize=3))
+        motion, past, rawp, mc, cc, detail, mp, pp, pc = _pooled(
+            [mag, beyond, raw, cur32, cur32 * cur32, lap, pred, pred * pred, pred * cur32],
+            (COLS, ROWS))
+        fine_err, fine_raw, fine_cur = _pooled([err, raw, cur32], (2 * COLS, 2 * ROWS))
+        cells = np.stack([motion, past, _busiest(fine_err), rawp,
+                          _lost(mp, mc, pp, cc, pc), *_spread(mc, cc), detail])
         f.cells.append(cells.astype(np.float32))
-        f.windows.append(np.stack([staggered(raw), staggered(cur32)]).astype(np.float16))
+        f.windows.append(np.stack([staggered(fine_raw), staggered(fine_cur)]).astype(np.float16))
         f.error.append(float(err.mean()))
         f.raw_change.append(float(cells[3].max()))
         f.camera.append(camera)
@@ -240,27 +246,31 @@ def _levels(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     return gain, offset
 
 
-def _structure_lost(pred: np.ndarray, cur: np.ndarray) -> np.ndarray:
+def _lost(mp: np.ndarray, mc: np.ndarray, pp: np.ndarray, cc: np.ndarray, pc: np.ndarray
+          ) -> np.ndarray:
     """Per cell, 1 - the correlation of the motion-compensated prediction with the frame
-    (SSIM's structure term): 0 where the picture is the one before moved, whatever its
-    light did (a flash, a shadow, a fade scale and shift the levels but keep the
-    structure); near 1 where it shows something else (a cut, a thing replaced). Flat
-    cells count as kept."""
+    (SSIM's structure term), from the cells' means of the two, their squares and their
+    product: 0 where the picture is the one before moved, whatever its light did (a flash,
+    a shadow, a fade scale and shift the levels but keep the structure); near 1 where it
+    shows something else (a cut, a thing replaced). Flat cells count as kept."""
     import numpy as np
 
-    mp, mc = pool(pred), pool(cur)
-    vp = np.maximum(pool(pred * pred) - mp * mp, 0.0)
-    vc = np.maximum(pool(cur * cur) - mc * mc, 0.0)
-    cov = pool(pred * cur) - mp * mc
+    vp = np.maximum(pp - mp * mp, 0.0)
+    vc = np.maximum(cc - mc * mc, 0.0)
+    cov = pc - mp * mc
     return np.asarray(1 - (cov + FLAT) / (np.sqrt(vp * vc) + FLAT))
 
 
 def _look(a: np.ndarray) -> np.ndarray:
     """Per cell, its mean grey level and the spread around it."""
+    return _spread(pool(a), pool(a * a))
+
+
+def _spread(mean: np.ndarray, square: np.ndarray) -> np.ndarray:
+    """_look from the cells' means of a picture and of its square."""
     import numpy as np
 
-    mean = pool(a)
-    return np.stack([mean, np.sqrt(np.maximum(pool(a * a) - mean * mean, 0.0))])
+    return np.stack([mean, np.sqrt(np.maximum(square - mean * mean, 0.0))])
 
 
 def _detail(a: np.ndarray) -> np.ndarray:
@@ -295,11 +305,24 @@ def staggered(a: np.ndarray) -> np.ndarray:
     return np.asarray((a[:-1, :-1] + a[1:, :-1] + a[:-1, 1:] + a[1:, 1:]) / 4)
 
 
-def _peak(a: np.ndarray) -> np.ndarray:
-    """Per cell, the mean of its busiest quarter: a small thing that changes is not
-    averaged away over the whole cell."""
+def _busiest(quarters: np.ndarray) -> np.ndarray:
+    """Per cell, the mean of its busiest quarter (from the quarter-cells' means): a small
+    thing that changes is not averaged away over the whole cell."""
+    import numpy as np
+
+    return np.asarray(quarters.reshape(ROWS, 2, COLS, 2).max(axis=(1, 3)))
+
+
+def _pooled(planes: list[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]:
+    """Each picture's means over a (width, height) grid, pooled four at a time (as many
+    channels as OpenCV's area resize takes in one pass)."""
     import cv2
     import numpy as np
 
-    fine = cv2.resize(a, (2 * COLS, 2 * ROWS), interpolation=cv2.INTER_AREA)
-    return np.asarray(fine.reshape(ROWS, 2, COLS, 2).max(axis=(1, 3)))
+    out: list[np.ndarray] = []
+    for k in range(0, len(planes), 4):
+        group = planes[k:k + 4]
+        pooled = cv2.resize(np.dstack(group) if len(group) > 1 else group[0], size,
+                            interpolation=cv2.INTER_AREA)
+        out += list(np.moveaxis(pooled.reshape(size[1], size[0], -1), -1, 0))
+    return out

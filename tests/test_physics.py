@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ava_evidence import physics
+from ava_evidence import features, physics
 from ava_evidence.analysis import SEEN, suggest
 from ava_evidence.analysis_types import Candidate
 from ava_evidence.clip import index_clip
@@ -966,3 +966,21 @@ def test_light_stepping_one_way_or_flashing_once() -> None:
     stairs = [100.0] * 24 + [100.0 - 7 * ((k + 1) // 2) for k in range(8)] + [72.0] * 16
     assert _flicker_of(stairs) == []
     assert _flicker_of([100.0] * 24 + [170.0] * 3 + [100.0] * 21)  # a flash is still one
+
+
+@pytest.mark.parametrize("shape", [(90, 160), (68, 160), (213, 160), (12, 16)])
+@pytest.mark.parametrize("count", [1, 3, 4, 5, 9])
+def test_pictures_pooled_together_are_pooled_as_one_by_one(
+        shape: tuple[int, int], count: int) -> None:
+    """The motion features pool many pictures of a frame at once, four to a resize: each
+    comes out as it would alone, on the cells' grid and on the quarter-cells', whatever the
+    picture's size (heights that the grid does not divide too)."""
+    rng = np.random.default_rng(count)
+    planes = [rng.random(shape, np.float32) * 255 for _ in range(count)]
+    for size in ((COLS, ROWS), (2 * COLS, 2 * ROWS)):
+        got = features._pooled(planes, size)
+        assert len(got) == count
+        for g, p in zip(got, planes, strict=True):
+            want = cv2.resize(p, size, interpolation=cv2.INTER_AREA)
+            assert g.shape == (size[1], size[0])
+            np.testing.assert_allclose(g, want, rtol=0, atol=1e-3)
