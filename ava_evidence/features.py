@@ -154,11 +154,10 @@ class MotionMeter:
         # Brightness changes (fades, exposure) are not unexplained content: match them.
         err = np.abs(cur32 - (pred * gain + offset))
         mag = cv2.magnitude(flow[..., 0], flow[..., 1])
-        # every plane pooled in one pass (one resize, not one per plane: the same means)
-        lap = np.abs(cv2.Laplacian(cur32, cv2.CV_32F, ksize=3))
+        # the pictures pooled together (the same means as one resize each, a third of them)
         motion, past, rawp, mc, cc, detail, mp, pp, pc = _pooled(
-            [mag, beyond, raw, cur32, cur32 * cur32, lap, pred, pred * pred, pred * cur32],
-            (COLS, ROWS))
+            [mag, beyond, raw, cur32, cur32 * cur32, _edges(cur32), pred, pred * pred,
+             pred * cur32], (COLS, ROWS))
         fine_err, fine_raw, fine_cur = _pooled([err, raw, cur32], (2 * COLS, 2 * ROWS))
         cells = np.stack([motion, past, _busiest(fine_err), rawp,
                           _lost(mp, mc, pp, cc, pc), *_spread(mc, cc), detail])
@@ -276,10 +275,15 @@ def _spread(mean: np.ndarray, square: np.ndarray) -> np.ndarray:
 def _detail(a: np.ndarray) -> np.ndarray:
     """Per cell, the mean absolute Laplacian: texture and edges. An even shift of brightness
     leaves it; a change of contrast (a shadow falling) scales it."""
+    return pool(_edges(a))
+
+
+def _edges(a: np.ndarray) -> np.ndarray:
+    """The absolute Laplacian of a picture, per pixel (what _detail pools)."""
     import cv2
     import numpy as np
 
-    return pool(np.abs(cv2.Laplacian(a, cv2.CV_32F, ksize=3)))
+    return np.abs(cv2.Laplacian(a, cv2.CV_32F, ksize=3))
 
 
 def fade_reach(fps: float) -> int:
@@ -321,8 +325,6 @@ def _pooled(planes: list[np.ndarray], size: tuple[int, int]) -> list[np.ndarray]
 
     out: list[np.ndarray] = []
     for k in range(0, len(planes), 4):
-        group = planes[k:k + 4]
-        pooled = cv2.resize(np.dstack(group) if len(group) > 1 else group[0], size,
-                            interpolation=cv2.INTER_AREA)
+        pooled = cv2.resize(np.dstack(planes[k:k + 4]), size, interpolation=cv2.INTER_AREA)
         out += list(np.moveaxis(pooled.reshape(size[1], size[0], -1), -1, 0))
     return out
