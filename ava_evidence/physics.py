@@ -22,7 +22,7 @@ from .analysis_types import Candidate, region_name
 from .features import COLS, DETAIL, LOOK, MOTION_WIDTH, ROWS, STRUCTURE, WINDOW_COLS, WINDOW_ROWS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     import numpy as np
 
@@ -122,6 +122,8 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     level = [0.0] * t
     best: _Change | None = None
     around = _Around(err, flow, win, half)
+    looks = _Rolling(look, np.median, (quarter, win, half))
+    details = _Rolling(detail, np.median, (win, half))
     for i in range(2, t - half):  # what follows must show it lasts and settles
         base, after, moved, moves_on = around.at(i)
         excess = err[i] - base
@@ -133,7 +135,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         # a thing turning faint keeps its structure as light does, but loses contrast
         # that light would keep: judged over a quarter second either side, as a thing
         # moving on soon carries its contrast into the next region
-        faded = _contrast_step(look, i, quarter, quarter, half)
+        faded = _contrast_step(looks, i, quarter, quarter, half)
         faint = faded <= FAINT
         # nearby motion counts too: a thing moving in from the next region is motion
         near = _dilate(moved.reshape(ROWS, COLS)).ravel()
@@ -148,7 +150,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         # after; nor does it follow a thing that moves on steadily.
         lit = (look[i, 0] - look[i - 1, 0]) * (lost[i] < 0.3)
         if _spreads(lit) and _spreads(lit * ~(faint & steady & (motion >= CARRIED)) *
-                                      ~(_contrast_step(look, i, win, half, half) <= FAINT)):
+                                      ~(_contrast_step(looks, i, win, half, half) <= FAINT)):
             continue  # light spreading or going out (a flash, lightning): regions brighten,
             # or darken, together, their picture the same
         # What appears, vanishes or jumps stays so: a flash, a spark or lightning, gone
@@ -171,7 +173,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
             (came < np.maximum(25, 0.5 * excess))
         if not (ok & ((motion < BESIDE) | faint)).any():
             continue  # a shortcut: nothing can count
-        fine, grew, holds = _detail_step(detail, i, win, half)
+        fine, grew, holds = _detail_step(details, i, win, half)
         plain = (excess >= PLAIN_ERROR) & (fine < PLAIN_DETAIL) & holds
         seen = ok & (lasts | plain) & (motion < np.where(plain, BESIDE, MOTION_AROUND))
         # turning faint alone lets a region count beside steady motion, as a lead only
@@ -218,25 +220,23 @@ def _unexplained_score(excess: np.ndarray, fine: np.ndarray, motion: np.ndarray,
         * np.clip((excess - 8) / 12, 0.0, 1.0)]))
 
 
-def _contrast_step(look: np.ndarray, i: int, before: int, after: int, first: int
+def _contrast_step(looks: _Rolling, i: int, before: int, after: int, first: int
                    ) -> np.ndarray:
     """Per region, its contrast (spread) over the ``after`` frames from frame i over the
     ``before`` frames before it (1 where it did not turn faint): counted from frame
     ``first`` of the shot on (too little before it to judge by), where most of the drop
     happens between frames i - 1 and i, there was contrast to lose (FAINT_SPREAD), it holds
     past halfway over the ``after`` frames after those, and its mean grey level kept more
-    of itself (LIGHT_GAP: a shadow or dimming light lowers both alike). Frame i + after
-    must be in ``look``."""
+    of itself (LIGHT_GAP: a shadow or dimming light lowers both alike). ``looks``: the
+    medians of the cells' looks (mean, spread); frame i + after must be in it."""
     import numpy as np
 
-    mean, spread = look[:, 0], look[:, 1]
+    spread = looks.a[:, 1]
     if i < max(first, 1):
         return np.ones(spread.shape[1])
-    was = np.median(spread[max(1, i - before):i], axis=0)
-    now = np.median(spread[i:i + after], axis=0)
-    later = np.median(spread[i + after:i + 2 * after], axis=0)
-    lit0 = np.median(mean[max(1, i - before):i], axis=0)
-    lit1 = np.median(mean[i:i + after], axis=0)
+    lit0, was = looks.over(max(1, i - before), i)
+    lit1, now = looks.over(i, i + after)
+    later = looks.over(i + after, i + 2 * after)[1]
     sudden = (now < was) & (spread[i - 1] - spread[i] >= 0.6 * (was - now)) \
         & (was >= FAINT_SPREAD)
     holds = later <= (was + now) / 2
@@ -336,40 +336,52 @@ def _fine_detail_words(ratio: float, grew: bool) -> str:
         f"; its fine detail drops to {100 * ratio:.0f}% of what it was"
 
 
-class _Around:
-    """Per frame i of a shot: the prediction error's median and the motion's mean over the
-    second before it (from the shot's second frame: the first has no error; near the
-    shot's start, what there is of that second) and over the half second after it. Taken
-    for a block of frames at a time: quick, and a long shot's windows are never all held
-    at once."""
+class _Rolling:
+    """Per column, ``reduce`` (np.median, np.mean) of a shot's rows lo to hi - 1 (cut
+    short at the shot's end). Windows of the widths given are taken for BLOCK starts at a
+    time: quick, and a long shot's windows are never all held at once. Others (a window
+    cut short by the shot's start or end) are taken one at a time."""
 
     BLOCK = 1024
 
+    def __init__(self, a: np.ndarray, reduce: Callable[..., np.ndarray],
+                 widths: Iterable[int]) -> None:
+        self.a, self.reduce = a, reduce
+        self._held: dict[int, tuple[int, np.ndarray]] = {w: (-1, a[:0]) for w in widths}
+
+    def over(self, lo: int, hi: int) -> np.ndarray:
+        import numpy as np
+
+        hi = min(hi, len(self.a))
+        held = self._held.get(hi - lo)
+        if held is None:  # a width seldom asked for
+            return np.asarray(self.reduce(self.a[lo:hi], axis=0))
+        first, windows = held
+        w = hi - lo
+        if not 0 <= lo - first < len(windows):
+            first = max(0, lo - self.BLOCK // 4)  # callers look back from lo too
+            windows = _windows(self.a[first:first + self.BLOCK + w - 1], w, self.reduce)
+            self._held[w] = (first, windows)
+        return np.asarray(windows[lo - first])
+
+
+class _Around:
+    """Per frame i of a shot: the prediction error's median and the motion's mean over the
+    second before it (from the shot's second frame: the first has no error; near the
+    shot's start, what there is of that second) and over the half second after it."""
+
     def __init__(self, err: np.ndarray, flow: np.ndarray, win: int, half: int) -> None:
-        self.err, self.flow, self.win, self.half = err, flow, win, half
-        self._first = -1
-        self._held: tuple[np.ndarray, ...] = ()
+        import numpy as np
+
+        self.win, self.half = win, half
+        self.err = _Rolling(err, np.median, (win, half))
+        self.flow = _Rolling(flow, np.mean, (win, half))
 
     def at(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Error before, error after, motion before, motion after frame i."""
-        import numpy as np
-
-        err, flow, win, half = self.err, self.flow, self.win, self.half
-        if i <= win:
-            return (np.median(err[1:i], axis=0), np.median(err[i + 1:i + 1 + half], axis=0),
-                    flow[1:i].mean(axis=0), flow[i + 1:i + 1 + half].mean(axis=0))
-        first = win + 1 + (i - win - 1) // self.BLOCK * self.BLOCK
-        if first != self._first:
-            last = first + self.BLOCK  # frames first .. last - 1
-            before = slice(first - win, last - 1)
-            after = slice(first + 1, last + half)
-            self._first = first
-            self._held = (_windows(err[before], win, np.median),
-                          _windows(err[after], half, np.median),
-                          _windows(flow[before], win, np.mean),
-                          _windows(flow[after], half, np.mean))
-        e0, e1, m0, m1 = (a[i - first] for a in self._held)
-        return e0, e1, m0, m1
+        lo, hi = max(1, i - self.win), i + 1 + self.half
+        return (self.err.over(lo, i), self.err.over(i + 1, hi),
+                self.flow.over(lo, i), self.flow.over(i + 1, hi))
 
 
 def _windows(a: np.ndarray, w: int, reduce: Callable[..., np.ndarray]) -> np.ndarray:
@@ -379,19 +391,20 @@ def _windows(a: np.ndarray, w: int, reduce: Callable[..., np.ndarray]) -> np.nda
     return a[:0] if len(a) < w else reduce(sliding_window_view(a, w, axis=0), axis=-1)
 
 
-def _detail_step(detail: np.ndarray, i: int, win: int, half: int
+def _detail_step(details: _Rolling, i: int, win: int, half: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per region, its fine detail after frame i over before it (the smaller over the
     larger, 1 when unchanged), counted only where the step happens between frames i - 1 and
     i (a focus pull or a thing moving out changes it over many) and there is detail to
     see; whether it rose; and whether it holds in the half second after that (still past
-    halfway from before: a glare or a puff of smoke comes and goes). Frame i + half must be
-    in ``detail``."""
+    halfway from before: a glare or a puff of smoke comes and goes). ``details``: the
+    medians of the cells' detail; frame i + half must be in it."""
     import numpy as np
 
-    before = np.median(detail[max(0, i - win):i], axis=0)
-    after = np.median(detail[i:i + half], axis=0)
-    later = np.median(detail[i + half:i + 2 * half], axis=0)
+    detail = details.a
+    before = details.over(max(0, i - win), i)
+    after = details.over(i, i + half)
+    later = details.over(i + half, i + 2 * half)
     lo, hi = np.minimum(before, after), np.maximum(before, after)
     rose = after > before
     step = (detail[i] - detail[i - 1]) * np.where(rose, 1.0, -1.0)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ava_evidence.clip import index_clip
+from ava_evidence.clip import ClipIndex, index_clip
 from ava_evidence.decode import DecodeStats, decode_frames, plan
 from ava_evidence.stills import Request, extract_stills
 from ava_evidence.timecode import format_clock, format_seconds
@@ -184,6 +184,40 @@ def test_decoder_threads_by_cores_and_frame_size(monkeypatch: pytest.MonkeyPatch
     assert decode.decoder_threads(1920, 1080) == 0
     monkeypatch.setattr(decode, "DECODER_THREADS", 1)  # batch workers
     assert decode.decoder_threads(1920, 1080) == 1
+
+
+def test_measure_threads_one_up_to_720p(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from ava_evidence import decode
+
+    monkeypatch.setattr(decode, "DECODER_THREADS", None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert decode.measure_threads(1280, 720) == 1
+    assert decode.measure_threads(720, 1280) == 1  # portrait
+    assert decode.measure_threads(1281, 720) == 4  # larger: as any decode
+    assert decode.measure_threads(1920, 1080) == 4
+    monkeypatch.setattr(decode, "DECODER_THREADS", 2)
+    assert decode.measure_threads(640, 360) == 2  # a set count wins
+
+
+def test_iter_luma_decodes_on_measure_threads(clips: ClipStore,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from ava_evidence import decode
+
+    opened: list[int] = []
+    real = decode._open
+
+    def spy(index: ClipIndex, threads: int | None = None) -> object:
+        container = real(index, threads)
+        opened.append(container.streams[index.stream_index].codec_context.thread_count)
+        return container
+
+    monkeypatch.setattr(decode, "_open", spy)
+    monkeypatch.setattr(decode, "DECODER_THREADS", None)
+    index = index_clip(clips.path("h264_bframes"))
+    assert sum(1 for _ in decode.iter_luma(index, 64)) == index.frame_count
+    assert opened == [1]
 
 
 def test_single_late_frame_seeks_directly(clips: ClipStore) -> None:

@@ -695,7 +695,7 @@ def test_the_windows_around_each_frame_are_the_second_before_and_the_half_after(
         t: int, win: int, half: int, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Taken a block at a time, they must be exactly the slices they stand for, for every
     frame judged (near the shot's start, across blocks, at its end)."""
-    monkeypatch.setattr(physics._Around, "BLOCK", block)
+    monkeypatch.setattr(physics._Rolling, "BLOCK", block)
     rng = np.random.default_rng(t)
     err = rng.random((t, 48), dtype=np.float32) * 50
     flow = rng.random((t, 48), dtype=np.float32) * 3
@@ -706,6 +706,26 @@ def test_the_windows_around_each_frame_are_the_second_before_and_the_half_after(
                 flow[lo:i].mean(axis=0), flow[i + 1:i + 1 + half].mean(axis=0))
         for got, expected in zip(around.at(i), want, strict=True):
             np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 64, 1024])
+def test_rolling_windows_are_the_slices_they_stand_for(
+        block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked as _unexplained asks (a quarter second before, at and after each frame, a
+    second before, windows cut short at either end), and at random: exactly the slice's
+    median or mean, whatever the block."""
+    monkeypatch.setattr(physics._Rolling, "BLOCK", block)
+    rng = np.random.default_rng(block)
+    a = rng.random((150, 2, 48), dtype=np.float32) * 100
+    for reduce in (np.median, np.mean):
+        rolling = physics._Rolling(a, reduce, (6, 24))
+        asked = [(lo, hi) for i in range(2, 150)
+                 for lo, hi in ((max(1, i - 6), i), (i, i + 6), (i + 6, i + 12),
+                                (max(0, i - 24), i))]
+        asked += [tuple(sorted(rng.choice(151, 2, replace=False))) for _ in range(300)]
+        for lo, hi in asked:
+            if lo < min(hi, 150):
+                np.testing.assert_array_equal(rolling.over(lo, hi), reduce(a[lo:hi], axis=0))
 
 
 def test_a_region_is_looked_at_for_a_stop_only_where_it_moved_then_stood_still() -> None:
