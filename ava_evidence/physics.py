@@ -424,7 +424,12 @@ BLOCK = 1024
 """Frames whose thumbnails a jump back's search converts at once."""
 REPLAY = 0.25
 """Seconds over which a region that jumped back may show, as a whole, that it goes on as
-it went on then (where one frame cannot: what it replays moves slowly)."""
+it went on then (where one frame cannot: what it replays moves slowly); or twice that,
+where the shot goes on so long (a turntable's slow turn moves a region's thumbnail by
+under 3 grey levels in a quarter second)."""
+JUMP_MATCH = 0.4
+"""A region matches an earlier moment where it differs from it by at most this share of
+its change from the frame before."""
 
 
 def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
@@ -469,10 +474,10 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
             continue  # nothing, or much of the picture at once (a cut, the light)
         first = max(1, i - hi)
         past = diff(frames.span(first, i - lo + 1)[:, hot], now_cells[hot])
-        k = int(np.argmin(past.mean(axis=1)))
+        k = _closest(past, step[hot])
         j = first + k
         back = past[k]
-        match = back <= 0.4 * step[hot]
+        match = back <= JUMP_MATCH * step[hot]
         if int(match.sum()) + _partly(hot, back, step[hot]) < 2:
             continue
         regions = hot[match]
@@ -483,8 +488,11 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if then < max(2 * now, now + JUMP_STEP / 2) or goes_on > max(6.0, 0.5 * then):
             continue
         window = round(REPLAY * fps)
-        if i + window >= t or not _replays(cells, regions, i, j, window):
+        if i + window >= t:
             continue  # a shot's last frames cannot show that it goes on as it went on
+        if not any(_replays(cells, regions, i, j, w) for w in (window, 2 * window)
+                   if i + w < t):
+            continue
         size = float(step[regions].mean())
         if best is None or size > best[0]:
             top = int(regions[int(np.argmax(step[regions]))])
@@ -556,6 +564,23 @@ def _replays(cells: Callable[[int], np.ndarray], regions: np.ndarray, i: int, j:
                for span in {1, longest})
 
 
+def _closest(past: np.ndarray, step: np.ndarray) -> int:
+    """Which earlier frame (a row of ``past``: the changed regions' differences from it)
+    they match: the closest on average; but where fewer than two regions match that one,
+    the one most regions match (two at least), of those the closest over the regions
+    that do. A part that jumped back, among a picture that moved on as usual, matches its
+    own past only, and the average of the rest would point elsewhere."""
+    import numpy as np
+
+    fits = past <= JUMP_MATCH * step
+    k = int(np.argmin(past.mean(axis=1)))
+    count = fits.sum(axis=1)
+    if count[k] >= 2 or count.max() < 2:
+        return k
+    most = np.flatnonzero(count == count.max())
+    return int(most[np.argmin((past[most] * fits[most]).sum(axis=1))])
+
+
 def _regions(n: int, earlier: int) -> str:
     if n == 1:
         return f"1 region shows again what it showed at frame {earlier}"
@@ -567,7 +592,7 @@ def _partly(hot: np.ndarray, back: np.ndarray, step: np.ndarray) -> int:
     (a thing coming back to a place is never that close): how many regions next to it came
     close to that moment too (a small jumping part lies partly in them). They count toward
     its size, not toward how closely it matches."""
-    match = back <= 0.4 * step
+    match = back <= JUMP_MATCH * step
     exact = back <= 0.15 * step
     if int(match.sum()) != 1 or not bool(exact[match][0]):
         return 0

@@ -812,6 +812,45 @@ def test_a_slow_scene_jumping_back_a_little_is_a_lead(rate: float, drift: float,
     assert all(c.score < SEEN for c in jumps)
 
 
+@pytest.mark.parametrize(("jump", "found"), [(20, [30]), (0, [])])
+def test_a_slow_jump_back_shows_its_motion_over_half_a_second(jump: int,
+                                                             found: list[int]) -> None:
+    """Four regions brighten 0.4 grey levels a frame (a turntable's slow turn); from frame
+    30 they show again what they showed ``jump`` frames before. Over a quarter second
+    (REPLAY) what they go back to moves 2.4 levels, too little to tell it from a still
+    background uncovered; over half a second, 4.8: a replay, found as a lead."""
+    rng = np.random.default_rng(5)
+    backdrop = rng.integers(40, 200, (THUMB_H, THUMB_W)).astype(np.float32)
+    f = Features()
+    for i in range(48):
+        thumb = backdrop.copy()
+        thumb[6:12, 8:16] = 60 + 0.4 * (i - jump if i >= 30 else i)
+        f.thumbs.append(np.round(thumb).astype(np.uint8))
+    jumps = physics._jumped_back(_Clip(), f, 0, 48, 24.0)  # type: ignore[arg-type]
+    assert [c.index for c in jumps] == found
+    # uint8 levels repeat: the moment matched may be a frame off
+    assert all(c.score < SEEN and abs(c.values["seconds"] - jump / 24) <= 1.01 / 24
+               for c in jumps)
+
+
+@pytest.mark.parametrize(("past", "want"), [
+    # the closest on average: two regions match it
+    ([[1.0, 1.0, 50.0], [20.0, 20.0, 20.0]], 0),
+    # the closest on average matches one region only; two match the other moment
+    ([[9.0, 9.0, 2.0], [2.0, 2.0, 30.0]], 1),
+    # of two moments two regions match, the closer over those regions
+    ([[9.0, 9.0, 2.0], [3.0, 3.0, 30.0], [1.0, 1.0, 60.0]], 2),
+    # no moment two regions match: the closest on average
+    ([[9.0, 9.0, 2.0], [2.0, 9.0, 30.0]], 0)])
+def test_a_jump_back_is_the_moment_most_regions_match(past: list[list[float]],
+                                                       want: int) -> None:
+    """The changed regions' differences from each earlier moment (rows), each region
+    having changed by 10 from the frame before (a match: 4 or less). A part that jumped
+    back among a picture moving on as usual matches its own past only."""
+    step = np.full(3, 10.0)
+    assert physics._closest(np.array(past), step) == want
+
+
 @pytest.mark.parametrize("block", [1, 3, 7, 1024])
 def test_a_shots_frames_are_converted_a_block_at_a_time_and_given_whole(
         monkeypatch: pytest.MonkeyPatch, block: int) -> None:
