@@ -219,8 +219,8 @@ MEASURE_ONE_THREAD_PIXELS = 1280 * 720
 """Up to this frame size, the analysis pass (:func:`iter_luma`) decodes on one thread:
 it keeps pace with the analysis beside it (about 1.5 ms a 720p frame each), and more
 threads would only take the analysis's core. On 2 cores a 10-minute 720p `suggest` took
-31 s instead of 35 s; 10 s clips the same. Larger frames decode slower than they are
-measured and keep :func:`decoder_threads`."""
+about 30 s instead of 35 s; 10 s clips the same. Larger frames decode slower than they
+are measured and keep :func:`decoder_threads`; a set DECODER_THREADS wins."""
 
 
 def measure_threads(width: int, height: int) -> int:

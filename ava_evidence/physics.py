@@ -228,7 +228,8 @@ def _contrast_step(looks: _Rolling, i: int, before: int, after: int, first: int
     happens between frames i - 1 and i, there was contrast to lose (FAINT_SPREAD), it holds
     past halfway over the ``after`` frames after those, and its mean grey level kept more
     of itself (LIGHT_GAP: a shadow or dimming light lowers both alike). ``looks``: the
-    medians of the cells' looks (mean, spread); frame i + after must be in it."""
+    cells' looks (mean, spread) with their windowed medians; frame i + after must be in
+    it."""
     import numpy as np
 
     spread = looks.a[:, 1]
@@ -337,10 +338,11 @@ def _fine_detail_words(ratio: float, grew: bool) -> str:
 
 
 class _Rolling:
-    """Per column, ``reduce`` (np.median, np.mean) of a shot's rows lo to hi - 1 (cut
-    short at the shot's end). Windows of the widths given are taken for BLOCK starts at a
-    time: quick, and a long shot's windows are never all held at once. Others (a window
-    cut short by the shot's start or end) are taken one at a time."""
+    """``reduce`` (np.median, np.mean) over a shot's rows lo to hi - 1 (cut short at the
+    shot's end; lo from 0), for each of its other indices. Windows of the widths given are
+    taken for BLOCK starts at a time: quick, and a long shot's windows are never all held
+    at once. Windows of other widths (most of those cut short by the shot's start or end)
+    are taken one at a time."""
 
     BLOCK = 1024
 
@@ -398,7 +400,7 @@ def _detail_step(details: _Rolling, i: int, win: int, half: int
     i (a focus pull or a thing moving out changes it over many) and there is detail to
     see; whether it rose; and whether it holds in the half second after that (still past
     halfway from before: a glare or a puff of smoke comes and goes). ``details``: the
-    medians of the cells' detail; frame i + half must be in it."""
+    cells' detail with its windowed medians; frame i + half must be in it."""
     import numpy as np
 
     detail = details.a
@@ -438,8 +440,9 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
     moment before (a quarter of a second to two seconds earlier), far closer to that than
     to the frame before, and goes on from there, where the frame before did not match that
     moment (motion that repeats, a wheel, a walk, matches its past all along). Only with a
-    quarter of a second of the shot after it (REPLAY): one frame cannot tell a jump back
-    from a fast motion that happens to repeat there."""
+    quarter of a second of the shot after it (REPLAY; half a second where the shot has it,
+    for a slow replay): one frame cannot tell a jump back from a fast motion that happens
+    to repeat there."""
     import numpy as np
 
     t = end - start
@@ -474,7 +477,7 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
             continue  # nothing, or much of the picture at once (a cut, the light)
         first = max(1, i - hi)
         past = diff(frames.span(first, i - lo + 1)[:, hot], now_cells[hot])
-        k = _closest(past, step[hot])
+        k = _closest(past, step[hot], hot)
         j = first + k
         back = past[k]
         match = back <= JUMP_MATCH * step[hot]
@@ -490,8 +493,8 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         window = round(REPLAY * fps)
         if i + window >= t:
             continue  # a shot's last frames cannot show that it goes on as it went on
-        if not any(_replays(cells, regions, i, j, w) for w in (window, 2 * window)
-                   if i + w < t):
+        spans = {min(w, max(1, i - j - 1)) for w in (window, 2 * window) if i + w < t}
+        if not any(_replays(cells, regions, i, j, w) for w in sorted(spans)):
             continue
         size = float(step[regions].mean())
         if best is None or size > best[0]:
@@ -546,8 +549,9 @@ def _replays(cells: Callable[[int], np.ndarray], regions: np.ndarray, i: int, j:
     ``frames`` (up to the frame before i) as a whole. A background that an occluder
     uncovers is still, and looks as it did before it, not a replay; a slow thing replayed
     moves too little in one frame to tell, but shows its motion over a few (the caller
-    gives a quarter of a second, or 1 where the shot ends sooner: over two or three frames
-    a fast repeated motion, a boxer's next punch, can follow its last one as closely)."""
+    gives a quarter of a second, and half a second where the shot goes on so long, never
+    fewer: over two or three frames a fast repeated motion, a boxer's next punch, can
+    follow its last one as closely)."""
     import numpy as np
 
     longest = max(1, min(frames, i - j - 1))
@@ -564,18 +568,19 @@ def _replays(cells: Callable[[int], np.ndarray], regions: np.ndarray, i: int, j:
                for span in {1, longest})
 
 
-def _closest(past: np.ndarray, step: np.ndarray) -> int:
-    """Which earlier frame (a row of ``past``: the changed regions' differences from it)
-    they match: the closest on average; but where fewer than two regions match that one,
-    the one most regions match (two at least), of those the closest over the regions
-    that do. A part that jumped back, among a picture that moved on as usual, matches its
-    own past only, and the average of the rest would point elsewhere."""
+def _closest(past: np.ndarray, step: np.ndarray, hot: np.ndarray) -> int:
+    """Which earlier frame (a row of ``past``: the changed regions ``hot``'s differences
+    from it) they match: the closest on average; but where that one would not do (fewer
+    than two regions match it, counting those partly in a one-region jump, _partly), the
+    one most regions match (two at least), of those the closest over the regions that do.
+    A part that jumped back, among a picture that moved on as usual, matches its own past
+    only, and the average of the rest would point elsewhere."""
     import numpy as np
 
     fits = past <= JUMP_MATCH * step
     k = int(np.argmin(past.mean(axis=1)))
     count = fits.sum(axis=1)
-    if count[k] >= 2 or count.max() < 2:
+    if count[k] + _partly(hot, past[k], step) >= 2 or count.max() < 2:
         return k
     most = np.flatnonzero(count == count.max())
     return int(most[np.argmin((past[most] * fits[most]).sum(axis=1))])
