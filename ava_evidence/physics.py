@@ -352,6 +352,7 @@ class _Rolling:
         self._held: dict[int, tuple[int, np.ndarray]] = {w: (-1, a[:0]) for w in widths}
 
     def over(self, lo: int, hi: int) -> np.ndarray:
+        """``reduce`` over rows lo to hi - 1: what ``reduce(a[lo:hi], axis=0)`` gives."""
         import numpy as np
 
         hi = min(hi, len(self.a))
