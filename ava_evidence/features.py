@@ -135,10 +135,11 @@ class MotionMeter:
             f.error.append(0.0)
             f.camera.append((0.0, 0.0, 0.0))
             first = small.astype(np.float32)
+            mc, cc, detail = _pooled([first, first * first, _edges(first)], (COLS, ROWS))
             f.windows.append(np.stack([np.zeros((WINDOW_ROWS, WINDOW_COLS), np.float32),
                                        staggered(first)]).astype(np.float16))
             f.cells.append(np.concatenate([np.zeros((5, ROWS, COLS), np.float32),
-                                           _look(first), _detail(first)[None]]))
+                                           _spread(mc, cc), detail[None]]))
             return
         cur32 = small.astype(np.float32)
         prev32 = prev.astype(np.float32)
@@ -260,26 +261,18 @@ def _lost(mp: np.ndarray, mc: np.ndarray, pp: np.ndarray, cc: np.ndarray, pc: np
     return np.asarray(1 - (cov + FLAT) / (np.sqrt(vp * vc) + FLAT))
 
 
-def _look(a: np.ndarray) -> np.ndarray:
-    """Per cell, its mean grey level and the spread around it."""
-    return _spread(pool(a), pool(a * a))
-
-
 def _spread(mean: np.ndarray, square: np.ndarray) -> np.ndarray:
-    """_look from the cells' means of a picture and of its square."""
+    """Per cell, its mean grey level and the spread around it, from the cells' means of a
+    picture and of its square."""
     import numpy as np
 
     return np.stack([mean, np.sqrt(np.maximum(square - mean * mean, 0.0))])
 
 
-def _detail(a: np.ndarray) -> np.ndarray:
-    """Per cell, the mean absolute Laplacian: texture and edges. An even shift of brightness
-    leaves it; a change of contrast (a shadow falling) scales it."""
-    return pool(_edges(a))
-
-
 def _edges(a: np.ndarray) -> np.ndarray:
-    """The absolute Laplacian of a picture, per pixel (what _detail pools)."""
+    """The absolute Laplacian of a picture, per pixel: texture and edges, whose cells'
+    means are the fine detail (DETAIL). An even shift of brightness leaves it; a change of
+    contrast (a shadow falling) scales it."""
     import cv2
     import numpy as np
 
