@@ -337,14 +337,18 @@ def _fine_detail_words(ratio: float, grew: bool) -> str:
         f"; its fine detail drops to {100 * ratio:.0f}% of what it was"
 
 
+BLOCK = 1024
+"""Frames a shot's measures take at once where they would otherwise hold the whole shot:
+the windows' medians (_Rolling) and the thumbnails a jump back's search converts
+(_Frames)."""
+
+
 class _Rolling:
     """``reduce`` (np.median, np.mean) over a shot's rows lo to hi - 1 (cut short at the
     shot's end; lo from 0), for each of its other indices. Windows of the widths given are
     taken for BLOCK starts at a time: quick, and a long shot's windows are never all held
     at once. Windows of other widths (most of those cut short by the shot's start or end)
     are taken one at a time."""
-
-    BLOCK = 1024
 
     def __init__(self, a: np.ndarray, reduce: Callable[..., np.ndarray],
                  widths: Iterable[int]) -> None:
@@ -362,8 +366,8 @@ class _Rolling:
         first, windows = held
         w = hi - lo
         if not 0 <= lo - first < len(windows):
-            first = max(0, lo - self.BLOCK // 4)  # callers look back from lo too
-            windows = _windows(self.a[first:first + self.BLOCK + w - 1], w, self.reduce)
+            first = max(0, lo - BLOCK // 4)  # callers look back from lo too
+            windows = _windows(self.a[first:first + BLOCK + w - 1], w, self.reduce)
             self._held[w] = (first, windows)
         return np.asarray(windows[lo - first])
 
@@ -423,8 +427,6 @@ SLOW_STEP = JUMP_STEP / 2
 """The same, in a frame where fewer than two regions change by JUMP_STEP: a jump back in a
 slow scene (most AI clips) moves little between frames. Where two or more do, the smaller
 steps are left out: they would water down how closely the large ones match."""
-BLOCK = 1024
-"""Frames whose thumbnails a jump back's search converts at once."""
 REPLAY = 0.25
 """Seconds over which a region that jumped back may show, as a whole, that it goes on as
 it went on then (where one frame cannot: what it replays moves slowly); or twice that,

@@ -715,7 +715,7 @@ def test_the_windows_around_each_frame_are_the_second_before_and_the_half_after(
         t: int, win: int, half: int, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Taken a block at a time, they must be exactly the slices they stand for, for every
     frame judged (near the shot's start, across blocks, at its end)."""
-    monkeypatch.setattr(physics._Rolling, "BLOCK", block)
+    monkeypatch.setattr(physics, "BLOCK", block)
     rng = np.random.default_rng(t)
     err = rng.random((t, 48), dtype=np.float32) * 50
     flow = rng.random((t, 48), dtype=np.float32) * 3
@@ -734,7 +734,7 @@ def test_rolling_windows_are_the_slices_they_stand_for(
     """Asked as _unexplained asks (a quarter second before, at and after each frame, a
     second before, windows cut short at either end), and at random: exactly the slice's
     median or mean, whatever the block."""
-    monkeypatch.setattr(physics._Rolling, "BLOCK", block)
+    monkeypatch.setattr(physics, "BLOCK", block)
     rng = np.random.default_rng(block)
     a = rng.random((150, 2, 48), dtype=np.float32) * 100
     for reduce in (np.median, np.mean):
