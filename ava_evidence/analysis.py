@@ -19,6 +19,7 @@ Scores run 0..1; 0.5 or more means a person comparing the frames would see it::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -154,10 +155,11 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
             if face is not None:
                 # most likely a new shot (a cut, a blank frame in a fade through black,
                 # the end of a dissolve): follow faces anew
-                if lost(motion.features.cells[-1]) >= CUT_SHARE or \
-                        blank(motion.features.contrast[-1]) or motion.faded_in:
+                empty = blank(motion.features.contrast[-1])
+                if empty or motion.faded_in or lost(motion.features.cells[-1]) >= CUT_SHARE:
                     face.cut(i)
-                face.add(i, luma)
+                if not empty:  # no face to find: the next frame is searched at once
+                    face.add(i, luma)
     shots = find_shots(motion.features, max(index.fps, 1.0))
     return _Measured(motion.features, shots, face.samples if face is not None else None)
 
@@ -185,13 +187,18 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     ranked = _suppress(sorted(kept, key=lambda c: -c.score))[:max(0, top)]
     # identity asks as few frames as physics: its first second decides the rest
     shortest = physics.MIN_FRAMES.get(measure, physics.MIN_FRAMES["physics"])
-    if (short := _too_short(index, m.shots, shortest)) is not None:
+    short = _too_short(index, m.shots, shortest)
+    if short is None and not ranked and unmeasured is None:
+        # nothing found is no verdict where no shot lasts what a moment is compared with
+        short = _too_short(index, m.shots, math.ceil(BASELINE_SECONDS * index.fps))
+    if short is not None:
         unmeasured, note = short
         notes.append(note)
     elif not ranked and unmeasured is None:
         notes.append("nothing stands out from the clip's own variation")
     return Suggestion(failure, ranked, series, notes,
                       cuts=[float(index.time_of(c)) for c in m.shots.cuts],
+                      transitions=_transitions(index, m.shots),
                       unmeasured=unmeasured)
 
 
@@ -207,15 +214,36 @@ def _too_short(index: ClipIndex, shots: Shots, frames: int) -> tuple[str, str] |
     return "no shot long enough", f"no shot has {frames} frames or more between its cuts"
 
 
+BASELINE_SECONDS = 1.0
+"""What each measure compares a moment with lasts about a second (a face's first second,
+the motion of the second before): in shorter shots, finding nothing says nothing."""
+
+
+def _transitions(index: ClipIndex, shots: Shots) -> list[tuple[float, float, str]]:
+    """Blank runs and dissolves as (start, end) seconds, for the chart and --json: from
+    their first frame to the end of their last."""
+    spans = [(a, b, "blank") for a, b in shots.blanks] + \
+        [(a, b, "dissolve") for a, b in shots.dissolves]
+    return [(float(index.time_of(a)), _end(index, b), kind) for a, b, kind in sorted(spans)]
+
+
+def _end(index: ClipIndex, frame: int) -> float:
+    """Where frames up to ``frame`` (not included) end."""
+    return float(index.time_of(frame) if frame < index.frame_count else index.duration)
+
+
 def _shot_notes(index: ClipIndex, shots: Shots) -> list[str]:
-    notes = [f"hard cut at {format_seconds(index.time_of(c))} s (frame {c}); shots are "
-             f"measured separately" for c in shots.cuts]
-    notes += [f"blank {_frames(a, b)} ({format_seconds(index.time_of(a))} s): a fade or "
-              f"black frames, not a failure" for a, b in shots.blanks]
-    notes += [f"dissolve over {_frames(a, b)} ({format_seconds(index.time_of(a))} s): one "
-              f"shot blending into the next, not a failure; shots are measured separately"
-              for a, b in shots.dissolves]
-    return notes
+    def when(a: int, b: int) -> str:
+        return f"{_frames(a, b)}, {format_seconds(index.time_of(a))} s to " \
+               f"{format_seconds(_end(index, b))} s"
+
+    notes = [(c, f"hard cut at {format_seconds(index.time_of(c))} s (frame {c}); shots are "
+                 f"measured separately") for c in shots.cuts]
+    notes += [(a, f"blank {when(a, b)}: a fade or black frames, not a failure")
+              for a, b in shots.blanks]
+    notes += [(a, f"dissolve over {when(a, b)}: one shot blending into the next, not a "
+                  f"failure; shots are measured separately") for a, b in shots.dissolves]
+    return [text for _, text in sorted(notes, key=lambda n: n[0])]  # in the clip's order
 
 
 def _frames(a: int, b: int) -> str:

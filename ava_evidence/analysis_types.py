@@ -45,6 +45,9 @@ class Suggestion:
     notes: list[str]
     cuts: list[float] = field(default_factory=list)
     """Times (s) where a new shot starts after a hard cut."""
+    transitions: list[tuple[float, float, str]] = field(default_factory=list)
+    """Where the clip passes from shot to shot gradually: (start, end) in seconds and what
+    it is ("blank": black or one-colour frames, a fade; "dissolve")."""
     unmeasured: str | None = None
     """Why the measure could not look at the clip at all (no face to follow, too few
     frames), so that no candidate is not read as "nothing stands out"."""
@@ -52,6 +55,8 @@ class Suggestion:
     def to_dict(self) -> dict[str, Any]:
         return {"failure": self.failure, "candidates": [c.to_dict() for c in self.candidates],
                 "series": self.series, "notes": self.notes, "cuts": self.cuts,
+                "transitions": [{"start_s": a, "end_s": b, "kind": k}
+                                for a, b, k in self.transitions],
                 "unmeasured": self.unmeasured}
 
 

@@ -1,8 +1,9 @@
 """A chart of the measured series over time with the chosen moments marked (Pillow).
 
 Readable at ticket size (600 px wide and up): one panel per series (at most three), each
-with its own y axis labelled with values and units, a legend line naming it, the shot
-boundaries (dashed grey) and each candidate as a labelled red line at its exact time.
+with its own y axis labelled with values and units (and zero, and a limit the series is
+read against), a legend line naming it, the shot boundaries (cuts dashed grey, fades and
+dissolves shaded) and each candidate as a labelled red line at its exact time.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ WIDTH, HEIGHT = 1200, 420
 COLOURS = [(255, 196, 0), (90, 200, 250), (140, 230, 140)]
 MARK = (255, 80, 80)
 CUT = (150, 150, 160)
+SHADE = (44, 44, 54)
+"""Behind a fade or a dissolve: no failure is looked for there."""
 LABELS = {
     "eye_spacing_change": ("eye spacing vs first second", "%"),
     "face_distance": ("face embedding distance (0.6 = another person)", ""),
@@ -32,7 +35,9 @@ LABELS = {
     "region_change": ("largest regional change", "levels"),
 }
 """Series name: (what it is, unit); values in "%" are fractions shown as percent."""
-SIZE = 16
+LIMITS = {"face_distance": (0.6, "another person")}
+"""A level a series is read against, drawn across its panel (its axis reaches it)."""
+SIZE = 18
 LEGEND = 24
 """Pixels at a panel's top kept for its name."""
 GAP = 0.5
@@ -52,13 +57,19 @@ def x_of(time_s: float, duration: float, width: int = WIDTH) -> int:
 
 def render_chart(times: Sequence[float], series: dict[str, Sequence[float | None]],
                  candidates: Sequence[Candidate], duration: float, title: str,
-                 cuts: Sequence[float] = ()) -> Image.Image:
-    """Plot up to three series in stacked panels and mark the cuts and candidates."""
+                 cuts: Sequence[float] = (),
+                 transitions: Sequence[tuple[float, float, str]] = ()) -> Image.Image:
+    """Plot up to three series in stacked panels and mark the cuts, fades and dissolves
+    and candidates."""
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(img)
     left, top, right, bottom = plot_area()
+    for start, end, kind in transitions:
+        x0, x1 = x_of(start, duration), max(x_of(end, duration), x_of(start, duration) + 2)
+        draw.rectangle((x0, top, x1, bottom), fill=SHADE)
+        draw.text((x0 + 3, bottom - 22), kind, font=font(SIZE), fill=CUT)
     draw.text((left, 12), fit_text(title, right - left, SIZE + 2), font=font(SIZE + 2),
               fill=TEXT)
     names = [k for k in series if k != "time_s" and any(v is not None for v in series[k])][:3]
@@ -69,17 +80,16 @@ def render_chart(times: Sequence[float], series: dict[str, Sequence[float | None
     for colour, name, box in zip(COLOURS, names, boxes, strict=False):
         _panel(draw, times, series[name], name, colour, duration, box, cuts)
     step = _tick(duration)
-    s = 0.0
-    while s <= duration + 1e-9:
-        x = x_of(s, duration)
+    for n in range(int(duration / step + 1e-9) + 1):
+        x = x_of(n * step, duration)
         draw.line((x, bottom, x, bottom + 5), fill=MUTED)
-        draw.text((x - 8, bottom + 8), f"{s:g} s", font=font(SIZE), fill=MUTED)
-        s += step
+        draw.text((x - 8, bottom + 8), f"{round(n * step, 3):g} s", font=font(SIZE),
+                  fill=MUTED)
     for t in cuts:
         x = x_of(t, duration)
         for y in range(top, bottom, 10):
             draw.line((x, y, x, min(bottom, y + 5)), fill=CUT, width=2)
-        draw.text((x + 3, bottom - 20), "cut", font=font(SIZE), fill=CUT)
+        draw.text((x + 3, bottom - 22), "cut", font=font(SIZE), fill=CUT)
     for c in candidates:
         x = x_of(float(c.time), duration)
         draw.line((x, top, x, bottom), fill=MARK, width=2)
@@ -100,22 +110,30 @@ def _panel(draw: ImageDraw.ImageDraw, times: Sequence[float],
            values: Sequence[float | None], name: str, colour: tuple[int, int, int],
            duration: float, box: tuple[int, int, int, int], cuts: Sequence[float] = ()
            ) -> None:
-    """One series in its own box: a y axis with its lowest and highest value (and unit)
+    """One series in its own box: a y axis with its lowest and highest value (and unit),
+    zero where the values cross it, its limit (LIMITS) as a dashed line the axis reaches,
     and the line, below a band at the top kept for its name (_name)."""
-    left, top, _, bottom = box
+    left, top, right, bottom = box
     unit = LABELS.get(name, (name, ""))[1]
-    known = [v for v in values if v is not None]
-    lo, hi = min(known), max(known)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 1, hi + 1
+    limit = LIMITS.get(name)
+    lo, hi = _span(name, [v for v in values if v is not None])
     draw.rectangle(box, outline=(70, 70, 80))
 
     def y_of(v: float) -> int:  # below the band kept for the panel's name
         return bottom - 4 - round((v - lo) / (hi - lo) * (bottom - top - 4 - LEGEND))
 
-    for v in (lo, hi):
-        text = f"{v * 100:.0f}%" if unit == "%" else _number(v, hi - lo)
-        draw.text((left - 6 - round(font(SIZE).getlength(text)), y_of(v) - 9), text,
+    ticks = [lo, hi]
+    if lo < 0 < hi:
+        _dashed(draw, left, right, y_of(0), (60, 60, 70))
+        if min(y_of(lo) - y_of(0), y_of(0) - y_of(hi)) >= SIZE + 8:  # labels apart
+            ticks.append(0.0)
+    if limit is not None:
+        _dashed(draw, left, right, y_of(limit[0]), MUTED)
+        draw.text((right - 6 - round(font(SIZE).getlength(limit[1])), y_of(limit[0]) + 2),
+                  limit[1], font=font(SIZE), fill=MUTED)
+    for v in ticks:
+        text = _percent(v) if unit == "%" else _number(v, hi - lo)
+        draw.text((left - 6 - round(font(SIZE).getlength(text)), y_of(v) - 10), text,
                   font=font(SIZE), fill=MUTED)
         draw.line((left - 4, y_of(v), left, y_of(v)), fill=MUTED)
     runs = _runs(times, values, cuts)
@@ -162,6 +180,25 @@ def _runs(times: Sequence[float], values: Sequence[float | None], cuts: Sequence
     return runs
 
 
+def _span(name: str, known: list[float]) -> tuple[float, float]:
+    """A panel's axis: its values' lowest to highest, up to the series' limit if below."""
+    limit = LIMITS.get(name)
+    lo, hi = min(known), max([*known, *(limit[:1] if limit else ())])
+    return (lo - 1, hi + 1) if hi - lo < 1e-9 else (lo, hi)
+
+
+def _dashed(draw: ImageDraw.ImageDraw, left: int, right: int, y: int,
+            colour: tuple[int, int, int]) -> None:
+    for x in range(left + 1, right, 12):
+        draw.line((x, y, min(right - 1, x + 6), y), fill=colour)
+
+
+def _percent(v: float) -> str:
+    """A fraction as a whole percent, never "-0%"."""
+    text = f"{v * 100:.0f}%"
+    return text[1:] if text == "-0%" else text
+
+
 def _number(v: float, span: float) -> str:
     """An axis value with as many decimals as the axis' span needs (110, 8.2, 0.35)."""
     import math
@@ -173,7 +210,7 @@ def _number(v: float, span: float) -> str:
 
 def _tick(duration: float) -> float:
     """Seconds between time labels: about ten labels whatever the length."""
-    for step in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600):
+    for step in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600):
         if duration / step <= 10:
             return step
     return 1200.0
@@ -184,4 +221,4 @@ def chart_for(suggestion: Any, duration: float, title: str) -> Image.Image:
     series = dict(suggestion.series)
     times = series.pop("time_s", [])
     return render_chart(times, series, suggestion.candidates, duration, title,
-                        getattr(suggestion, "cuts", []))
+                        getattr(suggestion, "cuts", []), getattr(suggestion, "transitions", []))

@@ -680,15 +680,29 @@ def _chart_title(picked: Any, term: str, name: str) -> str:
 
 
 def _print_suggestion(clip: Path, name: str, result: Any, key: str, term: str) -> None:
+    """As `suggest` without --failure says it: what was found, or that nothing stands out,
+    or why the measure could not look; a build line only for what a person would see."""
+    from .analysis import SEEN
+
     count = len(result.candidates)
-    _echo(f"{term} in {name}: {count} candidate moment{'s' if count != 1 else ''}")
+    if count:
+        head = f"{count} candidate moment{'s' if count != 1 else ''}"
+    else:
+        head = f"not measured ({result.unmeasured})" if result.unmeasured else \
+            "nothing stands out"
+    _echo(f"{term} in {name}: {head}")
     _print_candidates(result.candidates)
     for note in result.notes:
         _echo(f"  note: {note}")
-    if result.candidates:
-        marks = " ".join(f"--mark {c.to_dict()['seconds']}" for c in result.candidates[:2])
-        _echo(f"Use them: ava-evidence build {shlex.quote(str(clip))} --platform PLATFORM "
-              f"--id GENERATION_ID --failure {key} {marks}  (or build --auto)")
+    seen = [c for c in result.candidates if c.score >= SEEN]
+    if len(seen) < count:
+        _echo("  scores under 0.5 are faint signs (a person may not see them): look at the "
+              "frames before you mark one")
+    if seen:
+        marks = " ".join(f"--mark {c.to_dict()['seconds']}" for c in seen[:2])
+        _echo(f"Use {'it' if len(seen) == 1 else 'them'}: ava-evidence build "
+              f"{shlex.quote(str(clip))} --platform PLATFORM --id GENERATION_ID "
+              f"--failure {key} {marks}  (or build --auto)")
 
 
 def _print_candidates(candidates: list[Any]) -> None:

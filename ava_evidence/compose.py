@@ -74,6 +74,21 @@ def fit_text(text: str, width: int, size: int) -> str:
     return "…"
 
 
+def wrap_text(text: str, width: int, size: int, max_lines: int = 3) -> list[str]:
+    """``text`` in lines that fit ``width`` pixels, broken between words; past
+    ``max_lines``, the last line is shortened in the middle (fit_text)."""
+    f = font(size)
+    lines: list[str] = []
+    for word in text.split():
+        if lines and f.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines - 1], " ".join(lines[max_lines - 1:])]
+    return [fit_text(line, width, size) for line in lines] or [""]
+
+
 def as_8bit(pixels: np.ndarray) -> np.ndarray:
     """8-bit pixels of an image that may be 16-bit (a 10- or 12-bit clip's still)."""
     import cv2
@@ -137,17 +152,21 @@ def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
     size = font_px(height)
     band = round(size * 1.8)
     width = a.width + GAP + b.width
-    bands = 2 if note else 1
-    canvas = Image.new("RGB", (width, band + height + bands * band), BACKGROUND)
+    # what is visible is said whole, on as many lines as it takes (up to three)
+    lines = wrap_text(note, width - size, size) if note else []
+    line = round(size * 1.3)
+    told = len(lines) * line + band - line if lines else 0
+    canvas = Image.new("RGB", (width, band + height + told + band), BACKGROUND)
     canvas.paste(a, (0, band))
     canvas.paste(b, (a.width + GAP, band))
     draw = ImageDraw.Draw(canvas)
     _band(draw, (0, 0, a.width, band), left_caption.text(), size, ACCENT)
     _band(draw, (a.width + GAP, 0, width, band), right_caption.text(), size, ACCENT)
     y = band + height
-    if note:
-        _band(draw, (0, y, width, y + band), note, size, ACCENT)
-        y += band
+    for n, text in enumerate(lines):
+        draw.text((size // 2, y + (band - size) // 2 + n * line), text, font=font(size),
+                  fill=ACCENT)
+    y += told
     _band(draw, (0, y, width, y + band), footer, size)
     return canvas
 

@@ -150,7 +150,10 @@ class _Track:
     start: int = 0
     last_embedding: int = -(10 ** 9)
     who: list[FaceSample] = field(default_factory=list)
-    """The first second's embedded samples (who the face is)."""
+    """The first second's frontal samples (who the face is)."""
+    unembedded: list[np.ndarray] = field(default_factory=list)
+    """Their embedding chips, embedded only when a later sample is (each embedding is about
+    80 ms: a face seen for less long than that, in a short shot, never needs its own)."""
     suspect: bool = False
     """Its last embedding was SUSPECT far from the first second's."""
     pending: list[tuple[FaceSample, np.ndarray]] = field(default_factory=list)
@@ -279,11 +282,15 @@ class FaceMeter:
         was at the samples since the last embedding too (SUSPECT)."""
         import numpy as np
 
-        sample.embedding = np.asarray(rec.compute_face_descriptor(face), np.float32)
         track.last_embedding = sample.frame
         if first:
             track.who.append(sample)
+            track.unembedded.append(face)
             return
+        for s, chip in zip(track.who, track.unembedded, strict=False):  # none once done
+            s.embedding = np.asarray(rec.compute_face_descriptor(chip), np.float32)
+        track.unembedded = []
+        sample.embedding = np.asarray(rec.compute_face_descriptor(face), np.float32)
         pending, track.pending = track.pending, []
         # as identity() will: the first second's faces at its usual turn (_rows)
         pose, base = _at_pose(track.who)
@@ -567,10 +574,15 @@ SERIES = ("eye_spacing_change", "face_distance", "face_shape_change")
 
 def _chart(rows: list[_Row], series: dict[str, list[float | None]]) -> None:
     """A face's measures into the chart's series: its eye spacing, its embedding's distance
-    and the largest change of its shape read from the image."""
-    for r in rows:
-        shape = None if r.shape is None else max(r.shape)
-        for key, v in zip(SERIES, (r.spacing, r.distance, shape), strict=True):
+    and the largest change of its shape read from the image, each as the finder reads it
+    (spacing and shape with one odd sample smoothed out, _smooth), so that the chart shows
+    the numbers the reason gives."""
+    shapes = [_smooth(_series(rows, m)) for m in _SHAPE_MEASURES]
+    largest = [max((v for v in vs if v is not None), default=None)
+               for vs in zip(*shapes, strict=True)]
+    spacing = _smooth([r.spacing for r in rows])
+    for r, *values in zip(rows, spacing, [r.distance for r in rows], largest, strict=True):
+        for key, v in zip(SERIES, values, strict=True):
             if v is not None:
                 series[key][r.frame] = round(v, 4)
 
@@ -591,10 +603,11 @@ def _spacing(s: FaceSample) -> tuple[float, float]:
 
 def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
     """The track's measures against its first second, or None if it has no baseline
-    (fewer than three samples in its first second at a pose that can be measured, or no
-    embedding there). Later samples count only while the head is turned about as in
-    the first second (a turn changes how the features look, not who it is): within
-    POSE_TOL for the landmarks' shape, within WHO_POSE_TOL for the embedding."""
+    (fewer than three samples in its first second at a pose that can be measured, or
+    fewer than two embeddings there where later samples have theirs). Later samples
+    count only while the head is turned about as in the first second (a turn changes how
+    the features look, not who it is): within POSE_TOL for the landmarks' shape, within
+    WHO_POSE_TOL for the embedding."""
     import numpy as np
 
     start = track[0].frame
@@ -607,17 +620,18 @@ def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
         return abs(s.yaw) <= MAX_YAW and abs(s.yaw - pose) <= tolerance
 
     embeds = [s.embedding for s in base if s.embedding is not None]
-    if len(base) < 3 or len(embeds) < 2:
+    if len(base) < 3 or (len(embeds) < 2 and any(s.embedding is not None for s in track)):
         return None
+    # none where nothing later was embedded (FaceMeter embeds the first second only then)
+    e0 = np.mean(embeds, axis=0) if embeds else None
     ref = np.median([_spacing(s) for s in base], axis=0)
-    e0 = np.mean(embeds, axis=0)
     chip0 = np.median(np.stack([s.chip for s in base]), axis=0)
     rows = []
     for s in track:
         usable = as_then(s)
         spacing, size = (np.asarray(_spacing(s)) / ref - 1) if usable else (None, None)
         dist = float(np.linalg.norm(s.embedding - e0)) \
-            if s.embedding is not None and as_then(s, WHO_POSE_TOL) else None
+            if e0 is not None and s.embedding is not None and as_then(s, WHO_POSE_TOL) else None
         rows.append(_Row(s.frame, None if spacing is None else float(spacing),
                          None if size is None else float(size), dist, 1 - _ncc(s.chip, chip0),
                          s.shape if usable else None))

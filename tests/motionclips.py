@@ -63,12 +63,15 @@ def pan_clip(path: Path, *, seconds: float = 3) -> Path:
 
 
 def face_look_clip(path: Path, *, seconds: float = 4, change_at: float = 1.5,
-                   ramp: float = 0.5, **look: float) -> Path:
+                   ramp: float = 0.5, black: int = 0, **look: float) -> Path:
     """The sample face (no drift); from ``change_at`` its look moves to ``look`` over
     ``ramp`` seconds and stays: closed eyes (closed=1), a turn to profile (turn=1), eyes
-    that grow (eye_size=1.4)."""
+    that grow (eye_size=1.4). ``black`` frames come first, in place of the face's."""
     frames = []
     for i in range(int(seconds * FPS)):
+        if i < black:
+            frames.append(np.zeros_like(face_frame(0, None)))
+            continue
         t = i / FPS
         k = min(1.0, max(0.0, (t - change_at) / ramp))
         now: dict[str, float] = {}

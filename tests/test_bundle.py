@@ -18,7 +18,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ava_evidence.compose import Caption, compose_pair, compose_strip, downscale, font_px
+from ava_evidence.compose import (
+    Caption,
+    compose_pair,
+    compose_strip,
+    downscale,
+    font,
+    font_px,
+    wrap_text,
+)
 
 from . import clipgen
 from .conftest import ClipStore
@@ -548,6 +556,26 @@ def test_captions_are_legible(h: int, w: int) -> None:
     assert pair.width > pair.height or h > w  # side by side, portrait too
     strip = compose_strip([(frame, Caption("strip", i, i)) for i in range(8)], "footer")
     assert strip.height > 0 and strip.width >= 4 * 320
+
+
+def test_what_a_pair_shows_is_said_whole_on_a_narrow_pair() -> None:
+    """A portrait clip's pair is narrow: the sentence saying what is visible wraps between
+    words (three lines at most) instead of losing its middle, where the frame and the
+    amount are."""
+    said = ("MARK 1: the face starts to change; by 0:02.934 (frame 44) its eyes are about "
+            "11% farther apart than at the start of the shot")
+    lines = wrap_text(said, 400, 18)
+    assert len(lines) > 1 and " ".join(lines) == said
+    assert all(font(18).getlength(line) <= 400 for line in lines)
+    assert len(wrap_text(said * 4, 400, 18)) == 3 and "…" in wrap_text(said * 4, 400, 18)[2]
+    frame = np.zeros((640, 360, 3), np.uint8)
+    short = compose_pair(frame, frame, Caption("START", 0, 0), Caption("END", 9, 1), "f",
+                         note="MARK 1: the face has changed")
+    long = compose_pair(frame, frame, Caption("START", 0, 0), Caption("END", 9, 1), "f",
+                        note=said)
+    assert long.height - short.height == (len(wrap_text(said, long.width - font_px(640),
+                                                         font_px(640))) - 1) * round(
+        font_px(640) * 1.3) > 0
 
 
 def test_demo_in_a_subprocess(tmp_path: Path) -> None:

@@ -10,7 +10,19 @@ import numpy as np
 import pytest
 
 from ava_evidence.analysis_types import Candidate, Suggestion
-from ava_evidence.chart import LEGEND, MARK, _number, _runs, plot_area, render_chart, x_of
+from ava_evidence.chart import (
+    LEGEND,
+    MARK,
+    SHADE,
+    _number,
+    _percent,
+    _runs,
+    _span,
+    _tick,
+    plot_area,
+    render_chart,
+    x_of,
+)
 from ava_evidence.cli import _chart_title
 
 
@@ -83,3 +95,33 @@ def test_many_moments_label_inside_the_first_panel() -> None:
     rows = np.flatnonzero(red.any(axis=1))
     first_panel_bottom = top + (bottom - top - 16) // 3
     assert len(rows) and rows.max() < first_panel_bottom
+
+
+def test_percent_and_time_labels_are_never_odd() -> None:
+    assert [_percent(v) for v in (-0.004, 0.0, 0.116, -0.02)] == ["0%", "0%", "12%", "-2%"]
+    assert [_tick(d) for d in (0.3, 1.5, 4.0, 10.0, 600.0)] == [0.1, 0.2, 0.5, 1, 60]
+
+
+def test_the_embedding_axis_reaches_the_level_of_another_person() -> None:
+    """A face's embedding distance is read against 0.6 (another person): its axis reaches
+    that line even when the face stays far below it, so a reader sees how far."""
+    assert _span("face_distance", [0.1, 0.3]) == (0.1, 0.6)
+    assert _span("face_distance", [0.2, 0.8]) == (0.2, 0.8)
+    assert _span("motion_surprise", [3.0, 3.0]) == (2.0, 4.0)
+
+
+def test_fades_and_dissolves_are_shaded_and_named() -> None:
+    times = [i / 24 for i in range(96)]
+    series: dict[str, list[float | None]] = {"brightness": [100.0] * 40 + [None] * 16 +
+                                              [100.0] * 40}
+    plain = np.asarray(render_chart(times, series, [], 4.0, "t").convert("RGB"))
+    shaded = np.asarray(render_chart(times, series, [], 4.0, "t",
+                                     transitions=[(40 / 24, 56 / 24, "dissolve")])
+                        .convert("RGB"))
+    _, top, _, bottom = plot_area()
+    inside = shaded[top + LEGEND + 10:bottom - 30, x_of(1.8, 4.0):x_of(2.2, 4.0)]
+    assert (inside == SHADE).all()
+    assert not (plain[top + LEGEND + 10:bottom - 30, x_of(1.8, 4.0):x_of(2.2, 4.0)]
+                == SHADE).all(axis=2).any()
+    outside = shaded[top + LEGEND + 10:bottom - 30, x_of(0.5, 4.0):x_of(1.5, 4.0)]
+    assert not (outside == SHADE).all(axis=2).any()

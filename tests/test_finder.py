@@ -84,9 +84,23 @@ def test_a_cut_between_similar_shots_is_a_cut_not_a_failure(clips: dict[str, Pat
 def test_a_fade_through_black_is_neither_a_cut_nor_a_failure(clips: dict[str, Path]) -> None:
     ranking = rank_failures(index_clip(clips["fade"]))
     assert not any(n.startswith("hard cut") for n in ranking.notes), ranking.notes
-    assert any(n.startswith("blank frames ") and n.endswith("a fade or black frames, not a "
-                                                           "failure") for n in ranking.notes)
+    assert ranking.notes == ["blank frames 45-56, 1.875 s to 2.375 s: a fade or black "
+                             "frames, not a failure"]
+    assert ranking.results["physics"].transitions == [(1.875, 2.375, "blank")]
     assert ranking.top() is None, ranking.summary()
+
+
+def test_notes_on_shots_are_in_the_clip_s_order(tmp_path: Path) -> None:
+    """Black frames at the start are named before a cut that comes after them."""
+    first = [motionclips._background(i) for i in range(48)]
+    second = [255 - motionclips._background(i) for i in range(48)]
+    black = [np.zeros_like(first[0])] * 3
+    clip = encode_frames(tmp_path / "cut.mp4", np.stack(black + first + second),
+                         motionclips.FPS)
+    notes = rank_failures(index_clip(clip)).notes
+    assert notes == ["blank frames 0-2, 0.000 s to 0.125 s: a fade or black frames, not a "
+                     "failure",
+                     "hard cut at 2.125 s (frame 51); shots are measured separately"], notes
 
 
 def test_a_dissolve_is_a_change_of_shot_not_a_failure(clips: dict[str, Path]) -> None:
@@ -94,8 +108,12 @@ def test_a_dissolve_is_a_change_of_shot_not_a_failure(clips: dict[str, Path]) ->
     either side are measured apart, and nothing is found (measured across it, the ball
     that is no longer there read as a region stopping dead)."""
     ranking = rank_failures(index_clip(clips["dissolve"]))
-    assert ranking.notes == ["dissolve over frames 47-65 (1.959 s): one shot blending into "
-                             "the next, not a failure; shots are measured separately"]
+    assert ranking.notes == ["dissolve over frames 47-65, 1.959 s to 2.750 s: one shot "
+                             "blending into the next, not a failure; shots are measured "
+                             "separately"]
+    assert ranking.results["physics"].transitions == [(47 / 24, 66 / 24, "dissolve")]
+    assert ranking.results["physics"].to_dict()["transitions"] == [
+        {"start_s": 47 / 24, "end_s": 66 / 24, "kind": "dissolve"}]
     assert all(not r.candidates for r in ranking.results.values()), ranking.results
     assert ranking.results["physics"].cuts == []
 
@@ -114,6 +132,34 @@ def test_a_face_after_a_dissolve_is_followed_anew(tmp_path: Path) -> None:
     assert end <= first < end + 5, (end, first)  # the next sample
     assert all(s.shape is not None for s in after if s.frame >= first + index.fps)
     assert not rank_failures(index).results["identity-coherence"].candidates
+
+
+def test_a_face_after_a_black_first_frame_is_searched_for_at_once(tmp_path: Path) -> None:
+    """A black frame has no face to find and is not searched: the next sample is (frame 4,
+    where a search of the black frame would have put the next one a second later, and the
+    face's first second, its baseline, over the eyes growing from 1.3 s)."""
+    index = index_clip(motionclips.face_look_clip(tmp_path / "black.mp4", black=1,
+                                                  change_at=1.3, eye_size=1.4))
+    m = _measure(index, faces=True, on_progress=None)
+    assert min(s.frame for s in m.faces or []) == 4
+    found = suggest(index, "identity-coherence").candidates
+    assert found and abs(float(found[0].time) - 1.3) <= 0.5, [c.reason for c in found]
+    assert found[0].reason.startswith("the face: eyes larger than "), found[0].reason
+
+
+def test_a_face_is_embedded_only_once_a_later_sample_is(tmp_path: Path) -> None:
+    """Each embedding costs about 80 ms: the first second's are made only when a later one
+    is due, so a face seen for 2.5 s is never embedded, and is still measured by its
+    landmarks and image; one seen for 4 s has its whole first second embedded."""
+    for seconds, embedded in ((2.5, set()), (4, {0, 4, 8, 12, 16, 20, 68})):
+        index = index_clip(motionclips.face_look_clip(tmp_path / f"{seconds}.mp4",
+                                                      seconds=seconds, change_at=1.2,
+                                                      eye_size=1.4))
+        m = _measure(index, faces=True, on_progress=None)
+        assert {s.frame for s in m.faces or [] if s.embedding is not None} == embedded
+        found = suggest(index, "identity-coherence").candidates
+        assert found and abs(float(found[0].time) - 1.2) <= 0.5
+        assert found[0].reason.startswith("the face: eyes larger than "), found[0].reason
 
 
 def test_a_pan_is_not_physics(clips: dict[str, Path]) -> None:

@@ -100,8 +100,9 @@ def test_the_suggested_command_can_be_pasted(made: dict[str, Path], tmp_path: Pa
     clip = tmp_path / "my clip.mp4"
     clip.write_bytes(made["flash"].read_bytes())
     out = run_cli("suggest", clip, "--failure", "flicker").stdout
-    assert f"Use them: ava-evidence build '{clip}' --platform PLATFORM --id GENERATION_ID " \
+    assert f"Use it: ava-evidence build '{clip}' --platform PLATFORM --id GENERATION_ID " \
            f"--failure temporal-flicker --mark 1.667" in out
+    assert "faint" not in out
 
 
 def test_json_contract_and_nothing_found(made: dict[str, Path]) -> None:
@@ -116,8 +117,9 @@ def test_json_contract_and_nothing_found(made: dict[str, Path]) -> None:
     assert any(v is not None for v in doc["series"]["face_shape_change"])
     doc = run_json("suggest", made["steady"], "--failure", "identity")
     assert doc["candidates"] == []
-    out = run_cli("suggest", made["steady"], "--failure", "identity").stdout
-    assert "0 candidate moments" in out and "nothing stands out" in out
+    out = run_cli("suggest", made["steady"], "--failure", "identity").stdout.splitlines()
+    assert out == ["Identity Coherence Failure in steady.mp4: nothing stands out",
+                   "  note: nothing stands out from the clip's own variation"]
     doc = run_json("suggest", made["steady"], "--failure", "text-rendering")
     assert doc["candidates"] == [] and "no automatic measure exists" in doc["notes"][0]
 
@@ -254,9 +256,36 @@ def test_a_clip_too_short_to_measure_says_so(tmp_path: Path) -> None:
     assert doc["notes"] == ["too short to measure: fewer than 3 frames"]
     five = motionclips.ball_clip(tmp_path / "five.mp4", seconds=5 / motionclips.FPS)
     assert run_cli("suggest", five).stdout.splitlines()[0] == (
-        "Measured in five.mp4: nothing stands out for physics or a stall; not measured for "
-        "identity (no face seen from the front); not measured for flicker (the clip is too "
-        "short)")
+        "Measured in five.mp4: not measured for identity (no face seen from the front); not "
+        "measured for physics, flicker or a stall (the clip is too short)")
+    out = run_cli("suggest", five, "--failure", "physics").stdout.splitlines()
+    assert out == ["Physics Prior Degeneration in five.mp4: not measured (the clip is too short)",
+                   "  note: too short to measure: fewer than 24 frames"]
+
+
+def test_finding_nothing_in_under_a_second_is_no_verdict(tmp_path: Path) -> None:
+    """What a moment is compared with lasts about a second: where no shot lasts one,
+    finding nothing is "not measured", never "nothing stands out"; a second is enough."""
+    short = motionclips.ball_clip(tmp_path / "short.mp4", seconds=23 / motionclips.FPS)
+    doc = run_json("suggest", short, "--failure", "physics")
+    assert doc["candidates"] == [] and doc["unmeasured"] == "the clip is too short"
+    second = motionclips.ball_clip(tmp_path / "second.mp4", seconds=1)
+    doc = run_json("suggest", second, "--failure", "physics")
+    assert doc["candidates"] == [] and doc["unmeasured"] is None
+    assert doc["notes"] == ["nothing stands out from the clip's own variation"]
+
+
+def test_faint_signs_get_no_build_line(tmp_path: Path) -> None:
+    """Under 0.5 a person may not see it: listed, said to be faint, and not offered to
+    build from (as `suggest` without --failure does)."""
+    from ava_evidence.analysis import SEEN
+
+    jaw = motionclips.face_look_clip(tmp_path / "jaw.mp4", jaw=1.3)
+    assert 0 < suggest(index_clip(jaw), "identity-coherence").candidates[0].score < SEEN
+    out = run_cli("suggest", jaw, "--failure", "identity").stdout
+    assert "  scores under 0.5 are faint signs (a person may not see them): look at the " \
+           "frames before you mark one\n" in out
+    assert "Use it" not in out and "Use them" not in out
 
 
 def test_a_blank_clip_has_nothing_to_measure(tmp_path: Path) -> None:
