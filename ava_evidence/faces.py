@@ -152,8 +152,9 @@ class _Track:
     who: list[FaceSample] = field(default_factory=list)
     """The first second's frontal samples (who the face is)."""
     unembedded: list[np.ndarray] = field(default_factory=list)
-    """Their embedding chips, embedded only when a later sample is (each embedding is about
-    80 ms: a face seen for less long than that, in a short shot, never needs its own)."""
+    """Their embedding chips, embedded only when a later sample is (each embedding takes
+    about 80 ms: a face followed for less than about 2.8 s whose look stays in its range,
+    as in a short shot, never needs them)."""
     suspect: bool = False
     """Its last embedding was SUSPECT far from the first second's."""
     pending: list[tuple[FaceSample, np.ndarray]] = field(default_factory=list)
@@ -287,7 +288,7 @@ class FaceMeter:
             track.who.append(sample)
             track.unembedded.append(face)
             return
-        for s, chip in zip(track.who, track.unembedded, strict=False):  # none once done
+        for s, chip in zip(track.who, track.unembedded, strict=False):  # empty once done
             s.embedding = np.asarray(rec.compute_face_descriptor(chip), np.float32)
         track.unembedded = []
         sample.embedding = np.asarray(rec.compute_face_descriptor(face), np.float32)
