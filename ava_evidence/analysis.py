@@ -119,7 +119,8 @@ def suggest(index: ClipIndex, failure: str, *, top: int = 3,
     measure = MEASURED.get(failure)
     if measure is None:
         return Suggestion(failure, [], {}, [f"no automatic measure exists for {failure}: "
-                                            f"mark the moment yourself with --mark"])
+                                            f"what shows it is yours to give"],
+                          unmeasured=NO_MEASURE)
     m = _measure(index, faces=measure == "identity", on_progress=on_progress)
     return _suggestion(index, m, failure, top)
 
@@ -214,6 +215,8 @@ def _too_short(index: ClipIndex, shots: Shots, frames: int) -> tuple[str, str] |
     return "no shot long enough", f"no shot has {frames} frames or more between its cuts"
 
 
+NO_MEASURE = "no automatic measure exists for it"
+"""Why a failure without a measure (MEASURED) is not measured."""
 BASELINE_SECONDS = 1.0
 """What each measure compares a moment with lasts about a second (a face's first second,
 the motion of the second before): in shorter shots, finding nothing says nothing."""

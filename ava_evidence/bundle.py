@@ -442,8 +442,12 @@ def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,
             marks = [frameplan.Mark(f"measured {c.to_dict()['seconds']}", c.index,
                                     c.words or None, c) for c in suggestion.candidates]
     if len(marks) < job.failure.evidence.min_marks:
-        raise UsageError(f"the measurement found no moment that stands out, so "
-                         f"{_needs_marks(job.failure.term, job.failure.evidence.min_marks)}")
+        needs = _needs_marks(job.failure.term, job.failure.evidence.min_marks)
+        if suggestion is None:
+            raise UsageError(needs[0].upper() + needs[1:])
+        why = f"could not look ({suggestion.unmeasured})" if suggestion.unmeasured else \
+            "found no moment that stands out"
+        raise UsageError(f"the measurement {why}, so {needs}")
     return marks, suggestion
 
 

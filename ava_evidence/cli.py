@@ -666,7 +666,7 @@ def suggest(clip: Path, failure: str | None, top: int, chart_path: Path | None,
     if fail is None:
         _print_ranking(clip, index.file_name, result, terms)
     else:
-        _print_suggestion(clip, index.file_name, result, fail.key, fail.term)
+        _print_suggestion(clip, index.file_name, result, fail)
     if chart_path is not None:
         _echo(f"Chart: {chart_path}")
 
@@ -679,10 +679,13 @@ def _chart_title(picked: Any, term: str, name: str) -> str:
     return f"{term}: {name} ({why})"
 
 
-def _print_suggestion(clip: Path, name: str, result: Any, key: str, term: str) -> None:
+def _print_suggestion(clip: Path, name: str, result: Any, fail: Any) -> None:
     """As `suggest` without --failure says it: what was found, or that nothing stands out,
-    or why the measure could not look; a build line only for what a person would see."""
-    from .analysis import SEEN
+    or why the measure could not look; a build line only for what a person would see.
+    A failure no measure looks for gets the catalog's word on what shows it."""
+    from .analysis import MEASURED, SEEN
+
+    key, term = fail.key, fail.term
 
     count = len(result.candidates)
     if count:
@@ -694,6 +697,8 @@ def _print_suggestion(clip: Path, name: str, result: Any, key: str, term: str) -
     _print_candidates(result.candidates)
     for note in result.notes:
         _echo(f"  note: {note}")
+    if key not in MEASURED:
+        _echo(f"  {fail.evidence.advice}")
     seen = [c for c in result.candidates if c.score >= SEEN]
     if len(seen) < count:
         _echo("  scores under 0.5 are faint signs (a person may not see them): look at the "

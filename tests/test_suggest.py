@@ -212,6 +212,27 @@ def test_auto_with_nothing_measured_asks_for_a_mark(made: dict[str, Path],
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_failure_no_measure_looks_for_is_not_measured_and_says_what_shows_it(
+        made: dict[str, Path], tmp_path: Path) -> None:
+    """Not "nothing stands out": nothing looked. The catalog says what shows that failure
+    (the prompt, for prompt adherence, not a mark), and --auto says why it has no mark."""
+    out = run_cli("suggest", made["smooth"], "--failure", "prompt-adherence").stdout
+    assert out.splitlines() == [
+        "Prompt Adherence Failure in smooth.mp4: not measured (no automatic measure exists "
+        "for it)",
+        "  note: no automatic measure exists for prompt-adherence: what shows it is yours "
+        "to give",
+        "  Give the prompt you used with --prompt so support can compare it with the stills."]
+    assert run_json("suggest", made["smooth"], "--failure", "anatomy")["unmeasured"] == \
+        "no automatic measure exists for it"
+    result = run_cli("build", made["smooth"], "--platform", "pika", "--id", "auto4",
+                     "--failure", "anatomy", "--auto", "-o", tmp_path / "d.zip", expect=2)
+    assert result.stderr.startswith("Error: the measurement could not look (no automatic "
+                                    "measure exists for it), so Anatomical Structure Failure "
+                                    "needs at least 1 marked moment: add --mark TIME=WHAT")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_build_auto_without_a_failure_measures_which_one(made: dict[str, Path],
                                                          tmp_path: Path) -> None:
     result = run_cli("build", made["drift"], "--platform", "kling", "--id", "a1", "--auto",
