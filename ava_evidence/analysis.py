@@ -223,11 +223,18 @@ the motion of the second before): in shorter shots, finding nothing says nothing
 
 
 def _transitions(index: ClipIndex, shots: Shots) -> list[tuple[float, float, str]]:
-    """Blank runs and dissolves as (start, end) seconds, for the chart and --json: from
-    their first frame to the end of their last."""
-    spans = [(a, b, "blank") for a, b in shots.blanks] + \
-        [(a, b, "dissolve") for a, b in shots.dissolves]
-    return [(float(index.time_of(a)), _end(index, b), kind) for a, b, kind in sorted(spans)]
+    """What lies between the shots, measured by no measure, as (start, end) seconds for
+    the chart and --json: "dissolve", "blank" (black or one-colour frames only) or "fade"
+    (blank frames and the fading frames around them)."""
+    out: list[tuple[float, float, str]] = []
+    at = 0
+    for a, b in [*shots.spans, (index.frame_count, index.frame_count)]:
+        if a > at:
+            kind = "dissolve" if any(at < hi and lo < a for lo, hi in shots.dissolves) else \
+                "blank" if any(lo <= at and a <= hi for lo, hi in shots.blanks) else "fade"
+            out.append((float(index.time_of(at)), _end(index, a), kind))
+        at = max(at, b)
+    return out
 
 
 def _end(index: ClipIndex, frame: int) -> float:

@@ -46,8 +46,9 @@ class Suggestion:
     cuts: list[float] = field(default_factory=list)
     """Times (s) where a new shot starts after a hard cut."""
     transitions: list[tuple[float, float, str]] = field(default_factory=list)
-    """Where the clip passes from shot to shot gradually: (start, end) in seconds and what
-    it is ("blank": black or one-colour frames, a fade; "dissolve")."""
+    """What lies between shots, which no measure looks at: (start, end) in seconds and
+    what it is ("blank": black or one-colour frames; "fade": blank frames and the frames
+    fading around them; "dissolve")."""
     unmeasured: str | None = None
     """Why the measure could not look at the clip at all (no face to follow, too few
     frames), so that no candidate is not read as "nothing stands out"."""

@@ -189,7 +189,8 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         if best is None or rank[n] > best.rank:
             best = _Change(float(rank[n]), start + i, k, float(score[n]), float(excess[k]),
                            float(base[k]), float(motion[k]), float(fine[k]), bool(grew[k]),
-                           float(faded[k]), not seen[k])
+                           float(faded[k]), not seen[k],
+                           None if i - 1 >= win else (i - 1) / fps)
     return ([] if best is None else [_unexplained_candidate(index, best)]), level
 
 
@@ -276,6 +277,8 @@ class _Change(NamedTuple):
     """The region's contrast after over before, where it turned faint (else 1)."""
     faint_only: bool
     """It counts only for turning faint: a lead, said as that."""
+    before: float | None = None
+    """Seconds its baseline covers, where the shot began less than a second before it."""
 
 
 def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
@@ -285,7 +288,7 @@ def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
         frame, index.time_of(frame), ch.score,
         f"the {where} of the picture changes at once between frames {frame - 1} and "
         f"{frame} {_around_words(ch.moving)}: prediction error "
-        f"{ch.excess + ch.base:.0f} against {ch.base:.0f} in the second before"
+        f"{ch.excess + ch.base:.0f} against {ch.base:.0f} {_baseline_words(ch.before)}"
         f"{_fine_detail_words(ch.detail, ch.grew)}{_faint_words(ch.contrast)} (motion there "
         f"{ch.moving:.1f} px a frame at {MOTION_WIDTH} px wide)",
         "unexplained", {"excess": ch.excess, "baseline_error": ch.base,
@@ -295,6 +298,12 @@ def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
               f"{frame - 1} and {frame}" if _faint_led(ch) else
               f"something in the {where} of the picture appears, vanishes or jumps between "
               f"frames {frame - 1} and {frame}, {_around_words(ch.moving)}")
+
+
+def _baseline_words(before: float | None) -> str:
+    """What the error was compared with: the second before, or what there was of it."""
+    return "in the second before" if before is None else \
+        f"over the {before:.1f} s since the shot began"
 
 
 def _faint_led(ch: _Change) -> bool:

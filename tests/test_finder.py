@@ -86,7 +86,8 @@ def test_a_fade_through_black_is_neither_a_cut_nor_a_failure(clips: dict[str, Pa
     assert not any(n.startswith("hard cut") for n in ranking.notes), ranking.notes
     assert ranking.notes == ["blank frames 45-56, 1.875 s to 2.375 s: a fade or black "
                              "frames, not a failure"]
-    assert ranking.results["physics"].transitions == [(1.875, 2.375, "blank")]
+    # the fading frames either side are left out of the shots too: shaded on the chart
+    assert ranking.results["physics"].transitions == [(1.5, 67 / 24, "fade")]
     assert ranking.top() is None, ranking.summary()
 
 
@@ -101,6 +102,8 @@ def test_notes_on_shots_are_in_the_clip_s_order(tmp_path: Path) -> None:
     assert notes == ["blank frames 0-2, 0.000 s to 0.125 s: a fade or black frames, not a "
                      "failure",
                      "hard cut at 2.125 s (frame 51); shots are measured separately"], notes
+    assert rank_failures(index_clip(clip)).results["physics"].transitions == [
+        (0.0, 0.125, "blank")]
 
 
 def test_a_dissolve_is_a_change_of_shot_not_a_failure(clips: dict[str, Path]) -> None:

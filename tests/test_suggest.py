@@ -296,6 +296,19 @@ def test_finding_nothing_in_under_a_second_is_no_verdict(tmp_path: Path) -> None
     assert doc["notes"] == ["nothing stands out from the clip's own variation"]
 
 
+def test_a_change_early_in_a_shot_says_what_its_baseline_covers(
+        made: dict[str, Path], tmp_path: Path) -> None:
+    """Half a second into a shot there is no second before to compare with: the reason
+    says how long its baseline is; a second in, it is the second before."""
+    early = motionclips.ball_clip(tmp_path / "early.mp4", teleport_at=0.5)
+    found = suggest(index_clip(early), "physics").candidates[0]
+    assert found.index == 12
+    assert re.search(r"prediction error \d+ against \d+ over the 0\.5 s since the shot "
+                     r"began;", found.reason), found.reason
+    later = suggest(index_clip(made["teleport"]), "physics").candidates[0]
+    assert " in the second before" in later.reason and "since the shot" not in later.reason
+
+
 def test_faint_signs_get_no_build_line(tmp_path: Path) -> None:
     """Under 0.5 a person may not see it: listed, said to be faint, and not offered to
     build from (as `suggest` without --failure does)."""
