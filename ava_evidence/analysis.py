@@ -172,11 +172,12 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     measure = MEASURED[failure]
     unmeasured = None
     if measure == "identity":
-        from .faces import NO_FACE, identity
+        from .faces import NO_FACE, NO_LATER, identity
 
         candidates, series, more = identity(index, m.faces or [], m.shots)
         notes += more
-        unmeasured = "no face seen from the front" if NO_FACE in more else None
+        unmeasured = "no face seen from the front" if NO_FACE in more else \
+            "no face followed past its first second" if NO_LATER in more else None
     elif measure == "physics":
         candidates, series = physics.physics(index, m.features, m.shots)
     elif measure == "flicker":
@@ -243,6 +244,8 @@ def _end(index: ClipIndex, frame: int) -> float:
 
 
 def _shot_notes(index: ClipIndex, shots: Shots) -> list[str]:
+    """Cuts, blank runs and dissolves in words, in the clip's order: why a moment there is
+    no failure, and where the shots each measure ran on begin."""
     def when(a: int, b: int) -> str:
         return f"{_frames(a, b)}, {format_seconds(index.time_of(a))} s to " \
                f"{format_seconds(_end(index, b))} s"

@@ -34,7 +34,7 @@ from .ticketfiles import safe_name
 
 if TYPE_CHECKING:
 
-    from .analysis import Ranking, Suggestion
+    from .analysis import Candidate, Ranking, Suggestion
     from .catalog import Catalog, Channel, Failure, Platform
     from .clip import ClipIndex, Progress, Truncation
     from .route import Route
@@ -423,6 +423,16 @@ def _nothing_plain(ranking: Ranking, terms: dict[str, str]) -> str:
             f"--mark TIME=WHAT where you see it.")
 
 
+def _to_mark(suggestion: Suggestion) -> list[Candidate]:
+    """The measured moments a ticket marks: those a person would see (SEEN) where there
+    are any, as `suggest` offers them; else the faint ones the user asked for by naming
+    the failure."""
+    from .analysis import SEEN
+
+    seen = [c for c in suggestion.candidates if c.score >= SEEN]
+    return seen or suggestion.candidates
+
+
 def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,
            measured: Suggestion | None = None) -> tuple[list[frameplan.Mark], Suggestion | None]:
     """The user's marks resolved to frames; with --auto and no marks, the measured ones
@@ -440,7 +450,7 @@ def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,
                                          on_progress=on_progress)
         if not marks:  # the user's own marks always win
             marks = [frameplan.Mark(f"measured {c.to_dict()['seconds']}", c.index,
-                                    c.words or None, c) for c in suggestion.candidates]
+                                    c.words or None, c) for c in _to_mark(suggestion)]
     if len(marks) < job.failure.evidence.min_marks:
         needs = _needs_marks(job.failure.term, job.failure.evidence.min_marks)
         if suggestion is None:

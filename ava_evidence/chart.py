@@ -66,10 +66,7 @@ def render_chart(times: Sequence[float], series: dict[str, Sequence[float | None
     img = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(img)
     left, top, right, bottom = plot_area()
-    for start, end, kind in transitions:
-        x0, x1 = x_of(start, duration), max(x_of(end, duration), x_of(start, duration) + 2)
-        draw.rectangle((x0, top, x1, bottom), fill=SHADE)
-        draw.text((x0 + 3, bottom - 22), kind, font=font(SIZE), fill=CUT)
+    _between_shots(draw, duration, transitions)
     draw.text((left, 12), fit_text(title, right - left, SIZE + 2), font=font(SIZE + 2),
               fill=TEXT)
     names = [k for k in series if k != "time_s" and any(v is not None for v in series[k])][:3]
@@ -79,12 +76,7 @@ def render_chart(times: Sequence[float], series: dict[str, Sequence[float | None
              for n in range(len(names))]
     for colour, name, box in zip(COLOURS, names, boxes, strict=False):
         _panel(draw, times, series[name], name, colour, duration, box, cuts)
-    step = _tick(duration)
-    for n in range(int(duration / step + 1e-9) + 1):
-        x = x_of(n * step, duration)
-        draw.line((x, bottom, x, bottom + 5), fill=MUTED)
-        draw.text((x - 8, bottom + 8), f"{round(n * step, 3):g} s", font=font(SIZE),
-                  fill=MUTED)
+    _time_axis(draw, duration)
     for t in cuts:
         x = x_of(t, duration)
         for y in range(top, bottom, 10):
@@ -104,6 +96,28 @@ def render_chart(times: Sequence[float], series: dict[str, Sequence[float | None
     for colour, name, box in zip(COLOURS, names, boxes, strict=False):
         _name(draw, name, colour, box)
     return img
+
+
+def _between_shots(draw: ImageDraw.ImageDraw, duration: float,
+                   transitions: Sequence[tuple[float, float, str]]) -> None:
+    """Fades, blank frames and dissolves, shaded and named under the lines: no measure
+    looks there (two pixels wide at least, so one frame still shows)."""
+    _, top, _, bottom = plot_area()
+    for start, end, kind in transitions:
+        x0 = x_of(start, duration)
+        draw.rectangle((x0, top, max(x_of(end, duration), x0 + 2), bottom), fill=SHADE)
+        draw.text((x0 + 3, bottom - 22), kind, font=font(SIZE), fill=CUT)
+
+
+def _time_axis(draw: ImageDraw.ImageDraw, duration: float) -> None:
+    """Seconds along the bottom, about ten labels whatever the length (_tick)."""
+    _, _, _, bottom = plot_area()
+    step = _tick(duration)
+    for n in range(int(duration / step + 1e-9) + 1):
+        x = x_of(n * step, duration)
+        draw.line((x, bottom, x, bottom + 5), fill=MUTED)
+        draw.text((x - 8, bottom + 8), f"{round(n * step, 3):g} s", font=font(SIZE),
+                  fill=MUTED)
 
 
 def _panel(draw: ImageDraw.ImageDraw, times: Sequence[float],
@@ -181,14 +195,16 @@ def _runs(times: Sequence[float], values: Sequence[float | None], cuts: Sequence
 
 
 def _span(name: str, known: list[float]) -> tuple[float, float]:
-    """A panel's axis: its values' lowest to highest, up to the series' limit if below."""
+    """A panel's axis: its values' lowest to highest, and the series' limit (LIMITS)."""
     limit = LIMITS.get(name)
-    lo, hi = min(known), max([*known, *(limit[:1] if limit else ())])
+    values = [*known, *(limit[:1] if limit else ())]
+    lo, hi = min(values), max(values)
     return (lo - 1, hi + 1) if hi - lo < 1e-9 else (lo, hi)
 
 
 def _dashed(draw: ImageDraw.ImageDraw, left: int, right: int, y: int,
             colour: tuple[int, int, int]) -> None:
+    """A level across a panel, dashed so the series' own line stays the plainer."""
     for x in range(left + 1, right, 12):
         draw.line((x, y, min(right - 1, x + 6), y), fill=colour)
 

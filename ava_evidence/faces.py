@@ -125,6 +125,9 @@ class FaceSample:
     shape: Shape | None = None
     """The face's shape against its track's first second (None: not frontal, or the
     track never had a first second to compare with)."""
+    first: bool = False
+    """In its track's first second, where FaceMeter embeds it only once a later sample
+    is embedded (none is, for a face followed too briefly to need it)."""
 
     @property
     def eye_distance(self) -> float:
@@ -241,10 +244,10 @@ class FaceMeter:
         shape = sp(luma, rect)
         pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
         chip = _soft(np.asarray(dlib.get_face_chip(luma, shape, 64, 0.25)))
-        sample = FaceSample(i, track.ident, pts, box, _yaw(pts), chip,
-                            openness=_openness(luma, pts))
-        frontal = abs(sample.yaw) <= MAX_YAW
         first = i < track.start + self.fps
+        sample = FaceSample(i, track.ident, pts, box, _yaw(pts), chip,
+                            openness=_openness(luma, pts), first=first)
+        frontal = abs(sample.yaw) <= MAX_YAW
         if frontal:
             self._shape(track, sample, luma, shape, first)
         if frontal and first:
@@ -530,10 +533,12 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
     fps = max(index.fps, 1.0)
     measured = 0
     tracks = sorted(_seen_through(by_track, fps), key=lambda st: st[1][0].frame)
+    baselines = 0
     for span, track in tracks:
         rows = _rows(track, fps)
-        if rows is None:
-            continue
+        baselines += rows is not None
+        if rows is None or sum(r.frame >= rows[0].frame + fps for r in rows) < 2:
+            continue  # no baseline, or nothing after it to compare (_onset's own bound)
         measured += 1
         who = _who(track, [t for sp, t in tracks if sp == span and
                            t[0].frame <= track[-1].frame and track[0].frame <= t[-1].frame])
@@ -543,7 +548,7 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
         if measured == 1 or c is not None:
             _chart(rows, series)
     if not measured:
-        notes.append(NO_FACE)
+        notes.append(NO_LATER if baselines else NO_FACE)
     return out, series, notes
 
 
@@ -568,6 +573,9 @@ def _seen_through(by_track: dict[tuple[int, int], list[FaceSample]], fps: float
 NO_FACE = ("no face was seen from the front steadily enough in the first second of a shot "
            "to measure identity")
 """Identity's note when no face could be followed: the measure did not run."""
+NO_LATER = ("no face was followed past its shot's first second, which later moments are "
+            "compared with, to measure identity")
+"""Identity's note when faces had a first second but nothing after it to compare."""
 
 SERIES = ("eye_spacing_change", "face_distance", "face_shape_change")
 """The measured series identity() returns for the chart (chart.LABELS names them)."""
@@ -605,10 +613,11 @@ def _spacing(s: FaceSample) -> tuple[float, float]:
 def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
     """The track's measures against its first second, or None if it has no baseline
     (fewer than three samples in its first second at a pose that can be measured, or
-    fewer than two embeddings there where later samples have theirs). Later samples
-    count only while the head is turned about as in the first second (a turn changes how
-    the features look, not who it is): within POSE_TOL for the landmarks' shape, within
-    WHO_POSE_TOL for the embedding."""
+    fewer than two embeddings there, unless that second is its FaceMeter track's own,
+    never embedded because nothing later was). Later samples count only while the head
+    is turned about as in the first second (a turn changes how the features look, not
+    who it is): within POSE_TOL for the landmarks' shape, within WHO_POSE_TOL for the
+    embedding."""
     import numpy as np
 
     start = track[0].frame
@@ -621,10 +630,10 @@ def _rows(track: list[FaceSample], fps: float) -> list[_Row] | None:
         return abs(s.yaw) <= MAX_YAW and abs(s.yaw - pose) <= tolerance
 
     embeds = [s.embedding for s in base if s.embedding is not None]
-    if len(base) < 3 or (len(embeds) < 2 and any(s.embedding is not None for s in track)):
+    unembedded = track[0].first and all(s.embedding is None for s in track)
+    if len(base) < 3 or (len(embeds) < 2 and not unembedded):
         return None
-    # none where nothing later was embedded (FaceMeter embeds the first second only then)
-    e0 = np.mean(embeds, axis=0) if embeds else None
+    e0 = np.mean(embeds, axis=0) if embeds else None  # who it is: not measured if unembedded
     ref = np.median([_spacing(s) for s in base], axis=0)
     chip0 = np.median(np.stack([s.chip for s in base]), axis=0)
     rows = []

@@ -342,15 +342,17 @@ def cost(sources: dict[str, Path], runs: int) -> None:
 
 
 def _at_1080p(frame: np.ndarray) -> np.ndarray:
-    """A frame enlarged to 1080 rows, its shape kept (a face stretched wide is no face to
-    the detector), centred on a 1920 x 1080 black frame."""
+    """A frame enlarged to fill 1920 x 1080 as far as its shape allows (a face stretched
+    wide is no face to the detector), centred on black."""
     import cv2
 
     h, w = frame.shape[:2]
-    width = min(1920, round(w * 1080 / h))
+    scale = min(1080 / h, 1920 / w)
+    width, height = round(w * scale), round(h * scale)
     out = np.zeros((1080, 1920, 3), np.uint8)
-    x = (1920 - width) // 2
-    out[:, x:x + width] = cv2.resize(frame, (width, 1080), interpolation=cv2.INTER_CUBIC)
+    x, y = (1920 - width) // 2, (1080 - height) // 2
+    out[y:y + height, x:x + width] = cv2.resize(frame, (width, height),
+                                                interpolation=cv2.INTER_CUBIC)
     return out
 
 

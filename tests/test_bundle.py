@@ -576,6 +576,13 @@ def test_what_a_pair_shows_is_said_whole_on_a_narrow_pair() -> None:
     assert long.height - short.height == (len(wrap_text(said, long.width - font_px(640),
                                                          font_px(640))) - 1) * round(
         font_px(640) * 1.3) > 0
+    # each line on its own row of text: the note's rows of ACCENT are as many bands apart
+    from ava_evidence.compose import ACCENT
+
+    rgb = np.asarray(long.convert("RGB"))
+    note = rgb[round(font_px(640) * 1.8) + 640:]
+    rows = np.flatnonzero((note == ACCENT).all(axis=2).any(axis=1))
+    assert rows.max() - rows.min() >= font_px(640) * 1.3
 
 
 def test_demo_in_a_subprocess(tmp_path: Path) -> None:

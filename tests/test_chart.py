@@ -107,6 +107,7 @@ def test_the_embedding_axis_reaches_the_level_of_another_person() -> None:
     that line even when the face stays far below it, so a reader sees how far."""
     assert _span("face_distance", [0.1, 0.3]) == (0.1, 0.6)
     assert _span("face_distance", [0.2, 0.8]) == (0.2, 0.8)
+    assert _span("face_distance", [0.7, 0.9]) == (0.6, 0.9)  # its line stays in the panel
     assert _span("motion_surprise", [3.0, 3.0]) == (2.0, 4.0)
 
 
@@ -125,3 +126,35 @@ def test_fades_and_dissolves_are_shaded_and_named() -> None:
                 == SHADE).all(axis=2).any()
     outside = shaded[top + LEGEND + 10:bottom - 30, x_of(0.5, 4.0):x_of(1.5, 4.0)]
     assert not (outside == SHADE).all(axis=2).any()
+
+
+def _dashes(rgb: np.ndarray, colour: tuple[int, int, int]) -> list[int]:
+    """Rows of the plot where ``colour`` is drawn across most of its width, in dashes."""
+    left, _, right, _ = plot_area()
+    hits = (rgb[:, left + 1:right - 1] == colour).all(axis=2).sum(axis=1)
+    return [int(y) for y in np.flatnonzero(hits >= 0.4 * (right - left))]
+
+
+def test_zero_and_the_level_of_another_person_are_drawn_across_their_panels() -> None:
+    from ava_evidence.compose import MUTED
+
+    times = [i / 24 for i in range(96)]
+    crossing = render_chart(times, {"eye_spacing_change": [0.1 * (-1) ** (i // 24)
+                                                            for i in range(96)]}, [], 4.0, "t")
+    assert _dashes(np.asarray(crossing.convert("RGB")), (60, 60, 70))  # zero
+    above = render_chart(times, {"eye_spacing_change": [0.1 + 0.01 * (i % 3)
+                                                         for i in range(96)]}, [], 4.0, "t")
+    assert not _dashes(np.asarray(above.convert("RGB")), (60, 60, 70))
+    who = render_chart(times, {"face_distance": [0.2] * 96}, [], 4.0, "t")
+    assert _dashes(np.asarray(who.convert("RGB")), MUTED)  # 0.6, another person
+    assert not _dashes(np.asarray(render_chart(times, {"brightness": [0.2] * 96}, [], 4.0,
+                                               "t").convert("RGB")), MUTED)
+
+
+def test_a_transition_of_one_frame_still_shows() -> None:
+    times = [i / 24 for i in range(96)]
+    rgb = np.asarray(render_chart(times, {"brightness": [1.0] * 96}, [], 4.0, "t",
+                                  transitions=[(2.0, 2.0, "blank")]).convert("RGB"))
+    _, top, _, bottom = plot_area()
+    stripe = rgb[top + LEGEND + 10:bottom - 30, x_of(2.0, 4.0):x_of(2.0, 4.0) + 3]
+    assert (stripe == SHADE).all(axis=2).sum() >= 2 * (bottom - top - LEGEND - 60)

@@ -13,10 +13,14 @@ import numpy as np
 import pytest
 
 from ava_evidence.faces import (
+    NO_FACE,
+    NO_LATER,
+    SERIES,
     SHAPE_LEAD,
     SUSPECT,
     FaceMeter,
     FaceSample,
+    _chart,
     _farthest,
     _onset,
     _Row,
@@ -609,3 +613,43 @@ def test_the_single_farthest_first_embedding_is_left_out_only_of_four_or_more(
     got = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
     assert (got is not None) is found
     assert _farthest(firsts) == (0.12 if found else 0.3)
+
+
+def test_a_run_never_embedded_is_measured_only_from_its_own_track_s_first_second() -> None:
+    """FaceMeter embeds a track's first second only once a later sample is: a face seen
+    too briefly to need it has no embedding and is still measured by its shape. A run
+    after a gap (seen again, MISSED) whose samples were never in a first second has no
+    embedding for another reason: it has no baseline of who it is, and is not measured."""
+    def face(k: int, first: bool) -> FaceSample:
+        return FaceSample(k, 0, POINTS, (20.0, 30.0, 50.0, 50.0), 0.0, CHIP, first=first,
+                          shape=Shape(0.3 if k >= 44 else 0.0, 0.0, 0.0))
+
+    brief = [face(k, k < 24) for k in range(0, 68, 4)]
+    found, _, notes = identity(INDEX, brief, Shots([], [], [(0, 200)]))  # type: ignore[arg-type]
+    assert [c.index for c in found] == [44] and notes == []
+    later = [face(k, False) for k in range(0, 68, 4)]
+    found, _, notes = identity(INDEX, later, Shots([], [], [(0, 200)]))  # type: ignore[arg-type]
+    assert found == [] and notes == [NO_FACE]
+
+
+def test_a_face_with_nothing_after_its_first_second_is_not_measured() -> None:
+    """A first second and one sample after it: nothing to compare, so "not measured"
+    (NO_LATER), never "nothing stands out"."""
+    samples = [FaceSample(k, 0, POINTS, (20.0, 30.0, 50.0, 50.0), 0.0, CHIP, SAME)
+               for k in range(0, 28, 4)]
+    found, _, notes = identity(INDEX, samples, Shots([], [], [(0, 200)]))  # type: ignore[arg-type]
+    assert found == [] and notes == [NO_LATER]
+
+
+def test_the_chart_shows_the_face_s_measures_as_the_finder_reads_them() -> None:
+    """One odd landmark reading is smoothed out of the eye spacing, as the finder reads
+    it (the reason's numbers are those), and the shape panel shows the largest of the
+    face's three shape measures."""
+    spacing = [0.0, 0.0, 0.3, 0.0, 0.0, 0.1, 0.1, 0.1]
+    rows = [_Row(4 * k, v, 0.0, None, 0.0, Shape(0.1, 0.05 * k, -0.1))
+            for k, v in enumerate(spacing)]
+    series: dict[str, list[float | None]] = {k: [None] * 40 for k in SERIES}
+    _chart(rows, series)
+    assert series["eye_spacing_change"][8] == 0.0  # the spike at frame 8 is one reading
+    assert series["eye_spacing_change"][24] == 0.1
+    assert series["face_shape_change"][12] == 0.15 and series["face_shape_change"][0] == 0.1

@@ -104,6 +104,23 @@ def test_notes_on_shots_are_in_the_clip_s_order(tmp_path: Path) -> None:
                      "hard cut at 2.125 s (frame 51); shots are measured separately"], notes
     assert rank_failures(index_clip(clip)).results["physics"].transitions == [
         (0.0, 0.125, "blank")]
+    ends = encode_frames(tmp_path / "ends.mp4", np.stack(first + black), motionclips.FPS)
+    index = index_clip(ends)
+    assert rank_failures(index).results["physics"].transitions == [
+        (2.0, float(index.duration), "blank")]  # to the end of the clip's last frame
+
+
+def test_a_face_after_a_black_frame_is_followed_anew(tmp_path: Path) -> None:
+    """A black frame between two stretches of the same face, in the same place, starts
+    a new shot: the face after it is a new track, with its own first second."""
+    from ava_evidence.demo import face_frame
+
+    faces = [face_frame(i / motionclips.FPS, None) for i in range(48)]
+    clip = encode_frames(tmp_path / "blink.mp4",
+                         np.stack([*faces, np.zeros_like(faces[0]), *faces]), motionclips.FPS)
+    m = _measure(index_clip(clip), faces=True, on_progress=None)
+    tracks = {s.frame < 48: s.track for s in m.faces or []}
+    assert len(tracks) == 2 and tracks[True] != tracks[False]
 
 
 def test_a_dissolve_is_a_change_of_shot_not_a_failure(clips: dict[str, Path]) -> None:

@@ -6,6 +6,7 @@ import json
 import math
 import re
 import zipfile
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image
 
 from ava_evidence.analysis import suggest
+from ava_evidence.analysis_types import Candidate
 from ava_evidence.chart import MARK, plot_area, x_of
 from ava_evidence.clip import index_clip
 
@@ -307,6 +309,29 @@ def test_a_change_early_in_a_shot_says_what_its_baseline_covers(
                      r"began;", found.reason), found.reason
     later = suggest(index_clip(made["teleport"]), "physics").candidates[0]
     assert " in the second before" in later.reason and "since the shot" not in later.reason
+
+
+def test_with_a_plain_moment_and_faint_ones_only_the_plain_is_offered_and_marked(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`suggest` offers to build from what a person would see, and says the rest are
+    faint; `build --auto` marks the same moments."""
+    from ava_evidence.analysis_types import Suggestion
+    from ava_evidence.bundle import _to_mark
+    from ava_evidence.catalog import load_catalog
+    from ava_evidence.cli import _print_suggestion
+
+    plain, faint = (Candidate(48, Fraction(2), 0.9, "plain", "jump"),
+                    Candidate(72, Fraction(3), 0.3, "faint", "jump"))
+    result = Suggestion("physics", [plain, faint], {}, [])
+    _print_suggestion(Path("c.mp4"), "c.mp4", result, load_catalog().failure("physics"))
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "  scores under 0.5 are faint signs (a person may not see them): look at the frames "
+        "before you mark one",
+        "Use it: ava-evidence build c.mp4 --platform PLATFORM --id GENERATION_ID --failure "
+        "physics --mark 2.000  (or build --auto)"]
+    assert _to_mark(result) == [plain]
+    assert _to_mark(Suggestion("physics", [faint], {}, [])) == [faint]
 
 
 def test_faint_signs_get_no_build_line(tmp_path: Path) -> None:
