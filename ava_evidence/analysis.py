@@ -141,6 +141,9 @@ def shot_cuts(index: ClipIndex, *, on_progress: Progress | None = None) -> list[
 
 
 def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> _Measured:
+    """One decode at analysis size feeding every measure frame by frame (the motion
+    features, and the faces where asked), then the shots: per-frame features only are
+    kept, so memory follows the clip's length, not its pictures."""
     from contextlib import closing
 
     from .decode import iter_luma, read_ahead
@@ -166,6 +169,8 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
 
 
 def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Suggestion:
+    """One failure's moments from the measured clip, ranked, with the notes that say what
+    its shots were and why nothing was found or measured, where so."""
     from . import physics
 
     notes = _shot_notes(index, m.shots)
