@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .analysis_types import Candidate, Suggestion, region_name
+from .analysis_types import SEEN, Candidate, Suggestion, region_name
 from .timecode import format_seconds
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ PLAIN = {"identity-coherence": "identity", "physics": "physics",
          "temporal-flicker": "flicker", "motion-freeze": "a stall"}
 MIN_SCORE = 0.1
 """Below this a moment is not worth listing."""
-SEEN = 0.5
-"""From this score on, a person comparing the frames would see the failure."""
 DECODE_WIDTH = 640
 """Frames are decoded this wide for every measure (faces read them at this size; motion
 shrinks them again). One size for all, so the motion features, and every score made

@@ -8,6 +8,9 @@ from typing import Any
 
 from .timecode import format_clock, format_seconds
 
+SEEN = 0.5
+"""From this score on, a person comparing the frames would see the failure."""
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -52,6 +55,11 @@ class Suggestion:
     unmeasured: str | None = None
     """Why the measure could not look at the clip at all (no face to follow, too few
     frames), so that no candidate is not read as "nothing stands out"."""
+
+    def plain(self) -> list[Candidate]:
+        """The moments a person comparing the frames would see (SEEN): those offered to
+        build from."""
+        return [c for c in self.candidates if c.score >= SEEN]
 
     def to_dict(self) -> dict[str, Any]:
         return {"failure": self.failure, "candidates": [c.to_dict() for c in self.candidates],

@@ -424,13 +424,10 @@ def _nothing_plain(ranking: Ranking, terms: dict[str, str]) -> str:
 
 
 def _to_mark(suggestion: Suggestion) -> list[Candidate]:
-    """The measured moments a ticket marks: those a person would see (SEEN) where there
-    are any, as `suggest` offers them; else the faint ones the user asked for by naming
-    the failure."""
-    from .analysis import SEEN
-
-    seen = [c for c in suggestion.candidates if c.score >= SEEN]
-    return seen or suggestion.candidates
+    """The measured moments a ticket marks: those a person would see where there are any,
+    as `suggest` offers them (Suggestion.plain); else the faint ones the user asked for
+    by naming the failure."""
+    return suggestion.plain() or suggestion.candidates
 
 
 def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,
@@ -454,7 +451,7 @@ def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,
     if len(marks) < job.failure.evidence.min_marks:
         needs = _needs_marks(job.failure.term, job.failure.evidence.min_marks)
         if suggestion is None:
-            raise UsageError(needs[0].upper() + needs[1:])
+            raise UsageError(needs)
         why = f"could not look ({suggestion.unmeasured})" if suggestion.unmeasured else \
             "found no moment that stands out"
         raise UsageError(f"the measurement {why}, so {needs}")

@@ -683,23 +683,19 @@ def _print_suggestion(clip: Path, name: str, result: Any, fail: Any) -> None:
     """As `suggest` without --failure says it: what was found, or that nothing stands out,
     or why the measure could not look; a build line only for what a person would see.
     A failure no measure looks for gets the catalog's word on what shows it."""
-    from .analysis import MEASURED, SEEN
+    from .analysis import MEASURED
 
     key, term = fail.key, fail.term
 
     count = len(result.candidates)
-    if count:
-        head = f"{count} candidate moment{'s' if count != 1 else ''}"
-    else:
-        head = f"not measured ({result.unmeasured})" if result.unmeasured else \
-            "nothing stands out"
+    head = f"{count} candidate moment{'s' if count != 1 else ''}" if count else _quiet(result)
     _echo(f"{term} in {name}: {head}")
     _print_candidates(result.candidates)
     for note in result.notes:
         _echo(f"  note: {note}")
     if key not in MEASURED:
         _echo(f"  {fail.evidence.advice}")
-    seen = [c for c in result.candidates if c.score >= SEEN]
+    seen = result.plain()
     if len(seen) < count:
         _echo("  scores under 0.5 are faint signs (a person may not see them): look at the "
               "frames before you mark one")
@@ -708,6 +704,12 @@ def _print_suggestion(clip: Path, name: str, result: Any, fail: Any) -> None:
         _echo(f"Use {'it' if len(seen) == 1 else 'them'}: ava-evidence build "
               f"{shlex.quote(str(clip))} --platform PLATFORM --id GENERATION_ID "
               f"--failure {key} {marks}  (or build --auto)")
+
+
+def _quiet(result: Any) -> str:
+    """A measure with no moment: whether it looked and found nothing, or why it could
+    not look (never read as "nothing stands out")."""
+    return f"not measured ({result.unmeasured})" if result.unmeasured else "nothing stands out"
 
 
 def _print_candidates(candidates: list[Any]) -> None:
@@ -722,8 +724,7 @@ def _print_ranking(clip: Path, name: str, ranking: Any, terms: dict[str, str]) -
     for key in [*ranking.order, *(k for k in ranking.results if k not in ranking.order)]:
         result = ranking.results[key]
         if not result.candidates:
-            _echo(f"{terms[key]}: " + (f"not measured ({result.unmeasured})"
-                                       if result.unmeasured else "nothing stands out"))
+            _echo(f"{terms[key]}: {_quiet(result)}")
             continue
         _echo(f"{terms[key]} ({key}):")
         _print_candidates(result.candidates)

@@ -537,8 +537,8 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
     for span, track in tracks:
         rows = _rows(track, fps)
         baselines += rows is not None
-        if rows is None or sum(r.frame >= rows[0].frame + fps for r in rows) < 2:
-            continue  # no baseline, or nothing after it to compare (_onset's own bound)
+        if rows is None or _base_end(rows, fps) >= len(rows) - 1:
+            continue  # no baseline, or too little after it to compare (as _onset asks)
         measured += 1
         who = _who(track, [t for sp, t in tracks if sp == span and
                            t[0].frame <= track[-1].frame and track[0].frame <= t[-1].frame])
@@ -876,8 +876,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     image, and the lower face's shape are leads (at most SHAPE_LEAD)."""
     import numpy as np
 
-    start = rows[0].frame
-    base_end = next((k for k, r in enumerate(rows) if r.frame >= start + fps), len(rows))
+    base_end = _base_end(rows, fps)
     if base_end >= len(rows) - 1:
         return None
     found: dict[str, tuple[int, float, float]] = {}  # measure: (row, peak, score)
@@ -963,6 +962,11 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                      "identity", numbers, baseline=shot[0],
                      words=_change_words(who, onset, at_frame,
                                          format_short(index.time_of(at_frame)), what))
+
+
+def _base_end(rows: list[_Row], fps: float) -> int:
+    """The first row after the face's first second (its baseline), or len(rows)."""
+    return next((k for k, r in enumerate(rows) if r.frame >= rows[0].frame + fps), len(rows))
 
 
 def _began(series: list[float | None], level: float, k: int, floor: int) -> int:

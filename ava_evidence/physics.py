@@ -187,10 +187,11 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         n = int(np.argmax(rank))
         k = int(ok[n])
         if best is None or rank[n] > best.rank:
+            covered = i - around.start(i)  # frames the error's baseline covers
             best = _Change(float(rank[n]), start + i, k, float(score[n]), float(excess[k]),
                            float(base[k]), float(motion[k]), float(fine[k]), bool(grew[k]),
                            float(faded[k]), not seen[k],
-                           None if i - 1 >= win else (i - 1) / fps)
+                           None if covered >= win else covered / fps)
     return ([] if best is None else [_unexplained_candidate(index, best)]), level
 
 
@@ -393,9 +394,14 @@ class _Around:
         self.err = _Rolling(err, np.median, (win, half))
         self.flow = _Rolling(flow, np.mean, (win, half))
 
+    def start(self, i: int) -> int:
+        """Where the second before frame i begins: at most win frames back, never before
+        the shot's second frame."""
+        return max(1, i - self.win)
+
     def at(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Error before, error after, motion before, motion after frame i."""
-        lo, hi = max(1, i - self.win), i + 1 + self.half
+        lo, hi = self.start(i), i + 1 + self.half
         return (self.err.over(lo, i), self.err.over(i + 1, hi),
                 self.flow.over(lo, i), self.flow.over(i + 1, hi))
 
