@@ -144,6 +144,7 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
     kept, so memory follows the clip's length, not its pictures."""
     from contextlib import closing
 
+    from .background import InOrder
     from .decode import iter_luma, read_ahead
     from .faces import FaceMeter
     from .features import MotionMeter
@@ -151,7 +152,8 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
 
     motion = MotionMeter(max(index.fps, 1.0))
     face = FaceMeter(max(index.fps, 1.0)) if faces else None
-    with closing(read_ahead(iter_luma(index, DECODE_WIDTH, on_progress=on_progress))) as frames:
+    with closing(read_ahead(iter_luma(index, DECODE_WIDTH, on_progress=on_progress))) as frames, \
+            InOrder() as faces_behind:  # the faces are measured on a thread of their own
         for i, luma in frames:
             motion.add(luma)
             if face is not None:
@@ -159,9 +161,9 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
                 # the end of a dissolve): follow faces anew
                 empty = blank(motion.features.contrast[-1])
                 if empty or motion.faded_in or lost(motion.features.cells[-1]) >= CUT_SHARE:
-                    face.cut(i)
-                if not empty:  # no face to find: the next frame is searched at once
-                    face.add(i, luma)
+                    faces_behind.call(face.cut, i)
+                if not empty and i % face.step == 0:  # else the next frame is searched
+                    faces_behind.call(face.add, i, luma)
     shots = find_shots(motion.features, max(index.fps, 1.0))
     return _Measured(motion.features, shots, face.samples if face is not None else None)
 

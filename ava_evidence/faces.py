@@ -4,8 +4,9 @@ Faces are found with dlib's frontal face detector (HOG) about SAMPLES_PER_SECOND
 second, near where each face was last seen (a whole-frame search about once a second finds
 new ones; a face already followed is kept on a detection a little under the detector's
 threshold, KEEP_SCORE), and located by dlib's 5-point model (the corners of both eyes and
-the base of the nose) and described by dlib's ResNet face embedding (both models from the
-face-recognition-models package, public domain / CC0; nothing is downloaded).
+the base of the nose) and described by dlib's ResNet face embedding (run in numpy,
+facenet.py; both models from the face-recognition-models package, public domain / CC0;
+nothing is downloaded).
 
 Per face and shot, against the face's own first second:
 
@@ -36,9 +37,12 @@ from .analysis_types import Candidate
 from .timecode import format_short
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from .clip import ClipIndex
+    from .facenet import Describer
     from .faceshape import Shape, ShapeMeter
     from .shots import Shots
 
@@ -179,7 +183,7 @@ class FaceMeter:
     fps: float
     samples: list[FaceSample] = field(default_factory=list)
     _tracks: list[_Track] = field(default_factory=list)
-    _models: Any = None
+    _models: tuple[Any, Describer] | None = None
     _loading: Any = None
     _shaper: ShapeMeter | None = None
     _next_id: int = 0
@@ -234,7 +238,7 @@ class FaceMeter:
                 self._measure(i, luma, box, sp, rec, track=t)
 
     def _measure(self, i: int, luma: np.ndarray, box: Box,
-                 sp: Any, rec: Any, track: _Track | None = None) -> None:
+                 sp: Any, rec: Describer, track: _Track | None = None) -> None:
         import dlib
         import numpy as np
 
@@ -262,7 +266,7 @@ class FaceMeter:
             self._identify(track, sample, face, rec, first)
         self.samples.append(sample)
 
-    def _identify(self, track: _Track, sample: FaceSample, face: np.ndarray, rec: Any,
+    def _identify(self, track: _Track, sample: FaceSample, face: np.ndarray, rec: Describer,
                   first: bool) -> None:
         """Who a frontal face is: embedded now (every sample of its first second, then
         every EMBED_EVERY, or every CHECK_EVERY while its look or its last embedding
@@ -280,7 +284,7 @@ class FaceMeter:
         elif not first:
             track.pending.append((sample, face))
 
-    def _embed(self, track: _Track, sample: FaceSample, face: np.ndarray, rec: Any,
+    def _embed(self, track: _Track, sample: FaceSample, face: np.ndarray, rec: Describer,
                first: bool) -> None:
         """Who the face is at this sample; if that is far from its first second's, who it
         was at the samples since the last embedding too (SUSPECT)."""
@@ -291,10 +295,12 @@ class FaceMeter:
             track.who.append(sample)
             track.unembedded.append(face)
             return
-        for s, chip in zip(track.who, track.unembedded, strict=False):  # empty once done
-            s.embedding = np.asarray(rec.compute_face_descriptor(chip), np.float32)
+        # the first second's chips (none once done) with this one: one batch is cheaper
+        embedded = rec.describe([*track.unembedded, face])
+        for s, embedding in zip([*track.who[:len(track.unembedded)], sample], embedded,
+                                strict=True):
+            s.embedding = embedding
         track.unembedded = []
-        sample.embedding = np.asarray(rec.compute_face_descriptor(face), np.float32)
         pending, track.pending = track.pending, []
         # as identity() will: the first second's faces at its usual turn (_rows)
         pose, base = _at_pose(track.who)
@@ -310,7 +316,7 @@ class FaceMeter:
             at = sample.frame
             for s, chip in reversed(pending):
                 if at - s.frame >= CHECK_EVERY * self.fps and abs(s.yaw - pose) <= WHO_POSE_TOL:
-                    s.embedding = np.asarray(rec.compute_face_descriptor(chip), np.float32)
+                    s.embedding = rec.describe([chip])[0]
                     at = s.frame
 
     def _shape(self, track: _Track, sample: FaceSample, luma: np.ndarray, landmarks: Any,
@@ -379,12 +385,29 @@ class _Loader:
             raise self._error
         return self._detector
 
-    def face_models(self) -> tuple[Any, Any]:
+    def face_models(self) -> tuple[Any, Describer]:
         import dlib
-        import face_recognition_models as frm
 
-        return (dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
-                dlib.face_recognition_model_v1(frm.face_recognition_model_location()))
+        from . import facenet
+
+        return (dlib.shape_predictor(str(model_file("shape_predictor_5_face_landmarks.dat"))),
+                facenet.load(model_file("dlib_face_recognition_resnet_model_v1.dat")))
+
+
+def model_file(name: str) -> Path:
+    """A model file of the face-recognition-models package, found without importing it
+    (its __init__ imports setuptools' pkg_resources: 0.1 s, and no longer there from
+    setuptools 82 on, nor in a new virtual environment of Python 3.12 or later)."""
+    import importlib.util
+    from pathlib import Path
+
+    from .errors import AvaError
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise AvaError("the face models are not installed: "
+                       "pip install face-recognition-models")
+    return Path(next(iter(spec.submodule_search_locations))) / "models" / name
 
 
 def _detector() -> Any:

