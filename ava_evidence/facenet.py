@@ -116,7 +116,8 @@ def _read(data: bytes) -> ResNet | None:
     convs = [_fold(w, t, layer) for w, t, layer in
              zip(found["con"], found["affine"], (x for x in layers if x[0] == "con"),
                  strict=True)]
-    return ResNet(found["input"][0], convs, found["fc"][0].reshape(256, 128))
+    # a copy: the file's 22 MB need not stay in memory for 128 KB of it
+    return ResNet(found["input"][0], convs, found["fc"][0].reshape(256, 128).copy())
 
 
 def _layer(name: str, r: _Reader, found: dict[str, list[np.ndarray]]) -> tuple[Any, ...]:
@@ -187,7 +188,7 @@ class _Reader:
             count *= self.int()
         if self.at + 4 * count > len(self.data):
             raise ValueError("a tensor past the end")
-        out = np.frombuffer(self.data, "<f4", count, self.at).astype(np.float32)
+        out = np.frombuffer(self.data, "<f4", count, self.at).astype(np.float32, copy=False)
         self.at += 4 * count
         return out
 

@@ -214,12 +214,12 @@ def _unexplained_score(excess: np.ndarray, fine: np.ndarray, motion: np.ndarray,
 
     gone = np.clip((0.6 - fine) / 0.45, 0.0, 1.0)  # all of it from 0.15 kept
     still = np.clip((MOTION_AROUND - motion) / (MOTION_AROUND - STILL_AROUND), 0.0, 1.0)
-    return np.asarray(np.maximum.reduce([
+    return np.asarray(np.max(np.stack([
         np.clip((excess - 25) / 100, 0.0, 1.0),
         DETAIL_LEAD * np.clip((0.6 - fine) / 0.6, 0.0, 1.0),
         gone * np.clip((excess - 5) / 25, 0.0, 1.0) * still,
         FAINT_LEAD * np.clip((FAINT - faded) / 0.3, 0.0, 1.0)
-        * np.clip((excess - 8) / 12, 0.0, 1.0)]))
+        * np.clip((excess - 8) / 12, 0.0, 1.0)]), axis=0))
 
 
 def _contrast_step(looks: _Rolling, i: int, before: int, after: int, first: int
@@ -598,9 +598,9 @@ def _closest(past: np.ndarray, step: np.ndarray, hot: np.ndarray) -> int:
     fits = past <= JUMP_MATCH * step
     k = int(np.argmin(past.mean(axis=1)))
     count = fits.sum(axis=1)
-    if count[k] + _partly(hot, past[k], step) >= 2 or count.max() < 2:
+    if count[k] + _partly(hot, past[k], step) >= 2 or np.max(count) < 2:
         return k
-    most = np.flatnonzero(count == count.max())
+    most = np.flatnonzero(count == np.max(count))
     return int(most[np.argmin((past[most] * fits[most]).sum(axis=1))])
 
 
