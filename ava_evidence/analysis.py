@@ -142,7 +142,7 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
     """One decode at analysis size feeding every measure frame by frame (the motion
     features, and the faces where asked), then the shots: per-frame features only are
     kept, so memory follows the clip's length, not its pictures."""
-    from contextlib import closing
+    from contextlib import closing, nullcontext
 
     from .background import InOrder
     from .decode import iter_luma, read_ahead
@@ -153,16 +153,17 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
     motion = MotionMeter(max(index.fps, 1.0))
     face = FaceMeter(max(index.fps, 1.0)) if faces else None
     with closing(read_ahead(iter_luma(index, DECODE_WIDTH, on_progress=on_progress))) as frames, \
-            InOrder() as faces_behind:  # the faces are measured on a thread of their own
+            (InOrder() if face is not None else nullcontext(None)) as faces_behind:
+        # the faces are measured on a thread of their own, beside the motion
         for i, luma in frames:
             motion.add(luma)
-            if face is not None:
+            if face is not None and faces_behind is not None:
                 # most likely a new shot (a cut, a blank frame in a fade through black,
                 # the end of a dissolve): follow faces anew
                 empty = blank(motion.features.contrast[-1])
                 if empty or motion.faded_in or lost(motion.features.cells[-1]) >= CUT_SHARE:
                     faces_behind.call(face.cut, i)
-                if not empty and i % face.step == 0:  # else the next frame is searched
+                if not empty and face.wants(i):  # else the next frame is searched
                     faces_behind.call(face.add, i, luma)
     shots = find_shots(motion.features, max(index.fps, 1.0))
     return _Measured(motion.features, shots, face.samples if face is not None else None)

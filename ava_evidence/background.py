@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 _DONE = None
+"""Queued last: the thread ends when it takes it."""
 
 
 class InOrder:
@@ -32,7 +33,11 @@ class InOrder:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
         if kind is None:
-            self.join()
+            try:
+                self.join()
+            except BaseException:  # Ctrl-C while waiting: what waits is dropped
+                self._stop.set()
+                raise
             return
         self._stop.set()
         self._put(_DONE)
@@ -49,6 +54,7 @@ class InOrder:
         self._raise()
 
     def _put(self, entry: tuple[Callable[..., Any], tuple[Any, ...]] | None) -> None:
+        """Queue ``entry``, unless the thread has ended (then nothing would take it)."""
         while self._thread.is_alive():
             try:
                 self._calls.put(entry, timeout=0.1)

@@ -994,8 +994,10 @@ def main() -> None:
 
     from . import signals
 
-    # numpy's OpenBLAS starts a spinning thread per core when imported; nothing here
-    # multiplies matrices, and on a small machine those threads take CPU from the decoder.
+    # numpy's OpenBLAS starts a spinning thread per core when imported; its only matrix
+    # products here are the face network's (facenet.py), small enough that one thread
+    # does them about as fast (20 ms a face against 16), and the other threads would take
+    # CPU from the decoder and the faces' own thread on a small machine.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     signals.install()  # SIGTERM and SIGHUP clean up as Ctrl-C does
     try:

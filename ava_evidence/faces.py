@@ -203,8 +203,12 @@ class FaceMeter:
     def __post_init__(self) -> None:
         self._loading = _Loader()
 
+    def wants(self, i: int) -> bool:
+        """Whether frame ``i`` is one of the samples (about SAMPLES_PER_SECOND a second)."""
+        return i % self.step == 0
+
     def add(self, i: int, luma: np.ndarray) -> None:
-        if i % self.step:
+        if not self.wants(i):
             return
         det = self._loading.detector()
         self._tracks = [t for t in self._tracks if i - t.last <= 1.5 * self.fps]

