@@ -14,8 +14,9 @@ _DONE = None
 
 
 class InOrder:
-    """``call`` queues a call (up to ``depth`` waiting) and returns at once; the calls run
-    in the order they were queued. The first error a call raises is raised again to the
+    """``call`` queues a call and returns, waiting only while ``depth`` calls already wait
+    (so the caller runs at most that far ahead); the calls run in the order they were
+    queued. The first error a call raises is raised again to the
     caller, by its next ``call`` or by ``join`` (leaving the ``with`` block joins); no call
     runs after it. Leaving the block by an error drops the calls still waiting."""
 

@@ -68,7 +68,7 @@ class ResNet:
 
 
 def load(path: Path) -> ResNet:
-    """The network in ``path`` (about 70 ms to read, as dlib takes)."""
+    """The network in ``path`` (about 50 ms to read, about what dlib takes)."""
     from .errors import AvaError
 
     net = _read(path.read_bytes())
