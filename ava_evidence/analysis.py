@@ -165,6 +165,8 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
                     faces_behind.call(face.cut, i)
                 if not empty and face.wants(i):  # else the next frame is searched
                     faces_behind.call(face.add, i, luma)
+        if face is not None and faces_behind is not None:
+            faces_behind.call(face.finish)
     shots = find_shots(motion.features, max(index.fps, 1.0))
     return _Measured(motion.features, shots, face.samples if face is not None else None)
 

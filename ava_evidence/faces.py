@@ -15,8 +15,9 @@ Per face and shot, against the face's own first second:
   image shows it too, APART_AGREES), and their width for their spacing (the five points
   barely follow it, and it drifts with expression: alone, a lead);
 - the embedding's distance (dlib's own rule: 0.6 or more is another person), every
-  EMBED_EVERY, more often where the face's look or its last embedding strayed, and back
-  over the faces seen since the last one where that strayed (SUSPECT);
+  EMBED_EVERY, more often where the face's look or its last embedding strayed, at its
+  last sample when it is no longer followed, and back over the faces seen since the last
+  one where that strayed (SUSPECT);
 - the aligned face's look (a 64-pixel chip), only to find where a change began;
 - its shape read from the image (faceshape.py): the lower face's width, the eyes' size
   and spacing, which the five points cannot follow; alone, a lead (SHAPE_LEAD).
@@ -196,12 +197,18 @@ class FaceMeter:
 
     def cut(self, frame: int) -> None:
         """A new shot starts here: faces are followed anew (and looked for at once)."""
-        self._tracks = []
+        self.finish()
         self._last_full = -(10 ** 9)
         self._shot_start = frame
 
     def __post_init__(self) -> None:
         self._loading = _Loader()
+
+    def finish(self) -> None:
+        """The shot or the clip ends here: each face's last moments are embedded (_close)."""
+        for t in self._tracks:
+            self._close(t)
+        self._tracks = []
 
     def wants(self, i: int) -> bool:
         """Whether frame ``i`` is one of the samples (about SAMPLES_PER_SECOND a second)."""
@@ -211,6 +218,9 @@ class FaceMeter:
         if not self.wants(i):
             return
         det = self._loading.detector()
+        for t in self._tracks:
+            if i - t.last > 1.5 * self.fps:
+                self._close(t)
         self._tracks = [t for t in self._tracks if i - t.last <= 1.5 * self.fps]
         boxes: list[Box] = []
         weak: list[tuple[_Track, Box]] = []
@@ -322,6 +332,17 @@ class FaceMeter:
                 if at - s.frame >= CHECK_EVERY * self.fps and abs(s.yaw - pose) <= WHO_POSE_TOL:
                     s.embedding = rec.describe([chip])[0]
                     at = s.frame
+
+    def _close(self, track: _Track) -> None:
+        """Who a face was at its last sample, once it is no longer followed, where it was
+        embedded after its first second (a face seen only for a short shot never is): a
+        change of who it is that the shot or the clip ends on, as a cross-fade to another
+        face begun in its last second, is seen nowhere else; and where that one is far from
+        the first second's, the samples before it too (SUSPECT), to date it."""
+        if track.unembedded or not track.pending or self._models is None:
+            return
+        sample, face = track.pending[-1]
+        self._embed(track, sample, face, self._models[1], False)
 
     def _shape(self, track: _Track, sample: FaceSample, luma: np.ndarray, landmarks: Any,
                first: bool) -> None:
@@ -862,6 +883,21 @@ def _image_disagrees(rows: list[_Row], spacing: float) -> bool:
     return len(aparts) >= 3 and float(np.median(aparts)) * np.sign(spacing) < APART_AGREES
 
 
+def _shown_from(rows: list[_Row], at: int, peak: float, base_end: int, fps: float
+                ) -> tuple[int, tuple[list[float | None], float]] | None:
+    """Where the face's image began to show the eyes moved the way the landmarks say, for
+    good (APART_AGREES), if later than the landmarks' row ``at``; with the image's series
+    and level to date it back on. Raised brows or a nod move the landmarks' spacing too,
+    not the image: an animated face whose brows rose in its second second read 40% apart
+    from then on, before its eyes were moved apart."""
+    apart = _smooth(_series(rows, "apart"))
+    way = 1.0 if peak > 0 else -1.0
+    shown = [None if v is None else max(0.0, way * v) for v in apart]
+    frames = [r.frame for r in rows]
+    seen = _sustained(shown, APART_AGREES, base_end, frames, LASTING * fps, rising_end=True)
+    return None if seen is None or seen <= at else (seen, (shown, APART_AGREES))
+
+
 class _ShapeChange(NamedTuple):
     row: int
     """Where the change was found."""
@@ -938,6 +974,8 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
             if name == "spacing" and _image_disagrees(rows[at:], peak):
                 doubted.add(name)
                 score = min(score, SHAPE_LEAD)
+            elif name == "spacing" and (shown := _shown_from(rows, at, peak, base_end, fps)):
+                at, began[name] = shown  # dated where the image shows it
             # The five points barely follow an eye's width (3 to 5% for eyes grown 40%) and
             # drift with expression (an animated face's untouched eyes read 16% wider): the
             # eyes' size from them is a lead, as a shape read from the image is.
@@ -948,7 +986,11 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     firsts = [d for d in dists[:base_end] if d is not None]
     spread = _farthest(firsts) if firsts else 0.1
     limit = min(0.5, max(0.4, 3.5 * spread))
-    at = _sustained(dists, limit, base_end, frames, LASTING * fps, rising_end=True)
+    # the last embedding alone counts only where the shot ends on it, not a face turning
+    # away (its last embeddings, as it starts to turn, stray)
+    last = max((r.frame for r, d in zip(rows, dists, strict=True) if d is not None), default=0)
+    at = _sustained(dists, limit, base_end, frames, LASTING * fps,
+                    rising_end=shot[1] - last <= LASTING * fps)
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
         found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))

@@ -123,6 +123,20 @@ def test_eyes_apart_by_the_landmarks_only_are_a_lead_where_the_image_does_not_sh
     assert ("its eyes are about 20% farther apart" in found.words) is seen
 
 
+def test_eyes_apart_are_dated_where_the_image_began_to_show_them_apart() -> None:
+    """Raised brows read as eyes 40% apart by the landmarks from row 8 (frame 32), while
+    the face's image shows nothing; from row 14 (frame 56) the image moves the eyes 6%
+    apart as well: the change is seen, and it began at frame 56, not 32. Where the image
+    showed them apart from row 8 on, frame 32 stands."""
+    later = _apart_rows(0.4, [0.0] * 6 + [0.06] * 10)
+    found = _onset(INDEX, later, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and (found.index, found.score) == (56, 1.0)
+    assert "eyes up to 40% farther apart (for the size of the face)" in found.reason
+    at_once = _onset(INDEX, _apart_rows(0.4, [0.06] * 16), "the face", (0, 200),  # type: ignore[arg-type]
+                     24.0)
+    assert at_once is not None and (at_once.index, at_once.score) == (32, 1.0)
+
+
 def test_eyes_closer_by_the_landmarks_need_the_image_to_show_them_closer() -> None:
     """The other way: eyes 20% closer together count where the image moves them closer
     (-0.05), not where it moves them apart."""
@@ -531,6 +545,39 @@ def test_faces_turned_away_from_the_first_seconds_turn_are_not_embedded_back() -
     assert rec.asked == [60, 50]
 
 
+def _ending(far: float, *, embedded: bool = True) -> tuple[FaceMeter, _Who]:
+    """A face followed at 30 fps, embedded after its first second (``embedded``) or never,
+    seen at frames 70, 80 and 90 since, its last sample ``far`` from its first second's."""
+    meter, rec = FaceMeter(30.0), _Who()
+    meter._models = (None, rec)
+    track = _Track(0, (0.0, 0.0, 100.0, 100.0), 90, who=_first_second(0.1))
+    if not embedded:
+        track.unembedded = [_chip(0.0, s.frame) for s in track.who]
+    track.pending = [(_sample(f), _chip(0.3 if f < 90 else far, f)) for f in (70, 80, 90)]
+    meter._tracks = [track]
+    return meter, rec
+
+
+@pytest.mark.parametrize(("far", "asked"), [(0.5, [90, 80, 70]), (0.05, [90])])
+def test_a_face_s_last_sample_is_embedded_when_its_shot_ends(far: float,
+                                                              asked: list[int]) -> None:
+    """A cross-fade to another face begun in the shot's last second shows only in its last
+    samples: when the shot ends, the face's last sample is embedded, and where it is far
+    from the first second's (0.5), the samples before it too, CHECK_EVERY apart, to date
+    it; near (0.05), no other."""
+    meter, rec = _ending(far)
+    meter.cut(100)
+    assert rec.asked == asked and meter._tracks == []
+
+
+def test_a_face_never_embedded_after_its_first_second_is_not_when_the_clip_ends() -> None:
+    """A face seen only for a short shot never needed its first second embedded; its end
+    does not make it (that would cost the first second's embeddings too)."""
+    meter, rec = _ending(0.5, embedded=False)
+    meter.finish()
+    assert rec.asked == [] and meter._tracks == []
+
+
 def test_far_is_at_most_the_suspect_distance_however_much_the_first_second_spread() -> None:
     back, _, track = _embedded_since_last(SUSPECT, [50], spread=0.5)
     assert track.suspect and back == [50]
@@ -601,6 +648,22 @@ def test_one_odd_embedding_in_the_first_second_does_not_raise_the_faces_limit(
     got = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
     assert got is not None and got.index == 56
     assert "face embedding distance up to 0.43" in got.reason
+
+
+@pytest.mark.parametrize(("shot_end", "found"), [(48, True), (200, False)])
+def test_a_last_embedding_alone_counts_only_where_the_shot_ends_on_it(shot_end: int,
+                                                                      found: bool) -> None:
+    """A face whose last embedding (frame 44) is far from its first second's, after one
+    rising towards it: a change the shot ends on (at frame 48) is found, dated where it
+    left the first second's range (frame 32); the same where the shot goes on for more
+    than half a second is a face that turned away (its last embeddings stray as it starts
+    to turn) and is not."""
+    dists = {0: 0.06, 1: 0.05, 2: 0.06, 3: 0.04, 4: 0.06, 5: 0.05, 8: 0.1, 10: 0.3, 11: 0.6}
+    rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), 0.02) for k in range(12)]
+    got = _onset(INDEX, rows, "the face", (0, shot_end), 24.0)  # type: ignore[arg-type]
+    assert (got is not None) is found
+    if got is not None:
+        assert got.index == 32 and "face embedding distance up to 0.60" in got.reason
 
 
 @pytest.mark.parametrize(("firsts", "found"), [([0.12, 0.12, 0.12, 0.3], True),

@@ -170,8 +170,9 @@ def test_a_face_after_a_black_first_frame_is_searched_for_at_once(tmp_path: Path
 def test_a_face_is_embedded_only_once_a_later_sample_is(tmp_path: Path) -> None:
     """Each embedding costs about 80 ms: the first second's are made only when a later one
     is due, so a face seen for 2.5 s is never embedded, and is still measured by its
-    landmarks and image; one seen for 4 s has its whole first second embedded."""
-    for seconds, embedded in ((2.5, set()), (4, {0, 4, 8, 12, 16, 20, 68})):
+    landmarks and image; one seen for 4 s has its whole first second embedded, and its
+    last sample (frame 92) when the clip ends (FaceMeter.finish)."""
+    for seconds, embedded in ((2.5, set()), (4, {0, 4, 8, 12, 16, 20, 68, 92})):
         index = index_clip(motionclips.face_look_clip(tmp_path / f"{seconds}.mp4",
                                                       seconds=seconds, change_at=1.2,
                                                       eye_size=1.4))
