@@ -218,10 +218,10 @@ class FaceMeter:
         if not self.wants(i):
             return
         det = self._loading.detector()
-        for t in self._tracks:
-            if i - t.last > 1.5 * self.fps:
-                self._close(t)
-        self._tracks = [t for t in self._tracks if i - t.last <= 1.5 * self.fps]
+        lost = [i - t.last > 1.5 * self.fps for t in self._tracks]
+        for t in (t for t, gone in zip(self._tracks, lost, strict=True) if gone):
+            self._close(t)
+        self._tracks = [t for t, gone in zip(self._tracks, lost, strict=True) if not gone]
         boxes: list[Box] = []
         weak: list[tuple[_Track, Box]] = []
         for t in self._tracks:
@@ -334,12 +334,13 @@ class FaceMeter:
                     at = s.frame
 
     def _close(self, track: _Track) -> None:
-        """Who a face was at its last sample, once it is no longer followed, where it was
-        embedded after its first second (a face seen only for a short shot never is): a
-        change of who it is that the shot or the clip ends on, as a cross-fade to another
-        face begun in its last second, is seen nowhere else; and where that one is far from
-        the first second's, the samples before it too (SUSPECT), to date it."""
-        if track.unembedded or not track.pending or self._models is None:
+        """Who a face was at its last sample, once it is no longer followed. A change of
+        who it is that the shot or the clip ends on (a cross-fade to another face begun in
+        its last second) shows nowhere else. Where that embedding is far from the first
+        second's, the samples before it are embedded too (SUSPECT), to date the change. A
+        face without a first second embedded after it (a short shot) is left alone: it has
+        nothing to be compared with, and embedding its first second costs more."""
+        if track.unembedded or not track.who or not track.pending or self._models is None:
             return
         sample, face = track.pending[-1]
         self._embed(track, sample, face, self._models[1], False)
@@ -883,8 +884,8 @@ def _image_disagrees(rows: list[_Row], spacing: float) -> bool:
     return len(aparts) >= 3 and float(np.median(aparts)) * np.sign(spacing) < APART_AGREES
 
 
-def _shown_from(rows: list[_Row], at: int, peak: float, base_end: int, fps: float
-                ) -> tuple[int, tuple[list[float | None], float]] | None:
+def _shown_from(rows: list[_Row], at: int, peak: float, base_end: int, shot_end: int,
+                fps: float) -> tuple[int, tuple[list[float | None], float]] | None:
     """Where the face's image began to show the eyes moved the way the landmarks say, for
     good (APART_AGREES), if later than the landmarks' row ``at``; with the image's series
     and level to date it back on. Raised brows or a nod move the landmarks' spacing too,
@@ -894,8 +895,18 @@ def _shown_from(rows: list[_Row], at: int, peak: float, base_end: int, fps: floa
     way = 1.0 if peak > 0 else -1.0
     shown = [None if v is None else max(0.0, way * v) for v in apart]
     frames = [r.frame for r in rows]
-    seen = _sustained(shown, APART_AGREES, base_end, frames, LASTING * fps, rising_end=True)
+    seen = _sustained(shown, APART_AGREES, base_end, frames, LASTING * fps,
+                      rising_end=_shot_ends_on(frames, shown, shot_end, fps))
     return None if seen is None or seen <= at else (seen, (shown, APART_AGREES))
+
+
+def _shot_ends_on(frames: list[int], values: list[float | None], shot_end: int, fps: float
+                  ) -> bool:
+    """Whether the shot ends within LASTING of a measure's last value, so that a change
+    the shot ends on may be shorter than LASTING. Where the measures stop without the
+    shot ending, the face turned away, and what a turn begins does not count."""
+    last = max((f for f, v in zip(frames, values, strict=True) if v is not None), default=0)
+    return shot_end - last <= LASTING * fps
 
 
 class _ShapeChange(NamedTuple):
@@ -924,10 +935,8 @@ def _shape_changes(rows: list[_Row], base_end: int, shot_end: int, fps: float
         grown = [None if v is None else max(0.0, v) for v in smooth]
         own = max((abs(v) for v in smooth[:base_end] if v is not None), default=0.0)
         threshold = max(SHAPE_FLOOR, 4 * _noise(smooth, base_end), own)
-        last = max((r for r, v in zip(frames, grown, strict=True) if v is not None),
-                   default=0)
         at = _sustained(grown, threshold, base_end, frames, LASTING * fps,
-                        rising_end=shot_end - last <= LASTING * fps)
+                        rising_end=_shot_ends_on(frames, grown, shot_end, fps))
         if at is not None:
             peak = max(v for v in grown[at:] if v is not None)
             out[name] = _ShapeChange(at, peak, SHAPE_LEAD * min(1.0, peak / (2 * threshold)),
@@ -974,7 +983,8 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
             if name == "spacing" and _image_disagrees(rows[at:], peak):
                 doubted.add(name)
                 score = min(score, SHAPE_LEAD)
-            elif name == "spacing" and (shown := _shown_from(rows, at, peak, base_end, fps)):
+            elif name == "spacing" and (shown := _shown_from(rows, at, peak, base_end,
+                                                             shot[1], fps)):
                 at, began[name] = shown  # dated where the image shows it
             # The five points barely follow an eye's width (3 to 5% for eyes grown 40%) and
             # drift with expression (an animated face's untouched eyes read 16% wider): the
@@ -988,9 +998,8 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     limit = min(0.5, max(0.4, 3.5 * spread))
     # the last embedding alone counts only where the shot ends on it, not a face turning
     # away (its last embeddings, as it starts to turn, stray)
-    last = max((r.frame for r, d in zip(rows, dists, strict=True) if d is not None), default=0)
     at = _sustained(dists, limit, base_end, frames, LASTING * fps,
-                    rising_end=shot[1] - last <= LASTING * fps)
+                    rising_end=_shot_ends_on(frames, dists, shot[1], fps))
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
         found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))

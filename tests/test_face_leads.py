@@ -137,6 +137,18 @@ def test_eyes_apart_are_dated_where_the_image_began_to_show_them_apart() -> None
     assert at_once is not None and (at_once.index, at_once.score) == (32, 1.0)
 
 
+@pytest.mark.parametrize(("shot_end", "onset"), [(200, 32), (96, 84)])
+def test_an_image_that_shows_the_eyes_apart_only_at_the_end_dates_them_so_only_there(
+        shot_end: int, onset: int) -> None:
+    """Eyes 40% apart by the landmarks from frame 32; the image bears them out (0.03 and
+    0.01 by turns), steadily apart only in its last two samples (frames 84 and 88). Where
+    the shot goes on after them, that is no start of anything: the change is dated at 32,
+    as the landmarks say. Where the shot ends on them, it began there."""
+    rows = _apart_rows(0.4, [0.03, 0.01] * 7 + [0.03, 0.03])
+    found = _onset(INDEX, rows, "the face", (0, shot_end), 24.0)  # type: ignore[arg-type]
+    assert found is not None and (found.index, found.score) == (onset, 1.0)
+
+
 def test_eyes_closer_by_the_landmarks_need_the_image_to_show_them_closer() -> None:
     """The other way: eyes 20% closer together count where the image moves them closer
     (-0.05), not where it moves them apart."""
@@ -568,6 +580,15 @@ def test_a_face_s_last_sample_is_embedded_when_its_shot_ends(far: float,
     meter, rec = _ending(far)
     meter.cut(100)
     assert rec.asked == asked and meter._tracks == []
+
+
+def test_a_face_unseen_for_over_1_5_s_has_its_last_sample_embedded_as_it_is_let_go() -> None:
+    """A face last seen at frame 90 and not found again by frame 140 (1.67 s later at 30
+    fps) is no longer followed: its last sample is embedded then, as at a shot's end."""
+    meter, rec = _ending(0.05)
+    meter._loading = SimpleNamespace(detector=lambda: _ScriptedDetector({}))
+    meter.add(140, np.zeros((120, 160), np.uint8))
+    assert rec.asked == [90] and meter._tracks == []
 
 
 def test_a_face_never_embedded_after_its_first_second_is_not_when_the_clip_ends() -> None:
