@@ -218,10 +218,13 @@ class FaceMeter:
         if not self.wants(i):
             return
         det = self._loading.detector()
-        lost = [i - t.last > 1.5 * self.fps for t in self._tracks]
-        for t in (t for t, gone in zip(self._tracks, lost, strict=True) if gone):
-            self._close(t)
-        self._tracks = [t for t, gone in zip(self._tracks, lost, strict=True) if not gone]
+        kept = []
+        for t in self._tracks:  # a face unseen for 1.5 s is let go
+            if i - t.last > 1.5 * self.fps:
+                self._close(t)
+            else:
+                kept.append(t)
+        self._tracks = kept
         boxes: list[Box] = []
         weak: list[tuple[_Track, Box]] = []
         for t in self._tracks:
