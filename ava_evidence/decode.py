@@ -393,7 +393,6 @@ def iter_luma(index: ClipIndex, width: int, *,
     far below a pixel of the small image).
     """
     import av
-    import cv2
     import numpy as np
 
     pts_to_index = _pts_index(index)
@@ -422,7 +421,7 @@ def iter_luma(index: ClipIndex, width: int, *,
             y = orient(y, index.orientation)
             dw, dh = index.display_size
             h = max(1, round(width * dh / dw))
-            yield i, cv2.resize(np.ascontiguousarray(y), (width, h), interpolation=cv2.INTER_AREA)
+            yield i, shrink(np.ascontiguousarray(y), width, h)
             if on_progress is not None and i % step == 0:
                 on_progress("measure", i + 1, total)
     except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:
@@ -430,6 +429,22 @@ def iter_luma(index: ClipIndex, width: int, *,
         raise damaged(index, max(previous, 0)) from e
     finally:
         container.close()
+
+
+def shrink(y: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``y`` resized to ``width`` x ``height`` as OpenCV's INTER_AREA does. Where that is
+    a whole odd factor (a 1080p frame to 640 wide: 3), each pixel is the rounded mean of
+    its block, and a box filter read every k pixels gives the same pixels at about a third
+    of the cost (INTER_AREA has a fast path for a factor of 2 only)."""
+    import cv2
+    import numpy as np
+
+    k = y.shape[1] // width
+    if k >= 3 and k % 2 and y.shape == (k * height, k * width):
+        box: np.ndarray = cv2.boxFilter(y, -1, (k, k), anchor=(0, 0))[::k, ::k]
+        return np.ascontiguousarray(box)
+    area: np.ndarray = cv2.resize(y, (width, height), interpolation=cv2.INTER_AREA)
+    return area
 
 
 def read_ahead(items: Iterator[T], depth: int = 8) -> Generator[T, None, None]:

@@ -220,6 +220,27 @@ def test_iter_luma_decodes_on_measure_threads(clips: ClipStore,
     assert opened == [1]
 
 
+@pytest.mark.parametrize(("height", "width", "to"), [
+    (1080, 1920, 640), (1920, 1080, 640), (2160, 3840, 1280), (1800, 3200, 640),
+    (720, 1280, 640), (1088, 1920, 640), (1083, 1920, 640), (360, 640, 640), (9, 15, 5)])
+def test_shrink_gives_opencvs_area_pixels(height: int, width: int, to: int) -> None:
+    """The analysis frames are the same pixels whichever way they are shrunk (a box filter
+    read every k pixels for a whole odd factor, INTER_AREA otherwise), noise and steps
+    alike."""
+    import cv2
+
+    from ava_evidence.decode import shrink
+
+    rng = np.random.default_rng(height + width)
+    y = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    y[height // 3:, : width // 2] = 255  # a hard edge, and a run of full white
+    h = round(to * height / width)
+    want = cv2.resize(y, (to, h), interpolation=cv2.INTER_AREA)
+    got = shrink(y, to, h)
+    assert got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+
+
 def test_single_late_frame_seeks_directly(clips: ClipStore) -> None:
     index = index_clip(clips.path("h264_bframes"))
     stats = DecodeStats()
