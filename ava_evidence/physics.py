@@ -313,11 +313,14 @@ def _faint_led(ch: _Change) -> bool:
     coming or going."""
     import numpy as np
 
+    if ch.contrast > FAINT:
+        return False  # it did not turn faint
     if ch.faint_only:
         return True
     held = _unexplained_score(np.asarray([ch.excess]), np.asarray([ch.detail]),
                               np.asarray([ch.moving]), np.ones(1))
-    return float(held[0]) < ch.score
+    # the score was reckoned in float32: a held score equal to it may read a hair under
+    return float(held[0]) < ch.score - 1e-6
 
 
 def _faint_words(ratio: float) -> str:

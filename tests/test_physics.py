@@ -1070,3 +1070,18 @@ def test_pictures_pooled_together_are_pooled_as_one_by_one(
             want = cv2.resize(p, size, interpolation=cv2.INTER_AREA)
             assert g.shape == (size[1], size[0])
             np.testing.assert_allclose(g, want, rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize("fine", [0.3, 0.9])
+def test_a_change_whose_contrast_held_is_not_said_to_turn_faint(fine: float) -> None:
+    """The ticket says "turns faint" only where the contrast dropped: a change scored in
+    float32 (as the shot's arrays are) reads the same as its score reckoned again with the
+    contrast held, not a hair over it."""
+    for excess in np.arange(20, 130, 0.7, dtype=np.float32):
+        score = physics._unexplained_score(*(np.asarray([v], np.float32)
+                                             for v in (excess, fine, 0.2, 1.0)))
+        held = physics._Change(0.0, 10, 0, float(score[0]), float(excess), 5.0, 0.2, fine,
+                               False, 1.0, False)
+        assert not physics._faint_led(held)
+        faint = held._replace(contrast=0.6, faint_only=True)
+        assert physics._faint_led(faint)
