@@ -836,13 +836,14 @@ def _series(rows: list[_Row], measure: str) -> list[float | None]:
     return [getattr(r, measure) for r in rows]
 
 
-def _describe(rows: list[_Row], first: int, found: dict[str, tuple[int, float, float]],
-              began: dict[str, tuple[list[float | None], float]], doubted: set[str]
+def _describe(rows: list[_Row], found: dict[str, tuple[int, float, float]],
+              quoted: dict[str, list[float | None]], doubted: set[str]
               ) -> tuple[list[str], list[tuple[int, str]]]:
     """The reason's parts, and the ticket's words with the frame that shows each: the eyes
     (the plainest of their measures, landmarks first where they score as high), the lower
-    face, then who it is. Each frame is where the measure found went farthest (on the
-    series it was found on, so a blink's dip is never the frame named). A measure in
+    face, then who it is. Each frame is where the measure found went farthest from where it
+    was found on (``found``'s row: the number said is that one, from the series ``quoted``
+    gives, so a blink's dip is never the frame named, nor a frame before it). A measure in
     ``doubted`` comes last and says that the face's image does not show it: the ticket
     leads with what the image bears out."""
     told: list[tuple[bool, str, tuple[int, str]]] = []
@@ -851,7 +852,7 @@ def _describe(rows: list[_Row], first: int, found: dict[str, tuple[int, float, f
         m = max((m for m in group if m in found), key=lambda m: found[m][2], default=None)
         if m is None:
             continue
-        peak, at = found[m][1], _peak_row(rows, first, began[m][0])
+        peak, at = found[m][1], _peak_row(rows, found[m][0], quoted[m])
         if m in _IMAGE_WORDS:
             what, moved, words = _IMAGE_WORDS[m]
             told.append((False, f"{what} than in the shot's first second (its aligned image "
@@ -869,7 +870,7 @@ def _describe(rows: list[_Row], first: int, found: dict[str, tuple[int, float, f
         peak = found["distance"][1]
         told.append((False, f"face embedding distance up to {peak:.2f} from the first second "
                             f"(0.6 or more: another person)",
-                     (_peak_row(rows, first, _series(rows, "distance")),
+                     (_peak_row(rows, found["distance"][0], quoted["distance"]),
                       "it no longer looks like the same person as at the start of the shot"
                       if peak >= OTHER_PERSON else
                       "its features no longer match the start of the shot")))
@@ -965,6 +966,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     # per measure, how far each row is from the first second, and from where it counts as
     # having begun to change (to go back from the moment found to where it began)
     began: dict[str, tuple[list[float | None], float]] = {}
+    quoted: dict[str, list[float | None]] = {}  # per measure, the series its number is from
     frames = [r.frame for r in rows]
     # Eye size counts only when the eyes grow: dlib draws the corners of a closing or
     # squinting eye closer together, but no expression widens an eye from corner to corner.
@@ -988,7 +990,10 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                 score = min(score, SHAPE_LEAD)
             elif name == "spacing" and (shown := _shown_from(rows, at, peak, base_end,
                                                              shot[1], fps)):
-                at, began[name] = shown  # dated where the image shows it
+                at, began[name] = shown  # dated where the image shows it, as much as
+                peak = max((v for v in smooth[at:] if v is not None), key=abs)  # from there
+                score = min(1.0, max(0.0, (abs(peak) - 0.05) / 0.14))
+            quoted[name] = size
             # The five points barely follow an eye's width (3 to 5% for eyes grown 40%) and
             # drift with expression (an animated face's untouched eyes read 16% wider): the
             # eyes' size from them is a lead, as a shape read from the image is.
@@ -1012,9 +1017,11 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
         since = [d for d in dists[base_end:at] if d is not None]
         usual = float(np.percentile(since, 25)) if len(since) >= 3 else 0.0
         began["distance"] = (dists, max(spread, usual))
+        quoted["distance"] = dists
     for name, change in _shape_changes(rows, base_end, shot[1], fps).items():
         found[name] = (change.row, change.peak, change.score)
         began[name] = (change.grown, change.level)
+        quoted[name] = change.grown
     if not found:
         return None
     measure, (first, _, _) = min(found.items(), key=lambda kv: kv[1][0])
@@ -1042,7 +1049,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     else:
         k = _began(series, level, first, base_end)
     onset = rows[k].frame
-    parts, said = _describe(rows, first, found, began, doubted)
+    parts, said = _describe(rows, found, quoted, doubted)
     at_frame, what = said[0]
     numbers = {key: abs(found.get(m, (0, 0.0, 0.0))[1]) for m, key in _VALUE_KEYS.items()}
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),

@@ -137,6 +137,22 @@ def test_eyes_apart_are_dated_where_the_image_began_to_show_them_apart() -> None
     assert at_once is not None and (at_once.index, at_once.score) == (32, 1.0)
 
 
+def test_eyes_dated_where_the_image_shows_them_are_said_as_far_apart_as_from_there() -> None:
+    """The landmarks read the eyes 40% apart from frame 32 to 52 (raised brows), then 15%
+    (the brows down, the eyes moved apart), while the image shows it from frame 56 only.
+    Dated at 56, the change is said and scored as the 15% measured from there, at a frame
+    from there: not the brows' 40% before it."""
+    rows = _apart_rows(0.4, [0.0] * 6 + [0.06] * 10)
+    rows = [replace(r, spacing=0.15) if r.frame >= 56 else r for r in rows]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 56
+    assert found.score == pytest.approx((0.15 - 0.05) / 0.14)
+    assert "eyes up to 15% farther apart (for the size of the face)" in found.reason
+    assert found.words == ("the face has changed: its eyes are about 15% farther apart than "
+                           "at the start of the shot")
+    assert found.values["eye_spacing_change"] == pytest.approx(0.15)
+
+
 @pytest.mark.parametrize(("shot_end", "onset"), [(200, 32), (96, 84)])
 def test_an_image_that_shows_the_eyes_apart_only_at_the_end_dates_them_so_only_there(
         shot_end: int, onset: int) -> None:
