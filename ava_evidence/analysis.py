@@ -179,13 +179,18 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     notes = _shot_notes(index, m.shots)
     measure = MEASURED[failure]
     unmeasured = None
+    # identity compares each face with its shot's first second: it needs a shot longer
+    # than that (else the clip's length, not its faces, is why it found nothing)
+    shortest = math.ceil(BASELINE_SECONDS * index.fps) + 1 if measure == "identity" else \
+        physics.MIN_FRAMES.get(measure, physics.MIN_FRAMES["physics"])
     if measure == "identity":
         from .faces import NO_FACE, NO_LATER, identity
 
         candidates, series, more = identity(index, m.faces or [], m.shots)
-        notes += more
-        unmeasured = "no face seen from the front" if NO_FACE in more else \
-            "no face followed past its first second" if NO_LATER in more else None
+        if _too_short(index, m.shots, shortest) is None:
+            notes += more
+            unmeasured = "no face seen from the front" if NO_FACE in more else \
+                "no face followed past its first second" if NO_LATER in more else None
     elif measure == "physics":
         candidates, series = physics.physics(index, m.features, m.shots)
     elif measure == "flicker":
@@ -195,8 +200,6 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     series["time_s"] = [round(float(t), 4) for t in index.frame_times]
     kept = [c for c in candidates if c.score >= MIN_SCORE]
     ranked = _suppress(sorted(kept, key=lambda c: -c.score))[:max(0, top)]
-    # identity asks as few frames as physics: its first second decides the rest
-    shortest = physics.MIN_FRAMES.get(measure, physics.MIN_FRAMES["physics"])
     short = _too_short(index, m.shots, shortest)
     if short is None and not ranked and unmeasured is None:
         # nothing found is no verdict where no shot lasts what a moment is compared with

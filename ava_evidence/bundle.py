@@ -178,6 +178,8 @@ def build(request: BuildRequest, *, catalog: Catalog | None = None,
         job = replace(job, warnings=(*job.warnings, chosen))
     job = _with_clip_facts(job, index)
     marks, suggestion = _marks(job, index, on_progress, ranked)
+    if not marks and suggestion is not None and (unmarked := _unmarked(job, suggestion)):
+        job = replace(job, warnings=(*job.warnings, unmarked))
     plan = frameplan.plan_frames(index, marks, job.failure)
     when = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     parent = job.target.parent
@@ -456,6 +458,22 @@ def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,
             "found no moment that stands out"
         raise UsageError(f"the measurement {why}, so {needs}")
     return marks, suggestion
+
+
+def _unmarked(job: Job, suggestion: Suggestion) -> str | None:
+    """The warning for --auto that marked nothing (a clip too short to measure, no face to
+    follow, nothing standing out), as build gives without --auto: the ticket then says only
+    what the user wrote."""
+    why = f"could not look ({suggestion.unmeasured})" if suggestion.unmeasured else \
+        "found no moment that stands out"
+    if job.failure.evidence.change == "gradual":
+        return (f"the measurement {why}, so the message does not say when the "
+                f"{job.failure.term} first appears, which support asks: add --mark TIME=WHAT "
+                f"at the moment it first shows.")
+    if not job.facts.note:
+        return (f"the measurement {why}, so the message does not say what goes wrong: add "
+                f"--mark TIME=WHAT where it shows, or describe it with --note.")
+    return None
 
 
 def preview(request: BuildRequest, index: ClipIndex, *, catalog: Catalog | None = None,

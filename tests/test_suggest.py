@@ -214,6 +214,45 @@ def test_auto_with_nothing_measured_asks_for_a_mark(made: dict[str, Path],
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("clip", "why"), [
+    ("smooth", "could not look (no face seen from the front)"),
+    ("short", "could not look (the clip is too short)")])
+def test_auto_that_marks_nothing_where_no_mark_is_needed_warns(
+        made: dict[str, Path], tmp_path: Path, clip: str, why: str) -> None:
+    """An identity ticket may go without a mark, but not silently: where --auto marked
+    nothing (no face to follow, or a clip shorter than a face's first second), the
+    user is told, as without --auto, and the manifest keeps the warning."""
+    path = made[clip] if clip in made else motionclips.ball_clip(
+        tmp_path / "short.mp4", seconds=5 / motionclips.FPS)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_cli("build", path, "--platform", "kling", "--id", "auto5", "--failure",
+                     "identity", "--auto", "-o", out / "e.zip")
+    warning = (f"the measurement {why}, so the message does not say when the Identity "
+               "Coherence Failure first appears, which support asks: add --mark TIME=WHAT at "
+               "the moment it first shows.")
+    assert result.stderr == f"Warning: {warning}\n"
+    doc = run_json("build", path, "--platform", "kling", "--id", "auto5", "--failure",
+                   "identity", "--auto", "-o", out / "f.zip")
+    assert warning in doc["manifest"]["warnings"]
+    assert [f["label"] for f in doc["manifest"]["frames"]] == ["start", "end"]
+
+
+def test_auto_that_marks_nothing_says_so_unless_a_note_says_what_goes_wrong(
+        made: dict[str, Path], tmp_path: Path) -> None:
+    """Prompt adherence needs no mark, and no measure looks for it: --auto then warns as
+    build does without it, that the message does not say what goes wrong, unless --note
+    does."""
+    args = ("build", made["smooth"], "--platform", "kling", "--id", "auto6", "--failure",
+            "prompt-adherence", "--prompt", "a red ball", "--auto")
+    result = run_cli(*args, "-o", tmp_path / "g.zip")
+    assert result.stderr == ("Warning: the measurement could not look (no automatic measure "
+                             "exists for it), so the message does not say what goes wrong: "
+                             "add --mark TIME=WHAT where it shows, or describe it with "
+                             "--note.\n")
+    assert run_cli(*args, "--note", "the ball is blue", "-o", tmp_path / "h.zip").stderr == ""
+
+
 def test_a_failure_no_measure_looks_for_is_not_measured_and_says_what_shows_it(
         made: dict[str, Path], tmp_path: Path) -> None:
     """Not "nothing stands out": nothing looked. The catalog says what shows that failure
@@ -278,9 +317,15 @@ def test_a_clip_too_short_to_measure_says_so(tmp_path: Path) -> None:
     assert doc["unmeasured"] == "the clip is too short"
     assert doc["notes"] == ["too short to measure: fewer than 3 frames"]
     five = motionclips.ball_clip(tmp_path / "five.mp4", seconds=5 / motionclips.FPS)
+    # identity compares a face with its shot's first second: shorter, the length is why,
+    # whatever faces it shows, and its notes say only that
     assert run_cli("suggest", five).stdout.splitlines()[0] == (
-        "Measured in five.mp4: not measured for identity (no face seen from the front); not "
-        "measured for physics, flicker or a stall (the clip is too short)")
+        "Measured in five.mp4: not measured for identity, physics, flicker or a stall (the "
+        "clip is too short)")
+    doc = run_json("suggest", five, "--failure", "identity")
+    assert (doc["unmeasured"], doc["notes"]) == (
+        "the clip is too short", [f"too short to measure: fewer than {motionclips.FPS + 1} "
+                                  "frames"])
     out = run_cli("suggest", five, "--failure", "physics").stdout.splitlines()
     assert out == ["Physics Prior Degeneration in five.mp4: not measured (the clip is too short)",
                    "  note: too short to measure: fewer than 24 frames"]
