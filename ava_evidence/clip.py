@@ -599,6 +599,18 @@ def _without_undecodable_end(index: ClipIndex) -> ClipIndex:
         trimmed.duration, index.duration, count))
 
 
+def _before_the_cut(shown: list[tuple[int, int]], last: tuple[int, int] | None,
+                    last_dts: int | None) -> list[tuple[int, int]]:
+    """The frames of a cut download (``shown``: (pts, duration) in presentation order)
+    that can be numbered as the whole clip numbers them. The packet the download stopped
+    in (``last``) may be cut short: it is never shown. Nor is a frame shown after it
+    (``last_dts`` on): every frame not read is decoded after it, so it may show before
+    such a frame (a B-frame is stored after the later frame it refers to). Kept, it would
+    take the missing frame's number."""
+    kept = [s for s in shown if s != last and (last_dts is None or s[0] <= last_dts)]
+    return kept or shown[:1]
+
+
 def _av_message(e: Exception) -> str:
     msg = getattr(e, "strerror", None) or str(e)
     return str(msg).strip().rstrip(".")
@@ -637,6 +649,7 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     next_report = 0
     read = 0  # non-empty packets, discarded ones included
     last: tuple[int, int] | None = None  # the last packet read, when it becomes a frame
+    last_dts: int | None = None  # and when it is decoded
     reordered = False  # some packet is shown at another time than it is decoded
     try:
         for packet in container.demux(stream):
@@ -649,7 +662,7 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
                 raise _unreadable(p, "video packets carry no timestamps")
             if packet.is_keyframe:
                 keys.append((ts, packet.dts))
-            last = None
+            last, last_dts = None, packet.dts
             if packet.is_discard:
                 continue  # decoded as a reference only; an edit list hides it
             last = (ts, packet.duration or 0)
@@ -666,9 +679,6 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         raise _unreadable(p, "its video stream holds no frames")
     declared = stream.frames or 0
     mp4_cut = "mp4" in fmt_name.split(",") and declared and read < declared
-    if mp4_cut and not allow_truncated:
-        raise ClipError(f"{p.name} is incomplete: it declares {declared} frames but only "
-                        f"{len(shown)} can be read: download the clip again.")
 
     shown.sort()
     last_duration = _last_duration(shown, stream, time_base)
@@ -681,10 +691,12 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     else:
         truncation = find_truncation(container, stream, fmt_name, st.st_size, frame_end,
                                      shown[0][0] * time_base, last_duration * time_base, read)
-    if truncation is not None and last is not None and len(shown) > 1:
-        # The packet the download stopped in may be cut short: it is never shown.
-        shown.remove(last)
+    if truncation is not None and len(shown) > 1:
+        shown = _before_the_cut(shown, last, last_dts)
         last_duration = _last_duration(shown, stream, time_base)
+    if mp4_cut and not allow_truncated:
+        raise ClipError(f"{p.name} is incomplete: it declares {declared} frames but only "
+                        f"{len(shown)} can be read: download the clip again.")
     frame_pts = tuple(t for t, _ in shown)
     decoder_order = (len(set(frame_pts)) != len(frame_pts)
                      or (reordered and fmt_name.split(",")[0] in _GUESSED_PTS_FORMATS))

@@ -403,7 +403,7 @@ def iter_luma(index: ClipIndex, width: int, *,
     total = index.frame_count
     step = max(1, total // 50)
     try:
-        for frame in container.decode(stream):
+        for frame in _every_frame(container, stream, index):
             i = (previous + 1 if index.decoder_order
                  else _frame_index(frame, pts_to_index, previous))
             if i is None or i >= total:
@@ -429,6 +429,20 @@ def iter_luma(index: ClipIndex, width: int, *,
         raise damaged(index, max(previous, 0)) from e
     finally:
         container.close()
+
+
+def _every_frame(container: Any, stream: Any, index: ClipIndex) -> Iterator[Any]:
+    """Every frame the decoder gives, in order. The packet a truncated download stopped in
+    may be cut short (the index leaves it out): it is not fed, as for stills (_decode_run);
+    the decoder is drained of the frames before it instead."""
+    if index.truncation is None:
+        yield from container.decode(stream)
+        return
+    for packet, final in _last_marked(container.demux(stream)):
+        cut = final or packet.is_corrupt
+        yield from stream.decode(None if cut else packet)
+        if cut:
+            return
 
 
 def shrink(y: np.ndarray, width: int, height: int) -> np.ndarray:

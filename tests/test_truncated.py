@@ -139,7 +139,8 @@ def test_probe_and_frames_say_it(halves: dict[str, Path], tmp_path: Path) -> Non
 
 def test_a_fragmented_mp4_cut_inside_its_last_frame(halves: dict[str, Path],
                                                     tmp_path: Path) -> None:
-    """Every listed frame is read, but the last one only in part."""
+    """Every listed frame is read, but the last one only in part: it is missing, and so are
+    the frames it is shown before (stored before it, as B-frames' later references are)."""
     import av
 
     full = halves["full.mp4"]
@@ -151,7 +152,7 @@ def test_a_fragmented_mp4_cut_inside_its_last_frame(halves: dict[str, Path],
     assert truncation is not None and truncation.listed_past_end == 1
     assert _build(cut, tmp_path / "b.zip", expect=1).startswith(
         "Error: cut.mp4 is truncated: 1 of the frames it lists lies past the end of the file, "
-        "so at least 0.0")
+        "so at least 0.125 s is missing")
 
 
 def test_mark_refuses_a_truncated_clip_unless_allowed(halves: dict[str, Path]) -> None:
@@ -162,3 +163,39 @@ def test_mark_refuses_a_truncated_clip_unless_allowed(halves: dict[str, Path]) -
     session = MarkSession.open(halves["webm"], defaults={}, out_dir=halves["webm"].parent,
                                allow_truncated=True)
     assert session.index.truncation is not None and session.allow_truncated
+
+
+@pytest.fixture(scope="module")
+def bframes_mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plain (not fragmented) MP4 with B-frames and its index first, as platforms serve
+    them: a download that stops leaves the index whole and the frames half."""
+    d = tmp_path_factory.mktemp("bcut")
+    return clipgen.encode(d / "full.mp4", 72, args=[*X264, "-bf", "3", "-movflags", "+faststart"])
+
+
+@pytest.mark.parametrize("share", [0.35, 0.5, 0.62, 0.8])
+def test_a_cut_mp4_numbers_the_frames_it_keeps_as_the_whole_clip_does(
+        bframes_mp4: Path, tmp_path: Path, share: float) -> None:
+    """B-frames are stored after the later frame they refer to: a download cut between
+    the two has the later frame and not the B-frame. Kept, that later frame would take the
+    missing one's number (a still labelled frame 40 showing frame 41). The frames kept are
+    numbered as in the whole clip, each shows the frame its number says, and the refusal
+    and the truncation count them alike."""
+    from ava_evidence.decode import decode_frames, iter_luma
+
+    data = bframes_mp4.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:int(len(data) * share)])
+    whole = index_clip(bframes_mp4)
+    index = index_clip(cut, allow_truncated=True)
+    assert index.truncation is not None and index.frame_count < whole.frame_count
+    assert index.frame_pts == whole.frame_pts[:index.frame_count]
+    shown = {i: clipgen.read_barcode(rgb)
+             for i, rgb in decode_frames(index, range(index.frame_count))}
+    assert shown == {i: i for i in range(index.frame_count)}
+    # the measuring pass reads them all too, never feeding the packet the download cut
+    assert [i for i, _ in iter_luma(index, 64)] == list(range(index.frame_count))
+    assert index.truncation.read_frames == index.frame_count
+    stderr = run_cli("frames", cut, "end", "-o", tmp_path / "f", expect=1).stderr
+    assert stderr == (f"Error: cut.mp4 is incomplete: it declares {whole.frame_count} frames "
+                      f"but only {index.frame_count} can be read: download the clip again.\n")
