@@ -27,6 +27,8 @@ from .analysis_types import SEEN, Candidate, Suggestion, region_name
 from .timecode import format_seconds
 
 if TYPE_CHECKING:
+    from fractions import Fraction
+
     from .clip import ClipIndex, Progress
     from .faces import FaceSample
     from .features import Features
@@ -239,19 +241,28 @@ def _transitions(index: ClipIndex, shots: Shots) -> list[tuple[float, float, str
     the chart and --json: "dissolve", "blank" (black or one-colour frames only) or "fade"
     (blank frames and the fading frames around them)."""
     out: list[tuple[float, float, str]] = []
+    for at, a in _gaps(index, shots):
+        kind = "dissolve" if any(at < hi and lo < a for lo, hi in shots.dissolves) else \
+            "blank" if any(lo <= at and a <= hi for lo, hi in shots.blanks) else "fade"
+        out.append((float(index.time_of(at)), float(_end(index, a)), kind))
+    return out
+
+
+def _gaps(index: ClipIndex, shots: Shots) -> list[tuple[int, int]]:
+    """The frames [a, b) between the shots (and before the first, after the last)."""
+    out = []
     at = 0
     for a, b in [*shots.spans, (index.frame_count, index.frame_count)]:
         if a > at:
-            kind = "dissolve" if any(at < hi and lo < a for lo, hi in shots.dissolves) else \
-                "blank" if any(lo <= at and a <= hi for lo, hi in shots.blanks) else "fade"
-            out.append((float(index.time_of(at)), _end(index, a), kind))
+            out.append((at, a))
         at = max(at, b)
     return out
 
 
-def _end(index: ClipIndex, frame: int) -> float:
-    """Where frames up to ``frame`` (not included) end."""
-    return float(index.time_of(frame) if frame < index.frame_count else index.duration)
+def _end(index: ClipIndex, frame: int) -> Fraction:
+    """Where frames up to ``frame`` (not included) end (exact: a float of 2.2 s is a hair
+    over it, and times are printed rounded up)."""
+    return index.time_of(frame) if frame < index.frame_count else index.duration
 
 
 def _shot_notes(index: ClipIndex, shots: Shots) -> list[str]:
@@ -263,8 +274,13 @@ def _shot_notes(index: ClipIndex, shots: Shots) -> list[str]:
 
     notes = [(c, f"hard cut at {format_seconds(index.time_of(c))} s (frame {c}); shots are "
                  f"measured separately") for c in shots.cuts]
-    notes += [(a, f"blank {when(a, b)}: a fade or black frames, not a failure")
-              for a, b in shots.blanks]
+    gaps = _gaps(index, shots)
+    for a, b in shots.blanks:
+        # the fading frames around blank ones belong to no shot either: said with them
+        lo, hi = next(((x, y) for x, y in gaps if x <= a and b <= y), (a, b))
+        notes.append((a, f"blank {when(a, b)}: a fade or black frames, not a failure" if
+                      (lo, hi) == (a, b) else f"fade through blank {_frames(a, b)} over "
+                      f"{when(lo, hi)}: not a failure; shots are measured separately"))
     notes += [(a, f"dissolve over {when(a, b)}: one shot blending into the next, not a "
                   f"failure; shots are measured separately") for a, b in shots.dissolves]
     return [text for _, text in sorted(notes, key=lambda n: n[0])]  # in the clip's order

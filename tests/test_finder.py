@@ -3,6 +3,7 @@ things it must leave alone (bench/finder.py measures the same on real footage)."
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -84,9 +85,10 @@ def test_a_cut_between_similar_shots_is_a_cut_not_a_failure(clips: dict[str, Pat
 def test_a_fade_through_black_is_neither_a_cut_nor_a_failure(clips: dict[str, Path]) -> None:
     ranking = rank_failures(index_clip(clips["fade"]))
     assert not any(n.startswith("hard cut") for n in ranking.notes), ranking.notes
-    assert ranking.notes == ["blank frames 45-56, 1.875 s to 2.375 s: a fade or black "
-                             "frames, not a failure"]
-    # the fading frames either side are left out of the shots too: shaded on the chart
+    # the fading frames either side are left out of the shots too: shaded on the chart,
+    # and said in the note with the blank ones
+    assert ranking.notes == ["fade through blank frames 45-56 over frames 36-66, 1.500 s to "
+                             "2.792 s: not a failure; shots are measured separately"]
     assert ranking.results["physics"].transitions == [(1.5, 67 / 24, "fade")]
     assert ranking.top() is None, ranking.summary()
 
@@ -446,3 +448,19 @@ def test_who_it_is_is_compared_over_a_wider_turn_than_the_eyes_shape() -> None:
     turned, far = rows[-2], rows[-1]
     assert turned.distance == pytest.approx(0.7, abs=1e-3) and turned.spacing is None
     assert far.distance is None and far.spacing is None
+
+
+def test_a_transition_ends_at_its_next_frame_s_time_not_a_hair_after() -> None:
+    """At 30 fps frame 66 starts at 2.2 s exactly, which `frames` prints 2.200: the note
+    says so too (a float of 2.2 is a hair over it, and times are printed rounded up)."""
+    from types import SimpleNamespace
+
+    from ava_evidence.analysis import _shot_notes, _transitions
+    from ava_evidence.shots import Shots
+
+    index = SimpleNamespace(frame_count=90, duration=Fraction(3),
+                            time_of=lambda f: Fraction(f, 30))
+    shots = Shots(cuts=[], blanks=[(60, 66)], spans=[(0, 60), (66, 90)])
+    assert _shot_notes(index, shots) == [  # type: ignore[arg-type]
+        "blank frames 60-65, 2.000 s to 2.200 s: a fade or black frames, not a failure"]
+    assert _transitions(index, shots) == [(2.0, 2.2, "blank")]  # type: ignore[arg-type]
