@@ -43,8 +43,18 @@ class Caption:
     time: Fraction
 
     def text(self) -> str:
-        return (f"{self.label}  {format_seconds(self.time)} s ({format_clock(self.time)})"
-                f"  frame {self.index}")
+        return " ".join(self.halves())
+
+    def halves(self) -> tuple[str, str]:
+        """The caption in two parts, for a frame too narrow for it on one line."""
+        return (f"{self.label}  {format_seconds(self.time)} s",
+                f"({format_clock(self.time)})  frame {self.index}")
+
+    def lines(self, width: int, size: int) -> list[str]:
+        """The caption on one line of ``width`` pixels at ``size``, or on two."""
+        if font(size).getlength(self.text()) <= width:
+            return [self.text()]
+        return [fit_text(half, width, size) for half in self.halves()]
 
 
 def font(size: int) -> Any:
@@ -120,25 +130,48 @@ def downscale(rgb: np.ndarray, *, width: int | None = None,
     return as_8bit(cv2.resize(rgb, size, interpolation=filter_))
 
 
+def _pair_height(height: int, frames: Sequence[tuple[np.ndarray, Caption]]) -> int:
+    """The height the pair shows its frames at: ``height``, or a small clip's frames
+    enlarged a whole number of times (up to MAX_PAIR_HEIGHT) until each caption fits above
+    its frame whole, on two lines at most (a 176 x 144 clip's time would be cut short)."""
+    def fits(times: int) -> bool:
+        size = font_px(times * height)
+        return all(max(font(size).getlength(half) for half in caption.halves()) + size
+                   <= rgb.shape[1] * times * height / rgb.shape[0] for rgb, caption in frames)
+
+    times = 1
+    while (times + 1) * height <= MAX_PAIR_HEIGHT and not fits(times):
+        times += 1
+    return times * height
+
+
 def _to_image(rgb: np.ndarray, height: int) -> Image.Image:
     from PIL import Image
 
     if rgb.shape[0] > height:
         rgb = downscale(rgb, height=height)
     img = Image.fromarray(rgb, "RGB")
-    if img.height != height:  # a smaller frame beside a larger one is enlarged to match
+    if img.height != height:  # enlarged: beside a larger frame, or a small clip's
         width = max(1, round(img.width * height / img.height))
-        img = img.resize((width, height), Image.Resampling.LANCZOS)
+        # a whole number of times: each pixel a block, nothing made up between them
+        whole = height % img.height == 0 and width % img.width == 0
+        img = img.resize((width, height), Image.Resampling.NEAREST if whole
+                         else Image.Resampling.LANCZOS)
     return img
 
 
-def _band(draw: Any, box: tuple[int, int, int, int], text: str, size: int,
+def _band(draw: Any, box: tuple[int, int, int, int], text: str | list[str], size: int,
           colour: tuple[int, int, int] = TEXT) -> None:
+    """A band of BACKGROUND with ``text`` (a line, or lines one under another) in it."""
     x0, y0, x1, y1 = box
-    draw.rectangle(box, fill=BACKGROUND)
+    draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=BACKGROUND)  # PIL's includes its end: the
+    # frame's first row below a caption would be painted over
     pad = size // 2
-    shown = fit_text(text, x1 - x0 - 2 * pad, size)
-    draw.text((x0 + pad, y0 + (y1 - y0 - size) // 2), shown, font=font(size), fill=colour)
+    lines = [fit_text(text, x1 - x0 - 2 * pad, size)] if isinstance(text, str) else text
+    step = round(size * 1.3)
+    top = y0 + (y1 - y0 - size - step * (len(lines) - 1)) // 2
+    for n, shown in enumerate(lines):
+        draw.text((x0 + pad, top + n * step), shown, font=font(size), fill=colour)
 
 
 def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
@@ -147,22 +180,27 @@ def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
     what is visible (``note``, when given) and a footer band."""
     from PIL import Image, ImageDraw
 
-    height = min(max(left.shape[0], right.shape[0]), MAX_PAIR_HEIGHT)
+    height = _pair_height(min(max(left.shape[0], right.shape[0]), MAX_PAIR_HEIGHT),
+                          [(left, left_caption), (right, right_caption)])
     a, b = _to_image(left, height), _to_image(right, height)
     size = font_px(height)
     band = round(size * 1.8)
+    line = round(size * 1.3)
     width = a.width + GAP + b.width
+    # each caption whole, on two lines over a narrow frame (a portrait clip's)
+    captions = [c.lines(img.width - size, size) for c, img in ((left_caption, a),
+                                                              (right_caption, b))]
+    top = band + line * (max(len(c) for c in captions) - 1)
     # what is visible is said whole, on as many lines as it takes (up to three)
     lines = wrap_text(note, width - size, size) if note else []
-    line = round(size * 1.3)
     told = len(lines) * line + band - line if lines else 0
-    canvas = Image.new("RGB", (width, band + height + told + band), BACKGROUND)
-    canvas.paste(a, (0, band))
-    canvas.paste(b, (a.width + GAP, band))
+    canvas = Image.new("RGB", (width, top + height + told + band), BACKGROUND)
+    canvas.paste(a, (0, top))
+    canvas.paste(b, (a.width + GAP, top))
     draw = ImageDraw.Draw(canvas)
-    _band(draw, (0, 0, a.width, band), left_caption.text(), size, ACCENT)
-    _band(draw, (a.width + GAP, 0, width, band), right_caption.text(), size, ACCENT)
-    y = band + height
+    _band(draw, (0, 0, a.width, top), captions[0], size, ACCENT)
+    _band(draw, (a.width + GAP, 0, width, top), captions[1], size, ACCENT)
+    y = top + height
     for n, text in enumerate(lines):
         draw.text((size // 2, y + (band - size) // 2 + n * line), text, font=font(size),
                   fill=ACCENT)

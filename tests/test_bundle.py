@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import zipfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -556,6 +557,40 @@ def test_captions_are_legible(h: int, w: int) -> None:
     assert pair.width > pair.height or h > w  # side by side, portrait too
     strip = compose_strip([(frame, Caption("strip", i, i)) for i in range(8)], "footer")
     assert strip.height > 0 and strip.width >= 4 * 320
+
+
+@pytest.mark.parametrize(("h", "w", "times", "lines"), [
+    (144, 176, 2, 1), (96, 128, 2, 2), (256, 144, 2, 2), (360, 640, 1, 1), (1920, 1080, 1, 2),
+    (1080, 1920, 1, 1)])
+def test_every_pair_caption_is_shown_whole(h: int, w: int, times: int, lines: int) -> None:
+    """A caption (the label, the time and the frame number) is shown whole above its frame:
+    on one line, or on two over a narrow frame (a portrait clip's); a small clip's frames are
+    enlarged a whole number of times until it fits, each pixel a block (nothing made up).
+    Every row of the frame is shown, the first too (the caption band once covered it)."""
+    from ava_evidence.compose import _pair_height
+
+    rng = np.random.default_rng(h)
+    frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    captions = (Caption("START OF SHOT", 0, Fraction(0)),
+                Caption("MARK 1", 90, Fraction(3003, 1000)))
+    height = _pair_height(min(h, 1080), [(frame, captions[0]), (frame, captions[1])])
+    assert height == times * min(h, 1080)
+    shown_w = round(w * height / h)
+    size = font_px(height)
+    said = [c.lines(shown_w - size, size) for c in captions]
+    assert max(len(c) for c in said) == lines
+    assert all(" ".join(c) == cap.text() and "…" not in "".join(c)
+               for c, cap in zip(said, captions, strict=True))
+    pair = np.asarray(compose_pair(frame, frame, *captions, "footer").convert("RGB"))
+    top = round(size * 1.8) + round(size * 1.3) * (lines - 1)
+    if height % h == 0:
+        np.testing.assert_array_equal(pair[top:top + height, :shown_w],
+                                      frame.repeat(times, axis=0).repeat(times, axis=1))
+    else:  # scaled down: the picture starts right under the captions all the same
+        assert pair[top:top + height, :shown_w].std() > 20
+        from ava_evidence.compose import BACKGROUND
+
+        assert (pair[top - 2:top, :shown_w] == BACKGROUND).all()
 
 
 def test_what_a_pair_shows_is_said_whole_on_a_narrow_pair() -> None:
