@@ -277,7 +277,7 @@ def _with_profile(request: BuildRequest, platform_key: str
 def _check_evidence(request: BuildRequest, fail: Failure, facts: TicketFacts) -> None:
     ev = fail.evidence
     if len(request.marks) < ev.min_marks and not request.auto:
-        raise UsageError(_needs_marks(fail.term, ev.min_marks))
+        raise UsageError(_needs_marks(fail))
     if ev.needs_prompt and not facts.prompt:
         raise UsageError(f"{fail.term} needs the prompt: {_lower_first(ev.advice)}")
     if ev.needs_note and not facts.note and not any(m.what for m in request.marks):
@@ -349,10 +349,13 @@ def _with_clip_facts(job: Job, index: ClipIndex) -> Job:
     return replace(job, facts=replace(job.facts, generated=created, generated_from_clip=True))
 
 
-def _needs_marks(term: str, count: int) -> str:
-    return (f"{term} needs at least {count} marked moment{'s' if count > 1 else ''}: add "
-            f"--mark TIME=WHAT (for example --mark '0:02=the ball passes through the rim') "
-            f"where the failure is visible.")
+def _needs_marks(fail: Failure) -> str:
+    import shlex
+
+    count = fail.evidence.min_marks
+    return (f"{fail.term} needs at least {count} marked moment{'s' if count > 1 else ''}: add "
+            f"--mark TIME=WHAT (for example --mark {shlex.quote('0:02=' + fail.evidence.example)}"
+            f") where the failure is visible.")
 
 
 def _output_path(output: Path | None, name: str, force: bool) -> Path:
@@ -451,7 +454,7 @@ def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,
             marks = [frameplan.Mark(f"measured {c.to_dict()['seconds']}", c.index,
                                     c.words or None, c) for c in _to_mark(suggestion)]
     if len(marks) < job.failure.evidence.min_marks:
-        needs = _needs_marks(job.failure.term, job.failure.evidence.min_marks)
+        needs = _needs_marks(job.failure)
         if suggestion is None:
             raise UsageError(needs)
         why = f"could not look ({suggestion.unmeasured})" if suggestion.unmeasured else \

@@ -347,6 +347,8 @@ class Evidence:
     compare: str | None = None
     """What the last frame's line of the message says to look at ("compare the face with
     the first frame"), where the start|end pair is the evidence."""
+    example: str = "the ball passes through the rim"
+    """Words a mark might carry, for the example where a mark is asked for."""
 
 
 @dataclass(frozen=True)
@@ -944,7 +946,7 @@ def _failure(data: dict[str, Any], path: Path, kp: str, key: str) -> Failure:
     ev = r.mapping("evidence")
     assert ev is not None
     er = _Reader(ev, path, f"{kp}.evidence", {"pair", "min_marks", "needs_note", "needs_prompt",
-                                              "change", "compare", "advice"})
+                                              "change", "compare", "advice", "example"})
     min_marks = ev.get("min_marks", 0)
     if isinstance(min_marks, bool) or not isinstance(min_marks, int) or min_marks < 0:
         raise _err(path, f"{kp}.evidence.min_marks", "must be a whole number, 0 or more")
@@ -953,7 +955,8 @@ def _failure(data: dict[str, Any], path: Path, kp: str, key: str) -> Failure:
                         needs_prompt=er.flag("needs_prompt", False),
                         change=er.choice("change", ("gradual", "sudden"))
                         if "change" in ev else "sudden",
-                        compare=er.text("compare", required=False))
+                        compare=er.text("compare", required=False),
+                        **({"example": er.req("example")} if "example" in ev else {}))
     strength = {}
     for pkey, item in (r.mapping("strength", required=False) or {}).items():
         _text_key(path, f"{kp}.strength", pkey)

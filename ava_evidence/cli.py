@@ -726,7 +726,7 @@ def _print_ranking(clip: Path, name: str, ranking: Any, terms: dict[str, str]) -
         if not result.candidates:
             _echo(f"{terms[key]}: {_quiet(result)}")
             continue
-        _echo(f"{terms[key]} ({key}):")
+        _echo(f"{terms[key]} [{key}]:")  # brackets: a term may end in its own parentheses
         _print_candidates(result.candidates)
     for note in ranking.notes:
         _echo(f"  note: {note}")
@@ -734,7 +734,8 @@ def _print_ranking(clip: Path, name: str, ranking: Any, terms: dict[str, str]) -
     if best is not None:
         key, c = best
         _echo(f"Use it: ava-evidence build {shlex.quote(str(clip))} --platform PLATFORM "
-              f"--id GENERATION_ID --failure {key} --mark {c.to_dict()['seconds']}")
+              f"--id GENERATION_ID --failure {key} --mark {c.to_dict()['seconds']}  "
+              f"(or build --auto)")
 
 
 @cli.command()

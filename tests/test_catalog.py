@@ -386,3 +386,26 @@ def test_discontinued_platforms_are_listed_apart_with_their_dates() -> None:
     assert "What remains: Only OpenAI's general support remains" in full
     doc = run_json("platforms", "sora")["platforms"][0]
     assert doc["status"] == "discontinued" and doc["discontinued"]["date"] == "2026-09-24"
+
+
+def test_a_missing_mark_is_asked_for_with_an_example_of_that_failure(tmp_path: Path) -> None:
+    """The error that asks for a mark shows one fit for the failure (a flicker is not a ball
+    through a rim), quoted so it can be pasted into a shell as it is."""
+    import shlex
+
+    from . import clipgen
+
+    clip = clipgen.encode(tmp_path / "c.mp4", 24)
+    examples = set()
+    for fail in load_catalog().failures.values():
+        if fail.evidence.min_marks < 1:
+            continue
+        result = run_cli("build", clip, "--platform", "kling", "--id", "e1", "--failure",
+                         fail.key, "--prompt", "p", "--note", "n", "-o", tmp_path / "e.zip",
+                         expect=2)
+        m = re.search(r"\(for example --mark (.+)\) where the failure is visible\.$",
+                      result.stderr.strip())
+        assert m, result.stderr
+        assert shlex.split(m[1]) == [f"0:02={fail.evidence.example}"]
+        examples.add(fail.evidence.example)
+    assert len(examples) == 8  # one of its own for each failure that needs a mark

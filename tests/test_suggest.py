@@ -107,6 +107,18 @@ def test_the_suggested_command_can_be_pasted(made: dict[str, Path], tmp_path: Pa
     assert "faint" not in out
 
 
+def test_the_ranking_names_each_failure_once_and_offers_auto_too(
+        made: dict[str, Path]) -> None:
+    """Without --failure, each failure's heading gives its key in brackets (a term such as
+    "Temporal Consistency Failure (Flicker)" has parentheses of its own), and the line to
+    build from offers --auto, as with --failure."""
+    out = run_cli("suggest", made["flash"]).stdout.splitlines()
+    assert "Temporal Consistency Failure (Flicker) [temporal-flicker]:" in out
+    assert not any("((" in line or ") (" in line for line in out if line.endswith(":"))
+    assert out[-1].startswith("Use it: ava-evidence build ")
+    assert out[-1].endswith("--failure temporal-flicker --mark 1.667  (or build --auto)")
+
+
 def test_json_contract_and_nothing_found(made: dict[str, Path]) -> None:
     doc = run_json("suggest", made["drift"], "--failure", "identity")
     assert set(doc) >= {"failure", "candidates", "series"}
