@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import stat
 import threading
 from bisect import bisect_left
@@ -396,6 +397,9 @@ def check_readable(path: Path) -> os.stat_result:
     try:
         st = path.stat()
     except FileNotFoundError:
+        if re.match(r"(https?|ftp)s?:/", str(path), re.IGNORECASE):  # a path folds its '//'
+            raise ClipError(f"{str(path).replace(':/', '://', 1)} is a web address: download "
+                            f"the clip first and give the file.") from None
         raise ClipError(f"{path}: no such file: check the path of the downloaded clip.") from None
     except PermissionError:
         raise ClipError(f"{name} cannot be read (permission denied): "

@@ -112,3 +112,16 @@ def test_a_proc_file_is_not_called_an_empty_download() -> None:
     assert run_cli("probe", "/proc/self/status", expect=1).stderr == (
         "Error: status is a special system file, not a video: give the path of a downloaded "
         "clip.\n")
+
+
+@pytest.mark.parametrize("given", ["http://127.0.0.1:9/x.mp4", "https://klingai.com/v/a.mp4",
+                                   "HTTPS://example.com//b.mp4"])
+def test_a_web_address_is_asked_to_be_downloaded(in_tmp: Path, given: str) -> None:
+    """A clip is given as the file downloaded: a web address is not fetched, and is said
+    back as typed (a path folds its '//')."""
+    for command in (["suggest", given], ["build", given, "--platform", "kling", "--id", "a1",
+                                         "--failure", "identity"]):
+        result = run_cli(*command, expect=1)
+        assert result.stderr == (f"Error: {given.replace('//b', '/b')} is a web address: "
+                                 "download the clip first and give the file.\n")
+    assert list(in_tmp.iterdir()) == []
