@@ -191,7 +191,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
             best = _Change(float(rank[n]), start + i, k, float(score[n]), float(excess[k]),
                            float(base[k]), float(motion[k]), float(fine[k]), bool(grew[k]),
                            float(faded[k]), not seen[k],
-                           None if covered >= win else covered / fps)
+                           None if covered >= win else covered)
     return ([] if best is None else [_unexplained_candidate(index, best)]), level
 
 
@@ -278,8 +278,9 @@ class _Change(NamedTuple):
     """The region's contrast after over before, where it turned faint (else 1)."""
     faint_only: bool
     """It counts only for turning faint: a lead, said as that."""
-    before: float | None = None
-    """Seconds its baseline covers, where the shot began less than a second before it."""
+    before: int | None = None
+    """Frames its baseline covers (from the shot's second frame), where the shot began less
+    than a second before it."""
 
 
 def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
@@ -289,7 +290,8 @@ def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
         frame, index.time_of(frame), ch.score,
         f"the {where} of the picture changes at once between frames {frame - 1} and "
         f"{frame} {_around_words(ch.moving)}: prediction error "
-        f"{ch.excess + ch.base:.0f} against {ch.base:.0f} {_baseline_words(ch.before)}"
+        f"{ch.excess + ch.base:.0f} against {ch.base:.0f} "
+        f"{_baseline_words(index, frame, ch.before)}"
         f"{_fine_detail_words(ch.detail, ch.grew)}{_faint_words(ch.contrast)} (motion there "
         f"{ch.moving:.1f} px a frame at {MOTION_WIDTH} px wide)",
         "unexplained", {"excess": ch.excess, "baseline_error": ch.base,
@@ -301,10 +303,16 @@ def _unexplained_candidate(index: ClipIndex, ch: _Change) -> Candidate:
               f"frames {frame - 1} and {frame}, {_around_words(ch.moving)}")
 
 
-def _baseline_words(before: float | None) -> str:
-    """What the error was compared with: the second before, or what there was of it."""
-    return "in the second before" if before is None else \
-        f"over the {before:.1f} s since the shot began"
+def _baseline_words(index: ClipIndex, frame: int, before: int | None) -> str:
+    """What the error was compared with: the second before, or what there was of it (the
+    frames from the shot's second one: the first has no error), said in frames as well as
+    seconds, so it can be checked against the notes' shots."""
+    if before is None:
+        return "in the second before"
+    began = frame - before - 1
+    return (f"over the {before} frame{'s' if before != 1 else ''} "
+            f"({float(index.time_of(frame - 1) - index.time_of(began)):.2f} s) since the "
+            f"shot began at frame {began}")
 
 
 def _faint_led(ch: _Change) -> bool:

@@ -1085,3 +1085,17 @@ def test_a_change_whose_contrast_held_is_not_said_to_turn_faint(fine: float) -> 
         assert not physics._faint_led(held)
         faint = held._replace(contrast=0.6, faint_only=True)
         assert physics._faint_led(faint)
+
+
+def test_a_baseline_shorter_than_a_second_says_where_its_shot_began() -> None:
+    """A change 8 frames into a shot (after a fade, whose end the notes give) is compared
+    with the 7 frames since its second frame: said in frames and seconds, with the frame
+    the shot began at, so it can be read against the notes."""
+    from types import SimpleNamespace
+
+    index = SimpleNamespace(time_of=lambda f: Fraction(f, 30))
+    assert physics._baseline_words(index, 88, 7) == (  # type: ignore[arg-type]
+        "over the 7 frames (0.23 s) since the shot began at frame 80")
+    assert physics._baseline_words(index, 82, 1) == (  # type: ignore[arg-type]
+        "over the 1 frame (0.03 s) since the shot began at frame 80")
+    assert physics._baseline_words(index, 88, None) == "in the second before"  # type: ignore[arg-type]
