@@ -362,8 +362,8 @@ def test_a_change_early_in_a_shot_says_what_its_baseline_covers(
     early = motionclips.ball_clip(tmp_path / "early.mp4", teleport_at=0.5)
     found = suggest(index_clip(early), "physics").candidates[0]
     assert found.index == 12
-    assert re.search(r"prediction error \d+ against \d+ over the 0\.5 s since the shot "
-                     r"began;", found.reason), found.reason
+    assert re.search(r"prediction error \d+ against \d+ over the 11 frames \(0\.46 s\) since "
+                     r"the shot began at frame 0;", found.reason), found.reason
     later = suggest(index_clip(made["teleport"]), "physics").candidates[0]
     assert " in the second before" in later.reason and "since the shot" not in later.reason
 
