@@ -604,15 +604,31 @@ def _without_undecodable_end(index: ClipIndex) -> ClipIndex:
 
 
 def _before_the_cut(shown: list[tuple[int, int]], last: tuple[int, int] | None,
-                    last_dts: int | None) -> list[tuple[int, int]]:
+                    last_dts: int | None, lead: int) -> list[tuple[int, int]]:
     """The frames of a cut download (``shown``: (pts, duration) in presentation order)
     that can be numbered as the whole clip numbers them. The packet the download stopped
-    in (``last``) may be cut short: it is never shown. Nor is a frame shown after it
-    (``last_dts`` on): every frame not read is decoded after it, so it may show before
-    such a frame (a B-frame is stored after the later frame it refers to). Kept, it would
-    take the missing frame's number."""
-    kept = [s for s in shown if s != last and (last_dts is None or s[0] <= last_dts)]
-    return kept or shown[:1]
+    in (``last``) may be cut short: it is never shown. Nor is a frame shown after a frame
+    not read. Every frame not read is decoded after ``last_dts``, so shown after
+    ``last_dts`` + ``lead`` (the least any frame is shown after it is decoded): frames shown
+    by then are kept, and after them, at one frame rate, each next frame not a step later
+    (no frame is missing before it). A B-frame is stored after the later frame it refers
+    to: kept after a gap, that later frame would take the missing B-frame's number."""
+    from itertools import pairwise
+
+    kept = list(shown)
+    if last in kept:
+        kept.remove(last)
+    if last_dts is None:
+        return kept or shown[:1]
+    safe = [s for s in kept if s[0] <= last_dts + lead]
+    steps = [b[0] - a[0] for a, b in pairwise(safe)]
+    # one frame rate: its steps differ by a tick at most (24 fps in milliseconds: 41, 42)
+    if steps and max(steps) - min(steps) <= max(1, max(steps) // 50):
+        for s in kept[len(safe):]:
+            if not min(steps) <= s[0] - safe[-1][0] <= max(steps):
+                break
+            safe.append(s)
+    return safe or shown[:1]
 
 
 def _av_message(e: Exception) -> str:
@@ -655,6 +671,9 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     last: tuple[int, int] | None = None  # the last packet read, when it becomes a frame
     last_dts: int | None = None  # and when it is decoded
     reordered = False  # some packet is shown at another time than it is decoded
+    shown_max: int | None = None  # the latest pts so far, and the least pts - dts: where
+    lead: int | None = None  # frames come out of order (B-frames), the least for them all
+    out_of_order = False
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
@@ -662,6 +681,10 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
             read += 1
             ts = packet.pts if packet.pts is not None else packet.dts
             reordered = reordered or (packet.dts is not None and ts != packet.dts)
+            out_of_order = out_of_order or (shown_max is not None and ts < shown_max)
+            shown_max = ts if shown_max is None else max(shown_max, ts)
+            if packet.dts is not None:
+                lead = ts - packet.dts if lead is None else min(lead, ts - packet.dts)
             if ts is None:
                 raise _unreadable(p, "video packets carry no timestamps")
             if packet.is_keyframe:
@@ -696,7 +719,9 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         truncation = find_truncation(container, stream, fmt_name, st.st_size, frame_end,
                                      shown[0][0] * time_base, last_duration * time_base, read)
     if truncation is not None and len(shown) > 1:
-        shown = _before_the_cut(shown, last, last_dts)
+        # no B-frame read yet: those to come may be shown sooner after decoding than any read
+        shown = _before_the_cut(shown, last, last_dts,
+                                max(0, lead or 0) if out_of_order else 0)
         last_duration = _last_duration(shown, stream, time_base)
     if mp4_cut and not allow_truncated:
         raise ClipError(f"{p.name} is incomplete: it declares {declared} frames but only "
@@ -806,7 +831,10 @@ def find_truncation(container: Any, stream: Any, fmt_name: str, size: int, frame
         beyond = sum(1 for e in entries if e.pos + e.size > size)
         if beyond:
             fragmented = not stream.frames or stream.frames < len(entries)
-            return Truncation(end, round(float(beyond * frame_duration), 6),
+            # one begun before the end was read in part: it is left out (_before_the_cut),
+            # and counted then
+            unread = sum(1 for e in entries if e.pos >= size)
+            return Truncation(end, round(float(unread * frame_duration), 6),
                               listed_past_end=beyond, at_least=bool(fragmented))
     return None
 

@@ -434,15 +434,13 @@ def iter_luma(index: ClipIndex, width: int, *,
 def _every_frame(container: Any, stream: Any, index: ClipIndex) -> Iterator[Any]:
     """Every frame the decoder gives, in order. The packet a truncated download stopped in
     may be cut short (the index leaves it out): it is not fed, as for stills (_decode_run);
-    the decoder is drained of the frames before it instead."""
+    the decoder is drained of the frames before it instead. A damaged packet before it is
+    fed as any other (the frames after it are in the index)."""
     if index.truncation is None:
         yield from container.decode(stream)
         return
     for packet, final in _last_marked(container.demux(stream)):
-        cut = final or packet.is_corrupt
-        yield from stream.decode(None if cut else packet)
-        if cut:
-            return
+        yield from stream.decode(None if final else packet)
 
 
 def shrink(y: np.ndarray, width: int, height: int) -> np.ndarray:

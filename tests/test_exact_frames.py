@@ -222,7 +222,8 @@ def test_iter_luma_decodes_on_measure_threads(clips: ClipStore,
 
 @pytest.mark.parametrize(("height", "width", "to"), [
     (1080, 1920, 640), (1920, 1080, 640), (2160, 3840, 1280), (1800, 3200, 640),
-    (720, 1280, 640), (1088, 1920, 640), (1083, 1920, 640), (360, 640, 640), (9, 15, 5)])
+    (720, 1280, 640), (1440, 2560, 640), (2160, 3840, 640), (1088, 1920, 640),
+    (1083, 1920, 640), (360, 640, 640), (9, 15, 5)])
 def test_shrink_gives_opencvs_area_pixels(height: int, width: int, to: int) -> None:
     """The analysis frames are the same pixels whichever way they are shrunk (a box filter
     read every k pixels for a whole odd factor, INTER_AREA otherwise), noise and steps

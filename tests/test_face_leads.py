@@ -153,6 +153,20 @@ def test_eyes_dated_where_the_image_shows_them_are_said_as_far_apart_as_from_the
     assert found.values["eye_spacing_change"] == pytest.approx(0.15)
 
 
+def test_each_number_s_frame_is_searched_from_where_its_measure_was_found() -> None:
+    """Who it is changes from frame 32 (embeddings 0.45 away); the eyes read 40% apart by
+    the landmarks from 32 to 52 (raised brows), then 15%, shown by the image from 56 only.
+    The change is dated at 32; the eyes' words give 15% at a frame from 56 on, never 32,
+    where the landmarks read the brows' 40%."""
+    rows = [_Row(4 * k, 0.0 if k < 8 else 0.4 if k < 14 else 0.15, 0.0,
+                 0.05 + 0.01 * (k % 3) if k < 8 else 0.45, 0.0,
+                 Shape(0.0, 0.0, 0.0 if k < 14 else 0.06)) for k in range(24)]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 32
+    assert "eyes up to 15% farther apart" in found.reason
+    assert "(frame 56) its eyes are about 15% farther apart" in found.words, found.words
+
+
 @pytest.mark.parametrize(("shot_end", "onset"), [(200, 32), (96, 84)])
 def test_an_image_that_shows_the_eyes_apart_only_at_the_end_dates_them_so_only_there(
         shot_end: int, onset: int) -> None:

@@ -139,8 +139,8 @@ def test_probe_and_frames_say_it(halves: dict[str, Path], tmp_path: Path) -> Non
 
 def test_a_fragmented_mp4_cut_inside_its_last_frame(halves: dict[str, Path],
                                                     tmp_path: Path) -> None:
-    """Every listed frame is read, but the last one only in part: it is missing, and so are
-    the frames it is shown before (stored before it, as B-frames' later references are)."""
+    """Every listed frame is read, but the last one only in part: it is left out, and it
+    alone is missing (once: it lies past the end, and it is left out)."""
     import av
 
     full = halves["full.mp4"]
@@ -152,7 +152,7 @@ def test_a_fragmented_mp4_cut_inside_its_last_frame(halves: dict[str, Path],
     assert truncation is not None and truncation.listed_past_end == 1
     assert _build(cut, tmp_path / "b.zip", expect=1).startswith(
         "Error: cut.mp4 is truncated: 1 of the frames it lists lies past the end of the file, "
-        "so at least 0.125 s is missing")
+        "so at least 0.042 s is missing")  # that one frame, counted once
 
 
 def test_mark_refuses_a_truncated_clip_unless_allowed(halves: dict[str, Path]) -> None:
@@ -199,3 +199,49 @@ def test_a_cut_mp4_numbers_the_frames_it_keeps_as_the_whole_clip_does(
     stderr = run_cli("frames", cut, "end", "-o", tmp_path / "f", expect=1).stderr
     assert stderr == (f"Error: cut.mp4 is incomplete: it declares {whole.frame_count} frames "
                       f"but only {index.frame_count} can be read: download the clip again.\n")
+
+
+def test_the_measuring_pass_reads_past_a_damaged_packet_of_a_cut_download(
+        tmp_path: Path) -> None:
+    """A cut MPEG-TS with three packets lost in its middle: the index keeps the frames
+    after the damage, and the measuring pass reads them all (it stopped at the damaged
+    packet, and the motion features came out shorter than the clip)."""
+    from ava_evidence.decode import iter_luma
+
+    full = clipgen.encode(tmp_path / "full.ts", 72, args=[*X264, "-bf", "3", "-f", "mpegts"])
+    data = full.read_bytes()
+    mid = len(data) // 2 // 188 * 188
+    data = data[:mid] + data[mid + 3 * 188:]
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(data[:len(data) * 9 // 10 // 188 * 188 + 100])
+    index = index_clip(cut, allow_truncated=True)
+    assert index.truncation is not None and index.frame_count > 40
+    assert [i for i, _ in iter_luma(index, 64)] == list(range(index.frame_count))
+
+
+def test_the_frames_before_the_cut_are_all_kept_and_none_after_a_missing_one() -> None:
+    """(pts, duration) in presentation order; the packet read last (``last``, decoded at
+    ``last_dts``) may be cut short. At one frame rate, every frame up to the first missing
+    one is kept (a P-frame shown right after the last frame kept, though it is decoded
+    before B-frames not read), and none after it."""
+    from ava_evidence.clip import _before_the_cut
+
+    def frames(*pts: int) -> list[tuple[int, int]]:
+        return [(p, 512) for p in pts]
+
+    # decoded: ... (6656, dts 4608), (5632), (6144), (8704, dts 6144: cut); 7168 never read
+    read = frames(3584, 4096, 4608, 5120, 5632, 6144, 6656, 8704)
+    assert _before_the_cut(read, (8704, 512), 6144, 0) == read[:-1]
+    # the B-frame at 39424 was cut: the P-frame at 39936 would take its number
+    read = frames(38400, 38912, 39424, 39936)
+    assert _before_the_cut(read, (39424, 512), 39424, 0) == read[:2]
+    # Matroska's milliseconds at 24 fps step 41 or 42: one frame rate all the same
+    read = [(t, 42) for t in (0, 42, 83, 125, 167, 208)]
+    assert _before_the_cut(read, (208, 42), 125, 0) == read[:5]
+    read = [(t, 42) for t in (0, 42, 83, 125, 208, 250)]  # 167 not read
+    assert _before_the_cut(read, (250, 42), 125, 0) == read[:4]
+    # no decode times: only the cut packet goes
+    assert _before_the_cut(frames(0, 512, 1536, 1024), (1024, 512), None, 0) == \
+        frames(0, 512, 1536)
+    # the same time twice (decoder order): one of them is the cut packet
+    assert _before_the_cut([(0, 0)] * 3, (0, 0), None, 0) == [(0, 0)] * 2
