@@ -27,6 +27,7 @@ from .analysis_types import SEEN, Candidate, Suggestion, region_name
 from .timecode import format_seconds
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from fractions import Fraction
 
     from .clip import ClipIndex, Progress
@@ -274,16 +275,29 @@ def _shot_notes(index: ClipIndex, shots: Shots) -> list[str]:
 
     notes = [(c, f"hard cut at {format_seconds(index.time_of(c))} s (frame {c}); shots are "
                  f"measured separately") for c in shots.cuts]
-    gaps = _gaps(index, shots)
-    for a, b in shots.blanks:
-        # the fading frames around blank ones belong to no shot either: said with them
-        lo, hi = next(((x, y) for x, y in gaps if x <= a and b <= y), (a, b))
-        notes.append((a, f"blank {when(a, b)}: a fade or black frames, not a failure" if
-                      (lo, hi) == (a, b) else f"fade through blank {_frames(a, b)} over "
-                      f"{when(lo, hi)}: not a failure; shots are measured separately"))
+    notes += _blank_notes(index, shots, when)
     notes += [(a, f"dissolve over {when(a, b)}: one shot blending into the next, not a "
                   f"failure; shots are measured separately") for a, b in shots.dissolves]
     return [text for _, text in sorted(notes, key=lambda n: n[0])]  # in the clip's order
+
+
+def _blank_notes(index: ClipIndex, shots: Shots, when: Callable[[int, int], str]
+                 ) -> list[tuple[int, str]]:
+    """Blank frames in words, once for each stretch between shots that holds some: the
+    fading frames around them belong to no shot either, and are said with them."""
+    out = []
+    for lo, hi in _gaps(index, shots):
+        runs = [(a, b) for a, b in shots.blanks if lo <= a and b <= hi]
+        if not runs:
+            continue
+        if runs == [(lo, hi)]:
+            out.append((lo, f"blank {when(lo, hi)}: a fade or black frames, not a failure"))
+            continue
+        between = any(b <= lo for _, b in shots.spans) and any(a >= hi for a, _ in shots.spans)
+        out.append((lo, f"fade through blank {' and '.join(_frames(a, b) for a, b in runs)} "
+                        f"over {when(lo, hi)}: not a failure"
+                        + ("; shots are measured separately" if between else "")))
+    return out
 
 
 def _frames(a: int, b: int) -> str:

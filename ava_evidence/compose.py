@@ -130,14 +130,18 @@ def downscale(rgb: np.ndarray, *, width: int | None = None,
     return as_8bit(cv2.resize(rgb, size, interpolation=filter_))
 
 
-def _pair_height(height: int, frames: Sequence[tuple[np.ndarray, Caption]]) -> int:
+def _pair_height(height: int, frames: Sequence[tuple[np.ndarray, Caption]], footer: str
+                 ) -> int:
     """The height the pair shows its frames at: ``height``, or a small clip's frames
     enlarged a whole number of times (up to MAX_PAIR_HEIGHT) until each caption fits above
-    its frame whole, on two lines at most (a 176 x 144 clip's time would be cut short)."""
+    its frame whole, and the footer below them, on two lines at most (a 176 x 144 clip's
+    time would be cut short)."""
     def fits(times: int) -> bool:
         size = font_px(times * height)
+        widths = [rgb.shape[1] * times * height / rgb.shape[0] for rgb, _ in frames]
         return all(max(font(size).getlength(half) for half in caption.halves()) + size
-                   <= rgb.shape[1] * times * height / rgb.shape[0] for rgb, caption in frames)
+                   <= w for w, (_, caption) in zip(widths, frames, strict=True)) and \
+            len(wrap_text(footer, int(sum(widths)) + GAP - size, size, 99)) <= 2
 
     times = 1
     while (times + 1) * height <= MAX_PAIR_HEIGHT and not fits(times):
@@ -181,7 +185,7 @@ def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
     from PIL import Image, ImageDraw
 
     height = _pair_height(min(max(left.shape[0], right.shape[0]), MAX_PAIR_HEIGHT),
-                          [(left, left_caption), (right, right_caption)])
+                          [(left, left_caption), (right, right_caption)], footer)
     a, b = _to_image(left, height), _to_image(right, height)
     size = font_px(height)
     band = round(size * 1.8)
@@ -194,7 +198,10 @@ def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
     # what is visible is said whole, on as many lines as it takes (up to three)
     lines = wrap_text(note, width - size, size) if note else []
     told = len(lines) * line + band - line if lines else 0
-    canvas = Image.new("RGB", (width, top + height + told + band), BACKGROUND)
+    # and the footer (platform, ID, failure): on two lines where one is too narrow
+    foot = wrap_text(footer, width - size, size, max_lines=2)
+    bottom = band + line * (len(foot) - 1)
+    canvas = Image.new("RGB", (width, top + height + told + bottom), BACKGROUND)
     canvas.paste(a, (0, top))
     canvas.paste(b, (a.width + GAP, top))
     draw = ImageDraw.Draw(canvas)
@@ -205,7 +212,7 @@ def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
         draw.text((size // 2, y + (band - size) // 2 + n * line), text, font=font(size),
                   fill=ACCENT)
     y += told
-    _band(draw, (0, y, width, y + band), footer, size)
+    _band(draw, (0, y, width, y + bottom), foot, size)
     return canvas
 
 

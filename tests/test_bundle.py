@@ -573,7 +573,7 @@ def test_every_pair_caption_is_shown_whole(h: int, w: int, times: int, lines: in
     frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     captions = (Caption("START OF SHOT", 0, Fraction(0)),
                 Caption("MARK 1", 90, Fraction(3003, 1000)))
-    height = _pair_height(min(h, 1080), [(frame, captions[0]), (frame, captions[1])])
+    height = _pair_height(min(h, 1080), [(frame, captions[0]), (frame, captions[1])], "f")
     assert height == times * min(h, 1080)
     shown_w = round(w * height / h)
     size = font_px(height)
@@ -581,7 +581,7 @@ def test_every_pair_caption_is_shown_whole(h: int, w: int, times: int, lines: in
     assert max(len(c) for c in said) == lines
     assert all(" ".join(c) == cap.text() and "…" not in "".join(c)
                for c, cap in zip(said, captions, strict=True))
-    pair = np.asarray(compose_pair(frame, frame, *captions, "footer").convert("RGB"))
+    pair = np.asarray(compose_pair(frame, frame, *captions, "f").convert("RGB"))
     top = round(size * 1.8) + round(size * 1.3) * (lines - 1)
     if height % h == 0:
         np.testing.assert_array_equal(pair[top:top + height, :shown_w],
@@ -591,6 +591,23 @@ def test_every_pair_caption_is_shown_whole(h: int, w: int, times: int, lines: in
         from ava_evidence.compose import BACKGROUND
 
         assert (pair[top - 2:top, :shown_w] == BACKGROUND).all()
+
+
+def test_a_small_clip_s_pair_footer_is_shown_whole() -> None:
+    """The footer (platform, ID, failure) goes on two lines where one is too narrow, and a
+    small clip's frames are enlarged until it fits on two: a long ID is never cut."""
+    from ava_evidence.compose import _pair_height
+
+    frame = np.zeros((144, 176, 3), np.uint8)
+    captions = Caption("START", 0, Fraction(0)), Caption("END", 5, Fraction(1, 6))
+    footer = "Kling AI  |  Task ID auto-868126542138646573-xyz  |  Identity Coherence Failure"
+    height = _pair_height(144, [(frame, c) for c in captions], footer)
+    assert height == 288
+    size = font_px(height)
+    shown = wrap_text(footer, 2 * 352 + 8 - size, size, max_lines=2)
+    assert " ".join(shown) == " ".join(footer.split()) and "…" not in "".join(shown)
+    pair = compose_pair(frame, frame, *captions, footer)
+    assert pair.size[1] >= height + 2 * round(size * 1.8)
 
 
 def test_what_a_pair_shows_is_said_whole_on_a_narrow_pair() -> None:

@@ -464,3 +464,22 @@ def test_a_transition_ends_at_its_next_frame_s_time_not_a_hair_after() -> None:
     assert _shot_notes(index, shots) == [  # type: ignore[arg-type]
         "blank frames 60-65, 2.000 s to 2.200 s: a fade or black frames, not a failure"]
     assert _transitions(index, shots) == [(2.0, 2.2, "blank")]  # type: ignore[arg-type]
+
+
+def test_a_fade_is_said_once_and_only_between_shots_said_to_part_them() -> None:
+    """Two blank runs in one fade (a flash between them) make one note; a fade in from black
+    at the clip's start parts no shots, and does not say it does."""
+    from types import SimpleNamespace
+
+    from ava_evidence.analysis import _shot_notes
+    from ava_evidence.shots import Shots
+
+    index = SimpleNamespace(frame_count=120, duration=Fraction(4),
+                            time_of=lambda f: Fraction(f, 30))
+    two = Shots(cuts=[], blanks=[(36, 48), (52, 64)], spans=[(0, 30), (70, 120)])
+    assert _shot_notes(index, two) == [  # type: ignore[arg-type]
+        "fade through blank frames 36-47 and frames 52-63 over frames 30-69, 1.000 s to "
+        "2.334 s: not a failure; shots are measured separately"]
+    start = Shots(cuts=[], blanks=[(0, 10)], spans=[(16, 120)])
+    assert _shot_notes(index, start) == [  # type: ignore[arg-type]
+        "fade through blank frames 0-9 over frames 0-15, 0.000 s to 0.534 s: not a failure"]
