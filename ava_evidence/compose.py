@@ -199,7 +199,8 @@ def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
     lines = wrap_text(note, width - size, size) if note else []
     told = len(lines) * line + band - line if lines else 0
     # and the footer (platform, ID, failure): on two lines where one is too narrow
-    foot = wrap_text(footer, width - size, size, max_lines=2)
+    foot = [footer] if font(size).getlength(footer) <= width - size else \
+        wrap_text(footer, width - size, size, max_lines=2)
     bottom = band + line * (len(foot) - 1)
     canvas = Image.new("RGB", (width, top + height + told + bottom), BACKGROUND)
     canvas.paste(a, (0, top))
