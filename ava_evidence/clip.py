@@ -671,9 +671,9 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
     last: tuple[int, int] | None = None  # the last packet read, when it becomes a frame
     last_dts: int | None = None  # and when it is decoded
     reordered = False  # some packet is shown at another time than it is decoded
-    shown_max: int | None = None  # the latest pts so far, and the least pts - dts: where
-    lead: int | None = None  # frames come out of order (B-frames), the least for them all
-    out_of_order = False
+    latest: int | None = None  # the latest pts read so far
+    out_of_order = False  # some packet is shown before one read earlier (a B-frame)
+    lead: int | None = None  # the least pts - dts read: how soon a frame is shown
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
@@ -681,12 +681,12 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
             read += 1
             ts = packet.pts if packet.pts is not None else packet.dts
             reordered = reordered or (packet.dts is not None and ts != packet.dts)
-            out_of_order = out_of_order or (shown_max is not None and ts < shown_max)
-            shown_max = ts if shown_max is None else max(shown_max, ts)
-            if packet.dts is not None:
-                lead = ts - packet.dts if lead is None else min(lead, ts - packet.dts)
             if ts is None:
                 raise _unreadable(p, "video packets carry no timestamps")
+            out_of_order = out_of_order or (latest is not None and ts < latest)
+            latest = ts if latest is None else max(latest, ts)
+            if packet.dts is not None:
+                lead = ts - packet.dts if lead is None else min(lead, ts - packet.dts)
             if packet.is_keyframe:
                 keys.append((ts, packet.dts))
             last, last_dts = None, packet.dts
