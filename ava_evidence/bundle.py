@@ -457,18 +457,21 @@ def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,
         needs = _needs_marks(job.failure)
         if suggestion is None:
             raise UsageError(needs)
-        why = f"could not look ({suggestion.unmeasured})" if suggestion.unmeasured else \
-            "found no moment that stands out"
-        raise UsageError(f"the measurement {why}, so {needs}")
+        raise UsageError(f"the measurement {_why_none(suggestion)}, so {needs}")
     return marks, suggestion
+
+
+def _why_none(suggestion: Suggestion) -> str:
+    """Why the measurement gave no moment to mark, after "the measurement"."""
+    return f"could not look ({suggestion.unmeasured})" if suggestion.unmeasured else \
+        "found no moment that stands out"
 
 
 def _unmarked(job: Job, suggestion: Suggestion) -> str | None:
     """The warning for --auto that marked nothing (a clip too short to measure, no face to
     follow, nothing standing out), as build gives without --auto: the ticket then says only
     what the user wrote."""
-    why = f"could not look ({suggestion.unmeasured})" if suggestion.unmeasured else \
-        "found no moment that stands out"
+    why = _why_none(suggestion)
     if job.failure.evidence.change == "gradual":
         return (f"the measurement {why}, so the message does not say when the "
                 f"{job.failure.term} first appears, which support asks: add --mark TIME=WHAT "

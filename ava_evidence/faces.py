@@ -888,6 +888,12 @@ def _image_disagrees(rows: list[_Row], spacing: float) -> bool:
     return len(aparts) >= 3 and float(np.median(aparts)) * np.sign(spacing) < APART_AGREES
 
 
+def _peak_from(smooth: list[float | None], k: int, either_way: bool) -> float:
+    """The farthest of ``smooth`` from row k on: either way from 0 (a spacing), or the
+    largest (a size, which counts only as it grows)."""
+    return max((v for v in smooth[k:] if v is not None), key=abs if either_way else float)
+
+
 def _shown_from(rows: list[_Row], at: int, peak: float, base_end: int, shot_end: int,
                 fps: float) -> tuple[int, tuple[list[float | None], float]] | None:
     """Where the face's image began to show the eyes moved the way the landmarks say, for
@@ -982,17 +988,16 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
         at = _sustained(size, threshold, base_end, frames, LASTING * fps)
         if at is not None:
             began[name] = (size, max(0.03, 0.5 * threshold))
-            peak = max((v for v in smooth[at:] if v is not None),
-                       key=abs if name == "spacing" else float)
+            peak = _peak_from(smooth, at, name == "spacing")
+            doubt = name == "spacing" and _image_disagrees(rows[at:], peak)
+            if name == "spacing" and not doubt and (
+                    shown := _shown_from(rows, at, peak, base_end, shot[1], fps)):
+                at, began[name] = shown  # dated where the image shows it, as much as
+                peak = _peak_from(smooth, at, True)  # it shows from there
             score = min(1.0, max(0.0, (abs(peak) - 0.05) / 0.14))
-            if name == "spacing" and _image_disagrees(rows[at:], peak):
+            if doubt:
                 doubted.add(name)
                 score = min(score, SHAPE_LEAD)
-            elif name == "spacing" and (shown := _shown_from(rows, at, peak, base_end,
-                                                             shot[1], fps)):
-                at, began[name] = shown  # dated where the image shows it, as much as
-                peak = max((v for v in smooth[at:] if v is not None), key=abs)  # from there
-                score = min(1.0, max(0.0, (abs(peak) - 0.05) / 0.14))
             quoted[name] = size
             # The five points barely follow an eye's width (3 to 5% for eyes grown 40%) and
             # drift with expression (an animated face's untouched eyes read 16% wider): the
