@@ -96,7 +96,9 @@ seen again (_seen_through)."""
 LASTING = 0.5
 """Seconds a change must last to count."""
 OTHER_PERSON = 0.6
-"""dlib's embedding distance from which two faces are different people."""
+"""dlib's embedding distance from which two faces are different people. Below it, a face's
+distance from its first second is a lead (under 0.5) however far past its own limit: the
+benchmark's untouched man talking reads up to 0.58 with his mouth wide open."""
 SHAPE_FLOOR = 0.06
 """The least change of shape read from the image that counts (6%), however steady the
 face was in its first second."""
@@ -104,14 +106,15 @@ SHAPE_LEAD = 0.45
 """The most a change of shape read from the image scores on its own: the benchmark's
 untouched faces widen the lower face by up to about 20% when they talk, so it points at a
 moment to look at but does not claim one (below 0.5)."""
-APART_AGREES = 0.02
+APART_AGREES = 0.025
 """How far the face's image must show the eyes moved apart (faceshape's ``apart``, the
 median from the moment found on, over three samples or more), the same way as the
 landmarks' eye spacing, for that spacing to score past a lead (SHAPE_LEAD). The spacing
 is measured against the drop from the eyes to the nose, which a nod or raised brows
 shorten too; the image, compared against the temples, does not move with them. Eyes
-moved apart on the benchmark's faces move the image 3 to 10%; a surprised face's
-landmarks read 27% apart where its image moved -1.5%."""
+moved apart on the benchmark's faces move the image 3 to 13%; a surprised face's
+landmarks read 27% apart where its image moved -1.5%, and an animated face laughing with
+its head bowed read 38% apart where its image moved 2.0 to 2.3%."""
 
 
 @dataclass
@@ -958,10 +961,11 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
            ) -> Candidate | None:
     """Where this face's measures leave their first second for good, scored by how plain
     the change is: 0.5 at eye spacing 12% off where the face's image moves the eyes the
-    same way (else a lead, APART_AGREES), or an embedding 0.04 past the face's own limit
-    (3.5 times how far its first second's embeddings strayed, _farthest, between 0.4 and
-    0.5; dlib counts 0.6 as another person). The eyes' size, from the landmarks or the
-    image, and the lower face's shape are leads (at most SHAPE_LEAD)."""
+    same way (else a lead, APART_AGREES), or an embedding as far from the first second's
+    as dlib counts another person (0.6, _distance_score; past the face's own limit, 3.5
+    times how far its first second's embeddings strayed, _farthest, between 0.4 and 0.5,
+    a lead). The eyes' size, from the landmarks or the image, and the lower face's shape
+    are leads (at most SHAPE_LEAD)."""
     import numpy as np
 
     base_end = _base_end(rows, fps)
@@ -1015,7 +1019,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                     rising_end=_shot_ends_on(frames, dists, shot[1], fps))
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
-        found["distance"] = (at, peak, min(1.0, max(0.0, 0.35 + (peak - limit) / 0.25)))
+        found["distance"] = (at, peak, _distance_score(peak, limit))
         # where it began: back to the last embedding no farther than the face usually was
         # before (the lower quartile of its distances since its first second, from three:
         # an untouched face seldom comes back within its first second's own spread)
@@ -1061,6 +1065,14 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                      "identity", numbers, baseline=shot[0],
                      words=_change_words(who, onset, at_frame,
                                          format_short(index.time_of(at_frame)), what))
+
+
+def _distance_score(peak: float, limit: float) -> float:
+    """An embedding's distance as a score: 0.35 at the face's own limit, a lead up to
+    dlib's own line for another person (OTHER_PERSON), where it reaches 0.5; 1.0 at 0.7."""
+    if peak < OTHER_PERSON:
+        return 0.35 + 0.15 * max(0.0, peak - limit) / (OTHER_PERSON - limit)
+    return min(1.0, 0.5 + (peak - OTHER_PERSON) / 0.2)
 
 
 def _base_end(rows: list[_Row], fps: float) -> int:
