@@ -504,6 +504,8 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
             hot = np.flatnonzero(step >= SLOW_STEP)
         if len(hot) < 2 or len(hot) > 0.4 * ROWS * COLS:
             continue  # nothing, or much of the picture at once (a cut, the light)
+        if _pumping(f.luma, start + i, start, end):
+            continue  # the bright parts of a flickering picture match its last bright frame
         first = max(1, i - hi)
         past = diff(frames.span(first, i - lo + 1)[:, hot], now_cells[hot])
         k = _closest(past, step[hot], hot)
@@ -547,6 +549,17 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         words=f"part of the picture in the {where} jumps back {seconds:.1f} s between "
               f"frames {frame - 1} and {frame}, showing again what it showed at frame "
               f"{earlier}")]
+
+
+def _pumping(luma: list[float], i: int, start: int, end: int) -> bool:
+    """Whether the whole picture's brightness steps at frame i by half of LIT or more and
+    steps back by as much at the frame before or after it (within the shot): a flicker,
+    which a jump back in time, in part of the picture, does not make."""
+    if i >= len(luma):
+        return False  # features kept without the brightness
+    step = luma[i] - luma[i - 1]
+    others = [luma[j] - luma[j - 1] for j in (i - 1, i + 1) if start < j < min(end, len(luma))]
+    return abs(step) >= LIT / 2 and any(o * step < 0 and abs(o) >= LIT / 2 for o in others)
 
 
 class _Frames:

@@ -806,6 +806,33 @@ def test_a_jump_back_is_judged_only_with_a_quarter_second_of_the_shot_after_it(
     assert [c.index for c in jumps] == found
 
 
+@pytest.mark.parametrize(("steps", "found"), [
+    ({}, [30]), ({30: 9.0, 31: -9.0}, []), ({29: -9.0, 30: 9.0}, []), ({30: 9.0}, [30]),
+    ({30: 3.0, 31: -3.0}, [30]), ({30: 9.0, 32: -9.0}, [30])])
+def test_a_jump_back_where_the_whole_picture_pumps_brighter_and_darker_is_a_flicker(
+        steps: dict[int, float], found: list[int]) -> None:
+    """As above (a region shows again what it showed 9 frames before, from frame 30), with
+    the whole picture's brightness stepping by ``steps`` (frame: levels from the frame
+    before). Where it steps at the jump by half of LIT or more and back by as much at the
+    next frame or the one before, the picture is flickering: the bright parts of a bright
+    frame match an earlier bright frame, which is the flicker's, not a jump back in time
+    (a real clip with a flicker injected read "jumps back 0.3 s" at 0.75). A step one way
+    (a light switched on), a small one, or one back two frames later is not that."""
+    rng = np.random.default_rng(5)
+    backdrop = rng.integers(40, 200, (THUMB_H, THUMB_W)).astype(np.float32)
+    f = Features()
+    level = 100.0
+    for i in range(48):
+        thumb = backdrop.copy()
+        shown = i - 9 if i >= 30 else i
+        thumb[6:12, 8:16] = 20 + 4 * shown
+        f.thumbs.append(thumb.astype(np.uint8))
+        level += steps.get(i, 0.0)
+        f.luma.append(level)
+    jumps = physics._jumped_back(_Clip(), f, 0, 48, 24.0)  # type: ignore[arg-type]
+    assert [c.index for c in jumps] == found
+
+
 @pytest.mark.parametrize(("rate", "drift", "found"), [
     (1.0, 0.0, [30]), (1.0, 4.5, [30]), (0.5, 0.0, [])])
 def test_a_slow_scene_jumping_back_a_little_is_a_lead(rate: float, drift: float,
