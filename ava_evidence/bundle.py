@@ -171,13 +171,14 @@ def build(request: BuildRequest, *, catalog: Catalog | None = None,
                        allow_truncated=request.allow_truncated)
     if index.truncation is not None and not request.allow_truncated:
         raise index.truncation.error(index.file_name)
+    own = _own_marks(request, index)  # a bad time is refused before anything is measured
     ranked: Suggestion | None = None
     if measured_failure:
-        request, ranked, chosen = _measured_failure(request, index, catalog, on_progress)
+        request, ranked, chosen = _measured_failure(request, index, catalog, on_progress, own)
         job = _check(request, catalog, day)
         job = replace(job, warnings=(*job.warnings, chosen))
     job = _with_clip_facts(job, index)
-    marks, suggestion = _marks(job, index, on_progress, ranked)
+    marks, suggestion = _marks(job, index, own, on_progress, ranked)
     if not marks and suggestion is not None and (unmarked := _unmarked(job, suggestion)):
         job = replace(job, warnings=(*job.warnings, unmarked))
     plan = frameplan.plan_frames(index, marks, job.failure)
@@ -394,9 +395,10 @@ def _no_controls(gid: str) -> str:
 
 
 def _measured_failure(request: BuildRequest, index: ClipIndex, catalog: Catalog | None,
-                      on_progress: Progress | None
+                      on_progress: Progress | None, own: list[frameplan.Mark]
                       ) -> tuple[BuildRequest, Suggestion, str]:
-    """--auto without --failure: the failure the clip most plainly shows, measured."""
+    """--auto without --failure: the failure the clip most plainly shows, measured; where
+    the user marked moments, the one most plainly seen at them (MARK_NEAR)."""
     from dataclasses import replace
 
     from .analysis import rank_failures
@@ -409,9 +411,36 @@ def _measured_failure(request: BuildRequest, index: ClipIndex, catalog: Catalog 
     if best is None:
         raise UsageError(_nothing_plain(ranking, terms))
     key = best[0]
+    if own:
+        key = _seen_at(ranking, own, index) or ""
+        if not key:
+            raise UsageError(_not_at_marks(ranking, terms, own))
     said = (f"no --failure given: measured {ranking.summary(terms)}; so the ticket is about "
-            f"the {terms[key]} (give --failure to choose another).")
+            f"the {terms[key]}{' you marked' if own else ''} (give --failure to choose "
+            f"another).")
     return replace(request, failure=key), ranking.results[key], said
+
+
+MARK_NEAR = 1.0
+"""Seconds from a mark of the user's within which a measured moment is the one marked."""
+
+
+def _seen_at(ranking: Ranking, own: list[frameplan.Mark], index: ClipIndex) -> str | None:
+    """The failure most plainly seen within MARK_NEAR of one of the user's marks, if any."""
+    times = [index.time_of(m.index) for m in own]
+    return next((k for k in ranking.order
+                 if any(abs(float(c.time - t)) <= MARK_NEAR
+                        for c in ranking.results[k].plain() for t in times)), None)
+
+
+def _not_at_marks(ranking: Ranking, terms: dict[str, str], own: list[frameplan.Mark]) -> str:
+    """--auto's refusal when the user marked moments at which no failure is plainly
+    measured: the ticket would name one the marks do not show."""
+    marked = ", ".join(m.requested for m in own)
+    return (f"no failure was measured at your mark{'s' if len(own) > 1 else ''} ({marked}): "
+            f"{ranking.summary(terms)}. Give --failure to say what you marked "
+            f"('ava-evidence failures' lists them), or leave out --mark to build from the "
+            f"measured moment.")
 
 
 def _nothing_plain(ranking: Ranking, terms: dict[str, str]) -> str:
@@ -435,15 +464,21 @@ def _to_mark(suggestion: Suggestion) -> list[Candidate]:
     return suggestion.plain() or suggestion.candidates
 
 
-def _marks(job: Job, index: ClipIndex, on_progress: Progress | None,
-           measured: Suggestion | None = None) -> tuple[list[frameplan.Mark], Suggestion | None]:
-    """The user's marks resolved to frames; with --auto and no marks, the measured ones
-    (``measured``: already measured, when the failure itself was)."""
+def _own_marks(request: BuildRequest, index: ClipIndex) -> list[frameplan.Mark]:
+    """The user's marks resolved to frames (a bad time raises UsageError)."""
     from .timecode import resolve_text
 
+    return [frameplan.Mark(m.time, resolve_text(m.time, index.timing)[1], m.what)
+            for m in request.marks]
+
+
+def _marks(job: Job, index: ClipIndex, own: list[frameplan.Mark],
+           on_progress: Progress | None, measured: Suggestion | None = None
+           ) -> tuple[list[frameplan.Mark], Suggestion | None]:
+    """The user's marks (``own``); with --auto and no marks, the measured ones
+    (``measured``: already measured, when the failure itself was)."""
     request = job.request
-    marks = [frameplan.Mark(m.time, resolve_text(m.time, index.timing)[1], m.what)
-             for m in request.marks]
+    marks = list(own)
     suggestion = None
     if request.auto:
         from .analysis import suggest
@@ -493,7 +528,7 @@ def preview(request: BuildRequest, index: ClipIndex, *, catalog: Catalog | None 
     request = replace(request, auto=False)  # measuring decodes the clip: not for a preview
     job = _with_clip_facts(_check(request, catalog, now.date() if now else today(),
                                   output=False), index)
-    marks, _ = _marks(job, index, None)
+    marks, _ = _marks(job, index, _own_marks(request, index), None)
     plan = frameplan.plan_frames(index, marks, job.failure)
     attached = [Attached(Path(p.file).name, p.file, p.description(), "pair")
                 for p in plan.pairs]

@@ -308,6 +308,39 @@ def test_build_auto_without_a_failure_measures_which_one(made: dict[str, Path],
     assert list(p.name for p in tmp_path.iterdir()) == ["a.zip"]
 
 
+def test_auto_without_a_failure_takes_the_one_measured_at_the_users_marks(
+        made: dict[str, Path], tmp_path: Path) -> None:
+    """The user marked a moment and left the failure to the measurement: the ticket is
+    about the failure plainly measured at that mark (within a second), with the user's
+    words; where none is, it names none the marks do not show but asks for --failure,
+    saying what was measured. A bad time is refused before anything is measured, with the
+    error build gives with --failure."""
+    result = run_cli("build", made["stall"], "--platform", "kling", "--id", "m1", "--auto",
+                     "--mark", "2=the hand stops", "-o", tmp_path / "a.zip", "--json")
+    doc = json.loads(result.stdout)
+    assert doc["manifest"]["failure"] == "motion-freeze"
+    assert "so the ticket is about the Motion Stall (Frozen Frames) you marked (give " \
+        "--failure to choose another)." in result.stderr
+    assert [(f["index"], f["what"]) for f in doc["manifest"]["frames"]
+            if f["label"] == "mark"] == [(48, "the hand stops")]
+    result = run_cli("build", made["stall"], "--platform", "kling", "--id", "m1", "--auto",
+                     "--mark", "0:00.2=the hand morphs", "-o", tmp_path / "b.zip", expect=2)
+    assert result.stderr.startswith(
+        "Error: no failure was measured at your mark (0:00.2): Motion Stall (Frozen Frames) "
+        "at 1.542 s, score ")
+    assert result.stderr.endswith(
+        ". Give --failure to say what you marked ('ava-evidence failures' lists them), or "
+        "leave out --mark to build from the measured moment.\n")
+    for bad in ("abc", "99"):
+        auto = run_cli("build", made["stall"], "--platform", "kling", "--id", "m1", "--auto",
+                       "--mark", bad, "-o", tmp_path / "c.zip", expect=2).stderr
+        named = run_cli("build", made["stall"], "--platform", "kling", "--id", "m1",
+                        "--failure", "stall", "--mark", bad, "-o", tmp_path / "c.zip",
+                        expect=2).stderr
+        assert auto == named and auto.startswith("Error: ") and "measure" not in auto
+    assert [p.name for p in tmp_path.iterdir()] == ["a.zip"]
+
+
 def test_a_measure_that_could_not_look_is_not_measured_not_quiet(made: dict[str, Path]) -> None:
     """No face to follow is no evidence that identity held: the summary says which measure
     did not run and why, instead of "nothing stands out"."""
