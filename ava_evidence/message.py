@@ -282,11 +282,13 @@ def _lower(label: str) -> str:
         "Account", "Email", "Invoice", "Payment", "Sign-up", "Credits", "Computing") else label
 
 
-def frame_words(label: str, failure: Failure) -> str:
-    """What the first and last frames' lines say when no mark speaks for them."""
+def frame_words(label: str, failure: Failure, one_shot: bool = True) -> str:
+    """What the first and last frames' lines say when no mark speaks for them: the end's
+    asks for the comparison the failure's start|end pair shows only where the two frames
+    are one shot (not where a cut, a fade or a blank frame lies between or on them)."""
     if label == "start":
         return "start of the clip"
-    compare = failure.evidence.compare
+    compare = failure.evidence.compare if one_shot else None
     return "end of the clip" + (f"; {compare}" if compare else "")
 
 

@@ -75,7 +75,8 @@ def words(job: Job, index: ClipIndex, plan: FramePlan, attached: list[Attached],
     t = index.truncation
     full = build_message(MessageInput(job.platform, job.failure, route, job.generation_id,
                                       job.link, job.plan_name, facts,
-                                      _moments(plan, job.failure, index), attached,
+                                      _moments(plan, job.failure, index, suggestion),
+                                      attached,
                                       (t.end_s, t.missing_s) if t is not None else None))
     message = render_message(full, platform_key=job.platform.key, kind=route.kind,
                              template_dir=job.request.template_dir)
@@ -141,12 +142,15 @@ def _stage_reference(job: Job, staged: Staged) -> str | None:
     return name
 
 
-def _moments(plan: FramePlan, failure: Failure, index: ClipIndex) -> list[Moment]:
+def _moments(plan: FramePlan, failure: Failure, index: ClipIndex,
+             suggestion: Suggestion | None) -> list[Moment]:
     """One line per moment: start, each mark in time order, end. A mark on the first or
-    last frame speaks for that frame's line."""
+    last frame speaks for that frame's line. Where the clip was measured (--auto) and
+    found to hold cuts or transitions, its first and last frames are not one shot."""
     from .message import PLACEHOLDERS, Moment, frame_words
     from .timecode import format_short
 
+    one_shot = suggestion is None or not (suggestion.cuts or suggestion.transitions)
     last = index.frame_count - 1
     words = {s.index: s.what for s in plan.marks if s.what}
     out = []
@@ -156,7 +160,7 @@ def _moments(plan: FramePlan, failure: Failure, index: ClipIndex) -> list[Moment
         if s.label == "mark":
             what, given = (s.what, True) if s.what else (PLACEHOLDERS["what"], False)
         else:
-            what, given = words.get(s.index) or frame_words(s.label, failure), True
+            what, given = words.get(s.index) or frame_words(s.label, failure, one_shot), True
         out.append(Moment(s.label, s.index, float(s.time), format_short(s.time), what, given,
                           last=s.label == "end", measured=s.measured is not None))
     return out

@@ -200,11 +200,30 @@ def test_build_auto_compares_a_drift_with_the_start_of_its_shot(made: dict[str, 
     text = members["kling_d1_identity-coherence/data/ticket.txt"].decode()
     assert f"- {mark['clock']} (frame {mark['index']}): {mark['what']}\n" in text
     assert f"(the first frame and frame {mark['index']} side by side)" in text
+    assert "(frame 95, last frame): end of the clip; compare the face with the first " \
+        "frame\n" in text
     left, right = _halves(_png(members[f"kling_d1_identity-coherence/data/{pair['file']}"]),
                           640, 360)
     # Beside the start of the shot, the drifted face differs visibly; beside the frame
     # before it would not.
     assert np.abs(left.astype(int) - right.astype(int)).mean() > 1
+
+
+def test_the_end_is_not_compared_with_the_start_across_a_cut(made: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    """Where the measurement found the clip to hold more than one shot (a cut, a fade, a
+    blank frame), its first and last frames need not show the same face: the last frame's
+    line does not ask support to compare them (a trailer's black first frame stood beside
+    another person three cuts later)."""
+    from .test_bundle import _members
+
+    doc = run_json("build", made["cut"], "--platform", "kling", "--id", "c1",
+                   "--failure", "identity", "--auto", "--mark", "1", "-o", tmp_path / "c.zip")
+    assert any("hard cut" in n for n in doc["manifest"]["measured"]["notes"])
+    text = _members(tmp_path / "c.zip")["kling_c1_identity-coherence/data/ticket.txt"].decode()
+    last = doc["manifest"]["frames"][-1]["index"]
+    assert f"(frame {last}, last frame): end of the clip\n" in text
+    assert "compare the face" not in text
 
 
 def test_user_marks_win_over_measurement(made: dict[str, Path], tmp_path: Path) -> None:
