@@ -181,6 +181,8 @@ def build(request: BuildRequest, *, catalog: Catalog | None = None,
     marks, suggestion = _marks(job, index, own, on_progress, ranked)
     if not marks and suggestion is not None and (unmarked := _unmarked(job, suggestion)):
         job = replace(job, warnings=(*job.warnings, unmarked))
+    if faint := _faint(marks):
+        job = replace(job, warnings=(*job.warnings, faint))
     plan = frameplan.plan_frames(index, marks, job.failure)
     when = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     parent = job.target.parent
@@ -494,6 +496,23 @@ def _marks(job: Job, index: ClipIndex, own: list[frameplan.Mark],
             raise UsageError(needs)
         raise UsageError(f"the measurement {_why_none(suggestion)}, so {needs}")
     return marks, suggestion
+
+
+def _faint(marks: list[frameplan.Mark]) -> str | None:
+    """The warning for measured marks none of which a person would surely see (scores
+    under SEEN, marked because the user named the failure): the ticket states them as
+    measured, so the user should look before sending."""
+    from .analysis_types import SEEN
+    from .timecode import format_seconds
+
+    measured = [m.measured for m in marks if m.measured is not None]
+    if not measured or any(c.score >= SEEN for c in measured):
+        return None
+    said = ", ".join(f"{format_seconds(c.time)} s (score {c.score:.2f})" for c in measured)
+    return (f"the measured moment{'s' if len(measured) > 1 else ''} marked, {said}, "
+            f"{'score' if len(measured) > 1 else 'scores'} under 0.5: a person comparing "
+            f"the frames may not see it. Look at the pairs before sending; where you do not "
+            f"see the failure, give --mark TIME=WHAT where you do.")
 
 
 def _why_none(suggestion: Suggestion) -> str:

@@ -454,6 +454,20 @@ def test_faint_signs_get_no_build_line(tmp_path: Path) -> None:
     assert "  scores under 0.5 are faint signs (a person may not see them): look at the " \
            "frames before you mark one\n" in out
     assert "Use it" not in out and "Use them" not in out
+    # build --auto, told the failure, marks the faint sign, and warns that it is one
+    result = run_cli("build", jaw, "--platform", "kling", "--id", "j1", "--failure", "identity",
+                     "--auto", "-o", tmp_path / "j.zip", "--json")
+    doc = json.loads(result.stdout)
+    mark = next(f for f in doc["manifest"]["frames"] if f["label"] == "mark")
+    top = doc["manifest"]["measured"]["candidates"][0]
+    assert top["index"] == mark["index"]
+    warning = (f"Warning: the measured moment marked, {top['seconds']} s (score "
+               f"{top['score']:.2f}), scores under "
+               f"0.5: a person comparing the frames may not see it. Look at the pairs before "
+               f"sending; where you do not see the failure, give --mark TIME=WHAT where you "
+               f"do.\n")
+    assert warning in result.stderr
+    assert warning[len("Warning: "):-1] in doc["manifest"]["warnings"]
 
 
 def test_a_blank_clip_has_nothing_to_measure(tmp_path: Path) -> None:
