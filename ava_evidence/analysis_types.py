@@ -31,6 +31,14 @@ class Candidate:
     """The frame this moment is best compared with: for a gradual change, the start of
     its shot (next to the frame before, a slow drift looks the same); None: the frame
     before."""
+    stages: tuple[tuple[int, str], ...] = ()
+    """Where a ticket marks this moment in more than one frame, each with what it shows:
+    a gradual change where it starts and where it shows as ``words`` say, so that every
+    frame a line names is attached (empty: the moment's own frame and ``words``)."""
+
+    def marked(self) -> tuple[tuple[int, str], ...]:
+        """The frames a ticket marks for this moment, each with its words."""
+        return self.stages or ((self.index, self.words),)
 
     def to_dict(self) -> dict[str, Any]:
         return {"time_s": float(self.time), "time": format_clock(self.time),

@@ -479,6 +479,8 @@ def _marks(job: Job, index: ClipIndex, own: list[frameplan.Mark],
            ) -> tuple[list[frameplan.Mark], Suggestion | None]:
     """The user's marks (``own``); with --auto and no marks, the measured ones
     (``measured``: already measured, when the failure itself was)."""
+    from .timecode import format_seconds
+
     request = job.request
     marks = list(own)
     suggestion = None
@@ -488,8 +490,9 @@ def _marks(job: Job, index: ClipIndex, own: list[frameplan.Mark],
         suggestion = measured or suggest(index, job.failure.key, top=3,
                                          on_progress=on_progress)
         if not marks:  # the user's own marks always win
-            marks = [frameplan.Mark(f"measured {c.to_dict()['seconds']}", c.index,
-                                    c.words or None, c) for c in _to_mark(suggestion)]
+            marks = [frameplan.Mark(f"measured {format_seconds(index.time_of(frame))}", frame,
+                                    words or None, c)
+                     for c in _to_mark(suggestion) for frame, words in c.marked()]
     if len(marks) < job.failure.evidence.min_marks:
         needs = _needs_marks(job.failure)
         if suggestion is None:
@@ -505,7 +508,8 @@ def _faint(marks: list[frameplan.Mark]) -> str | None:
     from .analysis_types import SEEN
     from .timecode import format_seconds
 
-    measured = [m.measured for m in marks if m.measured is not None]
+    measured = list({id(m.measured): m.measured for m in marks if m.measured is not None}
+                    .values())  # a moment marked in two frames is one moment
     if not measured or any(c.score >= SEEN for c in measured):
         return None
     said = ", ".join(f"{format_seconds(c.time)} s (score {c.score:.2f})" for c in measured)

@@ -1064,7 +1064,9 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
                      "identity", numbers, baseline=shot[0],
                      words=_change_words(who, onset, at_frame,
-                                         format_short(index.time_of(at_frame)), what))
+                                         format_short(index.time_of(at_frame)), what),
+                     stages=() if at_frame == onset else ((onset, f"{who} starts to change"),
+                                                          (at_frame, f"{who} has changed: {what}")))
 
 
 def _distance_score(peak: float, limit: float) -> float:

@@ -189,17 +189,25 @@ def test_build_auto_compares_a_drift_with_the_start_of_its_shot(made: dict[str, 
     doc = run_json("build", made["drift"], "--platform", "kling", "--id", "d1",
                    "--failure", "identity", "--auto", "-o", tmp_path / "d.zip")
     m = doc["manifest"]
-    mark = next(f for f in m["frames"] if f["label"] == "mark")
-    assert abs(mark["time_s"] - 1.5) <= 0.5
-    assert re.match(r"the face starts to change; by 0:0\d(\.\d+)? \(frame \d+\) its eyes are "
-                    r"about \d+% ", mark["what"]), mark["what"]
-    assert mark["what"].endswith("% farther apart than at the start of the shot")
-    pair = m["pairs"][1]
-    assert (pair["kind"], pair["left"], pair["right"]) == ("base-mark", 0, mark["index"])
+    # where the drift starts, and where it shows as much as the words say: each frame a
+    # line names is marked, attached and paired with the start of the shot
+    began, shown = (f for f in m["frames"] if f["label"] == "mark")
+    assert abs(began["time_s"] - 1.5) <= 0.5 and shown["index"] > began["index"]
+    assert began["what"] == "the face starts to change"
+    assert re.fullmatch(r"the face has changed: its eyes are about \d+% farther apart than at "
+                        r"the start of the shot", shown["what"]), shown["what"]
+    top = m["measured"]["candidates"][0]
+    assert top["index"] == began["index"]
+    assert top["words"] == (f"the face starts to change; by {shown['clock']} (frame "
+                            f"{shown['index']}) {shown['what'].split(': ', 1)[1]}")
     members = _members(tmp_path / "d.zip")
     text = members["kling_d1_identity-coherence/data/ticket.txt"].decode()
-    assert f"- {mark['clock']} (frame {mark['index']}): {mark['what']}\n" in text
-    assert f"(the first frame and frame {mark['index']} side by side)" in text
+    for n, mark in enumerate((began, shown), 1):
+        pair = m["pairs"][n]
+        assert (pair["kind"], pair["left"], pair["right"]) == ("base-mark", 0, mark["index"])
+        assert f"- {mark['clock']} (frame {mark['index']}): {mark['what']}\n" in text
+        assert f"(the first frame and frame {mark['index']} side by side)" in text
+    mark, pair = shown, m["pairs"][2]
     assert "(frame 95, last frame): end of the clip; compare the face with the first " \
         "frame\n" in text
     left, right = _halves(_png(members[f"kling_d1_identity-coherence/data/{pair['file']}"]),
