@@ -199,7 +199,9 @@ def _span(name: str, known: list[float]) -> tuple[float, float]:
     limit = LIMITS.get(name)
     values = [*known, *(limit[:1] if limit else ())]
     lo, hi = min(values), max(values)
-    return (lo - 1, hi + 1) if hi - lo < 1e-9 else (lo, hi)
+    if hi - lo < 1e-9:  # flat: a unit either side, and never below zero from zero
+        return (0.0, 1.0) if lo == 0 else (lo - 1, hi + 1)
+    return lo, hi
 
 
 def _dashed(draw: ImageDraw.ImageDraw, left: int, right: int, y: int,

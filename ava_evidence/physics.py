@@ -44,7 +44,7 @@ def physics(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
         found, level = _unexplained(index, f, start, end, fps)
         out += found
         for k, v in enumerate(level):
-            surprise[start + k] = round(v, 3)
+            surprise[start + k] = None if v is None else round(v, 3)
         out += _stopped(index, f, start, end, fps)
         out += _jumped_back(index, f, start, end, fps)
     return out, {"motion_surprise": surprise}
@@ -96,7 +96,7 @@ same change may be motion smeared or sharpened)."""
 
 
 def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
-                 ) -> tuple[list[Candidate], list[float]]:
+                 ) -> tuple[list[Candidate], list[float | None]]:
     """A region whose picture changes at once, by enough to see, where nothing moved
     before relative to the camera and nothing moves after (motion the flow cannot follow,
     a thing coming into view too fast for it, is not a failure), then settles (fast
@@ -119,7 +119,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     win = max(4, round(fps))
     half = max(2, win // 2)
     quarter = max(2, win // 4)
-    level = [0.0] * t
+    level: list[float | None] = [None] * t  # the frames judged: none in the last half second
     best: _Change | None = None
     around = _Around(err, flow, win, half)
     looks = _Rolling(look, np.median, (quarter, win, half))
@@ -127,6 +127,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     for i in range(2, t - half):  # what follows must show it lasts and settles
         base, after, moved, moves_on = around.at(i)
         excess = err[i] - base
+        level[i] = max(0.0, float(excess.max()))  # charted everywhere, counted or not
         hot = excess >= 10
         if not hot.any():
             continue  # most frames: nothing to weigh
@@ -180,7 +181,6 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         ok = np.flatnonzero(seen | (ok & faint & ((motion < MOTION_AROUND) | steady)))
         if not len(ok):
             continue
-        level[i] = float(excess[ok].max())
         score = _unexplained_score(excess[ok], fine[ok], motion[ok], faded[ok])
         score = np.where(seen[ok], score, np.minimum(score, FAINT_LEAD))
         rank = score + 1e-6 * excess[ok]  # equal scores: the larger error

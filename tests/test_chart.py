@@ -109,6 +109,7 @@ def test_the_embedding_axis_reaches_the_level_of_another_person() -> None:
     assert _span("face_distance", [0.2, 0.8]) == (0.2, 0.8)
     assert _span("face_distance", [0.7, 0.9]) == (0.6, 0.9)  # its line stays in the panel
     assert _span("motion_surprise", [3.0, 3.0]) == (2.0, 4.0)
+    assert _span("motion_surprise", [0.0, 0.0]) == (0.0, 1.0)  # no level below nothing
 
 
 def test_fades_and_dissolves_are_shaded_and_named() -> None:

@@ -689,6 +689,21 @@ def test_shots_shorter_than_the_second_measured_before_a_change_are_still_judged
     assert len(series["motion_surprise"]) == 60
 
 
+def test_the_charted_level_is_every_judged_frames_largest_unexplained_change() -> None:
+    """The chart's series is the measure at every frame judged (counted or not), so a
+    moment found sits on its peak and what was not counted shows too; a shot's first two
+    frames and its last half second, never judged, are gaps, not zero."""
+    f = _still_scene(60)
+    _appears(f, (2, 3), 30, 60)
+    found, series = physics.physics(_Clip(), _windowed(f), Shots([], [], [(0, 60)]))  # type: ignore[arg-type]
+    level = series["motion_surprise"]
+    assert [c.index for c in found] == [30]
+    assert level[:2] == [None, None] and level[48:] == [None] * 12
+    judged = [v for v in level if v is not None]
+    assert len(judged) == 46 and level[30] == max(judged) > 0
+    assert all(v == 0 for k, v in enumerate(level) if v is not None and k != 30)
+
+
 @pytest.mark.parametrize(("before", "after", "said"), [
     (0.0, 9.0, "; fine detail appears where there was almost none"),
     (9.0, 0.0, "; its fine detail is almost all gone"),
