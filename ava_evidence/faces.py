@@ -193,13 +193,19 @@ class FaceMeter:
     _next_id: int = 0
     _last_full: int = -(10 ** 9)
     _shot_start: int = 0
+    _hints: list[Box] = field(default_factory=list)
+    """Where faces were when the last shot ended: searched closely in the new shot's first
+    second until a face is followed (a face coming out of a fade, or one the cut did not
+    move, is found there even where the whole-frame search misses it)."""
 
     @property
     def step(self) -> int:
         return max(1, round(self.fps / SAMPLES_PER_SECOND))
 
     def cut(self, frame: int) -> None:
-        """A new shot starts here: faces are followed anew (and looked for at once)."""
+        """A new shot starts here: faces are followed anew (and looked for at once, and
+        where they were)."""
+        self._hints = [t.box for t in self._tracks] or self._hints
         self.finish()
         self._last_full = -(10 ** 9)
         self._shot_start = frame
@@ -242,6 +248,10 @@ class FaceMeter:
         if i - self._last_full >= (1 if early and not self._tracks else 2) * self.fps:
             self._last_full = i
             boxes += [box for box, _ in _search(det, luma, None)]
+        if self._tracks or i - self._shot_start >= self.fps:
+            self._hints = []
+        for hint in self._hints:
+            boxes += [box for box, _ in _search(det, luma, hint)]
         measured = _unique(boxes)
         if not measured and not weak:
             return

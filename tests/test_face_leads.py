@@ -430,9 +430,11 @@ class _ScriptedDetector:
 
 
 def _follow(script: dict[int, list[tuple[int, int, int, int, float]]], frames: int,
-            detector: _ScriptedDetector | None = None) -> list[tuple[int, int, int]]:
+            detector: _ScriptedDetector | None = None, cuts: Sequence[int] = ()
+            ) -> list[tuple[int, int, int]]:
     """Feed ``frames`` frames at 6 fps (a sample each) to a FaceMeter whose detector answers
-    from ``script``: (frame, track, x) of each face measured."""
+    from ``script``, with a new shot from each frame in ``cuts``: (frame, track, x) of each
+    face measured."""
     detector = detector or _ScriptedDetector(script)
     meter = FaceMeter(6.0)
     meter._loading = SimpleNamespace(detector=lambda: detector)
@@ -446,6 +448,8 @@ def _follow(script: dict[int, list[tuple[int, int, int, int, float]]], frames: i
     meter._measure = measure  # type: ignore[method-assign,assignment]
     for i in range(frames):
         detector.frame = i
+        if i in cuts:
+            meter.cut(i)
         meter.add(i, np.zeros((300, 400), np.uint8))
     return measured
 
@@ -474,6 +478,42 @@ def test_a_weak_detection_counts_only_close_to_the_threshold_and_where_the_face_
         weak: tuple[int, int, int, int, float]) -> None:
     script = {i: [SURE] for i in range(8)} | {8: [weak]}
     assert [m[0] for m in _follow(script, 9)] == list(range(8))
+
+
+class _WholeFrameMisses(_ScriptedDetector):
+    """As scripted, but from frame ``after`` on the whole-frame search (the frame's own
+    size) finds nothing: a small face scored too low at that size, found only closely."""
+
+    def __init__(self, script: dict[int, list[tuple[int, int, int, int, float]]],
+                 after: int) -> None:
+        super().__init__(script)
+        self.after = after
+
+    def run(self, img: np.ndarray, upsample: int, adjust: float
+            ) -> tuple[list[Any], list[float], list[int]]:
+        if img.shape == (300, 400) and self.frame >= self.after:
+            return [], [], []
+        return super().run(img, upsample, adjust)
+
+
+@pytest.mark.parametrize(("script", "found"), [
+    # the same face on through a new shot (a fade's end): followed anew from there
+    ({i: [SURE] for i in range(14)}, [(i, 0) for i in range(4)] + [(i, 1) for i in range(4, 14)]),
+    # no face where it was: searched there for the new shot's first second only
+    ({i: [SURE] for i in range(4)}, [(i, 0) for i in range(4)])])
+def test_a_face_is_searched_for_where_it_was_when_a_new_shot_starts(
+        script: dict[int, list[tuple[int, int, int, int, float]]],
+        found: list[tuple[int, int]]) -> None:
+    """A shot ends at frame 4 while a face is followed, and the whole-frame search no
+    longer finds it (a small face coming out of a fade that scores too low at that size: a
+    clip fading in from black was "not measured for identity" with the face on screen for
+    two seconds after it). Where it was, it is searched closely, as a followed face is,
+    and followed anew, from its own first second, in the new shot."""
+    detector = _WholeFrameMisses(script, 4)
+    assert [m[:2] for m in _follow(script, 14, detector, cuts=[4])] == found
+    closely = [f for f, shape in detector.searched if shape != (300, 400)]
+    assert [f for f in closely if f >= 4] == (list(range(4, 14)) if len(found) > 4 else
+                                              list(range(4, 10)))
 
 
 def test_a_weak_detection_never_starts_a_face_nor_counts_in_its_first_second() -> None:
