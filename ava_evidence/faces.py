@@ -605,6 +605,8 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
     measured = 0
     tracks = sorted(_seen_through(by_track, fps), key=lambda st: st[1][0].frame)
     baselines = 0
+    # per shot, the faces measured: (score of its moment, or -1 for none; rows; who)
+    per_shot: dict[int, list[tuple[float, list[_Row], str]]] = {}
     for span, track in tracks:
         rows = _rows(track, fps)
         baselines += rows is not None
@@ -616,11 +618,30 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
         c = _onset(index, rows, who, shots.spans[span], fps)
         if c is not None:
             out.append(c)
-        if measured == 1 or c is not None:
-            _chart(rows, series)
+        per_shot.setdefault(span, []).append((-1.0 if c is None else c.score, rows, who))
+    notes += _chart_faces(index, shots, per_shot, series)
     if not measured:
         notes.append(NO_LATER if baselines else NO_FACE)
     return out, series, notes
+
+
+def _chart_faces(index: ClipIndex, shots: Shots,
+                 per_shot: dict[int, list[tuple[float, list[_Row], str]]],
+                 series: dict[str, list[float | None]]) -> list[str]:
+    """Chart one face per shot, so that faces seen together never mix in one line: the
+    one whose moment scores highest in each shot that has a moment, and the first face
+    measured where no shot has one. Where the charted face was seen beside others, a
+    note says which one the chart shows."""
+    found = {span: faces for span, faces in per_shot.items() if max(f[0] for f in faces) >= 0}
+    chosen = found or dict(list(per_shot.items())[:1])
+    notes = []
+    for span, faces in chosen.items():
+        _, rows, who = max(faces, key=lambda f: f[0])  # the first of equals: the earliest
+        _chart(rows, series)
+        if who != "the face":  # _who: seen beside others
+            start = format_short(index.time_of(shots.spans[span][0]))
+            notes.append(f"the chart shows {who} in the shot from {start}")
+    return notes
 
 
 def _seen_through(by_track: dict[tuple[int, int], list[FaceSample]], fps: float

@@ -52,11 +52,19 @@ def test_identity_drift_found_near_its_onset(made: dict[str, Path], name: str, t
 
 
 def test_two_people_names_the_face_that_drifted(made: dict[str, Path]) -> None:
+    """Two faces side by side, the right one drifting: its moment names it, and the chart
+    shows its measures alone (two faces' values in one line would mix them), saying so."""
     result = suggest(index_clip(made["two"]), "identity-coherence")
     assert len(result.candidates) == 1
     best = result.candidates[0]
     assert best.reason.startswith("the face on the right: ")
     assert abs(float(best.time) - 1.5) <= 0.5
+    assert "the chart shows the face on the right in the shot from 0:00" in result.notes
+    spacing = result.series["eye_spacing_change"]
+    # after the drift, the right face's eyes read far apart at every sample charted (the
+    # left face's, unchanged, would read about 0)
+    late = [v for v in spacing[round(2.5 * motionclips.FPS):] if v is not None]
+    assert late and min(late) > 0.1
 
 
 def test_steady_twin_scores_lower(made: dict[str, Path]) -> None:
