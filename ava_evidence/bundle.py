@@ -412,11 +412,9 @@ def _measured_failure(request: BuildRequest, index: ClipIndex, catalog: Catalog 
     best = ranking.top()
     if best is None:
         raise UsageError(_nothing_plain(ranking, terms))
-    key = best[0]
-    if own:
-        key = _seen_at(ranking, own, index) or ""
-        if not key:
-            raise UsageError(_not_at_marks(ranking, terms, own))
+    key = _seen_at(ranking, own, index) if own else best[0]
+    if key is None:
+        raise UsageError(_not_at_marks(ranking, terms, own))
     said = (f"no --failure given: measured {ranking.summary(terms)}; so the ticket is about "
             f"the {terms[key]}{' you marked' if own else ''} (give --failure to choose "
             f"another).")

@@ -112,7 +112,7 @@ median from the moment found on, over three samples or more), the same way as th
 landmarks' eye spacing, for that spacing to score past a lead (SHAPE_LEAD). The spacing
 is measured against the drop from the eyes to the nose, which a nod or raised brows
 shorten too; the image, compared against the temples, does not move with them. Eyes
-moved apart on the benchmark's faces move the image 3 to 13%; a surprised face's
+moved apart on the benchmark's faces move the image 2.9 to 13%; a surprised face's
 landmarks read 27% apart where its image moved -1.5%, and an animated face laughing with
 its head bowed read 38% apart where its image moved 2.0 to 2.3%."""
 
