@@ -182,6 +182,7 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     notes = _shot_notes(index, m.shots)
     measure = MEASURED[failure]
     unmeasured = None
+    charted = None
     # identity compares each face with its shot's first second: it needs a shot longer
     # than that (else the clip's length, not its faces, is why it found nothing)
     shortest = math.ceil(BASELINE_SECONDS * index.fps) + 1 if measure == "identity" else \
@@ -189,7 +190,7 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     if measure == "identity":
         from .faces import NO_FACE, NO_LATER, identity
 
-        candidates, series, more = identity(index, m.faces or [], m.shots)
+        candidates, series, more, charted = identity(index, m.faces or [], m.shots)
         if _too_short(index, m.shots, shortest) is None:
             notes += more
             unmeasured = "no face seen from the front" if NO_FACE in more else \
@@ -215,7 +216,7 @@ def _suggestion(index: ClipIndex, m: _Measured, failure: str, top: int) -> Sugge
     return Suggestion(failure, ranked, series, notes,
                       cuts=[float(index.time_of(c)) for c in m.shots.cuts],
                       transitions=_transitions(index, m.shots),
-                      unmeasured=unmeasured)
+                      unmeasured=unmeasured, charted=charted)
 
 
 def _too_short(index: ClipIndex, shots: Shots, frames: int) -> tuple[str, str] | None:

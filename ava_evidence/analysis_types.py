@@ -63,6 +63,9 @@ class Suggestion:
     unmeasured: str | None = None
     """Why the measure could not look at the clip at all (no face to follow, too few
     frames), so that no candidate is not read as "nothing stands out"."""
+    charted: str | None = None
+    """Whose measures ``series`` holds where that needs saying (a face seen beside others:
+    "the face on the right in the shot from 0:00"); the chart's title says it."""
 
     def plain(self) -> list[Candidate]:
         """The moments a person comparing the frames would see (SEEN): those offered to
@@ -74,7 +77,7 @@ class Suggestion:
                 "series": self.series, "notes": self.notes, "cuts": self.cuts,
                 "transitions": [{"start_s": a, "end_s": b, "kind": k}
                                 for a, b, k in self.transitions],
-                "unmeasured": self.unmeasured}
+                "unmeasured": self.unmeasured, "charted": self.charted}
 
 
 

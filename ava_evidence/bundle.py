@@ -410,11 +410,10 @@ def _measured_failure(request: BuildRequest, index: ClipIndex, catalog: Catalog 
     ranking = rank_failures(index, top=3, on_progress=on_progress)
     terms = {k: cat.failure(k).term for k in ranking.results}
     best = ranking.top()
-    if best is None:
-        raise UsageError(_nothing_plain(ranking, terms))
-    key = _seen_at(ranking, own, index) if own else best[0]
+    key = _seen_at(ranking, own, index) if own else best[0] if best else None
     if key is None:
-        raise UsageError(_not_at_marks(ranking, terms, own))
+        raise UsageError(_not_at_marks(ranking, terms, own) if own else
+                         _nothing_plain(ranking, terms))
     said = (f"no --failure given: measured {ranking.summary(terms)}; so the ticket is about "
             f"the {terms[key]}{' you marked' if own else ''} (give --failure to choose "
             f"another).")
@@ -426,21 +425,26 @@ MARK_NEAR = 1.0
 
 
 def _seen_at(ranking: Ranking, own: list[frameplan.Mark], index: ClipIndex) -> str | None:
-    """The failure most plainly seen within MARK_NEAR of one of the user's marks, if any."""
-    times = [index.time_of(m.index) for m in own]
-    return next((k for k in ranking.order
-                 if any(abs(float(c.time - t)) <= MARK_NEAR
-                        for c in ranking.results[k].plain() for t in times)), None)
+    """The failure most plainly seen within MARK_NEAR of every one of the user's marks (at
+    any frame a ticket marks for its moments), if any: a ticket names one failure, which
+    each mark must show."""
+    def near(key: str, mark: frameplan.Mark) -> bool:
+        t = index.time_of(mark.index)
+        return any(abs(float(index.time_of(frame) - t)) <= MARK_NEAR
+                   for c in ranking.results[key].plain() for frame, _ in c.marked())
+
+    return next((k for k in ranking.order if all(near(k, m) for m in own)), None)
 
 
 def _not_at_marks(ranking: Ranking, terms: dict[str, str], own: list[frameplan.Mark]) -> str:
-    """--auto's refusal when the user marked moments at which no failure is plainly
+    """--auto's refusal when the user marked moments at which no one failure is plainly
     measured: the ticket would name one the marks do not show."""
     marked = ", ".join(m.requested for m in own)
-    return (f"no failure was measured at your mark{'s' if len(own) > 1 else ''} ({marked}): "
-            f"{ranking.summary(terms)}. Give --failure to say what you marked "
-            f"('ava-evidence failures' lists them), or leave out --mark to build from the "
-            f"measured moment.")
+    where = f"your mark ({marked})" if len(own) == 1 else f"all of your marks ({marked})"
+    instead = (", or leave out --mark to build from the measured moment"
+               if ranking.top() is not None else "")
+    return (f"no failure was measured at {where}: {ranking.summary(terms)}. Give --failure "
+            f"to say what you marked ('ava-evidence failures' lists them){instead}.")
 
 
 def _nothing_plain(ranking: Ranking, terms: dict[str, str]) -> str:

@@ -29,7 +29,7 @@ LABELS = {
     "eye_spacing_change": ("eye spacing vs first second", "%"),
     "face_distance": ("face embedding distance (0.6 = another person)", ""),
     "face_shape_change": ("face shape vs first second (from its image)", "%"),
-    "motion_surprise": ("change no motion explains", "levels"),
+    "motion_surprise": ("largest prediction error above its second before", "levels"),
     "brightness": ("brightness", "levels"),
     "brightness_jump": ("brightness jump", "levels"),
     "region_change": ("largest regional change", "levels"),
@@ -238,5 +238,7 @@ def chart_for(suggestion: Any, duration: float, title: str) -> Image.Image:
     """The chart of a :class:`~ava_evidence.analysis.Suggestion`."""
     series = dict(suggestion.series)
     times = series.pop("time_s", [])
+    if charted := getattr(suggestion, "charted", None):
+        title = f"{title}: {charted}"
     return render_chart(times, series, suggestion.candidates, duration, title,
                         getattr(suggestion, "cuts", []), getattr(suggestion, "transitions", []))

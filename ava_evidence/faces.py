@@ -587,7 +587,9 @@ class _Row:
 
 
 def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
-             ) -> tuple[list[Candidate], dict[str, list[float | None]], list[str]]:
+             ) -> tuple[list[Candidate], dict[str, list[float | None]], list[str], str | None]:
+    """Each face's moment, per shot; the series charted; notes; whose series they are,
+    where a face was seen beside others (_chart_faces)."""
     series: dict[str, list[float | None]] = {k: [None] * index.frame_count for k in SERIES}
     out: list[Candidate] = []
     notes: list[str] = []
@@ -619,29 +621,29 @@ def identity(index: ClipIndex, samples: list[FaceSample], shots: Shots
         if c is not None:
             out.append(c)
         per_shot.setdefault(span, []).append((-1.0 if c is None else c.score, rows, who))
-    notes += _chart_faces(index, shots, per_shot, series)
+    charted = _chart_faces(index, shots, per_shot, series)
     if not measured:
         notes.append(NO_LATER if baselines else NO_FACE)
-    return out, series, notes
+    return out, series, notes, charted
 
 
 def _chart_faces(index: ClipIndex, shots: Shots,
                  per_shot: dict[int, list[tuple[float, list[_Row], str]]],
-                 series: dict[str, list[float | None]]) -> list[str]:
+                 series: dict[str, list[float | None]]) -> str | None:
     """Chart one face per shot, so that faces seen together never mix in one line: the
     one whose moment scores highest in each shot that has a moment, and the first face
-    measured where no shot has one. Where the charted face was seen beside others, a
-    note says which one the chart shows."""
+    measured where no shot has one. Returns which face that is, where it was seen beside
+    others ("the face on the right in the shot from 0:00")."""
     found = {span: faces for span, faces in per_shot.items() if max(f[0] for f in faces) >= 0}
     chosen = found or dict(list(per_shot.items())[:1])
-    notes = []
+    said = []
     for span, faces in chosen.items():
         _, rows, who = max(faces, key=lambda f: f[0])  # the first of equals: the earliest
         _chart(rows, series)
         if who != "the face":  # _who: seen beside others
-            start = format_short(index.time_of(shots.spans[span][0]))
-            notes.append(f"the chart shows {who} in the shot from {start}")
-    return notes
+            said.append(f"{who} in the shot from "
+                        f"{format_short(index.time_of(shots.spans[span][0]))}")
+    return "; ".join(said) or None
 
 
 def _seen_through(by_track: dict[tuple[int, int], list[FaceSample]], fps: float

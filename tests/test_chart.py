@@ -159,3 +159,18 @@ def test_a_transition_of_one_frame_still_shows() -> None:
     _, top, _, bottom = plot_area()
     stripe = rgb[top + LEGEND + 10:bottom - 30, x_of(2.0, 4.0):x_of(2.0, 4.0) + 3]
     assert (stripe == SHADE).all(axis=2).sum() >= 2 * (bottom - top - LEGEND - 60)
+
+
+def test_a_chart_of_one_face_among_others_says_whose_measures_it_shows() -> None:
+    """Identity charts one face a shot; where it was seen beside others, the chart's title
+    names it (Suggestion.charted), and nothing else about the chart changes."""
+    from ava_evidence.analysis_types import Suggestion
+    from ava_evidence.chart import chart_for
+
+    series: dict[str, list[float | None]] = {"time_s": [i / 24 for i in range(48)],
+                                             "eye_spacing_change": [0.01 * i for i in range(48)]}
+    plain = np.asarray(chart_for(Suggestion("identity-coherence", [], series, []), 2.0, "t"))
+    named = np.asarray(chart_for(Suggestion("identity-coherence", [], series, [],
+                                            charted="the face on the right"), 2.0, "t"))
+    differs = np.flatnonzero(np.abs(plain.astype(int) - named).sum(axis=(1, 2)))
+    assert len(differs) and differs.max() < 48  # the title's band only (the plot starts at 48)

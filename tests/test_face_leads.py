@@ -232,6 +232,9 @@ def test_who_it_is_is_claimed_only_from_dlibs_own_line_for_another_person(
     found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
     assert found is not None and found.score == pytest.approx(score)
     assert (found.score >= 0.5) is (far >= 0.6)
+    # as far from its onset on: said as changed there, one moment to mark
+    assert found.stages == () and found.marked() == ((32, found.words),)
+    assert found.words.startswith("the face has changed: ")
     assert found.reason == (f"the face: face embedding distance up to {far:.2f} from the first "
                             f"second (0.6 or more: another person)")
 
@@ -496,24 +499,27 @@ class _WholeFrameMisses(_ScriptedDetector):
         return super().run(img, upsample, adjust)
 
 
-@pytest.mark.parametrize(("script", "found"), [
+@pytest.mark.parametrize(("script", "cuts", "found", "closely"), [
     # the same face on through a new shot (a fade's end): followed anew from there
-    ({i: [SURE] for i in range(14)}, [(i, 0) for i in range(4)] + [(i, 1) for i in range(4, 14)]),
+    ({i: [SURE] for i in range(14)}, [4],
+     [(i, 0) for i in range(4)] + [(i, 1) for i in range(4, 14)], list(range(4, 14))),
     # no face where it was: searched there for the new shot's first second only
-    ({i: [SURE] for i in range(4)}, [(i, 0) for i in range(4)])])
+    ({i: [SURE] for i in range(4)}, [4], [(i, 0) for i in range(4)], list(range(4, 10))),
+    # a fade through three black frames (each one starts a shot, as the measuring pass
+    # says): where the face was before them is where it is looked for after them
+    ({i: [SURE] for i in (*range(4), *range(7, 14))}, [4, 5, 6],
+     [(i, 0) for i in range(4)] + [(i, 1) for i in range(7, 14)], list(range(4, 14)))])
 def test_a_face_is_searched_for_where_it_was_when_a_new_shot_starts(
-        script: dict[int, list[tuple[int, int, int, int, float]]],
-        found: list[tuple[int, int]]) -> None:
+        script: dict[int, list[tuple[int, int, int, int, float]]], cuts: list[int],
+        found: list[tuple[int, int]], closely: list[int]) -> None:
     """A shot ends at frame 4 while a face is followed, and the whole-frame search no
     longer finds it (a small face coming out of a fade that scores too low at that size: a
     clip fading in from black was "not measured for identity" with the face on screen for
     two seconds after it). Where it was, it is searched closely, as a followed face is,
     and followed anew, from its own first second, in the new shot."""
     detector = _WholeFrameMisses(script, 4)
-    assert [m[:2] for m in _follow(script, 14, detector, cuts=[4])] == found
-    closely = [f for f, shape in detector.searched if shape != (300, 400)]
-    assert [f for f in closely if f >= 4] == (list(range(4, 14)) if len(found) > 4 else
-                                              list(range(4, 10)))
+    assert [m[:2] for m in _follow(script, 14, detector, cuts=cuts)] == found
+    assert [f for f, shape in detector.searched if shape != (300, 400) and f >= 4] == closely
 
 
 def test_a_weak_detection_never_starts_a_face_nor_counts_in_its_first_second() -> None:
@@ -801,10 +807,10 @@ def test_a_run_never_embedded_is_measured_only_from_its_own_track_s_first_second
                           shape=Shape(0.3 if k >= 44 else 0.0, 0.0, 0.0))
 
     brief = [face(k, k < 24) for k in range(0, 68, 4)]
-    found, _, notes = identity(INDEX, brief, Shots([], [], [(0, 200)]))  # type: ignore[arg-type]
+    found, _, notes, _ = identity(INDEX, brief, Shots([], [], [(0, 200)]))  # type: ignore[arg-type]
     assert [c.index for c in found] == [44] and notes == []
     later = [face(k, False) for k in range(0, 68, 4)]
-    found, _, notes = identity(INDEX, later, Shots([], [], [(0, 200)]))  # type: ignore[arg-type]
+    found, _, notes, _ = identity(INDEX, later, Shots([], [], [(0, 200)]))  # type: ignore[arg-type]
     assert found == [] and notes == [NO_FACE]
 
 
@@ -813,7 +819,7 @@ def test_a_face_with_nothing_after_its_first_second_is_not_measured() -> None:
     (NO_LATER), never "nothing stands out"."""
     samples = [FaceSample(k, 0, POINTS, (20.0, 30.0, 50.0, 50.0), 0.0, CHIP, SAME)
                for k in range(0, 28, 4)]
-    found, _, notes = identity(INDEX, samples, Shots([], [], [(0, 200)]))  # type: ignore[arg-type]
+    found, _, notes, _ = identity(INDEX, samples, Shots([], [], [(0, 200)]))  # type: ignore[arg-type]
     assert found == [] and notes == [NO_LATER]
 
 

@@ -823,7 +823,8 @@ def test_a_jump_back_is_judged_only_with_a_quarter_second_of_the_shot_after_it(
 
 @pytest.mark.parametrize(("steps", "found"), [
     ({}, [30]), ({30: 9.0, 31: -9.0}, []), ({29: -9.0, 30: 9.0}, []), ({30: 9.0}, [30]),
-    ({30: 3.0, 31: -3.0}, [30]), ({30: 9.0, 32: -9.0}, [30])])
+    ({30: 3.0, 31: -3.0}, [30]), ({30: 9.0, 32: -9.0}, [30]), ({30: 9.0, 31: -2.0}, [30]),
+    ({29: 9.0, 30: 9.0}, [30])])
 def test_a_jump_back_where_the_whole_picture_pumps_brighter_and_darker_is_a_flicker(
         steps: dict[int, float], found: list[int]) -> None:
     """As above (a region shows again what it showed 9 frames before, from frame 30), with
@@ -832,7 +833,8 @@ def test_a_jump_back_where_the_whole_picture_pumps_brighter_and_darker_is_a_flic
     next frame or the one before, the picture is flickering: the bright parts of a bright
     frame match an earlier bright frame, which is the flicker's, not a jump back in time
     (a real clip with a flicker injected read "jumps back 0.3 s" at 0.75). A step one way
-    (a light switched on), a small one, or one back two frames later is not that."""
+    (a light switched on, or brightening on), a small one, a small one back, or one back
+    two frames later is not that."""
     rng = np.random.default_rng(5)
     backdrop = rng.integers(40, 200, (THUMB_H, THUMB_W)).astype(np.float32)
     f = Features()

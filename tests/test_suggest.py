@@ -59,7 +59,8 @@ def test_two_people_names_the_face_that_drifted(made: dict[str, Path]) -> None:
     best = result.candidates[0]
     assert best.reason.startswith("the face on the right: ")
     assert abs(float(best.time) - 1.5) <= 0.5
-    assert "the chart shows the face on the right in the shot from 0:00" in result.notes
+    assert result.charted == "the face on the right in the shot from 0:00"
+    assert not any("chart" in n for n in result.notes)  # the chart's own title says it
     spacing = result.series["eye_spacing_change"]
     # after the drift, the right face's eyes read far apart at every sample charted (the
     # left face's, unchanged, would read about 0)
@@ -225,17 +226,20 @@ def test_build_auto_compares_a_drift_with_the_start_of_its_shot(made: dict[str, 
     assert np.abs(left.astype(int) - right.astype(int)).mean() > 1
 
 
-def test_the_end_is_not_compared_with_the_start_across_a_cut(made: dict[str, Path],
-                                                            tmp_path: Path) -> None:
+@pytest.mark.parametrize("between", ["hard cut", "fade"])
+def test_the_end_is_not_compared_with_the_start_across_a_cut(
+        made: dict[str, Path], tmp_path: Path, between: str) -> None:
     """Where the measurement found the clip to hold more than one shot (a cut, a fade, a
     blank frame), its first and last frames need not show the same face: the last frame's
     line does not ask support to compare them (a trailer's black first frame stood beside
     another person three cuts later)."""
     from .test_bundle import _members
 
-    doc = run_json("build", made["cut"], "--platform", "kling", "--id", "c1",
+    clip = made["cut"] if between == "hard cut" else \
+        motionclips.faded_face_clip(tmp_path / "faded.mp4")
+    doc = run_json("build", clip, "--platform", "kling", "--id", "c1",
                    "--failure", "identity", "--auto", "--mark", "1", "-o", tmp_path / "c.zip")
-    assert any("hard cut" in n for n in doc["manifest"]["measured"]["notes"])
+    assert any(n.startswith(between) for n in doc["manifest"]["measured"]["notes"])
     text = _members(tmp_path / "c.zip")["kling_c1_identity-coherence/data/ticket.txt"].decode()
     last = doc["manifest"]["frames"][-1]["index"]
     assert f"(frame {last}, last frame): end of the clip\n" in text
@@ -366,6 +370,20 @@ def test_auto_without_a_failure_takes_the_one_measured_at_the_users_marks(
     assert result.stderr.endswith(
         ". Give --failure to say what you marked ('ava-evidence failures' lists them), or "
         "leave out --mark to build from the measured moment.\n")
+    # every mark must show the failure named: one mark off it is refused, naming them all
+    result = run_cli("build", made["stall"], "--platform", "kling", "--id", "m1", "--auto",
+                     "--mark", "2=the hand stops", "--mark", "0:00.2=the hand morphs",
+                     "-o", tmp_path / "b.zip", expect=2)
+    assert result.stderr.startswith("Error: no failure was measured at all of your marks "
+                                    "(2, 0:00.2): Motion Stall (Frozen Frames) at 1.542 s, ")
+    # within a second of the measured moment (1.542 s) a mark shows it; not beyond (the
+    # clip's other plain moment, physics at 2.250 s, is farther from both)
+    doc = run_json("build", made["stall"], "--platform", "kling", "--id", "m1", "--auto",
+                   "--mark", "0.55", "-o", tmp_path / "d.zip")
+    assert doc["manifest"]["failure"] == "motion-freeze"
+    run_cli("build", made["stall"], "--platform", "kling", "--id", "m1", "--auto", "--mark",
+            "0.5", "-o", tmp_path / "b.zip", expect=2)
+    (tmp_path / "d.zip").unlink()
     for bad in ("abc", "99"):
         auto = run_cli("build", made["stall"], "--platform", "kling", "--id", "m1", "--auto",
                        "--mark", bad, "-o", tmp_path / "c.zip", expect=2).stderr
