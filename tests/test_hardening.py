@@ -26,7 +26,7 @@ from ava_evidence.stills import Request, extract_stills
 
 from . import clipgen
 from .conftest import ClipStore, encode
-from .helpers import run_cli
+from .helpers import ctrl_c_reaches_children, run_cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -298,10 +298,11 @@ def slow_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _start_build(clip: Path, out: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ava_evidence", "build", str(clip), "--platform", "kling", "--id",
-         "sig", "--failure", "physics", "--mark", "3", "--mark", "5.5", "-o", str(out),
-         "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with ctrl_c_reaches_children():
+        return subprocess.Popen(
+            [sys.executable, "-m", "ava_evidence", "build", str(clip), "--platform", "kling",
+             "--id", "sig", "--failure", "physics", "--mark", "3", "--mark", "5.5", "-o",
+             str(out), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.slow

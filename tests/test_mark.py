@@ -22,7 +22,7 @@ from ava_evidence.markserver import MarkServer, MarkSession, start
 
 from . import clipgen
 from .conftest import ClipStore
-from .helpers import run_cli
+from .helpers import ctrl_c_reaches_children, run_cli
 
 CLIP = "h264_bframes"
 
@@ -175,9 +175,10 @@ def test_ctrl_c_stops_the_server_with_130_and_leaves_nothing(clips: ClipStore,
     script = Path(sys.executable).parent / "ava-evidence"
     if not script.exists():
         pytest.skip("the console script is not installed next to this Python")
-    proc = subprocess.Popen([str(script), "mark", str(clips.path(CLIP)), "--no-browser",
-                             "--json"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    with ctrl_c_reaches_children():
+        proc = subprocess.Popen([str(script), "mark", str(clips.path(CLIP)), "--no-browser",
+                                 "--json"], cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         url = json.loads(line)["url"]
