@@ -1094,12 +1094,10 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     parts, said = _describe(rows, found, quoted, doubted)
     at_frame, what = said[0]
     numbers = {key: abs(found.get(m, (0, 0.0, 0.0))[1]) for m, key in _VALUE_KEYS.items()}
+    words, stages = _change_words(who, onset, at_frame, format_short(index.time_of(at_frame)),
+                                  what)
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
-                     "identity", numbers, baseline=shot[0],
-                     words=_change_words(who, onset, at_frame,
-                                         format_short(index.time_of(at_frame)), what),
-                     stages=() if at_frame == onset else ((onset, f"{who} starts to change"),
-                                                          (at_frame, f"{who} has changed: {what}")))
+                     "identity", numbers, baseline=shot[0], words=words, stages=stages)
 
 
 def _distance_score(peak: float, limit: float) -> float:
@@ -1123,9 +1121,14 @@ def _began(series: list[float | None], level: float, k: int, floor: int) -> int:
     return k
 
 
-def _change_words(who: str, onset: int, at_frame: int, at: str, what: str) -> str:
-    """The moment in the message's words. Its line already gives the onset's time, so a
-    change measured at that same frame is not said to start and then be "by" it."""
+def _change_words(who: str, onset: int, at_frame: int, at: str, what: str
+                  ) -> tuple[str, tuple[tuple[int, str], ...]]:
+    """The moment in the message's words, and the frames a ticket marks for it with theirs
+    (Candidate.stages). Its line already gives the onset's time, so a change measured at
+    that same frame is not said to start and then be "by" it; one measured later is marked
+    where it starts and where it shows."""
+    changed = f"{who} has changed: {what}"
     if at_frame == onset:
-        return f"{who} has changed: {what}"
-    return f"{who} starts to change; by {at} (frame {at_frame}) {what}"
+        return changed, ()
+    return (f"{who} starts to change; by {at} (frame {at_frame}) {what}",
+            ((onset, f"{who} starts to change"), (at_frame, changed)))

@@ -504,7 +504,7 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
             hot = np.flatnonzero(step >= SLOW_STEP)
         if len(hot) < 2 or len(hot) > 0.4 * ROWS * COLS:
             continue  # nothing, or much of the picture at once (a cut, the light)
-        if _pumping(f.luma, start + i, start, end):
+        if _pumping(f.luma, start + i):
             continue  # the bright parts of a flickering picture match its last bright frame
         first = max(1, i - hi)
         past = diff(frames.span(first, i - lo + 1)[:, hot], now_cells[hot])
@@ -551,15 +551,16 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
               f"{earlier}")]
 
 
-def _pumping(luma: list[float], i: int, start: int, end: int) -> bool:
+def _pumping(luma: list[float], i: int) -> bool:
     """Whether the whole picture's brightness steps at frame i by half of LIT or more and
-    steps back by as much at the frame before or after it (within the shot): a flicker,
-    which a jump back in time, in part of the picture, does not make."""
-    if i >= len(luma):
+    steps back by as much at the frame before or after it: a flicker, which a jump back in
+    time, in part of the picture, does not make. (_jumped_back asks only for frames with
+    two before them and one after them in the shot.)"""
+    if i + 1 >= len(luma):
         return False  # features kept without the brightness
     step = luma[i] - luma[i - 1]
-    others = [luma[j] - luma[j - 1] for j in (i - 1, i + 1) if start < j < min(end, len(luma))]
-    return abs(step) >= LIT / 2 and any(o * step < 0 and abs(o) >= LIT / 2 for o in others)
+    return abs(step) >= LIT / 2 and any(o * step < 0 and abs(o) >= LIT / 2 for o in
+                                        (luma[i - 1] - luma[i - 2], luma[i + 1] - luma[i]))
 
 
 class _Frames:

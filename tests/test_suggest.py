@@ -562,9 +562,13 @@ def test_a_change_measured_at_its_onset_is_not_said_twice() -> None:
     from ava_evidence.faces import _change_words
 
     what = "its eyes are about 15% closer together than at the start of the shot"
-    assert _change_words("the face", 228, 228, "0:09.51", what) == \
+    words, stages = _change_words("the face", 228, 228, "0:09.51", what)
+    assert words == \
         "the face has changed: its eyes are about 15% closer together than at the start of " \
         "the shot"
-    assert _change_words("the face", 60, 68, "0:02.8", what) == \
+    assert stages == ()
+    words, stages = _change_words("the face", 60, 68, "0:02.8", what)
+    assert words == \
         "the face starts to change; by 0:02.8 (frame 68) its eyes are about 15% closer " \
         "together than at the start of the shot"
+    assert stages == ((60, "the face starts to change"), (68, f"the face has changed: {what}"))
