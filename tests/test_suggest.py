@@ -8,6 +8,7 @@ import re
 import zipfile
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -392,6 +393,69 @@ def test_auto_without_a_failure_takes_the_one_measured_at_the_users_marks(
                         expect=2).stderr
         assert auto == named and auto.startswith("Error: ") and "measure" not in auto
     assert [p.name for p in tmp_path.iterdir()] == ["a.zip"]
+
+
+@pytest.mark.parametrize(("drifts", "charted"), [((1.5, 1.5), (True, True)),
+                                                  ((None, 1.5), (False, True)),
+                                                  ((None, None), (True, False))])
+def test_the_identity_chart_shows_the_face_of_each_shot_with_a_moment(
+        tmp_path: Path, drifts: tuple[float | None, float | None],
+        charted: tuple[bool, bool]) -> None:
+    """Two 3 s shots, a different face in each, either drifting from 1.5 s into its shot:
+    the chart follows the face of every shot that has a moment; where none has, the first
+    face measured (a chart of nothing would show no baseline either)."""
+    from ava_evidence.demo import encode_frames, face_frame
+
+    fps = 24
+    first = [face_frame(i / fps, drifts[0]) for i in range(3 * fps)]
+    second = []
+    for i in range(3 * fps):
+        img = face_frame(i / fps, drifts[1], shift=-120).copy()
+        img[..., 0] = 255 - img[..., 0]  # another shot: other colours, another place
+        second.append(img)
+    clip = encode_frames(tmp_path / "two_shots.mp4", np.stack(first + second), fps)
+    result = suggest(index_clip(clip), "identity-coherence")
+    assert result.cuts == [3.0]
+    assert [round(float(c.time)) for c in result.candidates] == \
+        [t for t, d in ((2, drifts[0]), (5, drifts[1])) if d is not None]
+    spacing = result.series["eye_spacing_change"]
+    shown = (any(v is not None for v in spacing[:72]), any(v is not None for v in spacing[72:]))
+    assert shown == charted
+
+
+def test_auto_takes_a_failure_at_the_marks_only_where_a_person_would_see_it() -> None:
+    """--auto with marks and no --failure: a faint moment (a lead, under 0.5) at the mark
+    does not name the ticket's failure, even where no other is there; the same moment
+    plain does, at any frame its ticket marks (a gradual change's stages), not only its
+    onset; and each mark must be within MARK_NEAR of it."""
+    from types import SimpleNamespace
+
+    from ava_evidence.analysis import Ranking
+    from ava_evidence.analysis_types import Suggestion
+    from ava_evidence.bundle import _seen_at
+    from ava_evidence.frameplan import Mark
+
+    index: Any = SimpleNamespace(time_of=lambda i: Fraction(i, 24))
+
+    def ranking(identity_score: float) -> Ranking:
+        face = Candidate(48, Fraction(2), identity_score, "the face: ...", "identity",
+                         stages=((48, "starts"), (96, "has changed")))
+        stall = Candidate(200, Fraction(200, 24), 0.9, "the picture stops", "stall")
+        results = {"identity-coherence": Suggestion("identity-coherence", [face], {}, []),
+                   "motion-freeze": Suggestion("motion-freeze", [stall], {}, [])}
+        return Ranking(results, sorted(results, key=lambda k: -results[k].candidates[0].score),
+                       [])
+
+    def marks(*frames: int) -> list[Mark]:
+        return [Mark(str(f), f, None) for f in frames]
+
+    assert _seen_at(ranking(0.45), marks(96), index) is None
+    assert _seen_at(ranking(0.55), marks(96), index) == "identity-coherence"
+    assert _seen_at(ranking(0.55), marks(96 + 24), index) == "identity-coherence"
+    assert _seen_at(ranking(0.55), marks(96 + 25), index) is None
+    assert _seen_at(ranking(0.55), marks(48 - 24, 96), index) == "identity-coherence"
+    assert _seen_at(ranking(0.55), marks(96, 200), index) is None
+    assert _seen_at(ranking(0.45), marks(190), index) == "motion-freeze"
 
 
 def test_a_measure_that_could_not_look_is_not_measured_not_quiet(made: dict[str, Path]) -> None:
