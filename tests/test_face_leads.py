@@ -218,6 +218,22 @@ def test_a_doubted_spacing_comes_after_who_it_is_in_the_reason_and_the_ticket() 
     assert "eyes" not in found.words
 
 
+def test_a_face_swap_is_told_as_another_person_not_by_the_lead_beside_it() -> None:
+    """A cross-fade to another face widens the lower face a little as it begins (a lead,
+    SHAPE_LEAD) and its embedding then passes dlib's line for another person (seen): the
+    ticket's words and the reason lead with who it is, not "its jaw looks wider" (a
+    reviewer's face swap on `held37` was ticketed so, with the embedding at 0.70). Where
+    the embedding stays under the line, the jaw lead keeps its place before it."""
+    jaws: list[float] = [0.0] * 8 + [0.2] * 16
+    for far, words in ((0.75, "no longer looks like the same person"), (0.45, "jaw")):
+        rows = [replace(r, distance=0.05 if k < 8 else far)
+                for k, r in enumerate(_jaw_rows(jaws))]
+        found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+        assert found is not None
+        assert words in found.words, found.words
+        assert found.reason.startswith("the face: face embedding distance") == (far > 0.6)
+
+
 @pytest.mark.parametrize(("far", "score"), [
     (0.45, 0.35 + 0.15 * 0.05 / 0.2), (0.58, 0.35 + 0.15 * 0.18 / 0.2), (0.6, 0.5),
     (0.65, 0.75), (0.75, 1.0)])
