@@ -883,7 +883,7 @@ def _describe(rows: list[_Row], found: dict[str, tuple[int, float, float]],
     ``doubted`` comes last and says that the face's image does not show it; one a person
     would see (scored SEEN or more) comes first: the ticket leads with what the image bears
     out, and a face swap is told as another person, not by the lead beside it (a jaw)."""
-    told: list[tuple[tuple[bool, bool], str, tuple[int, str]]] = []
+    told: list[tuple[bool, float, str, tuple[int, str]]] = []  # doubted, score, ...
     groups: tuple[tuple[str, ...], ...] = (("spacing", "apart", "size", "eyes"), ("jaw",))
     for group in groups:
         m = max((m for m in group if m in found), key=lambda m: found[m][2], default=None)
@@ -892,14 +892,14 @@ def _describe(rows: list[_Row], found: dict[str, tuple[int, float, float]],
         peak, at = found[m][1], _peak_row(rows, found[m][0], quoted[m])
         if m in _IMAGE_WORDS:
             what, moved, words = _IMAGE_WORDS[m]
-            told.append(((False, found[m][2] < SEEN),
+            told.append((False, found[m][2],
                          f"{what} than in the shot's first second (its aligned image "
                          f"{moved.format(round(peak * 100))}, by optical flow, against the "
                          f"temples)", (at, f"{words} than at the start of the shot")))
             continue
         (wider, narrower), against = _WORDS[m]
         how, much, doubt = wider if peak > 0 else narrower, abs(peak) * 100, m in doubted
-        told.append(((doubt, found[m][2] < SEEN),
+        told.append((doubt, found[m][2],
                      f"eyes up to {much:.0f}% {how} ({against}) than in the shot's "
                      f"first second" + (", by the landmarks only (the face's image does "
                                         "not show it)" if doubt else ""),
@@ -907,15 +907,15 @@ def _describe(rows: list[_Row], found: dict[str, tuple[int, float, float]],
                           f"than at the start of the shot")))
     if "distance" in found:
         peak = found["distance"][1]
-        told.append(((False, found["distance"][2] < SEEN),
+        told.append((False, found["distance"][2],
                      f"face embedding distance up to {peak:.2f} from the first second "
                      f"(0.6 or more: another person)",
                      (_peak_row(rows, found["distance"][0], quoted["distance"]),
                       "it no longer looks like the same person as at the start of the shot"
                       if peak >= OTHER_PERSON else
                       "its features no longer match the start of the shot")))
-    told.sort(key=lambda t: t[0])  # stable: what the image bears out, and is seen, first
-    return [part for _, part, _ in told], [words for _, _, words in told]
+    told.sort(key=lambda t: (t[0], t[1] < SEEN))  # stable: borne out, then seen, first
+    return [part for *_, part, _ in told], [words for *_, words in told]
 
 
 def _image_disagrees(rows: list[_Row], spacing: float) -> bool:
