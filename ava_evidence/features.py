@@ -49,6 +49,17 @@ LOOK = 5
 """Index of the cell mean channel in :attr:`Features.cells` (the spread follows)."""
 DETAIL = 7
 """Index of the fine-detail channel in :attr:`Features.cells`."""
+REPEAT = 1.0
+"""Largest change of any region (grey levels) in a frame that repeats the one before it
+exactly, as a clip made at a lower frame rate repeats frames: below a moving region's
+change in any frame that shows something new. Looser than shots.FROZEN (0.5, a stall's
+frames): a repeated frame re-encoded among moving ones changes up to about 0.6."""
+CADENCE = 3
+"""Most frames in a row that repeat a picture of a clip made at a lower frame rate (15
+fps or more shown at 60): more is the picture held."""
+CONVERTED = 0.15
+"""Share of a shot's frames, repeating the one before CADENCE times in a row or fewer,
+from which it is a clip made at a lower frame rate (25 fps shown at 30 repeats 17%)."""
 
 
 @dataclass
@@ -87,6 +98,26 @@ class Features:
 
     def __len__(self) -> int:
         return len(self.luma)
+
+    def pictures(self, start: int, end: int) -> tuple[np.ndarray, float]:
+        """The frames of [start, end) that show the shot's pictures (offsets from
+        ``start``), and how many pictures it shows a frame (1 for most clips). A clip made
+        at a lower frame rate and shown at this one repeats frames (every other one, say,
+        or three in four), where nothing moves: how the shot usually moves, and how much
+        time a number of frames is, are then told from the frames that show something new
+        (the first always counts). Not where a shot repeats a picture only now and then,
+        or holds one (a pause, a stall): those frames are its own."""
+        import numpy as np
+
+        n = end - start
+        repeat = np.asarray(self.raw_change[start + 1:end]) <= REPEAT
+        edges = np.flatnonzero(np.diff(np.r_[0, repeat.astype(np.int8), 0]))
+        runs = edges[1::2] - edges[::2]  # frames in a row that repeat the one before
+        short = int(runs[runs <= CADENCE].sum())
+        if short < CONVERTED * n:
+            return np.arange(n), 1.0
+        kept = np.flatnonzero(np.r_[True, ~repeat])
+        return kept, len(kept) / (len(kept) + short)
 
 
 class MotionMeter:

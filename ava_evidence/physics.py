@@ -107,7 +107,8 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     come into view there."""
     import numpy as np
 
-    cells = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
+    shown, per_frame = f.pictures(start, end)  # a clip's repeats say nothing of its motion
+    cells = np.stack([f.cells[start + k] for k in shown]).reshape(len(shown), -1, ROWS * COLS)
     err, flow = cells[:, 2], cells[:, 1]  # motion beyond the camera's
     look = cells[:, LOOK:LOOK + 2]
     lost = cells[:, STRUCTURE]
@@ -116,10 +117,10 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     grid[1:-1, 1:-1] = True
     inner = grid.ravel()  # regions not at the picture's edge
     t = len(err)
-    win = max(4, round(fps))
+    win = max(4, round(fps * per_frame))
     half = max(2, win // 2)
     quarter = max(2, win // 4)
-    level: list[float | None] = [None] * t  # the frames judged: none in the last half second
+    level: list[float | None] = [None] * (end - start)  # none in the last half second
     best: _Change | None = None
     around = _Around(err, flow, win, half)
     looks = _Rolling(look, np.median, (quarter, win, half))
@@ -127,7 +128,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     for i in range(2, t - half):  # what follows must show it lasts and settles
         base, after, moved, moves_on = around.at(i)
         excess = err[i] - base
-        level[i] = max(0.0, float(excess.max()))  # charted everywhere, counted or not
+        level[shown[i]] = max(0.0, float(excess.max()))  # charted everywhere, counted or not
         hot = excess >= 10
         if not hot.any():
             continue  # most frames: nothing to weigh
@@ -187,11 +188,11 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         n = int(np.argmax(rank))
         k = int(ok[n])
         if best is None or rank[n] > best.rank:
-            covered = i - around.start(i)  # frames the error's baseline covers
-            best = _Change(float(rank[n]), start + i, k, float(score[n]), float(excess[k]),
+            at = int(shown[i])  # the frame, in the shot
+            covered = i - around.start(i)  # pictures the error's baseline covers
+            best = _Change(float(rank[n]), start + at, k, float(score[n]), float(excess[k]),
                            float(base[k]), float(motion[k]), float(fine[k]), bool(grew[k]),
-                           float(faded[k]), not seen[k],
-                           None if covered >= win else covered)
+                           float(faded[k]), not seen[k], None if covered >= win else at - 1)
     return ([] if best is None else [_unexplained_candidate(index, best)]), level
 
 
@@ -474,16 +475,19 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
     to repeat there."""
     import numpy as np
 
-    t = end - start
-    lo, hi = max(2, round(0.25 * fps)), max(3, round(2 * fps))
+    shown, per_frame = f.pictures(start, end)  # repeats never go on as their past did
+    t = len(shown)
+    rate = fps * per_frame  # pictures a second
+    lo, hi = max(2, round(0.25 * rate)), max(3, round(2 * rate))
     if t < lo + 3 or len(f.thumbs) < end:
         return []  # too short to tell, or features kept without the pictures
     th, tw = f.thumbs[start].shape
     ch, cw = th // ROWS, tw // COLS
 
     def cells(m: int) -> np.ndarray:
-        """Frame m's thumbnail as (regions, pixels), 8-bit."""
-        a = f.thumbs[start + m][:ch * ROWS, :cw * COLS]
+        """The thumbnail of the shot's m-th frame that shows something new, as (regions,
+        pixels), 8-bit."""
+        a = f.thumbs[start + int(shown[m])][:ch * ROWS, :cw * COLS]
         return np.asarray(a.reshape(ROWS, ch, COLS, cw).transpose(0, 2, 1, 3)
                           .reshape(ROWS * COLS, -1))
 
@@ -504,7 +508,7 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
             hot = np.flatnonzero(step >= SLOW_STEP)
         if len(hot) < 2 or len(hot) > 0.4 * ROWS * COLS:
             continue  # nothing, or much of the picture at once (a cut, the light)
-        if _pumping(f.luma, start + i):
+        if _pumping(f.luma, start + int(shown[i])):
             continue  # the bright parts of a flickering picture match its last bright frame
         first = max(1, i - hi)
         past = diff(frames.span(first, i - lo + 1)[:, hot], now_cells[hot])
@@ -521,7 +525,7 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         goes_on = float(diff(next_now, next_old).mean())
         if then < max(2 * now, now + JUMP_STEP / 2) or goes_on > max(6.0, 0.5 * then):
             continue
-        window = round(REPLAY * fps)
+        window = round(REPLAY * rate)
         if i + window >= t:
             continue  # a shot's last frames cannot show that it goes on as it went on
         spans = {min(w, max(1, i - j - 1)) for w in (window, 2 * window) if i + w < t}
@@ -535,7 +539,7 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
         return []
     size, i, j, regions, now, top = best
     r, c = divmod(top, COLS)
-    frame, earlier = start + i, start + j
+    frame, earlier = start + int(shown[i]), start + int(shown[j])
     where = region_name(r, c, ROWS, COLS)
     seconds = (frame - earlier) / fps
     score = min(1.0, max(0.3, 0.5 + (size - 20) / 30))
@@ -664,11 +668,6 @@ has left."""
 MOVING = 0.05
 """Least flow (px a frame at MOTION_WIDTH) of a region that moves before it stops: a
 thing turning slowly in place (a model on a turntable) moves about 0.07."""
-DUPLICATE = 1.0
-"""Largest change of any region (grey levels) in a frame that repeats the one before it
-exactly, as a clip made at a lower frame rate repeats frames: below a moving region's
-change in any frame that shows something new. Looser than shots.FROZEN (0.5, a stall's
-frames): a repeated frame re-encoded among moving ones changes up to about 0.6."""
 
 
 def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
@@ -686,12 +685,11 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
 
     stack = np.stack(f.cells[start:end]).reshape(end - start, len(f.cells[start]), -1)
     windows = np.stack(f.windows[start:end]).reshape(end - start, 2, -1)
-    # A clip made at a lower frame rate and shown at this one repeats frames (every other
-    # one, say), where a moving region stands as still as a stopped one: only the frames
-    # that show something new are weighed, and half a second is counted in those.
-    shown = np.flatnonzero(np.r_[True, stack[1:, 3].max(axis=1) > DUPLICATE])
-    win = max(3, round(fps / 2 * len(shown) / len(stack)))
-    seconds = win * len(stack) / (len(shown) * fps)
+    # where a clip made at a lower frame rate repeats frames, a moving region stands as
+    # still as a stopped one: only its pictures are weighed, half a second counted in those
+    shown, per_frame = f.pictures(start, end)
+    win = max(3, round(fps * per_frame / 2))
+    seconds = win / (fps * per_frame)
     share, covers = _covers()
     # in single precision: a long clip's windows are many
     flow, err, change, detail = (stack[shown, ch] for ch in (0, 2, 3, DETAIL))
@@ -903,27 +901,31 @@ def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
     out = []
     fps = max(index.fps, 1.0)
     for start, end in shots.spans:
-        values = [abs(luma[i] - (luma[i - 1] + luma[i + 1]) / 2)
-                  for i in range(start + 1, end - 1)]
-        for k, i in enumerate(range(start + 1, end - 1)):
-            osc[i] = round(values[k], 3)
+        # the pictures the shot shows: where a clip repeats frames, a brightness that
+        # rises steadily rises in steps, which read as jumps up and down
+        pictures, per_frame = f.pictures(start, end)
+        shown = (start + pictures).tolist()
+        lum = [luma[i] for i in shown]
+        values = [abs(lum[k] - (lum[k - 1] + lum[k + 1]) / 2) for k in range(1, len(lum) - 1)]
+        for k, v in enumerate(values):
+            osc[shown[k + 1]] = round(v, 3)
         if not values:
             continue
         floor = max(float(np.median(values)) * 4, 1.5)
-        hot = [start + 1 + k for k, v in enumerate(values) if v > floor]
-        window = max(2, round(fps))
+        hot = [k + 1 for k, v in enumerate(values) if v > floor]  # in shown pictures
+        window = max(2, round(fps * per_frame))
         done = -1  # every burst counts, not only a shot's first (lightning, then a flicker)
-        for k, i in enumerate(hot):
-            burst = [j for j in hot[k:] if j - i <= window]
-            if i <= done or len(burst) < FLICKER_JUMPS:
+        for n, k in enumerate(hot):
+            burst = [j for j in hot[n:] if j - k <= window]
+            if k <= done or len(burst) < FLICKER_JUMPS:
                 continue  # within the last burst; or a light switched on and off, a flash
-            amp = max(values[j - start - 1] for j in burst)
-            steps = {j: abs(luma[j] - luma[j - 1]) for j in range(i, min(end, burst[-1] + 2))}
+            amp = max(values[j - 1] for j in burst)
+            steps = {j: abs(lum[j] - lum[j - 1]) for j in range(k, min(len(lum), burst[-1] + 2))}
             top = max(steps.values())
-            signed = [luma[j] - luma[j - 1] for j in steps]
+            signed = [lum[j] - lum[j - 1] for j in steps]
             if min(max(signed), -min(signed)) < floor:
                 continue  # one way only: the light or the exposure stepping, not pumping
-            first = next(j for j in sorted(steps) if steps[j] >= top / 3)
+            first = shown[next(j for j in sorted(steps) if steps[j] >= top / 3)]
             out.append(Candidate(
                 first, index.time_of(first),
                 min(1.0, amp / 16) * min(1.0, len(burst) / FLICKER_SURE),
@@ -942,14 +944,16 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
     eases in and out."""
     import numpy as np
 
-    local = f.raw_change
+    local = np.asarray(f.raw_change)
     fps = max(index.fps, 1.0)
     out = []
     for start, end in shots.spans:
         if end - start < MIN_FRAMES["stall"]:
             continue
-        span = local[start + 1:end]
-        moving = float(np.median(span))
+        # how the shot moves, told from its pictures (a clip made at a lower frame rate
+        # repeats frames as a matter of course)
+        shown = start + f.pictures(start, end)[0][1:]
+        moving = float(np.median(local[shown])) if len(shown) else 0.0
         run: int | None = None
         for i in range(start + 1, end + 1):
             still = i < end and local[i] < max(0.25, min(REPEATED, 0.3 * moving))
@@ -957,19 +961,22 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
                 run = i
             elif not still and run is not None:
                 seconds = (i - run) / fps
-                entered = float(np.mean(local[max(start + 1, run - 2):run] or [0.0]))
+                entered = float(np.mean(local[shown[shown < run][-2:]])) \
+                    if (shown < run).any() else 0.0
                 # After a stall the picture jumps to where it would be: that jump can read
                 # as a cut, so a run may end on one.
                 jumped = i == end and end in shots.cuts
-                left = float(np.mean(local[i:i + 2])) if i < end else 0.0
+                left = float(np.mean(local[shown[shown >= i][:2]])) if i < end else 0.0
                 # or it restarts with a jump far beyond the motion that follows: the
                 # picture catching up with the time it stood still (a movement that eases
                 # to a stop and starts again has no such jump)
-                after = local[i + 1:min(end, i + 6)]
-                caught_up = i < end and bool(after) and \
-                    local[i] >= max(4 * REPEATED, 3 * float(np.median(after)))
+                after = local[shown[shown > i][:5]]
+                caught_up = i < end and len(after) > 0 and \
+                    float(local[i]) >= max(4 * REPEATED, 3 * float(np.median(after)))
+                # the catch-up is the picture leaving the stall at speed, by all the
+                # motion it missed, however slowly it then goes on
                 if seconds >= 0.2 and moving >= 1.0 and run > start + 1 and \
-                        (jumped or (i < end and left >= 0.5 * moving)) and \
+                        (jumped or caught_up or (i < end and left >= 0.5 * moving)) and \
                         (entered >= 0.5 * moving or caught_up) and \
                         i - run < 0.8 * (end - start):
                     how = "entered and left at speed" if entered >= 0.5 * moving else \
@@ -982,4 +989,4 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
                         words=f"the picture stops moving for {seconds:.1f} s (frames "
                               f"{run - 1} to {i - 1} are nearly identical)"))
                 run = None
-    return out, {"region_change": [round(v, 3) for v in local]}
+    return out, {"region_change": [round(v, 3) for v in f.raw_change]}

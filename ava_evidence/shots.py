@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from .features import BLANK_CONTRAST, MOTION_WIDTH, STRUCTURE, fade_reach, pool
+from .features import BLANK_CONTRAST, MOTION_WIDTH, REPEAT, STRUCTURE, fade_reach, pool
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,7 +56,9 @@ CATCH_UP = 3
 """Frozen frames (FROZEN) after which the picture jumping on is a stall's catch-up, not a
 cut, unless nearly all of it is new (SURE_SHARE): a freeze of half a second in a moving
 scene jumps by half a second of motion, which read as a hard cut at 0.2 to 0.5 of the
-picture lost."""
+picture lost. Also the most frames a flash lasts (a picture unlike both neighbours: no
+cut). Counted in pictures where a clip made at a lower frame rate repeats each picture
+(Features.pictures): 15 fps shown at 60 repeats every picture three times."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +124,16 @@ def find_shots(f: Features, fps: float) -> Shots:
     blank_at = [blank(c) for c in f.contrast]
     share = np.array([lost(c) for c in f.cells])
     radius = max(4, round(fps / 2))
+    # a clip made at a lower frame rate shows each picture for 1 + ``again`` frames: a
+    # stall, or a flash, lasts as many pictures as in the clip it was made from
+    again = round(1 / f.pictures(0, n)[1]) - 1 if n else 0
+    held = (CATCH_UP + 1) * (again + 1) - 1
     cuts: list[int] = []
     for i in range(1, n):
         if blank_at[i] or blank_at[i - 1]:
             continue
-        if share[i] < SURE_SHARE and i > CATCH_UP and \
-                all(f.raw_change[j] < FROZEN for j in range(i - CATCH_UP, i)):
+        if share[i] < SURE_SHARE and i > held and \
+                all(f.raw_change[j] < FROZEN for j in range(i - held, i)):
             continue  # the picture catching up after a stall, unless nearly all of it is new
         before = [j for j in range(max(1, i - radius), i - 1) if not blank_at[j]]
         after = [j for j in range(i + 2, min(n, i + radius + 1)) if not blank_at[j]]
@@ -161,9 +167,11 @@ def find_shots(f: Features, fps: float) -> Shots:
             f.change[i] >= max(5.0, 3 * usual(f.change))
         if new or jump or retoned:
             cuts.append(i)
-    # A frame unlike both neighbours (a flash, one broken frame) is not two cuts.
-    single = {c for c in cuts if c + 1 in cuts}
-    cuts = [c for c in cuts if c not in single and c - 1 not in single]
+    # A picture unlike both neighbours (a flash, one broken frame) is not two cuts, shown
+    # once or repeated for a frame or two (a clip made at a lower frame rate).
+    flashes = {k for c, d in pairwise(cuts) if d - c <= CATCH_UP * (again + 1) and
+               all(f.raw_change[j] <= REPEAT for j in range(c + 1, d)) for k in (c, d)}
+    cuts = [c for c in cuts if c not in flashes]
     blanks = _runs(blank_at)
     mixed = _dissolves(f.blended, fade_reach(fps))
     # out of black or into it, a blend is the fade's own (said as such, with its black)
@@ -187,15 +195,17 @@ def _dissolves(blended: Sequence[bool], reach: int) -> list[tuple[int, int]]:
 
 def _sides(f: Features, share: float, before: list[int], after: list[int]
            ) -> list[list[int]]:
-    """The frames before and after a frame that tell how its shot usually changes. Unless
-    nearly all of the picture is new (``share``), not a side where the picture stands still
-    while the other moves: the frames into or out of a stall would read as cuts and cut the
-    stall off (a cut into or out of a still shot loses nearly all of the picture)."""
+    """The frames before and after a frame that tell how its shot usually changes: those
+    that show something new (a clip made at a lower frame rate repeats frames as a matter
+    of course, and they would make any motion read as a cut). Unless nearly all of the
+    picture is new (``share``), not a side where the picture stands still while the other
+    moves: the frames into or out of a stall would read as cuts and cut the stall off (a
+    cut into or out of a still shot loses nearly all of the picture)."""
     sides = [s for s in (before, after) if s]
+    new = [[j for j in s if f.raw_change[j] > REPEAT] for s in sides]
     if share >= SURE_SHARE:
-        return sides
-    live = [s for s in sides if sum(f.raw_change[j] < FROZEN for j in s) < 0.5 * len(s)]
-    return live or sides
+        return [n or s for n, s in zip(new, sides, strict=True)]
+    return [n for n in new if n] or sides
 
 
 def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:

@@ -49,6 +49,17 @@ ALARM = 0.5
 
 SEED = ""
 """Set by --seed: another draw of sources, onsets and donors (a held-out set)."""
+RATE: Fraction | None = None
+"""Set by --rate: every case saved at this frame rate instead of its own, frames repeated
+or dropped by time, as a platform or an editor converting a clip's rate does."""
+
+
+def _suffix() -> str:
+    """How the cases and results of this draw and rate are told apart in the cache."""
+    parts = [SEED] if SEED else []
+    if RATE is not None:
+        parts.append(f"r{float(RATE):g}")
+    return "-".join(parts)
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -221,12 +232,14 @@ def _conform(clip: tuple[np.ndarray, Fraction], rate: Fraction) -> np.ndarray:
 
 
 def materialise(case: inj.Case) -> Path:
-    d = data.cache_dir() / (f"cases-{SEED}" if SEED else "cases")
+    d = data.cache_dir() / (f"cases-{_suffix()}" if _suffix() else "cases")
     d.mkdir(exist_ok=True)
     at = "" if case.onset is None or case.kind == "control" else f"_{case.onset:.3f}"
     path = d / (case.name.replace("@", "__").replace("+", "_and_") + case.tag + at + ".mp4")
     if not path.exists():
         frames, rate = case.make()
+        if RATE is not None:
+            frames, rate = _conform((frames, rate), RATE), RATE
         data.write_frames(path, frames, rate)
     return path
 
@@ -375,10 +388,13 @@ def main() -> None:
     parser.add_argument("--seed", default="", type=_seed,
                         help="draw other sources, onsets and donors (a held-out set; "
                              "its cases are cached apart)")
+    parser.add_argument("--rate", type=Fraction, default=None,
+                        help="save every case at this frame rate (frames repeated or "
+                             "dropped by time, as a converted download is; cached apart)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
-    global SEED
-    SEED = args.seed
+    global SEED, RATE
+    SEED, RATE = args.seed, args.rate
     sources = {p.stem: p for p in data.fetch()}
     if args.cost_only:
         cost(sources, args.runs)
@@ -392,7 +408,7 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         done = pool.map(run_one, [str(paths[c.name]) for c in all_cases])
         results = dict(zip([c.name for c in all_cases], done, strict=True))
-    saved = data.cache_dir() / (f"results-{SEED}.json" if SEED else "results.json")
+    saved = data.cache_dir() / (f"results-{_suffix()}.json" if _suffix() else "results.json")
     saved.write_text(json.dumps(results, indent=1))
     report(all_cases, results, args.verbose)
     if args.cost:

@@ -346,6 +346,23 @@ def test_a_stall_eased_into_and_left_with_a_jump_is_found() -> None:
     assert stall(index, eased, one_shot(eased))[0] == []
 
 
+def test_a_stall_left_with_a_catch_up_is_found_however_slowly_it_goes_on() -> None:
+    """The scene changes 40 grey levels a frame, stands still for half a second, then
+    jumps 30 to catch up and goes on slowly (4 a frame): the jump is the picture leaving
+    the stall at speed, though it and the frame after it average under half the shot's
+    usual change (as a real clip's stall saved at 60 fps read, against its pictures)."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    from ava_evidence.physics import stall
+    from ava_evidence.shots import Shots
+
+    index = SimpleNamespace(fps=24.0, time_of=lambda i: Fraction(i, 24))
+    f = Features(raw_change=[0.0] + [40.0] * 40 + [0.02] * 12 + [30.0] + [4.0, 3.5, 3.0] * 4)
+    found, _ = stall(index, f, Shots([], [], [(0, len(f.raw_change))]))
+    assert [c.index for c in found] == [41]
+
+
 def test_a_face_change_must_last_half_a_second() -> None:
     """Landmarks jumping about for a third of a second at a shot's end (a drawn character's
     expression) are not a drift; the same change lasting is; a face's embedding that rises

@@ -369,8 +369,10 @@ class _Clip:
 
 def _windowed(f: Features) -> Features:
     """f with its windows (Features.windows) made from its regions' change and mean, as
-    a picture whose regions are each uniform shows them."""
+    a picture whose regions are each uniform shows them, and its largest change of any
+    region (Features.raw_change), as the meter keeps them."""
     quarters = np.ones((2, 2), np.float32)
+    f.raw_change = [float(c[3].max()) for c in f.cells]
     f.windows = [np.stack([staggered(np.kron(c[ch], quarters)) for ch in (3, LOOK)]
                           ).astype(np.float16) for c in f.cells]
     return f
