@@ -179,6 +179,8 @@ def build(request: BuildRequest, *, catalog: Catalog | None = None,
         job = replace(job, warnings=(*job.warnings, chosen))
     job = _with_clip_facts(job, index)
     marks, suggestion = _marks(job, index, own, on_progress, ranked)
+    if own and suggestion is not None and (off := _off_the_moment(job, own, suggestion, index)):
+        job = replace(job, warnings=(*job.warnings, off))
     if not marks and suggestion is not None and (unmarked := _unmarked(job, suggestion)):
         job = replace(job, warnings=(*job.warnings, unmarked))
     if faint := _faint(marks):
@@ -434,6 +436,43 @@ def _seen_at(ranking: Ranking, own: list[frameplan.Mark], index: ClipIndex) -> s
                    for c in ranking.results[key].plain() for frame, _ in c.marked())
 
     return next((k for k in ranking.order if all(near(k, m) for m in own)), None)
+
+
+def _off_the_moment(job: Job, own: list[frameplan.Mark], suggestion: Suggestion,
+                    index: ClipIndex) -> str | None:
+    """The warning for --auto where the user's marks miss the moments measured that a
+    person would see: the ticket shows the marks only. A sudden change shows in the pair
+    of its own frame and the one before, so a mark a frame off shows neither side of it
+    (a clip that repeats frames may even pair two of the same picture); a moment far from
+    every mark is not in the ticket at all."""
+    from .timecode import format_seconds
+
+    plain = suggestion.plain()
+    marked = {frame for c in plain for frame, _ in c.marked()}
+    if not plain or any(m.index in marked for m in own):
+        return None
+
+    def apart(m: frameplan.Mark, c: Candidate) -> float:
+        return abs(float(index.time_of(m.index) - c.time))
+
+    m, c = min(((m, c) for m in own for c in plain), key=lambda mc: apart(*mc))
+    at = format_seconds(c.time)
+    if apart(m, c) > MARK_NEAR:
+        many = "s" if len(own) > 1 else ""
+        return (f"the measurement found the {job.failure.term} at {at} s (score "
+                f"{c.score:.2f}), away from your mark{many} "
+                f"({', '.join(k.requested for k in own)}): the ticket shows your mark{many} "
+                f"only. Look at {at} s; where you see it there too, add --mark {at}=WHAT.")
+    if job.failure.evidence.change == "gradual":
+        return None  # its pairs show each mark beside the start of its shot
+    off = m.index - c.index
+    pair = sorted({m.index, m.index - 1 if m.index else 1})
+    return (f"your mark {m.requested} is frame {m.index}, {abs(off)} frame"
+            f"{'s' if abs(off) > 1 else ''} {'before' if off < 0 else 'after'} the change "
+            f"measured between frames {c.index - 1} and {c.index} ({at} s, score "
+            f"{c.score:.2f}): its pair shows frames {pair[0]} and {pair[-1]}, which may not "
+            f"show it. Mark {at} s instead (--mark {at}=WHAT), or leave out --mark to build "
+            f"from the measured moment.")
 
 
 def _not_at_marks(ranking: Ranking, terms: dict[str, str], own: list[frameplan.Mark]) -> str:

@@ -636,3 +636,44 @@ def test_a_change_measured_at_its_onset_is_not_said_twice() -> None:
         "the face starts to change; by 0:02.8 (frame 68) its eyes are about 15% closer " \
         "together than at the start of the shot"
     assert stages == ((60, "the face starts to change"), (68, f"the face has changed: {what}"))
+
+
+@pytest.mark.parametrize(("mark", "warning"), [
+    ("2", None),
+    ("1.959", "your mark 1.959 is frame 47, 1 frame before the change measured between "
+              "frames 47 and 48 (2.000 s, score 0.95): its pair shows frames 46 and 47, which "
+              "may not show it. Mark 2.000 s instead (--mark 2.000=WHAT), or leave out --mark "
+              "to build from the measured moment."),
+    ("2.09", "your mark 2.09 is frame 50, 2 frames after the change measured between frames "
+             "47 and 48 (2.000 s, score 0.95): its pair shows frames 49 and 50, which may not "
+             "show it. Mark 2.000 s instead (--mark 2.000=WHAT), or leave out --mark to build "
+             "from the measured moment."),
+    ("0.5", "the measurement found the Physics Prior Degeneration at 2.000 s (score 0.95), "
+            "away from your mark (0.5): the ticket shows your mark only. Look at 2.000 s; "
+            "where you see it there too, add --mark 2.000=WHAT."),
+])
+def test_auto_warns_where_the_users_mark_misses_the_measured_moment(
+        made: dict[str, Path], tmp_path: Path, mark: str, warning: str | None) -> None:
+    """The ball jumps ahead between frames 47 and 48. The user's marks win, so a mark a
+    frame or two off it gets a pair (the frame before and the mark) that shows neither side
+    of the jump, and one far from it leaves the measured moment out of the ticket: said,
+    with the time to mark. At the moment itself, nothing is said."""
+    result = run_cli("build", made["teleport"], "--platform", "kling", "--id", "a1", "--auto",
+                     "--failure", "physics", "--mark", f"{mark}=the ball jumps ahead",
+                     "-o", tmp_path / "b.zip", "--json")
+    warnings = json.loads(result.stdout)["manifest"]["warnings"]
+    assert [w for w in warnings if "your mark" in w] == ([warning] if warning else [])
+
+
+def test_a_mark_near_a_gradual_change_needs_no_warning(made: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    """A drifting face is shown beside the start of its shot, wherever the mark falls
+    within a second of the measured moment: no warning about the mark's frame."""
+    found = suggest(index_clip(made["drift"]), "identity-coherence").candidates[0]
+    near = float(found.time) + 0.3
+    result = run_cli("build", made["drift"], "--platform", "kling", "--id", "a1", "--auto",
+                     "--failure", "identity-coherence", "--mark", f"{near:.3f}=her eyes",
+                     "-o", tmp_path / "b.zip", "--json")
+    warnings = json.loads(result.stdout)["manifest"]["warnings"]
+    assert [w for w in warnings if "your mark" in w] == []
+    assert math.floor(float(f"{near:.3f}") * 24) not in {f for f, _ in found.marked()}
