@@ -109,9 +109,15 @@ def _job(row: dict[str, Any], line: int, base: Path, name: str) -> Job:
     if unknown:
         raise JobsError(f"{where}: unknown column '{unknown[0]}'; columns are "
                         f"{', '.join(REQUIRED + OPTIONAL)}.")
+    auto = _flag(row.get("auto"), where)
     for key in REQUIRED:
         value = row.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
+            if key == "failure" and auto:
+                continue  # measured, as build --auto without --failure measures it
+            if key == "failure":
+                raise JobsError(f"{where}: 'failure' is missing: name it ('ava-evidence "
+                                f"failures' lists them), or set 'auto' to true to measure it.")
             raise JobsError(f"{where}: '{key}' is missing; every row needs "
                             f"{', '.join(REQUIRED)}.")
         if not isinstance(value, (str, int)) or isinstance(value, bool):
@@ -136,9 +142,9 @@ def _job(row: dict[str, Any], line: int, base: Path, name: str) -> Job:
                facts=facts, reference=(ref_path if ref_path is None or ref_path.is_absolute()
                                        else base / ref_path),
                platform=str(row["platform"]).strip(), generation_id=str(row["id"]),
-               failure=str(row["failure"]).strip(),
+               failure=str(row.get("failure") or "").strip(),
                marks=_split_marks(row.get("marks"), where), plan=text("plan"),
-               note=text("note"), model=text("model"), auto=_flag(row.get("auto"), where),
+               note=text("note"), model=text("model"), auto=auto,
                output=output.strip() if output else None,
                details=tuple(d.strip() for d in (text("details") or "").split(";")
                              if d.strip()))
@@ -234,7 +240,9 @@ def _csv_rows(text: str, name: str, base: Path) -> list[Job]:
         if unknown:
             raise JobsError(f"{name}, line 1: unknown column '{unknown[0]}'; columns are "
                             f"{', '.join(REQUIRED + OPTIONAL)}.")
-        missing = [c for c in REQUIRED if c not in header]
+        # without a failure column, each row's failure is measured (auto)
+        missing = [c for c in REQUIRED if c not in header
+                   and not (c == "failure" and "auto" in header)]
         if missing:
             raise JobsError(f"{name}, line 1: the header has no '{missing[0]}' column; it "
                             f"needs {', '.join(REQUIRED)}.")

@@ -140,3 +140,22 @@ def test_missing_and_empty_jobs_file(tmp_path: Path) -> None:
     result = run_cli("batch", tmp_path / "empty.csv", expect=2)
     assert result.stderr == (f"Error: {tmp_path / 'empty.csv'}: the jobs file is empty: add a "
                              f"header and one row per clip.\n")
+
+
+def test_a_row_with_auto_may_leave_the_failure_to_the_measurement(tmp_path: Path) -> None:
+    """As build --auto without --failure: a row with auto true and no failure (here no
+    failure column at all) is built for the failure measured; a row without either is
+    refused before anything is built, saying how to give one."""
+    from . import motionclips
+
+    motionclips.ball_clip(tmp_path / "jump.mp4", teleport_at=2.0)
+    (tmp_path / "jobs.csv").write_text("clip,platform,id,auto\njump.mp4,kling,k-1,true\n")
+    doc = run_json("batch", tmp_path / "jobs.csv", "-o", tmp_path / "out")
+    assert [r["bundle"] for r in doc["results"]] == [str(tmp_path / "out" /
+                                                        "kling_k-1_physics.zip")]
+    (tmp_path / "no.csv").write_text("clip,platform,id,auto\njump.mp4,kling,k-2,false\n")
+    result = run_cli("batch", tmp_path / "no.csv", "-o", tmp_path / "out2", expect=2)
+    assert result.stderr == ("Error: no.csv, line 2: 'failure' is missing: name it "
+                             "('ava-evidence failures' lists them), or set 'auto' to true "
+                             "to measure it.\n")
+    assert not (tmp_path / "out2").exists()
