@@ -8,7 +8,7 @@ dissolves shaded) and each candidate as a labelled red line at its exact time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .compose import BACKGROUND, MUTED, TEXT, fit_text, font
@@ -136,16 +136,13 @@ def _panel(draw: ImageDraw.ImageDraw, times: Sequence[float],
     def y_of(v: float) -> int:  # below the band kept for the panel's name
         return bottom - 4 - round((v - lo) / (hi - lo) * (bottom - top - 4 - LEGEND))
 
-    ticks = [lo, hi]
     if lo < 0 < hi:
         _dashed(draw, left, right, y_of(0), (60, 60, 70))
-        if min(y_of(lo) - y_of(0), y_of(0) - y_of(hi)) >= SIZE + 8:  # labels apart
-            ticks.append(0.0)
     if limit is not None:
         _dashed(draw, left, right, y_of(limit[0]), MUTED)
         draw.text((right - 6 - round(font(SIZE).getlength(limit[1])), y_of(limit[0]) + 2),
                   limit[1], font=font(SIZE), fill=MUTED)
-    for v in ticks:
+    for v in _ticks(lo, hi, y_of):
         text = _percent(v) if unit == "%" else _number(v, hi - lo)
         draw.text((left - 6 - round(font(SIZE).getlength(text)), y_of(v) - 10), text,
                   font=font(SIZE), fill=MUTED)
@@ -192,6 +189,18 @@ def _runs(times: Sequence[float], values: Sequence[float | None], cuts: Sequence
         else:
             runs.append([(t, v)])
     return runs
+
+
+def _ticks(lo: float, hi: float, y_of: Callable[[float], int]) -> list[float]:
+    """The values a panel's axis labels: its lowest and highest, and zero where the values
+    cross it (the level a change is measured from). Where zero lies too near an end for
+    both labels to be read, zero's label takes that end's place."""
+    if not lo < 0 < hi:
+        return [lo, hi]
+    below, above = y_of(lo) - y_of(0), y_of(0) - y_of(hi)
+    if min(below, above) >= SIZE + 8:
+        return [lo, hi, 0.0]
+    return [0.0, hi] if below < above else [lo, 0.0]
 
 
 def _span(name: str, known: list[float]) -> tuple[float, float]:

@@ -174,3 +174,18 @@ def test_a_chart_of_one_face_among_others_says_whose_measures_it_shows() -> None
                                             charted="the face on the right"), 2.0, "t"))
     differs = np.flatnonzero(np.abs(plain.astype(int) - named).sum(axis=(1, 2)))
     assert len(differs) and differs.max() < 48  # the title's band only (the plot starts at 48)
+
+
+@pytest.mark.parametrize(("lo", "hi", "labelled"), [
+    (0.0, 0.4, [0.0, 0.4]),  # no crossing: its ends
+    (-0.2, 0.2, [-0.2, 0.2, 0.0]),  # zero far from both ends: labelled too
+    (-0.01, 0.4, [0.0, 0.4]),  # zero too near the lowest: its label in the lowest's place
+    (-0.4, 0.01, [-0.4, 0.0]),  # too near the highest
+])
+def test_zero_is_labelled_where_a_panel_crosses_it(lo: float, hi: float,
+                                                   labelled: list[float]) -> None:
+    """Zero is the level a change is measured from: where the values cross it, its label
+    shows, in place of the nearer end's where both would not be read."""
+    from ava_evidence.chart import _ticks
+
+    assert _ticks(lo, hi, lambda v: round(200 - 400 * (v - lo) / (hi - lo))) == labelled
