@@ -397,14 +397,17 @@ class _Rolling:
 class _Around:
     """Per frame i of a shot: the prediction error's median and the motion's mean over the
     second before it (from the shot's second frame: the first has no error; near the
-    shot's start, what there is of that second) and over the half second after it."""
+    shot's start, what there is of that second) and over the half second after it. The
+    motion before is the larger of its mean over that second and over the quarter second
+    just before: a thing that came moving into a still scene (a leg stepping in) moved
+    there, though the second's mean is low."""
 
     def __init__(self, err: np.ndarray, flow: np.ndarray, win: int, half: int) -> None:
         import numpy as np
 
-        self.win, self.half = win, half
+        self.win, self.half, self.quarter = win, half, max(2, win // 4)
         self.err = _Rolling(err, np.median, (win, half))
-        self.flow = _Rolling(flow, np.mean, (win, half))
+        self.flow = _Rolling(flow, np.mean, (win, half, self.quarter))
 
     def start(self, i: int) -> int:
         """Where the second before frame i begins: at most win frames back, never before
@@ -413,9 +416,11 @@ class _Around:
 
     def at(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Error before, error after, motion before, motion after frame i."""
+        import numpy as np
+
         lo, hi = self.start(i), i + 1 + self.half
-        return (self.err.over(lo, i), self.err.over(i + 1, hi),
-                self.flow.over(lo, i), self.flow.over(i + 1, hi))
+        moved = np.maximum(self.flow.over(lo, i), self.flow.over(max(lo, i - self.quarter), i))
+        return self.err.over(lo, i), self.err.over(i + 1, hi), moved, self.flow.over(i + 1, hi)
 
 
 def _windows(a: np.ndarray, w: int, reduce: Callable[..., np.ndarray]) -> np.ndarray:
