@@ -32,6 +32,10 @@ MOTION_WIDTH = 160
 COLS, ROWS = 8, 6
 WINDOW_COLS, WINDOW_ROWS = 2 * COLS - 1, 2 * ROWS - 1
 """Region-sized windows at half-region steps across and down (see staggered)."""
+LOWEST = 32
+"""Least height of a frame at MOTION_WIDTH: OpenCV's DIS flow (4.14, its ultrafast preset)
+crashes the process on a picture under 32 px high, so a panorama (over 5:1) is measured
+stretched to it."""
 THUMB_W, THUMB_H = 32, 18
 """Size of the tiny picture kept per frame (4 x 3 pixels per region)."""
 FADE_REACH = 0.2
@@ -142,12 +146,18 @@ class MotionMeter:
         """x and y of every pixel from the picture's centre, and the camera fit's sample
         points as rows (1, x, y): made once per picture size."""
         self._hist: np.ndarray | None = None
+        self._area: tuple[slice, slice] | None = None
+        """The picture inside black bars, told from the first frame that shows one."""
 
     def add(self, luma: np.ndarray) -> None:
         import cv2
         import numpy as np
 
-        h = max(8, round(luma.shape[0] * MOTION_WIDTH / luma.shape[1]))
+        if self._area is None:
+            self._area = picture_area(luma)
+        if self._area is not None:
+            luma = luma[self._area]
+        h = max(LOWEST, round(luma.shape[0] * MOTION_WIDTH / luma.shape[1]))
         small = cv2.resize(luma, (MOTION_WIDTH, h), interpolation=cv2.INTER_AREA)
         f = self.features
         mean, std = cv2.meanStdDev(small)
@@ -308,6 +318,38 @@ def _edges(a: np.ndarray) -> np.ndarray:
     import numpy as np
 
     return np.abs(cv2.Laplacian(a, cv2.CV_32F, ksize=3))
+
+
+BAR = 24
+"""Highest grey level of a black bar's pixels (a bar is black, 16 in video levels, give or
+take compression's ringing)."""
+
+
+def picture_area(luma: np.ndarray) -> tuple[slice, slice] | None:
+    """The picture inside black bars, a letterbox above and below or a pillarbox either
+    side (a vertical clip placed in a wide frame): rows or columns at both edges, nearly
+    as many on each, every pixel near black. Motion is measured inside them: with the
+    bars, a picture a third of the frame's width moves a third as far at MOTION_WIDTH,
+    and the still bars fill regions of the grid. None where the frame is too dark to tell
+    (black, or a fade from black whose dim picture could read as bars): the next frame is
+    asked."""
+    import numpy as np
+
+    dark = luma <= BAR
+    if dark.mean() > 0.9 or float(np.percentile(luma, 99)) < 4 * BAR:
+        return None
+
+    def inside(edges: np.ndarray) -> slice:
+        """Inside the runs of dark lines at both ends of ``edges`` (one flag a line), less
+        the line or two where the picture's edge blurs into the bar."""
+        n = len(edges)
+        a, b = int(np.argmin(edges)), int(np.argmin(edges[::-1]))  # dark lines at each end
+        if min(a, b) < 0.02 * n or abs(a - b) > max(2, 0.02 * n):  # bars are placed evenly
+            return slice(0, n)
+        blur = max(1, round(0.005 * n))
+        return slice(a + blur, n - b - blur)
+
+    return inside(np.asarray(dark.all(axis=1))), inside(np.asarray(dark.all(axis=0)))
 
 
 def fade_reach(fps: float) -> int:
