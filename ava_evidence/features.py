@@ -35,7 +35,8 @@ WINDOW_COLS, WINDOW_ROWS = 2 * COLS - 1, 2 * ROWS - 1
 LOWEST = 32
 """Least height of a frame at MOTION_WIDTH: OpenCV's DIS flow (4.14, its ultrafast preset)
 crashes the process on a picture under 32 px high, so a panorama (over 5:1) is measured
-stretched to it."""
+stretched to it; and a picture over eight times as high as wide is squeezed to that
+(OpenCV's remap takes under 32,768 rows)."""
 THUMB_W, THUMB_H = 32, 18
 """Size of the tiny picture kept per frame (4 x 3 pixels per region)."""
 FADE_REACH = 0.2
@@ -58,9 +59,13 @@ REPEAT = 1.0
 exactly, as a clip made at a lower frame rate repeats frames: below a moving region's
 change in any frame that shows something new. Looser than shots.FROZEN (0.5, a stall's
 frames): a repeated frame re-encoded among moving ones changes up to about 0.6."""
+NOISE = 8.0
+"""Most that a repeated frame re-encoded at very low quality changes (crf 38: 1.2 to 6.1
+grey levels in a region)."""
 CADENCE = 3
-"""Most frames in a row that repeat a picture of a clip made at a lower frame rate (15
-fps or more shown at 60): more is the picture held."""
+"""Most frames in a row that repeat a picture of a clip made at a lower frame rate, or
+as many as a twelfth of a second holds where that is more (12 fps shown at 60 repeats
+each picture four times): more is the picture held."""
 CONVERTED = 0.15
 """Share of a shot's frames, repeating the one before CADENCE times in a row or fewer,
 from which it is a clip made at a lower frame rate (25 fps shown at 30 repeats 17%)."""
@@ -103,7 +108,25 @@ class Features:
     def __len__(self) -> int:
         return len(self.luma)
 
-    def pictures(self, start: int, end: int) -> tuple[np.ndarray, float]:
+    def repeats(self, start: int, end: int) -> np.ndarray:
+        """Per frame of [start, end), whether it repeats the one before (the first never):
+        no region changing over REPEAT; or, re-encoded at low quality, by NOISE at most and
+        under a fifth of what the frames within three of it change (the second most of
+        them: a conversion's repeat amid frames that show something new)."""
+        import numpy as np
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        lo, hi = max(0, start - 3), min(len(self.raw_change), end + 3)
+        raw = np.asarray(self.raw_change[lo:hi], np.float64)
+        padded = np.pad(raw, 3, mode="edge") if len(raw) else raw
+        near = np.partition(sliding_window_view(padded, 7), -2, axis=1)[:, -2] \
+            if len(raw) else raw  # the second most: a cut's one frame is not the motion
+        same = (raw <= REPEAT) | ((raw <= NOISE) & (raw <= 0.2 * near))
+        out = np.array(same[start - lo:start - lo + end - start], bool)
+        out[:1] = False
+        return out
+
+    def pictures(self, start: int, end: int, fps: float) -> tuple[np.ndarray, float]:
         """The frames of [start, end) that show the shot's pictures (offsets from
         ``start``), and how many pictures it shows a frame (1 for most clips). A clip made
         at a lower frame rate and shown at this one repeats frames (every other one, say,
@@ -114,10 +137,10 @@ class Features:
         import numpy as np
 
         n = end - start
-        repeat = np.asarray(self.raw_change[start + 1:end]) <= REPEAT
+        repeat = self.repeats(start, end)[1:]
         edges = np.flatnonzero(np.diff(np.r_[0, repeat.astype(np.int8), 0]))
         runs = edges[1::2] - edges[::2]  # frames in a row that repeat the one before
-        short = int(runs[runs <= CADENCE].sum())
+        short = int(runs[runs <= max(CADENCE, round(fps / 12))].sum())
         if short < CONVERTED * n:
             return np.arange(n), 1.0
         kept = np.flatnonzero(np.r_[True, ~repeat])
@@ -153,11 +176,12 @@ class MotionMeter:
         import cv2
         import numpy as np
 
-        if self._area is None:
+        if self._area is None or not still_bars(luma, self._area):
             self._area = picture_area(luma)
         if self._area is not None:
             luma = luma[self._area]
-        h = max(LOWEST, round(luma.shape[0] * MOTION_WIDTH / luma.shape[1]))
+        h = min(8 * MOTION_WIDTH, max(LOWEST, round(luma.shape[0] * MOTION_WIDTH /
+                                                    luma.shape[1])))
         small = cv2.resize(luma, (MOTION_WIDTH, h), interpolation=cv2.INTER_AREA)
         f = self.features
         mean, std = cv2.meanStdDev(small)
@@ -320,36 +344,52 @@ def _edges(a: np.ndarray) -> np.ndarray:
     return np.abs(cv2.Laplacian(a, cv2.CV_32F, ksize=3))
 
 
-BAR = 24
-"""Highest grey level of a black bar's pixels (a bar is black, 16 in video levels, give or
-take compression's ringing)."""
+BAR = 48
+"""Highest grey level of a bar's pixels: black (16 in video levels) or dark grey (RGB 20
+is 33), give or take compression's ringing."""
+FLAT = 8
+"""Most a bar's line varies (grey levels): a bar is one flat colour."""
 
 
 def picture_area(luma: np.ndarray) -> tuple[slice, slice] | None:
-    """The picture inside black bars, a letterbox above and below or a pillarbox either
-    side (a vertical clip placed in a wide frame): rows or columns at both edges, nearly
-    as many on each, every pixel near black. Motion is measured inside them: with the
-    bars, a picture a third of the frame's width moves a third as far at MOTION_WIDTH,
-    and the still bars fill regions of the grid. None where the frame is too dark to tell
-    (black, or a fade from black whose dim picture could read as bars): the next frame is
-    asked."""
+    """The picture inside bars, a letterbox above and below or a pillarbox either side (a
+    vertical clip placed in a wide frame): rows or columns at both edges, each line one
+    flat dark colour. Motion is measured inside them: with the bars, a picture a third of
+    the frame's width moves a third as far at MOTION_WIDTH, and the still bars fill
+    regions of the grid. None where the frame is too dark to tell (black, or a fade from
+    black whose dim picture could read as bars): the next frame is asked."""
     import numpy as np
 
-    dark = luma <= BAR
-    if dark.mean() > 0.9 or float(np.percentile(luma, 99)) < 4 * BAR:
+    if float(np.percentile(luma, 99)) < 2 * BAR or (luma <= BAR).mean() > 0.9:
         return None
 
-    def inside(edges: np.ndarray) -> slice:
-        """Inside the runs of dark lines at both ends of ``edges`` (one flag a line), less
-        the line or two where the picture's edge blurs into the bar."""
-        n = len(edges)
-        a, b = int(np.argmin(edges)), int(np.argmin(edges[::-1]))  # dark lines at each end
-        if min(a, b) < 0.02 * n or abs(a - b) > max(2, 0.02 * n):  # bars are placed evenly
+    def inside(axis: int) -> slice:
+        """Inside the runs of bar lines at both ends along ``axis`` (0: rows), less the
+        line or two where the picture's edge blurs into the bar."""
+        top, low = luma.max(axis=1 - axis), luma.min(axis=1 - axis)
+        bar = np.asarray((top <= BAR) & (top.astype(np.int16) - low <= FLAT))
+        n = len(bar)
+        a, b = int(np.argmin(bar)), int(np.argmin(bar[::-1]))  # bar lines at each end
+        if bar.all() or min(a, b) < 0.02 * n:  # bars on both sides
             return slice(0, n)
         blur = max(1, round(0.005 * n))
         return slice(a + blur, n - b - blur)
 
-    return inside(np.asarray(dark.all(axis=1))), inside(np.asarray(dark.all(axis=0)))
+    return inside(0), inside(1)
+
+
+def still_bars(luma: np.ndarray, area: tuple[slice, slice]) -> bool:
+    """Whether all of a frame outside ``area`` is still dark (BAR): where a picture comes
+    into what were bars (an opening shot revealed, a letterbox that ends), the bars are
+    told again."""
+    import numpy as np
+
+    h, w = luma.shape
+    my, mx = max(1, round(0.005 * h)), max(1, round(0.005 * w))  # the blur left out
+    (r0, r1), (c0, c1) = (area[0].start, area[0].stop), (area[1].start, area[1].stop)
+    parts = [luma[:max(0, r0 - my)], luma[min(h, r1 + my):],
+             luma[:, :max(0, c0 - mx)], luma[:, min(w, c1 + mx):]]
+    return all(not p.size or int(np.max(p)) <= BAR + FLAT for p in parts)
 
 
 def fade_reach(fps: float) -> int:

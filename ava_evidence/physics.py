@@ -107,7 +107,7 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
     come into view there."""
     import numpy as np
 
-    shown, per_frame = f.pictures(start, end)  # a clip's repeats say nothing of its motion
+    shown, per_frame = f.pictures(start, end, fps)  # a clip's repeats say nothing of its motion
     cells = np.stack([f.cells[start + k] for k in shown]).reshape(len(shown), -1, ROWS * COLS)
     err, flow = cells[:, 2], cells[:, 1]  # motion beyond the camera's
     look = cells[:, LOOK:LOOK + 2]
@@ -480,7 +480,7 @@ def _jumped_back(index: ClipIndex, f: Features, start: int, end: int, fps: float
     to repeat there."""
     import numpy as np
 
-    shown, per_frame = f.pictures(start, end)  # repeats never go on as their past did
+    shown, per_frame = f.pictures(start, end, fps)  # repeats never go on as their past did
     t = len(shown)
     rate = fps * per_frame  # pictures a second
     lo, hi = max(2, round(0.25 * rate)), max(3, round(2 * rate))
@@ -692,7 +692,7 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
     windows = np.stack(f.windows[start:end]).reshape(end - start, 2, -1)
     # where a clip made at a lower frame rate repeats frames, a moving region stands as
     # still as a stopped one: only its pictures are weighed, half a second counted in those
-    shown, per_frame = f.pictures(start, end)
+    shown, per_frame = f.pictures(start, end, fps)
     win = max(3, round(fps * per_frame / 2))
     seconds = win / (fps * per_frame)
     share, covers = _covers()
@@ -908,7 +908,7 @@ def flicker(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate
     for start, end in shots.spans:
         # the pictures the shot shows: where a clip repeats frames, a brightness that
         # rises steadily rises in steps, which read as jumps up and down
-        pictures, per_frame = f.pictures(start, end)
+        pictures, per_frame = f.pictures(start, end, fps)
         shown = (start + pictures).tolist()
         lum = [luma[i] for i in shown]
         values = [abs(lum[k] - (lum[k - 1] + lum[k + 1]) / 2) for k in range(1, len(lum) - 1)]
@@ -957,7 +957,7 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
             continue
         # how the shot moves, told from its pictures (a clip made at a lower frame rate
         # repeats frames as a matter of course)
-        shown = start + f.pictures(start, end)[0][1:]
+        shown = start + f.pictures(start, end, fps)[0][1:]
         moving = float(np.median(local[shown])) if len(shown) else 0.0
         run: int | None = None
         for i in range(start + 1, end + 1):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from .features import BLANK_CONTRAST, MOTION_WIDTH, REPEAT, STRUCTURE, fade_reach, pool
+from .features import BLANK_CONTRAST, MOTION_WIDTH, STRUCTURE, fade_reach, pool
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,7 +126,8 @@ def find_shots(f: Features, fps: float) -> Shots:
     radius = max(4, round(fps / 2))
     # a clip made at a lower frame rate shows each picture for 1 + ``again`` frames: a
     # stall, or a flash, lasts as many pictures as in the clip it was made from
-    again = round(1 / f.pictures(0, n)[1]) - 1 if n else 0
+    again = round(1 / f.pictures(0, n, fps)[1]) - 1 if n else 0
+    repeat = f.repeats(0, n)
     held = (CATCH_UP + 1) * (again + 1) - 1
     cuts: list[int] = []
     for i in range(1, n):
@@ -139,7 +140,7 @@ def find_shots(f: Features, fps: float) -> Shots:
         after = [j for j in range(i + 2, min(n, i + radius + 1)) if not blank_at[j]]
         # Against the calmer side: a cut into (or out of) a busy shot is still a cut, and
         # fast action, where much of the picture is new every frame, is not one.
-        sides = _sides(f, float(share[i]), before, after)
+        sides = _sides(repeat, float(share[i]), before, after)
 
         def usual(values: Sequence[float] | np.ndarray, sides: list[list[int]] = sides
                   ) -> float:
@@ -170,7 +171,7 @@ def find_shots(f: Features, fps: float) -> Shots:
     # A picture unlike both neighbours (a flash, one broken frame) is not two cuts, shown
     # once or repeated for a frame or two (a clip made at a lower frame rate).
     flashes = {k for c, d in pairwise(cuts) if d - c <= CATCH_UP * (again + 1) and
-               all(f.raw_change[j] <= REPEAT for j in range(c + 1, d)) for k in (c, d)}
+               bool(repeat[c + 1:d].all()) for k in (c, d)}
     cuts = [c for c in cuts if c not in flashes]
     blanks = _runs(blank_at)
     mixed = _dissolves(f.blended, fade_reach(fps))
@@ -193,16 +194,17 @@ def _dissolves(blended: Sequence[bool], reach: int) -> list[tuple[int, int]]:
     return out
 
 
-def _sides(f: Features, share: float, before: list[int], after: list[int]
+def _sides(repeat: np.ndarray, share: float, before: list[int], after: list[int]
            ) -> list[list[int]]:
     """The frames before and after a frame that tell how its shot usually changes: those
     that show something new (a clip made at a lower frame rate repeats frames as a matter
     of course, and they would make any motion read as a cut). Unless nearly all of the
     picture is new (``share``), not a side where the picture stands still while the other
     moves: the frames into or out of a stall would read as cuts and cut the stall off (a
-    cut into or out of a still shot loses nearly all of the picture)."""
+    cut into or out of a still shot loses nearly all of the picture). ``repeat``: per
+    frame, whether it repeats the one before (Features.repeats)."""
     sides = [s for s in (before, after) if s]
-    new = [[j for j in s if f.raw_change[j] > REPEAT] for s in sides]
+    new = [[j for j in s if not repeat[j]] for s in sides]
     if share >= SURE_SHARE:
         return [n or s for n, s in zip(new, sides, strict=True)]
     return [n for n in new if n] or sides

@@ -87,3 +87,41 @@ def test_a_panorama_is_measured(tmp_path: Path) -> None:
     clip = encode_frames(tmp_path / "wide.mp4", frames, motionclips.FPS)
     found = suggest(index_clip(clip), "physics").candidates
     assert found and found[0].index == 48
+
+
+@pytest.mark.parametrize(("bar", "left", "right"), [(16, 100, 200), (33, 140, 140)])
+def test_uneven_or_dark_grey_bars_are_bars(bar: int, left: int, right: int) -> None:
+    """A clip padded unevenly (100 columns left, 200 right), or with dark grey bars (RGB 20
+    is 33 in video levels): bars all the same, each line one flat colour."""
+    luma = _frame(360, 640)
+    luma[:, :left], luma[:, 640 - right:] = bar, bar
+    assert picture_area(luma) == (slice(0, 360), slice(left + 3, 640 - right - 3))
+
+
+def test_bars_that_a_picture_comes_into_are_told_again() -> None:
+    """An opening shot revealed from a band (the top and bottom two fifths black for the
+    first frames): once the picture fills the frame, it is measured whole, not in the
+    band the first frames showed."""
+    from ava_evidence.features import MotionMeter, still_bars
+
+    band = _frame(360, 640)
+    band[:144], band[216:] = 16, 16
+    whole = band.copy()
+    whole[:144], whole[216:] = 220, 220  # the picture, bright, where the black was
+    area = picture_area(band)
+    assert area is not None and area[0] == slice(146, 214)
+    assert still_bars(band, area) and not still_bars(whole, area)
+    meter = MotionMeter(24.0)
+    for luma in [band] * 3 + [whole] * 3:
+        meter.add(luma)
+    assert meter.features.luma[0] == pytest.approx(float(np.mean(band[146:214])), abs=1.0)
+    assert meter.features.luma[-1] == pytest.approx(float(np.mean(whole)), abs=1.0)
+
+
+def test_a_very_tall_clip_is_measured(tmp_path: Path) -> None:
+    """A picture 256 times as high as wide (16 x 4096): at the motion width it would be
+    40,960 rows, past what OpenCV's remap takes (it failed with an unexpected error)."""
+    frames = np.zeros((12, 4096, 16, 3), np.uint8)
+    frames[:, ::8] = 200
+    clip = encode_frames(tmp_path / "tall.mp4", frames, motionclips.FPS)
+    assert _measure(index_clip(clip), faces=False, on_progress=None).features.cells

@@ -41,13 +41,26 @@ def test_a_shot_s_pictures_leave_out_a_conversion_s_repeats() -> None:
     a frame as its new frames over those and its conversion's repeats."""
     cadence = [5.0, 0.6, 0.2] * 8 + [5.0, 0.3] * 8  # 24 frames shown at 60: 2 or 3 each
     f = Features(raw_change=[0.0, *cadence])
-    shown, per_frame = f.pictures(0, 41)
+    shown, per_frame = f.pictures(0, 41, 60.0)
     assert shown.tolist() == [0, *range(1, 24, 3), *range(25, 41, 2)]
     assert per_frame == pytest.approx(17 / 41)
     held = Features(raw_change=[0.0, *cadence[:24], *[0.1] * 10, *cadence[24:]])
-    shown, per_frame = held.pictures(0, 51)  # a picture held from frame 22 to 34
+    shown, per_frame = held.pictures(0, 51, 60.0)  # a picture held from frame 22 to 34
     assert shown.tolist() == [0, *range(1, 24, 3), *range(35, 51, 2)]
     assert per_frame == pytest.approx(17 / 39)
+
+
+def test_repeats_re_encoded_at_low_quality_are_told_by_the_frames_around_them() -> None:
+    """Re-encoded at very low quality (crf 38), a conversion's repeated frames change 1.2
+    to 3.3 grey levels, over the 1 of a clean repeat: under a fifth of what frames within
+    three of them change, they repeat the one before. A slow frame among moving ones (half
+    as much) does not, nor one that changes more than 8 levels."""
+    f = Features(raw_change=[0.0, *[30.0, 2.5, 28.0, 3.2, 1.8] * 8, 30.0])
+    assert f.repeats(0, 42).tolist() == [False, *[False, True, False, True, True] * 8, False]
+    assert f.pictures(0, 42, 60.0)[0].tolist() == [0, *sorted({*range(1, 42, 5),
+                                                               *range(3, 42, 5)})]
+    assert not Features(raw_change=[0.0, *[6.0, 3.0] * 20]).repeats(0, 41).any()
+    assert not Features(raw_change=[0.0, *[60.0, 9.0] * 20]).repeats(0, 41).any()
 
 
 @pytest.mark.parametrize("raw", [
@@ -58,7 +71,7 @@ def test_a_shot_s_pictures_leave_out_a_conversion_s_repeats() -> None:
 def test_a_shot_that_repeats_a_picture_now_and_then_or_holds_one_keeps_every_frame(
         raw: list[float]) -> None:
     f = Features(raw_change=[0.0, *raw])
-    shown, per_frame = f.pictures(0, len(raw) + 1)
+    shown, per_frame = f.pictures(0, len(raw) + 1, 24.0)
     assert shown.tolist() == list(range(len(raw) + 1)) and per_frame == 1.0
 
 
