@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import io
 import os
+import shlex
 import shutil
 import tempfile
 import threading
@@ -368,8 +369,8 @@ def _output_path(output: Path | None, name: str, force: bool) -> Path:
     if target.is_dir():
         target = target / f"{name}.zip"
     if target.suffix.lower() != ".zip":
-        raise UsageError(f"the bundle is a zip file: give -o a name ending in .zip "
-                         f"(got {target.name}).")
+        raise UsageError(f"the bundle is a zip file: give -o a name ending in .zip, or a "
+                         f"folder that exists (got {target.name}).")
     parent = target.parent
     if not parent.is_dir():
         raise OutputError(f"folder {parent} does not exist: create it (mkdir -p {parent}) "
@@ -443,36 +444,53 @@ def _off_the_moment(job: Job, own: list[frameplan.Mark], suggestion: Suggestion,
     """The warning for --auto where the user's marks miss the moments measured that a
     person would see: the ticket shows the marks only. A sudden change shows in the pair
     of its own frame and the one before, so a mark a frame off shows neither side of it
-    (a clip that repeats frames may even pair two of the same picture); a moment far from
-    every mark is not in the ticket at all."""
+    (a clip that repeats frames may even pair two of the same picture); a gradual one is
+    shown beside the start of its shot, so a mark before it shows no change yet; a moment
+    far from every mark is not in the ticket at all. Each moment is weighed, best first."""
     from .timecode import format_seconds
 
     plain = suggestion.plain()
-    marked = {frame for c in plain for frame, _ in c.marked()}
-    if not plain or any(m.index in marked for m in own):
+    if not plain:
         return None
 
     def apart(m: frameplan.Mark, c: Candidate) -> float:
         return abs(float(index.time_of(m.index) - c.time))
 
-    m, c = min(((m, c) for m in own for c in plain), key=lambda mc: apart(*mc))
+    def instead(m: frameplan.Mark, at: str) -> str:
+        return shlex.quote(f"{at}={m.what or 'WHAT'}")
+
+    gradual = job.failure.evidence.change == "gradual"
+    for c in plain:
+        frames = [frame for frame, _ in c.marked()]
+        near = [m for m in own if apart(m, c) <= MARK_NEAR]
+        if not near or any(m.index in frames for m in own):
+            continue
+        m = min(near, key=lambda k: apart(k, c))
+        at = format_seconds(index.time_of(frames[0]) if gradual else c.time)
+        if gradual:
+            if m.index >= frames[0]:
+                continue  # shown beside the start of its shot, the change already there
+            return (f"your mark {m.requested} is before the change measured from {at} s "
+                    f"(score {c.score:.2f}): its pair, beside the start of the shot, may show "
+                    f"no change yet. Mark {at} s or later instead (--mark "
+                    f"{instead(m, at)}), or leave out --mark to build from the measured "
+                    f"moment.")
+        off = m.index - c.index
+        pair = sorted({m.index, m.index - 1 if m.index else 1})
+        return (f"your mark {m.requested} is frame {m.index}, {abs(off)} frame"
+                f"{'s' if abs(off) > 1 else ''} {'before' if off < 0 else 'after'} the change "
+                f"measured between frames {c.index - 1} and {c.index} ({at} s, score "
+                f"{c.score:.2f}): its pair shows frames {pair[0]} and {pair[-1]}, which may "
+                f"not show it. Mark {at} s instead (--mark {instead(m, at)}), or leave out "
+                f"--mark to build from the measured moment.")
+    if any(apart(m, c) <= MARK_NEAR for m in own for c in plain):
+        return None
+    c, many = plain[0], "s" if len(own) > 1 else ""
     at = format_seconds(c.time)
-    if apart(m, c) > MARK_NEAR:
-        many = "s" if len(own) > 1 else ""
-        return (f"the measurement found the {job.failure.term} at {at} s (score "
-                f"{c.score:.2f}), away from your mark{many} "
-                f"({', '.join(k.requested for k in own)}): the ticket shows your mark{many} "
-                f"only. Look at {at} s; where you see it there too, add --mark {at}=WHAT.")
-    if job.failure.evidence.change == "gradual":
-        return None  # its pairs show each mark beside the start of its shot
-    off = m.index - c.index
-    pair = sorted({m.index, m.index - 1 if m.index else 1})
-    return (f"your mark {m.requested} is frame {m.index}, {abs(off)} frame"
-            f"{'s' if abs(off) > 1 else ''} {'before' if off < 0 else 'after'} the change "
-            f"measured between frames {c.index - 1} and {c.index} ({at} s, score "
-            f"{c.score:.2f}): its pair shows frames {pair[0]} and {pair[-1]}, which may not "
-            f"show it. Mark {at} s instead (--mark {at}=WHAT), or leave out --mark to build "
-            f"from the measured moment.")
+    return (f"the measurement found the {job.failure.term} at {at} s (score {c.score:.2f}), "
+            f"away from your mark{many} ({', '.join(k.requested for k in own)}): the ticket "
+            f"shows your mark{many} only. Look at {at} s; where you see it there too, add "
+            f"--mark {at}=WHAT.")
 
 
 def _not_at_marks(ranking: Ranking, terms: dict[str, str], own: list[frameplan.Mark]) -> str:

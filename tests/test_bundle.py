@@ -375,6 +375,16 @@ def test_bad_mark_names_the_clip(clips: ClipStore, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_output_that_is_neither_a_zip_nor_a_folder_says_both(clips: ClipStore,
+                                                                  tmp_path: Path) -> None:
+    """-o takes a bundle name (.zip) or a folder: a name that is neither is refused,
+    saying both (it said only .zip, though the help names a folder too)."""
+    result = _build(clips, tmp_path / "newdir", "--mark", "1", expect=2)
+    assert result.stderr == ("Error: the bundle is a zip file: give -o a name ending in .zip, "
+                             "or a folder that exists (got newdir).\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_existing_output_needs_force(clips: ClipStore, tmp_path: Path) -> None:
     out = tmp_path / "b.zip"
     out.write_bytes(b"precious")

@@ -642,12 +642,12 @@ def test_a_change_measured_at_its_onset_is_not_said_twice() -> None:
     ("2", None),
     ("1.959", "your mark 1.959 is frame 47, 1 frame before the change measured between "
               "frames 47 and 48 (2.000 s, score 0.95): its pair shows frames 46 and 47, which "
-              "may not show it. Mark 2.000 s instead (--mark 2.000=WHAT), or leave out --mark "
-              "to build from the measured moment."),
+              "may not show it. Mark 2.000 s instead (--mark '2.000=the ball jumps ahead'), "
+              "or leave out --mark to build from the measured moment."),
     ("2.09", "your mark 2.09 is frame 50, 2 frames after the change measured between frames "
              "47 and 48 (2.000 s, score 0.95): its pair shows frames 49 and 50, which may not "
-             "show it. Mark 2.000 s instead (--mark 2.000=WHAT), or leave out --mark to build "
-             "from the measured moment."),
+             "show it. Mark 2.000 s instead (--mark '2.000=the ball jumps ahead'), or leave "
+             "out --mark to build from the measured moment."),
     ("0.5", "the measurement found the Physics Prior Degeneration at 2.000 s (score 0.95), "
             "away from your mark (0.5): the ticket shows your mark only. Look at 2.000 s; "
             "where you see it there too, add --mark 2.000=WHAT."),
@@ -677,3 +677,41 @@ def test_a_mark_near_a_gradual_change_needs_no_warning(made: dict[str, Path],
     warnings = json.loads(result.stdout)["manifest"]["warnings"]
     assert [w for w in warnings if "your mark" in w] == []
     assert math.floor(float(f"{near:.3f}") * 24) not in {f for f, _ in found.marked()}
+
+
+def test_each_measured_moment_is_weighed_against_the_marks() -> None:
+    """Two sudden moments a person would see: a mark on the first says nothing of a mark
+    one frame before the second, which is warned about; a mark before a gradual change
+    (shown beside the start of its shot) is, and one at or after its onset is not."""
+    from types import SimpleNamespace
+
+    from ava_evidence.analysis_types import Suggestion
+    from ava_evidence.bundle import _off_the_moment
+    from ava_evidence.frameplan import Mark
+
+    index = SimpleNamespace(time_of=lambda i: Fraction(i, 24))
+
+    def moment(frame: int, **kw: Any) -> Candidate:
+        return Candidate(frame, Fraction(frame, 24), 0.9, "r", "unexplained", **kw)
+
+    def job(change: str) -> Any:
+        return SimpleNamespace(failure=SimpleNamespace(
+            term="Physics Prior Degeneration", evidence=SimpleNamespace(change=change)))
+
+    two = Suggestion("physics", [moment(30), moment(75)], {}, [])
+    marks = [Mark("1.25", 30, "it jumps"), Mark("3.1", 74, "again")]
+    said = _off_the_moment(job("sudden"), marks, two, index)  # type: ignore[arg-type]
+    assert said is not None and said.startswith(
+        "your mark 3.1 is frame 74, 1 frame before the change measured between frames 74 "
+        "and 75 (3.125 s, score 0.90)")
+    assert said.endswith("(--mark 3.125=again), or leave out --mark to build from the "
+                         "measured moment.")
+    drift = Suggestion("identity-coherence",
+                       [moment(60, stages=((48, "starts"), (60, "shows")))], {}, [])
+    early, late = Mark("1.5", 36, None), Mark("2.2", 52, None)
+    said = _off_the_moment(job("gradual"), [early], drift, index)  # type: ignore[arg-type]
+    assert said == ("your mark 1.5 is before the change measured from 2.000 s (score 0.90): "
+                    "its pair, beside the start of the shot, may show no change yet. Mark "
+                    "2.000 s or later instead (--mark 2.000=WHAT), or leave out --mark to "
+                    "build from the measured moment.")
+    assert _off_the_moment(job("gradual"), [late], drift, index) is None  # type: ignore[arg-type]
