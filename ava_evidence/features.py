@@ -1,7 +1,7 @@
 """Small per-frame motion features, computed while the clip streams by.
 
-Each frame is shrunk to MOTION_WIDTH pixels wide; OpenCV's DIS optical flow links it to
-the frame before. From the flow:
+Each frame, inside any bars (picture_area), is shrunk to MOTION_WIDTH pixels wide;
+OpenCV's DIS optical flow links it to the frame before. From the flow:
 
 - the camera's motion: an affine fit to the flow (least squares, outliers dropped once);
 - each cell of a COLS x ROWS grid: its flow magnitude, its motion beyond the camera's,
@@ -32,11 +32,11 @@ MOTION_WIDTH = 160
 COLS, ROWS = 8, 6
 WINDOW_COLS, WINDOW_ROWS = 2 * COLS - 1, 2 * ROWS - 1
 """Region-sized windows at half-region steps across and down (see staggered)."""
-LOWEST = 32
-"""Least height of a frame at MOTION_WIDTH: OpenCV's DIS flow (4.14, its ultrafast preset)
-crashes the process on a picture under 32 px high, so a panorama (over 5:1) is measured
-stretched to it; and a picture over eight times as high as wide is squeezed to that
-(OpenCV's remap takes under 32,768 rows)."""
+LOWEST, HIGHEST = 32, 8 * MOTION_WIDTH
+"""Least and most height of a frame at MOTION_WIDTH: OpenCV's DIS flow (4.14, its
+ultrafast preset) crashes the process on a picture under 32 px high, so a panorama (over
+5:1) is measured stretched to it; and its remap takes under 32,768 rows, so a picture over
+eight times as high as wide is squeezed."""
 THUMB_W, THUMB_H = 32, 18
 """Size of the tiny picture kept per frame (4 x 3 pixels per region)."""
 FADE_REACH = 0.2
@@ -170,7 +170,8 @@ class MotionMeter:
         points as rows (1, x, y): made once per picture size."""
         self._hist: np.ndarray | None = None
         self._area: tuple[slice, slice] | None = None
-        """The picture inside black bars, told from the first frame that shows one."""
+        """The picture inside bars (picture_area), told from the first frame bright enough
+        to tell, and again when a picture comes into the bars."""
 
     def add(self, luma: np.ndarray) -> None:
         import cv2
@@ -180,8 +181,7 @@ class MotionMeter:
             self._area = picture_area(luma)
         if self._area is not None:
             luma = luma[self._area]
-        h = min(8 * MOTION_WIDTH, max(LOWEST, round(luma.shape[0] * MOTION_WIDTH /
-                                                    luma.shape[1])))
+        h = min(HIGHEST, max(LOWEST, round(luma.shape[0] * MOTION_WIDTH / luma.shape[1])))
         small = cv2.resize(luma, (MOTION_WIDTH, h), interpolation=cv2.INTER_AREA)
         f = self.features
         mean, std = cv2.meanStdDev(small)
