@@ -122,8 +122,9 @@ class Features:
         near = np.partition(sliding_window_view(padded, 7), -2, axis=1)[:, -2] \
             if len(raw) else raw  # the second most: a cut's one frame is not the motion
         same = (raw <= REPEAT) | ((raw <= NOISE) & (raw <= 0.2 * near))
-        out = np.array(same[start - lo:start - lo + end - start], bool)
-        out[:1] = False
+        out = np.zeros(max(0, end - start), bool)  # frames kept without it: none repeat
+        part = same[start - lo:start - lo + end - start]
+        out[1:len(part)] = part[1:]
         return out
 
     def pictures(self, start: int, end: int, fps: float) -> tuple[np.ndarray, float]:
@@ -134,17 +135,22 @@ class Features:
         time a number of frames is, are then told from the frames that show something new
         (the first always counts). Not where a shot repeats a picture only now and then,
         or holds one (a pause, a stall): those frames are its own."""
-        import numpy as np
+        return pictures_of(self.repeats(start, end), fps)
 
-        n = end - start
-        repeat = self.repeats(start, end)[1:]
-        edges = np.flatnonzero(np.diff(np.r_[0, repeat.astype(np.int8), 0]))
-        runs = edges[1::2] - edges[::2]  # frames in a row that repeat the one before
-        short = int(runs[runs <= max(CADENCE, round(fps / 12))].sum())
-        if short < CONVERTED * n:
-            return np.arange(n), 1.0
-        kept = np.flatnonzero(np.r_[True, ~repeat])
-        return kept, len(kept) / (len(kept) + short)
+
+def pictures_of(repeat: np.ndarray, fps: float) -> tuple[np.ndarray, float]:
+    """Features.pictures, from its frames' flags of repeating the one before
+    (Features.repeats)."""
+    import numpy as np
+
+    n, repeat = len(repeat), repeat[1:]
+    edges = np.flatnonzero(np.diff(np.r_[0, repeat.astype(np.int8), 0]))
+    runs = edges[1::2] - edges[::2]  # frames in a row that repeat the one before
+    short = int(runs[runs <= max(CADENCE, round(fps / 12))].sum())
+    if short < CONVERTED * n:
+        return np.arange(n), 1.0
+    kept = np.flatnonzero(np.r_[True, ~repeat])
+    return kept, len(kept) / (len(kept) + short)
 
 
 class MotionMeter:

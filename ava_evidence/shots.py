@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from .features import BLANK_CONTRAST, MOTION_WIDTH, STRUCTURE, fade_reach, pool
+from .features import BLANK_CONTRAST, MOTION_WIDTH, STRUCTURE, fade_reach, pictures_of, pool
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,8 +126,8 @@ def find_shots(f: Features, fps: float) -> Shots:
     radius = max(4, round(fps / 2))
     # a clip made at a lower frame rate shows each picture for 1 + ``again`` frames: a
     # stall, or a flash, lasts as many pictures as in the clip it was made from
-    again = round(1 / f.pictures(0, n, fps)[1]) - 1 if n else 0
     repeat = f.repeats(0, n)
+    again = round(1 / pictures_of(repeat, fps)[1]) - 1 if n else 0
     held = (CATCH_UP + 1) * (again + 1) - 1
     cuts: list[int] = []
     for i in range(1, n):
