@@ -115,6 +115,18 @@ shorten too; the image, compared against the temples, does not move with them. E
 moved apart on the benchmark's faces move the image 2.9 to 13%; a surprised face's
 landmarks read 27% apart where its image moved -1.5%, and an animated face laughing with
 its head bowed read 38% apart where its image moved 2.0 to 2.3%."""
+AGREE = 0.1
+"""What each further kind of measure adds to a moment's score where it found the change
+begin within LASTING of the first: the landmarks' geometry, the face's image (optical flow
+on the aligned face) and the embedding read a face independently, so two of them changing
+at once is plainer than either alone. Two leads agreeing (0.45 each) make 0.55. No
+untouched face of the benchmark reached 0.5 so (nine draws of its controls, with the clips
+re-saved at 30 and 60 fps, and 65 untouched clips re-encoded, flipped, boxed or slowed):
+a face talking or turning moves one kind, or two at moments apart."""
+_KINDS = {"spacing": "landmarks", "size": "landmarks", "jaw": "image", "apart": "image",
+          "eyes": "image", "distance": "embedding"}
+"""Which kind of reading each measure is (AGREE)."""
+
 
 
 @dataclass
@@ -928,6 +940,33 @@ def _image_disagrees(rows: list[_Row], spacing: float) -> bool:
     return len(aparts) >= 3 and float(np.median(aparts)) * np.sign(spacing) < APART_AGREES
 
 
+def _ends_apart(rows: list[_Row], spacing: list[float | None], threshold: float,
+                base_end: int, shot_end: int, fps: float) -> int | None:
+    """The row where eyes apart by the landmarks (``spacing``, how far from the first
+    second) are found when the shot ends on them too soon to last LASTING: only where the
+    face's image shows them apart the same way from where the landmarks passed
+    ``threshold`` (two readings or more, APART_AGREES). A face re-saved at another frame
+    rate is sampled at other moments: HappyHorse's eyes, moved apart from 1.93 s of a 3 s
+    clip, lasted long enough at its own rate (0.88) and not at 30, 50 or 60 fps (0.23 to
+    0.29). Without the image, a drawn face's landmarks read 23% apart at her shot's last
+    two samples, where her image reads them 1% closer: no claim."""
+    import numpy as np
+
+    frames = [r.frame for r in rows]
+    at = _sustained(spacing, threshold, base_end, frames, LASTING * fps,
+                    rising_end=_shot_ends_on(frames, spacing, shot_end, fps))
+    if at is None:
+        return None
+    k = at
+    while k - 1 >= base_end and (spacing[k - 1] or 0.0) >= threshold:
+        k -= 1
+    signed = [r.spacing for r in rows[k:] if r.spacing is not None]
+    aparts = [r.shape.apart for r in rows[k:] if r.shape is not None]
+    way = float(np.sign(np.median(signed))) if signed else 0.0
+    return at if len(aparts) >= 2 and float(np.median(aparts)) * way >= APART_AGREES \
+        else None
+
+
 def _peak_from(smooth: list[float | None], k: int, either_way: bool) -> float:
     """The farthest of ``smooth`` from row k on: either way from 0 (a spacing), or the
     largest (a size, which counts only as it grows)."""
@@ -1002,7 +1041,8 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     as dlib counts another person (0.6, _distance_score; past the face's own limit, 3.5
     times how far its first second's embeddings strayed, _farthest, between 0.4 and 0.5,
     a lead). The eyes' size, from the landmarks or the image, and the lower face's shape
-    are leads (at most SHAPE_LEAD)."""
+    are leads (at most SHAPE_LEAD). Measures that began together are one moment, plainer
+    for each kind of reading that agrees (AGREE); the plainest moment is told (_moment)."""
     import numpy as np
 
     base_end = _base_end(rows, fps)
@@ -1027,6 +1067,8 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
         own = max((abs(v) for v in smooth[:base_end] if v is not None), default=0.0)
         threshold = max(0.08, 4 * _noise(smooth, base_end), own)
         at = _sustained(size, threshold, base_end, frames, LASTING * fps)
+        if at is None and name == "spacing":
+            at = _ends_apart(rows, size, threshold, base_end, shot[1], fps)
         if at is not None:
             began[name] = (size, max(0.03, 0.5 * threshold))
             peak = _peak_from(smooth, at, name == "spacing")
@@ -1056,7 +1098,14 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                     rising_end=_shot_ends_on(frames, dists, shot[1], fps))
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
-        found["distance"] = (at, peak, _distance_score(peak, limit))
+        # one embedding alone past the limit, the last where the shot ends on it, is a
+        # lead however far: a face blurring or turning as the clip ends strays once (the
+        # benchmark's untouched man talking, pillarboxed, read 0.61 at his last sample)
+        past = [d >= limit for d in dists[base_end:] if d is not None]
+        alone = past[-1:] == [True] and past[-2:-1] != [True] and \
+            not any(d is not None for d in dists[at + 1:])
+        score = _distance_score(peak, limit)
+        found["distance"] = (at, peak, min(score, SHAPE_LEAD) if alone else score)
         # where it began: back to the last embedding no farther than the face usually was
         # before (the lower quartile of its distances since its first second, from three:
         # an untouched face seldom comes back within its first second's own spread)
@@ -1070,9 +1119,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
         quoted[name] = change.grown
     if not found:
         return None
-    measure, (first, _, _) = min(found.items(), key=lambda kv: kv[1][0])
-    score = max(sc for _, _, sc in found.values())
-    # The change began where that measure first left the first second's range (and stayed
+    # The change began where its measure first left the first second's range (and stayed
     # out of it up to the moment found). Between two embeddings, the face's look, measured
     # at every sample, stands in for them, its range two spreads of the first second's
     # (a slow cross-fade to another face leaves it early, by little); but not before an
@@ -1081,19 +1128,11 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     looks: list[float | None] = [r.look for r in rows]
     band = float(np.median([r.look for r in rows[:base_end]])) + \
         max(0.01, 2 * _noise(looks, base_end))
-    series, level = began.get(measure, (looks, band))
-    if measure == "distance":
-        # back over the embeddings to the last no farther than usual (began, above)
-        k = low = first
-        while low > base_end:
-            d = dists[low - 1]
-            if d is not None and d <= level:
-                break
-            low -= 1
-            k = low if d is not None else k
-        k = _began(looks, band, k, low)
-    else:
-        k = _began(series, level, first, base_end)
+    starts = {m: _start(m, found[m][0], began.get(m, (looks, band)), looks, band, dists,
+                        base_end) for m in found}
+    moment, score = _moment(found, starts, doubted, rows, fps)
+    found = {m: found[m] for m in moment}
+    k = min(starts[m] for m in moment)
     onset = rows[k].frame
     parts, said = _describe(rows, found, quoted, doubted)
     at_frame, what = said[0]
@@ -1102,6 +1141,49 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                                   what)
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
                      "identity", numbers, baseline=shot[0], words=words, stages=stages)
+
+
+def _start(measure: str, first: int, began: tuple[list[float | None], float],
+           looks: list[float | None], band: float, dists: list[float | None],
+           base_end: int) -> int:
+    """The row where a measure found at row ``first`` began to change: back while its
+    series stays past its level (``began``); for the embedding, back over the embeddings
+    to the last no farther than usual, then over the looks in between."""
+    series, level = began
+    if measure != "distance":
+        return _began(series, level, first, base_end)
+    k = low = first
+    while low > base_end:
+        d = dists[low - 1]
+        if d is not None and d <= level:
+            break
+        low -= 1
+        k = low if d is not None else k
+    return _began(looks, band, k, low)
+
+
+def _moment(found: dict[str, tuple[int, float, float]], starts: dict[str, int],
+            doubted: set[str], rows: list[_Row], fps: float) -> tuple[list[str], float]:
+    """The measures of the face's plainest moment, and its score. Measures that began
+    within LASTING of each other are one moment; its score is the highest of theirs, and
+    AGREE more for each further kind of reading among them that the face's image does not
+    contradict (_KINDS). The highest-scoring moment is told (the earliest of equals): a face
+    that widens its jaw talking at 1 s and swaps to another person at 2 s is told at 2 s."""
+    order = sorted(found, key=lambda m: (rows[starts[m]].frame, m))
+    moments: list[list[str]] = []
+    for m in order:
+        if moments and rows[starts[m]].frame - rows[starts[moments[-1][0]]].frame \
+                <= LASTING * fps:
+            moments[-1].append(m)
+        else:
+            moments.append([m])
+
+    def scored(ms: list[str]) -> float:
+        kinds = {_KINDS[m] for m in ms if m not in doubted}
+        return min(1.0, max(found[m][2] for m in ms) + AGREE * max(0, len(kinds) - 1))
+
+    best = max(moments, key=scored)  # max keeps the first, the earliest, of equals
+    return best, scored(best)
 
 
 def _distance_score(peak: float, limit: float) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from ava_evidence.faces import (
+    AGREE,
     NO_FACE,
     NO_LATER,
     SERIES,
@@ -142,12 +143,13 @@ def test_eyes_dated_where_the_image_shows_them_are_said_as_far_apart_as_from_the
     """The landmarks read the eyes 40% apart from frame 32 to 52 (raised brows), then 15%
     (the brows down, the eyes moved apart), while the image shows it from frame 56 only.
     Dated at 56, the change is said and scored as the 15% measured from there, at a frame
-    from there: not the brows' 40% before it."""
+    from there: not the brows' 40% before it. The image showing them apart too, from the
+    same moment, adds AGREE to the landmarks' score."""
     rows = _apart_rows(0.4, [0.0] * 6 + [0.06] * 10)
     rows = [replace(r, spacing=0.15) if r.frame >= 56 else r for r in rows]
     found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
     assert found is not None and found.index == 56
-    assert found.score == pytest.approx((0.15 - 0.05) / 0.14)
+    assert found.score == pytest.approx((0.15 - 0.05) / 0.14 + AGREE)
     assert "eyes up to 15% farther apart (for the size of the face)" in found.reason
     assert found.words == ("the face has changed: its eyes are about 15% farther apart than "
                            "at the start of the shot")
@@ -155,15 +157,16 @@ def test_eyes_dated_where_the_image_shows_them_are_said_as_far_apart_as_from_the
 
 
 def test_each_number_s_frame_is_searched_from_where_its_measure_was_found() -> None:
-    """Who it is changes from frame 32 (embeddings 0.45 away); the eyes read 40% apart by
+    """Who it is changes from frame 48 (embeddings 0.45 away); the eyes read 40% apart by
     the landmarks from 32 to 52 (raised brows), then 15%, shown by the image from 56 only.
-    The change is dated at 32; the eyes' words give 15% at a frame from 56 on, never 32,
-    where the landmarks read the brows' 40%."""
+    The eyes' change, dated at 56, and who it is, at 48, began within LASTING of each
+    other: one change, dated at 48; the eyes' words give 15% at a frame from 56 on, never
+    32, where the landmarks read the brows' 40%."""
     rows = [_Row(4 * k, 0.0 if k < 8 else 0.4 if k < 14 else 0.15, 0.0,
-                 0.05 + 0.01 * (k % 3) if k < 8 else 0.45, 0.0,
+                 0.05 + 0.01 * (k % 3) if k < 12 else 0.45, 0.0,
                  Shape(0.0, 0.0, 0.0 if k < 14 else 0.06)) for k in range(24)]
     found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
-    assert found is not None and found.index == 32
+    assert found is not None and found.index == 48
     assert "eyes up to 15% farther apart" in found.reason
     assert "(frame 56) its eyes are about 15% farther apart" in found.words, found.words
 
@@ -178,6 +181,64 @@ def test_an_image_that_shows_the_eyes_apart_only_at_the_end_dates_them_so_only_t
     rows = _apart_rows(0.4, [0.03, 0.01] * 7 + [0.03, 0.03])
     found = _onset(INDEX, rows, "the face", (0, shot_end), 24.0)  # type: ignore[arg-type]
     assert found is not None and (found.index, found.score) == (onset, 1.0)
+
+
+def _two_kinds_rows(jaw_from: int, who_from: int, far: float = 0.5) -> list[_Row]:
+    """A row every 4 frames at 24 fps: the lower face 20% wider from row ``jaw_from`` (read
+    from the image), and embeddings ``far`` from the first second's from row ``who_from``
+    (0.05 to 0.07 in that second: the face's own limit is 0.4)."""
+    return [_Row(4 * k, 0.0, 0.0, 0.05 + 0.01 * (k % 3) if k < who_from else far, 0.0,
+                 Shape(0.2 if k >= jaw_from else 0.0, 0.0, 0.0)) for k in range(30)]
+
+
+def test_two_kinds_of_reading_that_change_together_score_more_than_either() -> None:
+    """The image widens the lower face from frame 40 and the embedding strays to 0.5 (short
+    of another person) from frame 40 too: two leads, each under 0.5, of two kinds that read
+    the face independently; at once they are plain (AGREE more than the higher)."""
+    alone = _onset(INDEX, _two_kinds_rows(10, 99), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    both = _onset(INDEX, _two_kinds_rows(10, 10), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert alone is not None and alone.score == pytest.approx(SHAPE_LEAD)
+    assert both is not None and both.index == 40
+    assert both.score == pytest.approx(SHAPE_LEAD + AGREE)
+    assert both.score >= 0.5 > alone.score
+
+
+def test_leads_of_two_kinds_far_apart_in_time_do_not_add_up() -> None:
+    """The lower face widens from frame 32 (a talking face) and the embedding strays from
+    frame 80, two seconds later: two moments, neither plainer for the other. The plainer is
+    told (the jaw, SHAPE_LEAD, against the embedding's 0.425)."""
+    found = _onset(INDEX, _two_kinds_rows(8, 20), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 32 and found.score == pytest.approx(SHAPE_LEAD)
+    assert "face embedding" not in found.reason
+
+
+def test_the_plainest_of_a_face_s_moments_is_told_not_the_first() -> None:
+    """The lower face widens from frame 32 (a lead, as a face talking) and the face becomes
+    another person from frame 80 (embeddings 0.75 away): the moment told is the other
+    person's, at 80, in its own words, not the jaw's at 32 with the other's score."""
+    found = _onset(INDEX, _two_kinds_rows(8, 20, far=0.75), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 80 and found.score == pytest.approx(1.0)
+    assert found.reason == ("the face: face embedding distance up to 0.75 from the first "
+                            "second (0.6 or more: another person)")
+    assert found.values["jaw_width_change"] == 0.0
+
+
+@pytest.mark.parametrize(("image", "shot_end", "found"), [
+    (0.06, 96, True), (0.0, 96, False), (-0.01, 96, False), (0.06, 200, False)])
+def test_eyes_apart_that_the_shot_ends_on_count_only_where_the_image_shows_them_apart(
+        image: float, shot_end: int, found: bool) -> None:
+    """Eyes 20% apart by the landmarks in the last three samples (frames 84 to 92), too
+    short to last half a second. Where the shot ends on them and the face's image reads
+    them apart too, they are found where they began (a clip re-saved at another frame rate
+    is sampled so); where the image does not, or the shot goes on (the face turned away),
+    nothing is claimed."""
+    rows = [_Row(4 * k, 0.2 if k >= 21 else 0.0, 0.0, None, 0.0,
+                 Shape(0.0, 0.0, image if k >= 21 else 0.0)) for k in range(24)]
+    got = _onset(INDEX, rows, "the face", (0, shot_end), 24.0)  # type: ignore[arg-type]
+    assert (got is not None) is found
+    if got is not None:
+        assert got.index == 84 and got.score >= 0.5
+        assert "eyes up to 20% farther apart (for the size of the face)" in got.reason
 
 
 def test_eyes_closer_by_the_landmarks_need_the_image_to_show_them_closer() -> None:
@@ -787,7 +848,8 @@ def test_a_last_embedding_alone_counts_only_where_the_shot_ends_on_it(shot_end: 
                                                                       found: bool) -> None:
     """A face whose last embedding (frame 44) is far from its first second's, after one
     rising towards it: a change the shot ends on (at frame 48) is found, dated where it
-    left the first second's range (frame 32); the same where the shot goes on for more
+    left the first second's range (frame 32), as a lead (one embedding alone, however far,
+    may be a face blurring as the clip ends); the same where the shot goes on for more
     than half a second is a face that turned away (its last embeddings stray as it starts
     to turn) and is not."""
     dists = {0: 0.06, 1: 0.05, 2: 0.06, 3: 0.04, 4: 0.06, 5: 0.05, 8: 0.1, 10: 0.3, 11: 0.6}
@@ -796,6 +858,18 @@ def test_a_last_embedding_alone_counts_only_where_the_shot_ends_on_it(shot_end: 
     assert (got is not None) is found
     if got is not None:
         assert got.index == 32 and "face embedding distance up to 0.60" in got.reason
+        assert got.score == pytest.approx(SHAPE_LEAD)  # one embedding alone: a lead
+
+
+def test_two_last_embeddings_past_another_person_are_plain_where_the_shot_ends_on_them(
+        ) -> None:
+    """As above, with the last two embeddings (frames 40 and 44) at 0.65 and 0.7: plainly
+    another person (past 0.5), not a lead."""
+    dists = {0: 0.06, 1: 0.05, 2: 0.06, 3: 0.04, 4: 0.06, 5: 0.05, 8: 0.1, 9: 0.3, 10: 0.65,
+             11: 0.7}
+    rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), 0.02) for k in range(12)]
+    got = _onset(INDEX, rows, "the face", (0, 48), 24.0)  # type: ignore[arg-type]
+    assert got is not None and got.score == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(("firsts", "found"), [([0.12, 0.12, 0.12, 0.3], True),
