@@ -148,17 +148,21 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
     from contextlib import closing, nullcontext
 
     from .background import InOrder
-    from .decode import iter_luma, read_ahead
+    from .decode import iter_luma_sharp, read_ahead
     from .faces import FaceMeter
     from .features import MotionMeter
     from .shots import CUT_SHARE, blank, find_shots, lost
 
     motion = MotionMeter(max(index.fps, 1.0))
     face = FaceMeter(max(index.fps, 1.0)) if faces else None
-    with closing(read_ahead(iter_luma(index, DECODE_WIDTH, on_progress=on_progress))) as frames, \
+    # the frames faces are sampled at come sharp too: a picture boxed in a wide frame is
+    # measured for faces at its own size, not shrunk with its bars
+    sharp = face.wants if face is not None else None
+    with closing(read_ahead(iter_luma_sharp(index, DECODE_WIDTH, sharp=sharp,
+                                            on_progress=on_progress))) as frames, \
             (InOrder() if face is not None else nullcontext(None)) as faces_behind:
         # the faces are measured on a thread of their own, beside the motion
-        for i, luma in frames:
+        for i, luma, big in frames:
             motion.add(luma)
             if face is not None and faces_behind is not None:
                 # most likely a new shot (a cut, a blank frame in a fade through black,
@@ -167,7 +171,7 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
                 if empty or motion.faded_in or lost(motion.features.cells[-1]) >= CUT_SHARE:
                     faces_behind.call(face.cut, i)
                 if not empty and face.wants(i):  # else the next frame is searched
-                    faces_behind.call(face.add, i, luma)
+                    faces_behind.call(face.add, i, luma, motion.area, big)
         if face is not None and faces_behind is not None:
             faces_behind.call(face.finish)
     shots = find_shots(motion.features, max(index.fps, 1.0))

@@ -392,6 +392,16 @@ def iter_luma(index: ClipIndex, width: int, *,
     (H.264 and HEVC decode about 12% faster without it; block edges it would smooth are
     far below a pixel of the small image).
     """
+    for i, small, _ in iter_luma_sharp(index, width, on_progress=on_progress):
+        yield i, small
+
+
+def iter_luma_sharp(index: ClipIndex, width: int, *, sharp: Callable[[int], bool] | None = None,
+                    on_progress: Progress | None = None
+                    ) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    """As :func:`iter_luma`, with the upright luma before it was shrunk (at most twice
+    ``width`` wide) for the frames ``sharp`` asks for, else None: a picture boxed in a
+    wide frame is measured from it at its own size (faces.picture)."""
     import av
     import numpy as np
 
@@ -421,7 +431,8 @@ def iter_luma(index: ClipIndex, width: int, *,
             y = orient(y, index.orientation)
             dw, dh = index.display_size
             h = max(1, round(width * dh / dw))
-            yield i, shrink(np.ascontiguousarray(y), width, h)
+            big = y if sharp is not None and sharp(i) else None
+            yield i, shrink(np.ascontiguousarray(y), width, h), big
             if on_progress is not None and i % step == 0:
                 on_progress("measure", i + 1, total)
     except (av.error.FFmpegError, *DAMAGE_ERRORS) as e:

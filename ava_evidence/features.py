@@ -179,6 +179,12 @@ class MotionMeter:
         """The picture inside bars (picture_area), told from the first frame bright enough
         to tell, and again when a picture comes into the bars."""
 
+    @property
+    def area(self) -> tuple[slice, slice] | None:
+        """The picture inside any bars, as told at the last frame added (None until a
+        frame was bright enough to tell)."""
+        return self._area
+
     def add(self, luma: np.ndarray) -> None:
         import cv2
         import numpy as np

@@ -925,3 +925,47 @@ def test_the_chart_shows_the_face_s_measures_as_the_finder_reads_them() -> None:
     assert series["eye_spacing_change"][8] == 0.0  # the spike at frame 8 is one reading
     assert series["eye_spacing_change"][24] == 0.1
     assert series["face_shape_change"][12] == 0.15 and series["face_shape_change"][0] == 0.1
+
+
+def test_the_picture_inside_bars_is_cut_from_the_sharp_frame_at_the_frame_s_width() -> None:
+    """A frame 640 x 120 with the picture in its middle third (bars either side); the same
+    frame before it was shrunk is 1920 x 360, its picture in stripes a pixel wide, which
+    shrinking blurs away. The picture is cut from the sharp frame at its own rows and
+    columns and brought to 640 wide: its stripes are there, not the shrunk frame's grey
+    enlarged. Without bars, or without an area told yet, the frame is as it was."""
+    import cv2
+
+    from ava_evidence.faces import picture
+
+    sharp = np.zeros((360, 1920), np.uint8)
+    sharp[:, 640:1280] = np.where(np.arange(640) % 3, 0, 200).astype(np.uint8)
+    luma = cv2.resize(sharp, (640, 120), interpolation=cv2.INTER_AREA)
+    area = (slice(0, 120), slice(213, 427))
+    out = picture(luma, area, sharp)
+    assert out.shape == (359, 640)  # 120 rows of 214 columns, brought to 640 wide
+    assert float(out[100, 20:620].std()) > 50 > 10 > float(luma[40, 230:410].std())
+    blurred = picture(luma, area)  # no sharp frame: the shrunk one, enlarged
+    assert blurred.shape == out.shape and float(blurred[100, 20:620].std()) < 10
+    assert picture(luma, None, sharp) is luma
+    assert picture(luma, (slice(0, 120), slice(0, 640)), sharp) is luma
+
+
+def test_a_sliver_of_picture_is_enlarged_at_most_max_zoom_times() -> None:
+    from ava_evidence.faces import MAX_ZOOM, picture
+
+    luma = np.full((120, 640), 90, np.uint8)
+    assert picture(luma, (slice(0, 120), slice(300, 340))).shape == \
+        (120 * MAX_ZOOM, 40 * MAX_ZOOM)
+
+
+@pytest.mark.parametrize(("bounds", "moved"), [(((0, 120), (213, 428)), False),
+                                               (((0, 120), (150, 490)), True),
+                                               (None, True)])
+def test_faces_are_followed_anew_only_where_the_bars_move_by_more_than_a_twentieth(
+        bounds: tuple[tuple[int, int], ...] | None, moved: bool) -> None:
+    """A dark edge of the picture moves the bars a pixel or two from frame to frame: the
+    faces followed are kept. Bars that change (a picture revealed, a letterbox that ends)
+    put the faces in other pixels: they are followed anew."""
+    from ava_evidence.faces import _moved
+
+    assert _moved(bounds, ((0, 120), (213, 427)), (120, 640)) is moved

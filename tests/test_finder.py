@@ -545,3 +545,45 @@ def test_a_fade_is_said_once_and_only_between_shots_said_to_part_them() -> None:
     start = Shots(cuts=[], blanks=[(0, 10)], spans=[(16, 120)])
     assert _shot_notes(index, start) == [  # type: ignore[arg-type]
         "fade through blank frames 0-9 over frames 0-15, 0.000 s to 0.534 s: not a failure"]
+
+
+def test_a_face_in_a_clip_boxed_in_a_wider_frame_is_measured_as_unboxed(
+        tmp_path: Path) -> None:
+    """The drifting face's clip (640 x 360) placed in the middle of a frame three times as
+    wide, black either side (a clip pillarboxed by an editor): measured at the analysis
+    width, its face would be a third of the size, too small for the five points to follow.
+    The picture inside the bars is measured at the frame's width: the drift is found at
+    the same moment and scored the same as unboxed."""
+    from ava_evidence.demo import FPS, SECONDS, face_frame
+
+    def boxed(t: float) -> np.ndarray:
+        face = face_frame(t, 1.5)
+        bar = np.zeros_like(face)
+        return np.concatenate([bar, face, bar], axis=1)
+
+    path = encode_frames(tmp_path / "boxed.mp4",
+                         np.stack([boxed(i / FPS) for i in range(SECONDS * FPS)]), FPS)
+    plain = motionclips.face_clip(tmp_path / "plain.mp4", 1.5)
+    found = suggest(index_clip(path), "identity-coherence").candidates
+    unboxed = suggest(index_clip(plain), "identity-coherence").candidates
+    assert found and unboxed
+    assert abs(found[0].index - unboxed[0].index) <= 4
+    assert found[0].score >= SEEN and found[0].score == pytest.approx(unboxed[0].score, abs=0.1)
+
+
+def test_the_measuring_pass_keeps_the_sharp_frame_only_where_faces_ask_for_it(
+        tmp_path: Path) -> None:
+    """Faces are sampled a few times a second: only those frames come with the frame as
+    decoded (to cut a boxed picture from); the small frames are the same either way."""
+    from ava_evidence.decode import iter_luma, iter_luma_sharp
+
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 255, (6, 360, 1280, 3), dtype=np.uint8)
+    index = index_clip(encode_frames(tmp_path / "six.mp4", frames, 24))
+    got = list(iter_luma_sharp(index, 640, sharp=lambda i: i % 3 == 0))
+    assert [(i, big is not None) for i, _, big in got] == \
+        [(0, True), (1, False), (2, False), (3, True), (4, False), (5, False)]
+    assert got[0][2] is not None and got[0][2].shape == (360, 1280)
+    assert all(small.shape == (180, 640) for _, small, _ in got)
+    plain = list(iter_luma(index, 640))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(plain, got, strict=True))
