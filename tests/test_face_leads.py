@@ -848,8 +848,7 @@ def test_a_last_embedding_alone_counts_only_where_the_shot_ends_on_it(shot_end: 
                                                                       found: bool) -> None:
     """A face whose last embedding (frame 44) is far from its first second's, after one
     rising towards it: a change the shot ends on (at frame 48) is found, dated where it
-    left the first second's range (frame 32), as a lead (one embedding alone, however far,
-    may be a face blurring as the clip ends); the same where the shot goes on for more
+    left the first second's range (frame 32); the same where the shot goes on for more
     than half a second is a face that turned away (its last embeddings stray as it starts
     to turn) and is not."""
     dists = {0: 0.06, 1: 0.05, 2: 0.06, 3: 0.04, 4: 0.06, 5: 0.05, 8: 0.1, 10: 0.3, 11: 0.6}
@@ -858,7 +857,21 @@ def test_a_last_embedding_alone_counts_only_where_the_shot_ends_on_it(shot_end: 
     assert (got is not None) is found
     if got is not None:
         assert got.index == 32 and "face embedding distance up to 0.60" in got.reason
-        assert got.score == pytest.approx(SHAPE_LEAD)  # one embedding alone: a lead
+
+
+@pytest.mark.parametrize(("last", "score"), [((0.2, 0.35, 0.65), 0.75),
+                                             ((0.3, 0.28, 0.65), SHAPE_LEAD)])
+def test_one_last_embedding_past_another_person_is_a_lead_unless_the_face_rose_to_it(
+        last: tuple[float, float, float], score: float) -> None:
+    """The shot ends on a last embedding 0.65 from the first second's, the only one past
+    the face's limit (0.4). Where the two before it rose to it, a cross-fade to another
+    face is ending the shot: scored as such. Where they did not (0.3, then 0.28), the face
+    strayed at once, as a face blurring or turning as a clip ends does: a lead."""
+    dists = {0: 0.06, 1: 0.05, 2: 0.06, 3: 0.04, 4: 0.06, 5: 0.05, 9: last[0], 10: last[1],
+             11: last[2]}
+    rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), 0.02) for k in range(12)]
+    got = _onset(INDEX, rows, "the face", (0, 48), 24.0)  # type: ignore[arg-type]
+    assert got is not None and got.score == pytest.approx(score)
 
 
 def test_two_last_embeddings_past_another_person_are_plain_where_the_shot_ends_on_them(
