@@ -209,7 +209,7 @@ class FaceMeter:
     _last_full: int = -(10 ** 9)
     _shot_start: int = 0
     _bounds: tuple[tuple[int, int], ...] | None = None
-    """The picture's rows and columns inside any bars, as last given (_picture)."""
+    """The picture's rows and columns inside any bars, as last given (_follow_bars)."""
     _hints: list[Box] = field(default_factory=list)
     """Where faces were when the last shot ended: searched closely in the new shot's first
     second until a face is followed (a face coming out of a fade, or one the cut did not
@@ -523,7 +523,7 @@ def picture(luma: np.ndarray, area: tuple[slice, slice] | None,
     times), cut from ``sharp`` (the same frame before it was shrunk) where given: a clip
     boxed in a wider frame has its faces measured at the size they would have unboxed, not
     at a half or a third of it, where the five points and the face's image have too few
-    pixels to follow a change (a face whose eyes moved apart read 0.94 unboxed and 0.30
+    pixels to follow a change (HappyHorse's eyes moved apart read 1.00 re-encoded and 0.30
     pillarboxed). ``luma`` itself where there are no bars."""
     import cv2
     import numpy as np
@@ -1162,17 +1162,8 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                     rising_end=_shot_ends_on(frames, dists, shot[1], fps))
     if at is not None:
         peak = max(v for v in dists[at:] if v is not None)
-        # one embedding alone past the limit, the last where the shot ends on it, is a
-        # lead however far, unless the two before it rose to it: a face blurring or
-        # turning as the clip ends strays at once (the benchmark's untouched man talking,
-        # pillarboxed: 0.34, 0.31, then 0.61 at his last sample), a cross-fade to another
-        # face rises (a HappyHorse swap: 0.29, 0.43, 0.70)
-        known = [d for d in dists[base_end:] if d is not None]
-        alone = len(known) >= 1 and known[-1] >= limit and \
-            (len(known) < 2 or known[-2] < limit) and \
-            not any(d is not None for d in dists[at + 1:]) and \
-            not (len(known) >= 3 and known[-3] < known[-2] < known[-1])
         score = _distance_score(peak, limit)
+        alone = _alone(dists[base_end:], limit) and all(d is None for d in dists[at + 1:])
         found["distance"] = (at, peak, min(score, SHAPE_LEAD) if alone else score)
         # where it began: back to the last embedding no farther than the face usually was
         # before (the lower quartile of its distances since its first second, from three:
@@ -1209,6 +1200,18 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                                   what)
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
                      "identity", numbers, baseline=shot[0], words=words, stages=stages)
+
+
+def _alone(dists: list[float | None], limit: float) -> bool:
+    """Whether the last of a face's embeddings (``dists``, from the first second's) alone is
+    past its limit, without the two before it rising to it. A face blurring or turning as
+    the clip ends strays at once (the benchmark's untouched man talking, pillarboxed: 0.34,
+    0.31, then 0.61 at his last sample, where the shot ends); a cross-fade to another face
+    rises (a HappyHorse swap: 0.29, 0.43, 0.70). Such an embedding is a lead however far."""
+    known = [d for d in dists if d is not None]
+    rising = len(known) >= 3 and known[-3] < known[-2] < known[-1]
+    return bool(known) and known[-1] >= limit and (len(known) < 2 or known[-2] < limit) \
+        and not rising
 
 
 def _start(measure: str, first: int, began: tuple[list[float | None], float],
