@@ -52,10 +52,10 @@ Box = tuple[float, float, float, float]
 
 SAMPLES_PER_SECOND = 6
 DETECT_WIDTH = 480
+"""Whole-frame searches run at this width (faces from about a sixth of it are found)."""
 MAX_ZOOM = 4.0
 """The most a picture inside bars is enlarged to the frame's width (picture): a sliver
 of picture is not measured at the cost of a frame many times the size."""
-"""Whole-frame searches run at this width (faces from about a sixth of it are found)."""
 SEARCH_EARLY = 3.0
 """Seconds from a shot's start during which the whole frame is searched every second."""
 EMBED_EVERY = 2.0
@@ -1027,7 +1027,7 @@ def _ends_apart(rows: list[_Row], spacing: list[float | None], threshold: float,
     signed = [r.spacing for r in rows[k:] if r.spacing is not None]
     aparts = [r.shape.apart for r in rows[k:] if r.shape is not None]
     way = float(np.sign(np.median(signed))) if signed else 0.0
-    return at if len(aparts) >= 2 and float(np.median(aparts)) * way >= APART_AGREES \
+    return at if len(aparts) >= 3 and float(np.median(aparts)) * way >= APART_AGREES \
         else None
 
 
@@ -1251,7 +1251,12 @@ def _moment(found: dict[str, tuple[int, float, float]], starts: dict[str, int],
 
     def scored(ms: list[str]) -> float:
         kinds = {_KINDS[m] for m in ms if m not in doubted}
-        return min(1.0, max(found[m][2] for m in ms) + AGREE * max(0, len(kinds) - 1))
+        best = max(found[m][2] for m in ms)
+        agreed = best + AGREE * max(0, len(kinds) - 1)
+        # leads that agree stay a lead: two leads of a face re-saved at another rate (the
+        # image's eyes apart and a straying embedding, 0.45 and 0.40) made 0.55 on an
+        # untouched clip; agreement orders leads and raises what is seen already
+        return min(1.0 if best >= SEEN else max(best, SHAPE_LEAD), agreed)
 
     best = max(moments, key=scored)  # max keeps the first, the earliest, of equals
     return best, scored(best)

@@ -192,15 +192,19 @@ def _two_kinds_rows(jaw_from: int, who_from: int, far: float = 0.5) -> list[_Row
 
 
 def test_two_kinds_of_reading_that_change_together_score_more_than_either() -> None:
-    """The image widens the lower face from frame 40 and the embedding strays to 0.5 (short
-    of another person) from frame 40 too: two leads, each under 0.5, of two kinds that read
-    the face independently; at once they are plain (AGREE more than the higher)."""
+    """The image widens the lower face from frame 40 and the embedding strays from frame 40
+    too, two kinds that read the face independently. Past another person (0.65, scored
+    0.75), the jaw agreeing makes it AGREE plainer. Short of it (0.5, a lead of 0.425),
+    two leads stay a lead, however they agree (SHAPE_LEAD): a face re-saved at another
+    frame rate had two leads agree on an untouched clip."""
+    plain = _onset(INDEX, _two_kinds_rows(10, 10, far=0.65), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    who = _onset(INDEX, _two_kinds_rows(99, 10, far=0.65), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert plain is not None and who is not None and plain.index == 40
+    assert who.score == pytest.approx(0.75) and plain.score == pytest.approx(0.75 + AGREE)
     alone = _onset(INDEX, _two_kinds_rows(10, 99), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
     both = _onset(INDEX, _two_kinds_rows(10, 10), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
-    assert alone is not None and alone.score == pytest.approx(SHAPE_LEAD)
-    assert both is not None and both.index == 40
-    assert both.score == pytest.approx(SHAPE_LEAD + AGREE)
-    assert both.score >= 0.5 > alone.score
+    assert alone is not None and both is not None
+    assert alone.score == both.score == pytest.approx(SHAPE_LEAD)
 
 
 def test_leads_of_two_kinds_far_apart_in_time_do_not_add_up() -> None:
