@@ -122,10 +122,9 @@ AGREE = 0.1
 """What each further kind of measure adds to a moment's score where it found the change
 begin within LASTING of the first: the landmarks' geometry, the face's image (optical flow
 on the aligned face) and the embedding read a face independently, so two of them changing
-at once is plainer than either alone. Two leads agreeing (0.45 each) make 0.55. No
-untouched face of the benchmark reached 0.5 so (nine draws of its controls, with the clips
-re-saved at 30 and 60 fps, and 65 untouched clips re-encoded, flipped, boxed or slowed):
-a face talking or turning moves one kind, or two at moments apart."""
+at once is plainer than either alone. Leads that agree stay a lead (_moment): two leads of
+an untouched clip re-saved at 60 fps agreed. Agreement orders a face's moments and raises
+one already seen."""
 _KINDS = {"spacing": "landmarks", "size": "landmarks", "jaw": "image", "apart": "image",
           "eyes": "image", "distance": "embedding"}
 """Which kind of reading each measure is (AGREE)."""
@@ -1238,8 +1237,9 @@ def _moment(found: dict[str, tuple[int, float, float]], starts: dict[str, int],
     """The measures of the face's plainest moment, and its score. Measures that began
     within LASTING of each other are one moment; its score is the highest of theirs, and
     AGREE more for each further kind of reading among them that the face's image does not
-    contradict (_KINDS). The highest-scoring moment is told (the earliest of equals): a face
-    that widens its jaw talking at 1 s and swaps to another person at 2 s is told at 2 s."""
+    contradict (_KINDS), but a lead for leads. The highest-scoring moment is told (the
+    earliest of equals): a face that widens its jaw talking at 1 s and swaps to another
+    person at 2 s is told at 2 s."""
     order = sorted(found, key=lambda m: (rows[starts[m]].frame, m))
     moments: list[list[str]] = []
     for m in order:
