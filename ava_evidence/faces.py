@@ -130,7 +130,6 @@ _KINDS = {"spacing": "landmarks", "size": "landmarks", "jaw": "image", "apart": 
 """Which kind of reading each measure is (AGREE)."""
 
 
-
 @dataclass
 class FaceSample:
     frame: int
@@ -293,8 +292,9 @@ class FaceMeter:
                      shape: tuple[int, ...]) -> None:
         """Faces are followed anew where the bars around the picture change (_moved):
         their places are then in other pixels."""
-        bounds = None if area is None else ((area[0].start, area[0].stop),
-                                            (area[1].start, area[1].stop))
+        from .features import area_bounds
+
+        bounds = None if area is None else area_bounds(area)
         if _moved(bounds, self._bounds, shape):
             if self._bounds is not None or self._tracks:
                 self.cut(i)
@@ -527,9 +527,11 @@ def picture(luma: np.ndarray, area: tuple[slice, slice] | None,
     import cv2
     import numpy as np
 
+    from .features import area_bounds
+
     if area is None:
         return luma
-    (r0, r1), (c0, c1) = (area[0].start, area[0].stop), (area[1].start, area[1].stop)
+    (r0, r1), (c0, c1) = area_bounds(area)
     h, w = r1 - r0, c1 - c0
     if (h, w) == luma.shape or h <= 0 or w <= 0:
         return luma
@@ -993,14 +995,22 @@ def _describe(rows: list[_Row], found: dict[str, tuple[int, float, float]],
     return [part for *_, part, _ in told], [words for *_, words in told]
 
 
+def _image_apart(rows: list[_Row], spacing: float) -> float | None:
+    """How far the face's image, from these rows on, moves the eyes apart the way the
+    landmarks' ``spacing`` says (its median reading, signed so that the same way is
+    positive); None where it was read too seldom to tell (under three times)."""
+    import numpy as np
+
+    aparts = [r.shape.apart for r in rows if r.shape is not None]
+    return float(np.median(aparts)) * float(np.sign(spacing)) if len(aparts) >= 3 else None
+
+
 def _image_disagrees(rows: list[_Row], spacing: float) -> bool:
     """Whether the face's image, from these rows on, fails to show the eyes moved apart
     the way the landmarks' ``spacing`` says (APART_AGREES); not when it was read too
     seldom to tell."""
-    import numpy as np
-
-    aparts = [r.shape.apart for r in rows if r.shape is not None]
-    return len(aparts) >= 3 and float(np.median(aparts)) * np.sign(spacing) < APART_AGREES
+    apart = _image_apart(rows, spacing)
+    return apart is not None and apart < APART_AGREES
 
 
 def _ends_apart(rows: list[_Row], spacing: list[float | None], threshold: float,
@@ -1008,7 +1018,7 @@ def _ends_apart(rows: list[_Row], spacing: list[float | None], threshold: float,
     """The row where eyes apart by the landmarks (``spacing``, how far from the first
     second) are found when the shot ends on them too soon to last LASTING: only where the
     face's image shows them apart the same way from where the landmarks passed
-    ``threshold`` (two readings or more, APART_AGREES). A face re-saved at another frame
+    ``threshold`` (three readings or more, APART_AGREES). A face re-saved at another frame
     rate is sampled at other moments: HappyHorse's eyes, moved apart from 1.93 s of a 3 s
     clip, lasted long enough at its own rate (0.88) and not at 30, 50 or 60 fps (0.23 to
     0.29). Without the image, a drawn face's landmarks read 23% apart at her shot's last
@@ -1024,10 +1034,8 @@ def _ends_apart(rows: list[_Row], spacing: list[float | None], threshold: float,
     while k - 1 >= base_end and (spacing[k - 1] or 0.0) >= threshold:
         k -= 1
     signed = [r.spacing for r in rows[k:] if r.spacing is not None]
-    aparts = [r.shape.apart for r in rows[k:] if r.shape is not None]
-    way = float(np.sign(np.median(signed))) if signed else 0.0
-    return at if len(aparts) >= 3 and float(np.median(aparts)) * way >= APART_AGREES \
-        else None
+    apart = _image_apart(rows[k:], float(np.median(signed)) if signed else 0.0)
+    return at if apart is not None and apart >= APART_AGREES else None
 
 
 def _peak_from(smooth: list[float | None], k: int, either_way: bool) -> float:

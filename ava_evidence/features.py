@@ -390,6 +390,11 @@ def picture_area(luma: np.ndarray) -> tuple[slice, slice] | None:
     return inside(0), inside(1)
 
 
+def area_bounds(area: tuple[slice, slice]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A picture area's (first row, row past it) and (first column, column past it)."""
+    return (area[0].start, area[0].stop), (area[1].start, area[1].stop)
+
+
 def still_bars(luma: np.ndarray, area: tuple[slice, slice]) -> bool:
     """Whether all of a frame outside ``area`` is still dark (BAR): where a picture comes
     into what were bars (an opening shot revealed, a letterbox that ends), the bars are
@@ -398,7 +403,7 @@ def still_bars(luma: np.ndarray, area: tuple[slice, slice]) -> bool:
 
     h, w = luma.shape
     my, mx = max(1, round(0.005 * h)), max(1, round(0.005 * w))  # the blur left out
-    (r0, r1), (c0, c1) = (area[0].start, area[0].stop), (area[1].start, area[1].stop)
+    (r0, r1), (c0, c1) = area_bounds(area)
     parts = [luma[:max(0, r0 - my)], luma[min(h, r1 + my):],
              luma[:, :max(0, c0 - mx)], luma[:, min(w, c1 + mx):]]
     return all(not p.size or int(np.max(p)) <= BAR + FLAT for p in parts)
