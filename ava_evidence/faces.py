@@ -111,13 +111,22 @@ untouched faces widen the lower face by up to about 20% when they talk, so it po
 moment to look at but does not claim one (below 0.5)."""
 APART_AGREES = 0.025
 """How far the face's image must show the eyes moved apart (faceshape's ``apart``, the
-median from the moment found on, over three samples or more), the same way as the
+median from the moment found on, over three samples or more, from its first second's
+median; APART_NOISE where that second wandered), the same way as the
 landmarks' eye spacing, for that spacing to score past a lead (SHAPE_LEAD). The spacing
 is measured against the drop from the eyes to the nose, which a nod or raised brows
 shorten too; the image, compared against the temples, does not move with them. Eyes
 moved apart on the benchmark's faces move the image 2.9 to 13%; a surprised face's
 landmarks read 27% apart where its image moved -1.5%, and an animated face laughing with
 its head bowed read 38% apart where its image moved 2.0 to 2.3%."""
+APART_NOISE = 3.0
+"""A face's image whose eyes-apart reading wanders at rest must move this many times its
+first second's noise (1.4826 times the median absolute deviation) from that second's
+own median to agree with the landmarks, where that is more than APART_AGREES. Megamind's drawn
+woman, untouched but boxed, letterboxed or re-encoded, read 2.7 to 2.8% from her first
+second as her brows rose, past APART_AGREES, where that second's readings wandered by
+1.2 to 3.7%: eyes 36 to 42% apart, at 1.00. Eyes moved apart on the benchmark's faces
+wandered 0.1 to 0.8% at rest."""
 AGREE = 0.1
 """What each further kind of measure adds to a moment's score where it found the change
 begin within LASTING of the first: the landmarks' geometry, the face's image (optical flow
@@ -995,34 +1004,58 @@ def _describe(rows: list[_Row], found: dict[str, tuple[int, float, float]],
     return [part for *_, part, _ in told], [words for *_, words in told]
 
 
-def _image_apart(rows: list[_Row], spacing: float) -> float | None:
+class _ImageBar(NamedTuple):
+    """What the face's image must read for the eyes moved apart (faceshape's ``apart``):
+    past ``level`` from ``base``, its first second's own reading."""
+
+    base: float
+    level: float
+
+
+def _image_bar(rows: list[_Row], base_end: int) -> _ImageBar:
+    """The face's own bar for its image's eyes-apart reading: from its first second's
+    median, by APART_AGREES, or by APART_NOISE times that second's own noise where its
+    image wanders more at rest (a drawn face whose look swings as she talks)."""
+    import numpy as np
+
+    firsts = [r.shape.apart if r.shape is not None else None for r in rows[:base_end]]
+    known = [v for v in firsts if v is not None]
+    base = float(np.median(known)) if len(known) >= 3 else 0.0
+    noise = _noise(firsts, base_end) if len(known) >= 3 else 0.0
+    return _ImageBar(base, max(APART_AGREES, APART_NOISE * noise))
+
+
+def _image_apart(rows: list[_Row], spacing: float, bar: _ImageBar) -> float | None:
     """How far the face's image, from these rows on, moves the eyes apart the way the
-    landmarks' ``spacing`` says (its median reading, signed so that the same way is
-    positive); None where it was read too seldom to tell (under three times)."""
+    landmarks' ``spacing`` says, from its first second's reading (its median, signed so
+    that the same way is positive); None where it was read too seldom to tell (under
+    three times)."""
     import numpy as np
 
     aparts = [r.shape.apart for r in rows if r.shape is not None]
-    return float(np.median(aparts)) * float(np.sign(spacing)) if len(aparts) >= 3 else None
+    if len(aparts) < 3:
+        return None
+    return (float(np.median(aparts)) - bar.base) * float(np.sign(spacing))
 
 
-def _image_disagrees(rows: list[_Row], spacing: float) -> bool:
+def _image_disagrees(rows: list[_Row], spacing: float, bar: _ImageBar) -> bool:
     """Whether the face's image, from these rows on, fails to show the eyes moved apart
-    the way the landmarks' ``spacing`` says (APART_AGREES); not when it was read too
+    the way the landmarks' ``spacing`` says (past its ``bar``); not when it was read too
     seldom to tell."""
-    apart = _image_apart(rows, spacing)
-    return apart is not None and apart < APART_AGREES
+    apart = _image_apart(rows, spacing, bar)
+    return apart is not None and apart < bar.level
 
 
 def _ends_apart(rows: list[_Row], spacing: list[float | None], threshold: float,
-                base_end: int, shot_end: int, fps: float) -> int | None:
+                base_end: int, shot_end: int, fps: float, bar: _ImageBar) -> int | None:
     """The row where eyes apart by the landmarks (``spacing``, how far from the first
     second) are found when the shot ends on them too soon to last LASTING: only where the
     face's image shows them apart the same way from where the landmarks passed
-    ``threshold`` (three readings or more, APART_AGREES). A face re-saved at another frame
-    rate is sampled at other moments: HappyHorse's eyes, moved apart from 1.93 s of a 3 s
-    clip, lasted long enough at its own rate (0.88) and not at 30, 50 or 60 fps (0.23 to
-    0.29). Without the image, a drawn face's landmarks read 23% apart at her shot's last
-    two samples, where her image reads them 1% closer: no claim."""
+    ``threshold`` (three readings or more, past its ``bar``). A face re-saved at another
+    frame rate is sampled at other moments: HappyHorse's eyes, moved apart from 1.93 s of
+    a 3 s clip, lasted long enough at its own rate (0.88) and not at 30, 50 or 60 fps
+    (0.23 to 0.29). Without the image, a drawn face's landmarks read 23% apart at her
+    shot's last two samples, where her image reads them 1% closer: no claim."""
     import numpy as np
 
     frames = [r.frame for r in rows]
@@ -1034,8 +1067,8 @@ def _ends_apart(rows: list[_Row], spacing: list[float | None], threshold: float,
     while k - 1 >= base_end and (spacing[k - 1] or 0.0) >= threshold:
         k -= 1
     signed = [r.spacing for r in rows[k:] if r.spacing is not None]
-    apart = _image_apart(rows[k:], float(np.median(signed)) if signed else 0.0)
-    return at if apart is not None and apart >= APART_AGREES else None
+    apart = _image_apart(rows[k:], float(np.median(signed)) if signed else 0.0, bar)
+    return at if apart is not None and apart >= bar.level else None
 
 
 def _peak_from(smooth: list[float | None], k: int, either_way: bool) -> float:
@@ -1045,19 +1078,20 @@ def _peak_from(smooth: list[float | None], k: int, either_way: bool) -> float:
 
 
 def _shown_from(rows: list[_Row], at: int, peak: float, base_end: int, shot_end: int,
-                fps: float) -> tuple[int, tuple[list[float | None], float]] | None:
+                fps: float, bar: _ImageBar
+                ) -> tuple[int, tuple[list[float | None], float]] | None:
     """Where the face's image began to show the eyes moved the way the landmarks say, for
-    good (APART_AGREES), if later than the landmarks' row ``at``; with the image's series
-    and level to date it back on. Raised brows or a nod move the landmarks' spacing too,
-    not the image: an animated face whose brows rose in its second second read 40% apart
-    from then on, before its eyes were moved apart."""
+    good (past its ``bar``), if later than the landmarks' row ``at``; with the image's
+    series and level to date it back on. Raised brows or a nod move the landmarks' spacing
+    too, not the image: an animated face whose brows rose in its second second read 40%
+    apart from then on, before its eyes were moved apart."""
     apart = _smooth(_series(rows, "apart"))
     way = 1.0 if peak > 0 else -1.0
-    shown = [None if v is None else max(0.0, way * v) for v in apart]
+    shown = [None if v is None else max(0.0, way * (v - bar.base)) for v in apart]
     frames = [r.frame for r in rows]
-    seen = _sustained(shown, APART_AGREES, base_end, frames, LASTING * fps,
+    seen = _sustained(shown, bar.level, base_end, frames, LASTING * fps,
                       rising_end=_shot_ends_on(frames, shown, shot_end, fps))
-    return None if seen is None or seen <= at else (seen, (shown, APART_AGREES))
+    return None if seen is None or seen <= at else (seen, (shown, bar.level))
 
 
 def _shot_ends_on(frames: list[int], values: list[float | None], shot_end: int, fps: float
@@ -1126,6 +1160,7 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
     began: dict[str, tuple[list[float | None], float]] = {}
     quoted: dict[str, list[float | None]] = {}  # per measure, the series its number is from
     frames = [r.frame for r in rows]
+    bar = _image_bar(rows, base_end)
     # Eye size counts only when the eyes grow: dlib draws the corners of a closing or
     # squinting eye closer together, but no expression widens an eye from corner to corner.
     for name, values in (("spacing", [r.spacing for r in rows]),
@@ -1139,13 +1174,13 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
         threshold = max(0.08, 4 * _noise(smooth, base_end), own)
         at = _sustained(size, threshold, base_end, frames, LASTING * fps)
         if at is None and name == "spacing":
-            at = _ends_apart(rows, size, threshold, base_end, shot[1], fps)
+            at = _ends_apart(rows, size, threshold, base_end, shot[1], fps, bar)
         if at is not None:
             began[name] = (size, max(0.03, 0.5 * threshold))
             peak = _peak_from(smooth, at, name == "spacing")
-            doubt = name == "spacing" and _image_disagrees(rows[at:], peak)
+            doubt = name == "spacing" and _image_disagrees(rows[at:], peak, bar)
             if name == "spacing" and not doubt and (
-                    shown := _shown_from(rows, at, peak, base_end, shot[1], fps)):
+                    shown := _shown_from(rows, at, peak, base_end, shot[1], fps, bar)):
                 at, began[name] = shown  # dated where the image shows it, as much as
                 peak = _peak_from(smooth, at, True)  # it shows from there
             score = min(1.0, max(0.0, (abs(peak) - 0.05) / 0.14))
