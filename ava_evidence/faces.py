@@ -127,6 +127,10 @@ woman, untouched but boxed, letterboxed or re-encoded, read 2.7 to 2.8% from her
 second as her brows rose, past APART_AGREES, where that second's readings wandered by
 1.2 to 3.7%: eyes 36 to 42% apart, at 1.00. Eyes moved apart on the benchmark's faces
 wandered 0.1 to 0.8% at rest."""
+RISE_STEP = 0.05
+"""How much the embedding before a face's last must have risen from the one before it
+for the last to be a cross-fade ending (_alone): a face at rest wanders by a few
+hundredths between embeddings (0.28 then 0.30 is no rise)."""
 AGREE = 0.1
 """What each further kind of measure adds to a moment's score where it found the change
 begin within LASTING of the first: the landmarks' geometry, the face's image (optical flow
@@ -1249,9 +1253,10 @@ def _alone(dists: list[float | None], limit: float) -> bool:
     past its limit, without the two before it rising to it. A face blurring or turning as
     the clip ends strays at once (the benchmark's untouched man talking, pillarboxed: 0.34,
     0.31, then 0.61 at his last sample, where the shot ends); a cross-fade to another face
-    rises (a HappyHorse swap: 0.29, 0.43, 0.70). Such an embedding is a lead however far."""
+    rises (a HappyHorse swap: 0.29, 0.43, 0.70; by RISE_STEP or more). Such an embedding is
+    a lead however far."""
     known = [d for d in dists if d is not None]
-    rising = len(known) >= 3 and known[-3] < known[-2] < known[-1]
+    rising = len(known) >= 3 and known[-3] + RISE_STEP <= known[-2] < known[-1]
     return bool(known) and known[-1] >= limit and (len(known) < 2 or known[-2] < limit) \
         and not rising
 

@@ -885,13 +885,15 @@ def test_a_last_embedding_alone_counts_only_where_the_shot_ends_on_it(shot_end: 
 
 
 @pytest.mark.parametrize(("last", "score"), [((0.2, 0.35, 0.65), 0.75),
-                                             ((0.3, 0.28, 0.65), SHAPE_LEAD)])
+                                             ((0.3, 0.28, 0.65), SHAPE_LEAD),
+                                             ((0.28, 0.3, 0.65), SHAPE_LEAD)])
 def test_one_last_embedding_past_another_person_is_a_lead_unless_the_face_rose_to_it(
         last: tuple[float, float, float], score: float) -> None:
     """The shot ends on a last embedding 0.65 from the first second's, the only one past
     the face's limit (0.4). Where the two before it rose to it, a cross-fade to another
-    face is ending the shot: scored as such. Where they did not (0.3, then 0.28), the face
-    strayed at once, as a face blurring or turning as a clip ends does: a lead."""
+    face is ending the shot: scored as such. Where they did not (0.3, then 0.28; 0.28, then
+    0.3, the wander of a face at rest), the face strayed at once, as a face blurring or
+    turning as a clip ends does: a lead."""
     dists = {0: 0.06, 1: 0.05, 2: 0.06, 3: 0.04, 4: 0.06, 5: 0.05, 9: last[0], 10: last[1],
              11: last[2]}
     rows = [_Row(4 * k, 0.0, 0.0, dists.get(k), 0.02) for k in range(12)]
