@@ -126,19 +126,22 @@ def test_eyes_apart_by_the_landmarks_only_are_a_lead_where_the_image_does_not_sh
     assert ("its eyes are about 20% farther apart" in found.words) is seen
 
 
-@pytest.mark.parametrize(("first", "seen"), [
-    ((0.0,) * 8, True),
-    ((0.02,) * 8, False),
-    ((0.06, 0.02, 0.0, -0.02, -0.02, 0.0, 0.0, 0.0), False),
-    ((0.004, 0.0, -0.004, 0.0, 0.004, 0.0, 0.0, 0.0), True)])
+@pytest.mark.parametrize(("first", "image", "seen"), [
+    ((0.0,) * 8, 0.03, True),
+    ((0.02,) * 8, 0.03, False),
+    ((0.06, 0.02, 0.0, -0.02, -0.02, 0.0, 0.0, 0.0), 0.03, False),
+    ((0.004, 0.0, -0.004, 0.0, 0.004, 0.0, 0.0, 0.0), 0.03, True),
+    ((-0.025,) * 8, 0.022, False)])
 def test_the_image_shows_eyes_apart_only_past_its_own_first_second(
-        first: tuple[float, ...], seen: bool) -> None:
+        first: tuple[float, ...], image: float, seen: bool) -> None:
     """The image reads the eyes 3% apart while the landmarks read 20%. That bears them out
     from a first second that read 0, or wandered by a few tenths of a percent (eyes moved
     apart on the benchmark's faces), not from one that already read 2% (1% from there), nor
     from one that wandered as much as the change (a drawn face boxed or re-encoded, her
-    brows raised: eyes 36 to 42% apart at 1.00, untouched)."""
-    found = _onset(INDEX, _apart_rows(0.2, [0.03] * 16, first), "the face",  # type: ignore[arg-type]
+    brows raised: eyes 36 to 42% apart at 1.00, untouched). A first second that read them
+    closer (-2.5%) lends nothing: 2.2% stays short of APART_AGREES (the same face enlarged
+    to 720p read 4.7% from there, and claimed)."""
+    found = _onset(INDEX, _apart_rows(0.2, [image] * 16, first), "the face",  # type: ignore[arg-type]
                    (0, 200), 24.0)
     assert found is not None and found.index == 32
     assert found.score == (1.0 if seen else SHAPE_LEAD)
