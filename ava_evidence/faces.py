@@ -122,11 +122,11 @@ its head bowed read 38% apart where its image moved 2.0 to 2.3%."""
 APART_NOISE = 3.0
 """A face's image whose eyes-apart reading wanders at rest must move this many times its
 first second's noise (1.4826 times the median absolute deviation) from that second's
-own median to agree with the landmarks, where that is more than APART_AGREES. Megamind's drawn
-woman, untouched but boxed, letterboxed or re-encoded, read 2.7 to 2.8% from her first
-second as her brows rose, past APART_AGREES, where that second's readings wandered by
-1.2 to 3.7%: eyes 36 to 42% apart, at 1.00. Eyes moved apart on the benchmark's faces
-wandered 0.1 to 0.8% at rest."""
+own median to agree with the landmarks, where that is more than APART_AGREES.
+Megamind's drawn woman, untouched but boxed, letterboxed or re-encoded, read 2.7 to 2.8%
+from her first second as her brows rose, past APART_AGREES, where that second's
+readings wandered by 1.2 to 3.7%: eyes 36 to 42% apart, at 1.00. Eyes moved apart on
+the benchmark's faces wandered 0.1 to 0.8% at rest."""
 RISE_STEP = 0.05
 """How much the embedding before a face's last must have risen from the one before it
 for the last to be a cross-fade ending (_alone): a face at rest wanders by a few
@@ -1016,6 +1016,13 @@ class _ImageBar(NamedTuple):
     base: float
     level: float
 
+    def beyond(self, reading: float, way: float) -> float:
+        """How far an eyes-apart ``reading`` goes the ``way`` the landmarks say (1 or -1),
+        less what the first second already read that way; a first second that read them
+        the other way lends nothing (Megamind enlarged to 720p read -2.5% there, and 2.2%
+        later made a claim from it)."""
+        return reading * way - max(0.0, self.base * way)
+
 
 def _image_bar(rows: list[_Row], base_end: int) -> _ImageBar:
     """The face's own bar for its image's eyes-apart reading: from its first second's
@@ -1025,25 +1032,23 @@ def _image_bar(rows: list[_Row], base_end: int) -> _ImageBar:
 
     firsts = [r.shape.apart if r.shape is not None else None for r in rows[:base_end]]
     known = [v for v in firsts if v is not None]
-    base = float(np.median(known)) if len(known) >= 3 else 0.0
-    noise = _noise(firsts, base_end) if len(known) >= 3 else 0.0
-    return _ImageBar(base, max(APART_AGREES, APART_NOISE * noise))
+    if len(known) < 3:
+        return _ImageBar(0.0, APART_AGREES)
+    return _ImageBar(float(np.median(known)),
+                     max(APART_AGREES, APART_NOISE * _noise(firsts, base_end)))
 
 
 def _image_apart(rows: list[_Row], spacing: float, bar: _ImageBar) -> float | None:
     """How far the face's image, from these rows on, moves the eyes apart the way the
     landmarks' ``spacing`` says (its median, signed so that the same way is positive),
-    less what its first second already read that way; a first second that read them the
-    other way lends nothing (Megamind enlarged to 720p read -2.5% there, and 2.2% later
-    made a claim from it). None where it was read too seldom to tell (under three
-    times)."""
+    from its first second's (_ImageBar.beyond); None where it was read too seldom to tell
+    (under three times)."""
     import numpy as np
 
     aparts = [r.shape.apart for r in rows if r.shape is not None]
     if len(aparts) < 3:
         return None
-    way = float(np.sign(spacing))
-    return float(np.median(aparts)) * way - max(0.0, bar.base * way)
+    return bar.beyond(float(np.median(aparts)), float(np.sign(spacing)))
 
 
 def _image_disagrees(rows: list[_Row], spacing: float, bar: _ImageBar) -> bool:
@@ -1095,8 +1100,7 @@ def _shown_from(rows: list[_Row], at: int, peak: float, base_end: int, shot_end:
     apart from then on, before its eyes were moved apart."""
     apart = _smooth(_series(rows, "apart"))
     way = 1.0 if peak > 0 else -1.0
-    shown = [None if v is None else max(0.0, way * v - max(0.0, way * bar.base))
-             for v in apart]
+    shown = [None if v is None else max(0.0, bar.beyond(v, way)) for v in apart]
     frames = [r.frame for r in rows]
     seen = _sustained(shown, bar.level, base_end, frames, LASTING * fps,
                       rising_end=_shot_ends_on(frames, shown, shot_end, fps))

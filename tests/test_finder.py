@@ -492,8 +492,9 @@ def test_a_cut_between_a_still_shot_and_fast_action_is_a_cut(still_first: bool) 
 def test_a_camera_move_at_its_fastest_is_not_a_cut(peak: float, cut: bool) -> None:
     """A camera tilting ever faster (a held-out Vidu clip's colonnade): at frame 30 it
     loses the structure of 40% of the picture, past CUT_SHARE, changing the grey levels
-    less than the frame before did (41 against 54). It is no cut, and the stall after it
-    stays in its shot; the same frame changing more than the one before is one."""
+    less than the frame before did (41 against 54). It is no cut (read as one, it began a
+    shot of its own for the stall after it); the same frame changing more than the one
+    before is one."""
     from ava_evidence.shots import find_shots
 
     share = [0.0] * 26 + [0.04, 0.02, 0.04, 0.12, 0.40] + [0.0] * 14
