@@ -151,3 +151,33 @@ def test_faces_are_measured_where_setuptools_is_not_installed(tmp_path: Path) ->
                          capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["candidates"][0]["score"] >= 0.5
+
+
+def test_faces_are_embedded_on_one_blas_thread_and_the_setting_is_restored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenBLAS's threads spin between the network's products and took the decoder's
+    cores: while a clip is measured numpy's products run on one thread; after, as before."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from ava_evidence.analysis import rank_failures
+    from ava_evidence.clip import index_clip
+
+    def blas_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+    describe = facenet.ResNet.describe
+
+    def watched(self: facenet.ResNet, chips: list[np.ndarray]) -> list[np.ndarray]:
+        seen.append(blas_threads())
+        return describe(self, chips)
+
+    monkeypatch.setattr(facenet.ResNet, "describe", watched)
+    clip = motionclips.face_clip(tmp_path / "drift.mp4", 1.5)
+    with threadpool_limits(2, user_api="blas"):
+        if blas_threads() != {2}:
+            pytest.skip("numpy here has no BLAS whose threads can be set")
+        ranking = rank_failures(index_clip(clip))
+        assert blas_threads() == {2}
+    assert ranking.order[0] == "identity-coherence"
+    assert seen and all(s == {1} for s in seen)
