@@ -130,8 +130,16 @@ def suggest(index: ClipIndex, failure: str, *, top: int = 3,
 def rank_failures(index: ClipIndex, *, top: int = 3,
                   on_progress: Progress | None = None) -> Ranking:
     """Run every measure in one decode and rank the failures by their top moment."""
-    m = _measure(index, faces=True, on_progress=on_progress)
-    results = {key: _suggestion(index, m, key, top) for key in RANKED}
+    results: dict[str, Suggestion] = {}
+
+    def without_faces(m: _Measured) -> None:
+        for key in RANKED:
+            if MEASURED[key] != "identity":
+                results[key] = _suggestion(index, m, key, top)
+
+    m = _measure(index, faces=True, on_progress=on_progress, meanwhile=without_faces)
+    results = {key: results[key] if key in results else _suggestion(index, m, key, top)
+               for key in RANKED}
     order = sorted((k for k in RANKED if results[k].candidates),
                    key=lambda k: -results[k].candidates[0].score)
     return Ranking(results, order, _shot_notes(index, m.shots))
@@ -142,10 +150,14 @@ def shot_cuts(index: ClipIndex, *, on_progress: Progress | None = None) -> list[
     return _measure(index, faces=False, on_progress=on_progress).shots.cuts
 
 
-def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> _Measured:
+def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None,
+             meanwhile: Callable[[_Measured], None] | None = None) -> _Measured:
     """One decode at analysis size feeding every measure frame by frame (the motion
     features, and the faces where asked), then the shots: per-frame features only are
-    kept, so memory follows the clip's length, not its pictures."""
+    kept, so memory follows the clip's length, not its pictures. ``meanwhile`` is given
+    the motion's measures (no faces) while the faces' last samples are still measured:
+    the decode ends some samples ahead of them, and what needs no face is scored in that
+    time instead of after it."""
     from contextlib import closing, nullcontext
 
     from .background import InOrder
@@ -176,7 +188,9 @@ def _measure(index: ClipIndex, *, faces: bool, on_progress: Progress | None) -> 
                     faces_behind.call(face.add, i, luma, motion.area, big)
         if face is not None and faces_behind is not None:
             faces_behind.call(face.finish)
-    shots = find_shots(motion.features, max(index.fps, 1.0))
+        shots = find_shots(motion.features, max(index.fps, 1.0))
+        if meanwhile is not None:
+            meanwhile(_Measured(motion.features, shots, None))
     return _Measured(motion.features, shots, face.samples if face is not None else None)
 
 

@@ -209,6 +209,58 @@ def test_ranking_puts_an_identity_drift_first(clips: dict[str, Path]) -> None:
     assert summary.startswith("Identity Coherence Failure at ")
 
 
+def test_ranking_gives_each_failure_what_suggest_gives_it(clips: dict[str, Path]) -> None:
+    """What needs no face is scored while the faces' last samples are measured
+    (_measure's ``meanwhile``): the same moments, notes and series as asked alone."""
+    for name in ("drift", "vanish"):
+        index = index_clip(clips[name])
+        ranking = rank_failures(index)
+        for key, result in ranking.results.items():
+            assert result.to_dict() == suggest(index, key).to_dict(), (name, key)
+
+
+def test_what_needs_no_face_is_scored_before_the_faces_finish(
+        clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The faces' thread ends the clip some samples behind the decode: the physics,
+    flicker and stall are scored in that time. The faces' last call waits for them here
+    (up to 20 s): had they been scored after it, it would wait in vain."""
+    import threading
+
+    from ava_evidence.faces import FaceMeter
+
+    scored = threading.Event()
+    waited: list[bool] = []
+    cutting: list[int] = []
+    finish, cut = FaceMeter.finish, FaceMeter.cut
+
+    def late_finish(self: FaceMeter) -> None:
+        if not cutting:  # the clip's end, not a new shot
+            waited.append(scored.wait(20))
+        finish(self)
+
+    def counted_cut(self: FaceMeter, frame: int) -> None:
+        cutting.append(frame)
+        cut(self, frame)
+        cutting.pop()
+
+    import ava_evidence.analysis as analysis
+
+    suggestion = analysis._suggestion
+
+    def marked(index: object, m: object, failure: str, top: int) -> object:
+        out = suggestion(index, m, failure, top)  # type: ignore[arg-type]
+        if failure == "motion-freeze":
+            scored.set()
+        return out
+
+    monkeypatch.setattr(FaceMeter, "finish", late_finish)
+    monkeypatch.setattr(FaceMeter, "cut", counted_cut)
+    monkeypatch.setattr(analysis, "_suggestion", marked)
+    ranking = rank_failures(index_clip(clips["drift"]))
+    assert waited == [True]
+    assert ranking.order[0] == "identity-coherence"
+
+
 def test_suggest_without_failure_ranks_every_measure(clips: dict[str, Path]) -> None:
     out = run_cli("suggest", clips["drift"]).stdout
     first = out.splitlines()[0]
@@ -604,3 +656,22 @@ def test_the_measuring_pass_keeps_the_sharp_frame_only_where_faces_ask_for_it(
     assert all(small.shape == (180, 640) for _, small, _ in got)
     plain = list(iter_luma(index, 640))
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(plain, got, strict=True))
+
+
+def test_a_face_crossing_the_frame_fast_is_followed_as_one_face(tmp_path: Path) -> None:
+    """The sample face (about 190 pixels wide) swept sideways 20 pixels a frame, 80 between
+    two samples: 0.42 of its width, within what one face may move (0.6, _match). It is
+    searched for a width around its last place, and followed as one face at every sample
+    (searched half a width around, it was lost and followed anew as another)."""
+    from ava_evidence.demo import face_frame
+
+    frames, at, step = [], 0, 20
+    for i in range(96):
+        frames.append(face_frame(i / 24, None, shift=at))
+        at += step
+        if abs(at) > 170:
+            step = -step
+    clip = encode_frames(tmp_path / "sweep.mp4", np.stack(frames), 24)
+    m = _measure(index_clip(clip), faces=True, on_progress=None)
+    assert m.faces is not None and len(m.faces) == 24
+    assert {s.track for s in m.faces} == {0}
