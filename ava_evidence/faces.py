@@ -532,11 +532,12 @@ def _detector() -> Any:
 def picture(luma: np.ndarray, area: tuple[slice, slice] | None,
             sharp: np.ndarray | None = None) -> np.ndarray:
     """The picture inside any bars of ``luma`` at ``luma``'s width (enlarged at most MAX_ZOOM
-    times), cut from ``sharp`` (the same frame before it was shrunk) where given: a clip
-    boxed in a wider frame has its faces measured at the size they would have unboxed, not
-    at a half or a third of it, where the five points and the face's image have too few
-    pixels to follow a change (HappyHorse's eyes moved apart read 1.00 re-encoded and 0.30
-    pillarboxed). ``luma`` itself where there are no bars."""
+    times), or cut from ``sharp`` (the same frame before it was shrunk) where given, from
+    as wide to twice as wide (_reduced): a clip boxed in a wider frame has its faces
+    measured at the size they would have unboxed, not at a half or a third of it, where
+    the five points and the face's image have too few pixels to follow a change
+    (HappyHorse's eyes moved apart read 1.00 re-encoded and 0.30 pillarboxed). ``luma``
+    itself where there are no bars."""
     import cv2
     import numpy as np
 
@@ -557,9 +558,27 @@ def picture(luma: np.ndarray, area: tuple[slice, slice] | None,
         source = sharp[round(r0 * ky):round(r1 * ky), round(c0 * kx):round(c1 * kx)]
     if source.shape[::-1] == size:
         return np.ascontiguousarray(source)
+    if sharp is not None and source.shape[1] > size[0]:
+        return _reduced(source, source.shape[1] // size[0])
     shrinking = source.shape[1] > size[0]
     return np.asarray(cv2.resize(np.ascontiguousarray(source), size, interpolation=(
         cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)))
+
+
+def _reduced(source: np.ndarray, k: int) -> np.ndarray:
+    """``source`` made ``k`` times smaller, each pixel the mean of its k x k block (the
+    last rows and columns short of a block left out); as is for k = 1. A picture cut
+    from the sharp frame is brought down by the whole factor that keeps it at least as
+    wide as the frame: OpenCV averages whole blocks about forty times faster than it
+    resizes by 2.27 (a 4:3 picture in 1080p to 640 wide took 2.4 ms a sample)."""
+    import cv2
+    import numpy as np
+
+    if k == 1:
+        return np.ascontiguousarray(source)
+    h, w = max(1, source.shape[0] // k), source.shape[1] // k
+    return np.asarray(cv2.resize(np.ascontiguousarray(source[:h * k, :w * k]), (w, h),
+                                 interpolation=cv2.INTER_AREA))
 
 
 def _moved(bounds: tuple[tuple[int, int], ...] | None,

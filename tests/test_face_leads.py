@@ -974,8 +974,9 @@ def test_the_picture_inside_bars_is_cut_from_the_sharp_frame_at_the_frame_s_widt
     """A frame 640 x 120 with the picture in its middle third (bars either side); the same
     frame before it was shrunk is 1920 x 360, its picture in stripes a pixel wide, which
     shrinking blurs away. The picture is cut from the sharp frame at its own rows and
-    columns and brought to 640 wide: its stripes are there, not the shrunk frame's grey
-    enlarged. Without bars, or without an area told yet, the frame is as it was."""
+    columns, 642 of them, at least the frame's 640 and less than twice: kept as it is. Its
+    stripes are there, not the shrunk frame's grey enlarged. Without bars, or without an
+    area told yet, the frame is as it was."""
     import cv2
 
     from ava_evidence.faces import picture
@@ -985,12 +986,32 @@ def test_the_picture_inside_bars_is_cut_from_the_sharp_frame_at_the_frame_s_widt
     luma = cv2.resize(sharp, (640, 120), interpolation=cv2.INTER_AREA)
     area = (slice(0, 120), slice(213, 427))
     out = picture(luma, area, sharp)
-    assert out.shape == (359, 640)  # 120 rows of 214 columns, brought to 640 wide
+    assert out.shape == (360, 642)  # the sharp frame's rows and columns of the picture
+    assert np.array_equal(out, sharp[:, 639:1281])
     assert float(out[100, 20:620].std()) > 50 > 10 > float(luma[40, 230:410].std())
     blurred = picture(luma, area)  # no sharp frame: the shrunk one, enlarged
-    assert blurred.shape == out.shape and float(blurred[100, 20:620].std()) < 10
+    assert blurred.shape == (359, 640) and float(blurred[100, 20:620].std()) < 10
     assert picture(luma, None, sharp) is luma
     assert picture(luma, (slice(0, 120), slice(0, 640)), sharp) is luma
+
+
+def test_a_picture_more_than_twice_the_frame_s_width_is_halved_by_whole_blocks() -> None:
+    """A 4:3 picture in a 1080p frame shrunk to 640 wide: 1440 sharp columns are 2.25
+    times 640, so the picture is halved (not resized by 2.25), each pixel the rounded mean
+    of its 2 x 2 block; a letterboxed picture, three times as wide, by three."""
+    from ava_evidence.faces import picture
+
+    rng = np.random.default_rng(3)
+    sharp = rng.integers(0, 256, (1080, 1920)).astype(np.uint8)
+    luma = np.zeros((360, 640), np.uint8)
+    out = picture(luma, (slice(0, 360), slice(80, 560)), sharp)
+    block = sharp[:, 240:1680].reshape(540, 2, 720, 2).astype(np.float64).mean(axis=(1, 3))
+    assert out.shape == (540, 720)
+    assert np.abs(out - block).max() <= 0.5
+    letterbox = picture(luma, (slice(45, 315), slice(0, 640)), sharp)  # bars above, below
+    assert letterbox.shape == (270, 640)
+    assert np.abs(letterbox - sharp[135:945].reshape(270, 3, 640, 3).mean(axis=(1, 3))
+                  ).max() <= 0.5
 
 
 def test_a_sliver_of_picture_is_enlarged_at_most_max_zoom_times() -> None:
