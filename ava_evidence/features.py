@@ -372,7 +372,7 @@ def picture_area(luma: np.ndarray) -> tuple[slice, slice] | None:
     black whose dim picture could read as bars): the next frame is asked."""
     import numpy as np
 
-    if _percentile(luma, 99) < 2 * BAR or (luma <= BAR).mean() > 0.9:
+    if float(np.percentile(luma, 99)) < 2 * BAR or (luma <= BAR).mean() > 0.9:
         return None
 
     def inside(axis: int) -> slice:
@@ -388,22 +388,6 @@ def picture_area(luma: np.ndarray) -> tuple[slice, slice] | None:
         return slice(a + blur, n - b - blur)
 
     return inside(0), inside(1)
-
-
-def _percentile(a: np.ndarray, q: float) -> float:
-    """``np.percentile(a, q)``, the same number (its linear method, by its formula), by a
-    partial sort: numpy's own finds its indices with np.unique, whose first call imports
-    numpy.ma (35 to 70 ms of a command's start, at the clip's first frame)."""
-    import numpy as np
-
-    flat = a.ravel()
-    rank = q / 100 * (flat.size - 1)
-    lo = int(rank)
-    hi = min(lo + 1, flat.size - 1)
-    part = np.partition(flat, [lo, hi]) if hi > lo else np.partition(flat, lo)
-    low, high, t = float(part[lo]), float(part[hi]), rank - lo
-    diff = high - low
-    return low + diff * t if t < 0.5 else high - diff * (1 - t)
 
 
 def area_bounds(area: tuple[slice, slice]) -> tuple[tuple[int, int], tuple[int, int]]:

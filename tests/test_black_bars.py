@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ava_evidence.analysis import _measure, suggest
 from ava_evidence.clip import index_clip
@@ -127,15 +125,3 @@ def test_a_very_tall_clip_is_measured(tmp_path: Path) -> None:
     frames[:, ::8] = 200
     clip = encode_frames(tmp_path / "tall.mp4", frames, motionclips.FPS)
     assert _measure(index_clip(clip), faces=False, on_progress=None).features.cells
-
-
-@settings(max_examples=300, deadline=None)
-@given(pixels=st.lists(st.integers(0, 255), min_size=1, max_size=400),
-       q=st.floats(0, 100, allow_nan=False))
-def test_the_dark_frame_check_reads_numpys_percentile(pixels: list[int], q: float) -> None:
-    """picture_area's percentile (a partial sort, to keep numpy.ma's import off the
-    clip's first frame) is numpy's own number, interpolation and all."""
-    from ava_evidence.features import _percentile
-
-    a = np.array(pixels, np.uint8)
-    assert _percentile(a, q) == float(np.percentile(a, q))
