@@ -221,6 +221,10 @@ class FaceMeter:
     _shot_start: int = 0
     _bounds: tuple[tuple[int, int], ...] | None = None
     """The picture's rows and columns inside any bars, as last given (_follow_bars)."""
+    _factor: int | None = None
+    """The whole factor the picture inside bars is reduced by (picture), kept while the
+    bars stay (_follow_bars): the bars' edge moves a column or two from frame to frame,
+    and a picture a column narrower at a factor's edge would come twice as wide."""
     _hints: list[Box] = field(default_factory=list)
     """Where faces were when the last shot ended: searched closely in the new shot's first
     second until a face is followed (a face coming out of a fade, or one the cut did not
@@ -254,12 +258,14 @@ class FaceMeter:
     def add(self, i: int, luma: np.ndarray, area: tuple[slice, slice] | None = None,
             sharp: np.ndarray | None = None) -> None:
         """Sample frame ``i`` (if it is one of the samples). ``area`` is the picture inside
-        any bars in ``luma`` (features.picture_area), measured at the frame's width from
-        ``sharp``, the same frame before it was shrunk, where given (picture)."""
+        any bars in ``luma`` (features.picture_area), measured at about the frame's width
+        from ``sharp``, the same frame before it was shrunk, where given (picture)."""
         if not self.wants(i):
             return
         self._follow_bars(i, area, luma.shape)
-        luma = picture(luma, area, sharp)
+        if self._factor is None:
+            self._factor = whole_factor(luma, area, sharp)
+        luma = picture(luma, area, sharp, self._factor)
         det = self._loading.detector()
         kept = []
         for t in self._tracks:  # a face unseen for 1.5 s is let go
@@ -312,7 +318,7 @@ class FaceMeter:
             if self._bounds is not None or self._tracks:
                 self.cut(i)
                 self._hints = []
-            self._bounds = bounds
+            self._bounds, self._factor = bounds, None
 
     def _measure(self, i: int, luma: np.ndarray, box: Box,
                  sp: Any, rec: Describer, track: _Track | None = None) -> None:
@@ -530,47 +536,75 @@ def _detector() -> Any:
 
 
 def picture(luma: np.ndarray, area: tuple[slice, slice] | None,
-            sharp: np.ndarray | None = None) -> np.ndarray:
+            sharp: np.ndarray | None = None, factor: int | None = None) -> np.ndarray:
     """The picture inside any bars of ``luma`` at ``luma``'s width (enlarged at most MAX_ZOOM
-    times), or cut from ``sharp`` (the same frame before it was shrunk) where given, from
-    as wide to twice as wide (_reduced): a clip boxed in a wider frame has its faces
-    measured at the size they would have unboxed, not at a half or a third of it, where
-    the five points and the face's image have too few pixels to follow a change
-    (HappyHorse's eyes moved apart read 1.00 re-encoded and 0.30 pillarboxed). ``luma``
-    itself where there are no bars."""
+    times), or cut from ``sharp`` (the same frame before it was shrunk) where given and
+    reduced by a whole factor (``factor``, else whole_factor's): a clip boxed in a wider
+    frame has its faces measured at the size they would have unboxed, not at a half or a
+    third of it, where the five points and the face's image have too few pixels to follow
+    a change (HappyHorse's eyes moved apart read 1.00 re-encoded and 0.30 pillarboxed).
+    ``luma`` itself where there are no bars."""
     import cv2
     import numpy as np
 
-    from .features import area_bounds
-
-    if area is None:
+    cut = _cut(luma, area, sharp)
+    if cut is None:
         return luma
-    (r0, r1), (c0, c1) = area_bounds(area)
-    h, w = r1 - r0, c1 - c0
-    if (h, w) == luma.shape or h <= 0 or w <= 0:
-        return luma
-    scale = min(MAX_ZOOM, luma.shape[1] / w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if sharp is None:
-        source = luma[r0:r1, c0:c1]
-    else:  # the same rows and columns in the sharp frame
-        ky, kx = sharp.shape[0] / luma.shape[0], sharp.shape[1] / luma.shape[1]
-        source = sharp[round(r0 * ky):round(r1 * ky), round(c0 * kx):round(c1 * kx)]
+    source, size = cut
     if source.shape[::-1] == size:
         return np.ascontiguousarray(source)
-    if sharp is not None and source.shape[1] > size[0]:
-        return _reduced(source, source.shape[1] // size[0])
+    k = factor or whole_factor(luma, area, sharp)
+    if k is not None:
+        return _reduced(source, k)
     shrinking = source.shape[1] > size[0]
     return np.asarray(cv2.resize(np.ascontiguousarray(source), size, interpolation=(
         cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)))
 
 
+def whole_factor(luma: np.ndarray, area: tuple[slice, slice] | None,
+                 sharp: np.ndarray | None) -> int | None:
+    """The whole factor that brings the picture cut from ``sharp`` down to between one and
+    two times the width picture() would give it from ``luma``; None without a sharp frame
+    or bars, for a picture no wider than that, or where ``sharp``'s pixels are not
+    ``luma``'s shape (non-square pixels, which ``luma`` shows at the display's shape: the
+    picture is resized to it instead)."""
+    cut = _cut(luma, area, sharp)
+    if sharp is None or cut is None:
+        return None
+    source, size = cut
+    kx, ky = sharp.shape[1] / luma.shape[1], sharp.shape[0] / luma.shape[0]
+    if source.shape[1] <= size[0] or abs(kx / ky - 1) > 0.01:
+        return None
+    return int(source.shape[1] // size[0])
+
+
+def _cut(luma: np.ndarray, area: tuple[slice, slice] | None, sharp: np.ndarray | None
+         ) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """The picture inside bars, from ``sharp`` where given (the same rows and columns),
+    else from ``luma``, with the (width, height) it has at ``luma``'s width (at most
+    MAX_ZOOM times larger); None where there are no bars."""
+    from .features import area_bounds
+
+    if area is None:
+        return None
+    (r0, r1), (c0, c1) = area_bounds(area)
+    h, w = r1 - r0, c1 - c0
+    if (h, w) == luma.shape or h <= 0 or w <= 0:
+        return None
+    scale = min(MAX_ZOOM, luma.shape[1] / w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if sharp is None:
+        return luma[r0:r1, c0:c1], size
+    ky, kx = sharp.shape[0] / luma.shape[0], sharp.shape[1] / luma.shape[1]
+    return sharp[round(r0 * ky):round(r1 * ky), round(c0 * kx):round(c1 * kx)], size
+
+
 def _reduced(source: np.ndarray, k: int) -> np.ndarray:
     """``source`` made ``k`` times smaller, each pixel the mean of its k x k block (the
-    last rows and columns short of a block left out); as is for k = 1. A picture cut
-    from the sharp frame is brought down by the whole factor that keeps it at least as
-    wide as the frame: OpenCV averages whole blocks about forty times faster than it
-    resizes by 2.27 (a 4:3 picture in 1080p to 640 wide took 2.4 ms a sample)."""
+    last rows and columns short of a block left out); as is for k = 1. OpenCV averages
+    whole blocks about forty times faster than it resizes by another factor: Megamind's
+    picture boxed in 1080p, 1455 columns brought to 640 (2.27 times), took 2.4 ms a
+    sample; halved, 0.1 ms."""
     import cv2
     import numpy as np
 

@@ -970,7 +970,7 @@ def test_the_chart_shows_the_face_s_measures_as_the_finder_reads_them() -> None:
     assert series["face_shape_change"][12] == 0.15 and series["face_shape_change"][0] == 0.1
 
 
-def test_the_picture_inside_bars_is_cut_from_the_sharp_frame_at_the_frame_s_width() -> None:
+def test_the_picture_inside_bars_is_cut_from_the_sharp_frame_at_its_own_size() -> None:
     """A frame 640 x 120 with the picture in its middle third (bars either side); the same
     frame before it was shrunk is 1920 x 360, its picture in stripes a pixel wide, which
     shrinking blurs away. The picture is cut from the sharp frame at its own rows and
@@ -1012,6 +1012,43 @@ def test_a_picture_more_than_twice_the_frame_s_width_is_halved_by_whole_blocks()
     assert letterbox.shape == (270, 640)
     assert np.abs(letterbox - sharp[135:945].reshape(270, 3, 640, 3).mean(axis=(1, 3))
                   ).max() <= 0.5
+
+
+def test_a_picture_in_non_square_pixels_is_resized_to_the_display_s_shape() -> None:
+    """1440 x 1080 stored, shown 16:9 (the shrunk frame 640 x 360), a 4:3 picture between
+    bars: the sharp frame's pixels are narrower than they show, so the picture is resized
+    to its display shape (640 x 480), not halved to a square 540 x 540."""
+    from ava_evidence.faces import picture, whole_factor
+
+    sharp = np.random.default_rng(4).integers(0, 256, (1080, 1440)).astype(np.uint8)
+    luma = np.zeros((360, 640), np.uint8)
+    area = (slice(0, 360), slice(80, 560))
+    assert whole_factor(luma, area, sharp) is None
+    assert picture(luma, area, sharp).shape == (480, 640)
+
+
+def test_the_picture_keeps_its_factor_while_the_bars_stay(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """In 1080p shrunk to 640, a picture 427 columns wide is 1281 sharp columns: halved,
+    640; one 426 wide is 1278: less than twice 640, kept as it is. The bars' edge moves a
+    column between two samples: the face meter keeps the factor it began with (the
+    picture 639 wide, not twice as wide, which would make every face a new one), until
+    the bars move (320 columns: 960 sharp ones, kept as they are)."""
+    import ava_evidence.faces as faces
+
+    seen: list[tuple[int, ...]] = []
+    monkeypatch.setattr(faces, "_search", lambda det, luma, near, floor=0.0:
+                        seen.append(luma.shape) or [])
+    meter = FaceMeter(6.0)
+    meter._loading = SimpleNamespace(detector=lambda: None)
+    sharp = np.zeros((1080, 1920), np.uint8)
+    luma = np.zeros((360, 640), np.uint8)
+    assert faces.picture(luma, (slice(0, 360), slice(106, 532)), sharp).shape[1] == 1278
+    for i, left in enumerate((106, 107, 106, 107)):  # 427, 426, 427, 426 columns
+        meter.add(12 * i, luma, (slice(0, 360), slice(left, 533)), sharp)  # 2 s apart
+    assert [shape[1] for shape in seen] == [640, 639, 640, 639]  # 1281 or 1278, halved
+    meter.add(48, luma, (slice(0, 360), slice(0, 320)), sharp)  # bars moved: a new factor
+    assert seen[-1][1] == 960
 
 
 def test_a_sliver_of_picture_is_enlarged_at_most_max_zoom_times() -> None:
