@@ -553,8 +553,7 @@ def picture(luma: np.ndarray, area: tuple[slice, slice] | None,
     source, size = cut
     if source.shape[::-1] == size:
         return np.ascontiguousarray(source)
-    k = factor or whole_factor(luma, area, sharp)
-    if k is not None:
+    if sharp is not None and (k := factor or _factor(luma, sharp, source, size)):
         return _reduced(source, k)
     shrinking = source.shape[1] > size[0]
     return np.asarray(cv2.resize(np.ascontiguousarray(source), size, interpolation=(
@@ -569,9 +568,13 @@ def whole_factor(luma: np.ndarray, area: tuple[slice, slice] | None,
     ``luma``'s shape (non-square pixels, which ``luma`` shows at the display's shape: the
     picture is resized to it instead)."""
     cut = _cut(luma, area, sharp)
-    if sharp is None or cut is None:
-        return None
-    source, size = cut
+    return None if sharp is None or cut is None else _factor(luma, sharp, *cut)
+
+
+def _factor(luma: np.ndarray, sharp: np.ndarray, source: np.ndarray,
+            size: tuple[int, int]) -> int | None:
+    """whole_factor's, from the picture ``source`` cut from ``sharp`` and the ``size`` it
+    has at ``luma``'s width (_cut)."""
     kx, ky = sharp.shape[1] / luma.shape[1], sharp.shape[0] / luma.shape[0]
     if source.shape[1] <= size[0] or abs(kx / ky - 1) > 0.01:
         return None
