@@ -109,6 +109,14 @@ SHAPE_LEAD = 0.45
 """The most a change of shape read from the image scores on its own: the benchmark's
 untouched faces widen the lower face by up to about 20% when they talk, so it points at a
 moment to look at but does not claim one (below 0.5)."""
+SHAPE_REST = 0.02
+"""How much a face's image reads changed at rest: the benchmark's untouched faces, in their
+first second, read up to 0.7 to 2% by measure (the 90th percentile). A change of shape
+began where it first grew past this (or past the most its own first second grew, or three
+times that second's noise), and at the latest where it passed half its threshold: a change
+that grows over a second passes that late. Veo's eyes grown 45% over a second from 1.46 s
+read 2.4% at 1.50 s and 2.9% at 1.83 s, and passed the 6% floor at 2.17 s: half of it
+dated them 0.7 s late."""
 APART_AGREES = 0.025
 """How far the face's image must show the eyes moved apart (faceshape's ``apart``, the
 median from the moment found on, over three samples or more, from its first second's
@@ -1181,7 +1189,9 @@ class _ShapeChange(NamedTuple):
     grown: list[float | None]
     """How far each row went (its growth only)."""
     level: float
-    """Below this, the change had not begun."""
+    """Below this, the change had not begun: past what the face read at rest (SHAPE_REST,
+    its first second's most and three times that second's noise), at most half the
+    threshold."""
 
 
 def _shape_changes(rows: list[_Row], base_end: int, shot_end: int, fps: float
@@ -1197,13 +1207,16 @@ def _shape_changes(rows: list[_Row], base_end: int, shot_end: int, fps: float
         smooth = _smooth(_series(rows, name))
         grown = [None if v is None else max(0.0, v) for v in smooth]
         own = max((abs(v) for v in smooth[:base_end] if v is not None), default=0.0)
-        threshold = max(SHAPE_FLOOR, 4 * _noise(smooth, base_end), own)
+        noise = _noise(smooth, base_end)
+        threshold = max(SHAPE_FLOOR, 4 * noise, own)
         at = _sustained(grown, threshold, base_end, frames, LASTING * fps,
                         rising_end=_shot_ends_on(frames, grown, shot_end, fps))
         if at is not None:
             peak = max(v for v in grown[at:] if v is not None)
+            rest = max((v for v in grown[:base_end] if v is not None), default=0.0)
+            begun = min(0.5 * threshold, max(SHAPE_REST, rest, 3 * noise))
             out[name] = _ShapeChange(at, peak, SHAPE_LEAD * min(1.0, peak / (2 * threshold)),
-                                     grown, 0.5 * threshold)
+                                     grown, begun)
     return out
 
 

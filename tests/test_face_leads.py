@@ -76,6 +76,24 @@ def test_a_shape_change_is_dated_where_it_began_to_grow() -> None:
     assert found is not None and found.index == 40, found
 
 
+def test_a_slow_shape_change_is_dated_where_it_left_the_face_at_rest() -> None:
+    """The lower face grows 2.5% from frame 40 (a face still at rest reads less), then
+    passes the 6% floor from frame 56: dated at frame 40, where it left what a face reads
+    at rest (SHAPE_REST), not at frame 56, where it passed half the floor."""
+    jaws: list[float] = [0.0] * 10 + [0.025] * 3 + [0.03] + [0.09] * 10
+    found = _onset(INDEX, _jaw_rows(jaws), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 40, found
+
+
+def test_a_shape_change_begins_past_what_the_face_reached_at_rest() -> None:
+    """A face whose lower face swung 2.5% in its first second: 2.2% later is still rest,
+    so the change is dated where it grew past that (frame 44), not at frame 32."""
+    jaws: list[float] = [0.0, 0.0, 0.025, 0.025, 0.0, 0.0, 0.0, 0.0] + [0.022] * 3 + \
+        [0.09] * 13
+    found = _onset(INDEX, _jaw_rows(jaws), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 44, found
+
+
 def test_a_shape_change_alone_is_never_more_than_a_lead() -> None:
     found = _shape_changes(_jaw_rows([0.0] * 6 + [0.5] * 18), 6, 200, 24.0)
     assert found["jaw"][2] == pytest.approx(SHAPE_LEAD)
