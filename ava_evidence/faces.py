@@ -110,13 +110,17 @@ SHAPE_LEAD = 0.45
 untouched faces widen the lower face by up to about 20% when they talk, so it points at a
 moment to look at but does not claim one (below 0.5)."""
 SHAPE_REST = 0.02
-"""How much a face's image reads changed at rest: the benchmark's untouched faces, in their
-first second, read up to 0.7 to 2% by measure (the 90th percentile). A change of shape
-began where it first grew past this (or past the most its own first second grew, or three
-times that second's noise), and at the latest where it passed half its threshold: a change
-that grows over a second passes that late. Veo's eyes grown 45% over a second from 1.46 s
-read 2.4% at 1.50 s and 2.9% at 1.83 s, and passed the 6% floor at 2.17 s: half of it
-dated them 0.7 s late."""
+"""How far a face's image reads from its first second while at rest: the 90th percentile
+of the benchmark's untouched faces' readings in their first second is 0.7 to 2% by
+measure. A change of shape is dated where it left rest: where it grew past this (or past
+the most its first second grew, or three times that second's noise), at most REST_REACH
+before where it passed half its threshold, which a change growing over a second passes
+late: Veo's eyes grown 45% over a second from 1.46 s read 2.4% at 1.50 s and 2.9% at
+1.83 s, and passed half the 6% floor at 2.17 s."""
+REST_REACH = 1.0
+"""Seconds before where a change of shape passed half its threshold that it may be dated,
+where it left rest (SHAPE_REST): a face reading just past rest for longer (talking) was at
+rest, not beginning to change; the changes dated grow over about a second."""
 APART_AGREES = 0.025
 """How far the face's image must show the eyes moved apart (faceshape's ``apart``, the
 median from the moment found on, over three samples or more, from its first second's
@@ -1189,9 +1193,12 @@ class _ShapeChange(NamedTuple):
     grown: list[float | None]
     """How far each row went (its growth only)."""
     level: float
-    """Below this, the change had not begun: past what the face read at rest (SHAPE_REST,
-    its first second's most and three times that second's noise), at most half the
-    threshold."""
+    """At or below this (half the threshold) the change had not begun: measures that began
+    within LASTING of each other by it are one moment (_moment)."""
+    rest: float
+    """At or below this the face was as at rest (SHAPE_REST, the most its first second
+    grew, three times that second's noise; at most ``level``): the moment is dated where
+    the change left it (_left_rest)."""
 
 
 def _shape_changes(rows: list[_Row], base_end: int, shot_end: int, fps: float
@@ -1214,9 +1221,9 @@ def _shape_changes(rows: list[_Row], base_end: int, shot_end: int, fps: float
         if at is not None:
             peak = max(v for v in grown[at:] if v is not None)
             rest = max((v for v in grown[:base_end] if v is not None), default=0.0)
-            begun = min(0.5 * threshold, max(SHAPE_REST, rest, 3 * noise))
             out[name] = _ShapeChange(at, peak, SHAPE_LEAD * min(1.0, peak / (2 * threshold)),
-                                     grown, begun)
+                                     grown, 0.5 * threshold,
+                                     min(0.5 * threshold, max(SHAPE_REST, rest, 3 * noise)))
     return out
 
 
@@ -1296,9 +1303,11 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
         usual = float(np.percentile(since, 25)) if len(since) >= 3 else 0.0
         began["distance"] = (dists, max(spread, usual))
         quoted["distance"] = dists
+    rested: dict[str, float] = {}  # per shape measure, its level at rest (_left_rest)
     for name, change in _shape_changes(rows, base_end, shot[1], fps).items():
         found[name] = (change.row, change.peak, change.score)
         began[name] = (change.grown, change.level)
+        rested[name] = change.rest
         quoted[name] = change.grown
     if not found:
         return None
@@ -1315,7 +1324,8 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                         base_end) for m in found}
     moment, score = _moment(found, starts, doubted, rows, fps)
     found = {m: found[m] for m in moment}
-    k = min(starts[m] for m in moment)
+    k = min(_left_rest(began[m][0], rested[m], starts[m], base_end, rows, fps)
+            if m in rested else starts[m] for m in moment)
     onset = rows[k].frame
     parts, said = _describe(rows, found, quoted, doubted)
     at_frame, what = said[0]
@@ -1324,6 +1334,17 @@ def _onset(index: ClipIndex, rows: list[_Row], who: str, shot: tuple[int, int], 
                                   what)
     return Candidate(onset, index.time_of(onset), score, f"{who}: " + "; ".join(parts),
                      "identity", numbers, baseline=shot[0], words=words, stages=stages)
+
+
+def _left_rest(series: list[float | None], rest: float, k: int, floor: int,
+               rows: list[_Row], fps: float) -> int:
+    """Back from row k (where a change of shape passed half its threshold) while the row
+    before is past ``rest`` (no further than row ``floor``, nor REST_REACH before row k):
+    where the change left what the face reads at rest."""
+    reach = rows[k].frame - REST_REACH * fps
+    while k > floor and rows[k - 1].frame >= reach and (series[k - 1] or 0.0) > rest:
+        k -= 1
+    return k
 
 
 def _alone(dists: list[float | None], limit: float) -> bool:

@@ -77,12 +77,35 @@ def test_a_shape_change_is_dated_where_it_began_to_grow() -> None:
 
 
 def test_a_slow_shape_change_is_dated_where_it_left_the_face_at_rest() -> None:
-    """The lower face grows 2.5% from frame 40 (a face still at rest reads less), then
-    passes the 6% floor from frame 56: dated at frame 40, where it left what a face reads
-    at rest (SHAPE_REST), not at frame 56, where it passed half the floor."""
-    jaws: list[float] = [0.0] * 10 + [0.025] * 3 + [0.03] + [0.09] * 10
+    """The lower face reads 1.5% from frame 24 (at rest: under SHAPE_REST), 2.5% from
+    frame 40, then passes the 6% floor from frame 56: dated at frame 40, where it left
+    rest, not at frame 56, where it passed half the floor, nor at 1.5%."""
+    jaws: list[float] = [0.0] * 6 + [0.015] * 4 + [0.025] * 3 + [0.03] + [0.09] * 10
     found = _onset(INDEX, _jaw_rows(jaws), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
     assert found is not None and found.index == 40, found
+
+
+def test_a_shape_change_is_dated_at_most_a_second_before_it_passed_half_its_bar() -> None:
+    """A lower face 2.5% wider for five seconds (talking), then 9%: dated a second
+    (REST_REACH) before frame 144, where it passed half the floor, not at frame 24."""
+    jaws: list[float] = [0.0] * 6 + [0.025] * 30 + [0.09] * 10
+    found = _onset(INDEX, _jaw_rows(jaws), "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 144 - 24, found
+
+
+def test_dating_a_shape_change_earlier_moves_no_measure_into_or_out_of_its_moment() -> None:
+    """The lower face 2.5% wider from frame 32 and 9% from 52; the embedding another
+    person's (0.65) from frame 64. They began within half a second of each other by where
+    each passed half its bar (52 and 64): one moment, its score raised for agreeing
+    (AGREE) and its reason naming both, as before the rest level; only its date moves, to
+    frame 32, where the lower face left rest."""
+    jaws = [0.0] * 8 + [0.025] * 5 + [0.09] * 11
+    rows = [_Row(4 * k, 0.0, 0.0, 0.65 if 4 * k >= 64 else 0.1, 0.0, Shape(j, 0.0, 0.0))
+            for k, j in enumerate(jaws)]
+    found = _onset(INDEX, rows, "the face", (0, 200), 24.0)  # type: ignore[arg-type]
+    assert found is not None and found.index == 32, found
+    assert found.score == pytest.approx(0.75 + AGREE), found
+    assert "embedding" in found.reason and "lower face wider" in found.reason, found.reason
 
 
 def test_a_shape_change_begins_past_what_the_face_reached_at_rest() -> None:
