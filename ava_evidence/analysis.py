@@ -138,7 +138,15 @@ def rank_failures(index: ClipIndex, *, top: int = 3,
                 results[key] = _suggestion(index, m, key, top)
 
     m = _measure(index, faces=True, on_progress=on_progress, meanwhile=without_faces)
-    results = {key: results[key] if key in results else _suggestion(index, m, key, top)
+    return _ranked(index, m, top, results)
+
+
+def _ranked(index: ClipIndex, m: _Measured, top: int,
+            scored: dict[str, Suggestion] | None = None) -> Ranking:
+    """Every failure's moments from the measured clip (those ``scored`` already taken as
+    they are), the failures ordered by their top moment."""
+    scored = scored or {}
+    results = {key: scored[key] if key in scored else _suggestion(index, m, key, top)
                for key in RANKED}
     order = sorted((k for k in RANKED if results[k].candidates),
                    key=lambda k: -results[k].candidates[0].score)

@@ -1342,9 +1342,8 @@ def _left_rest(series: list[float | None], rest: float, k: int, floor: int,
     before is past ``rest`` (no further than row ``floor``, nor REST_REACH before row k):
     where the change left what the face reads at rest."""
     reach = rows[k].frame - REST_REACH * fps
-    while k > floor and rows[k - 1].frame >= reach and (series[k - 1] or 0.0) > rest:
-        k -= 1
-    return k
+    first = next(j for j in range(floor, k + 1) if rows[j].frame >= reach)
+    return _began(series, rest, k, first)
 
 
 def _alone(dists: list[float | None], limit: float) -> bool:

@@ -275,28 +275,25 @@ def run_one(path: str, keep: str | None = None) -> dict[str, object]:
         analysis._measure = measure
     if keep is not None:
         Path(keep).write_bytes(pickle.dumps((index, measured[0], took)))
-    return _summary(ranking.results, ranking.order, took)
+    return _summary(ranking, took)
 
 
 def rescore_one(keep: str) -> dict[str, object]:
     """What run_one gives, scored again from the measures it kept (--rescore)."""
-    from ava_evidence.analysis import RANKED, _suggestion
+    from ava_evidence.analysis import _ranked
 
     index, measured, took = pickle.loads(Path(keep).read_bytes())
-    results = {key: _suggestion(index, measured, key, 3) for key in RANKED}
-    order = sorted((k for k in RANKED if results[k].candidates),
-                   key=lambda k: -results[k].candidates[0].score)
-    return _summary(results, order, took)
+    return _summary(_ranked(index, measured, 3), took)
 
 
-def _summary(results: dict[str, Any], order: list[str], took: float) -> dict[str, object]:
+def _summary(ranking: Any, took: float) -> dict[str, object]:
     tops = {}
-    for key, result in results.items():
+    for key, result in ranking.results.items():
         if result.candidates:
             c = result.candidates[0]
             tops[key] = {"time": float(c.time), "score": c.score, "reason": c.reason,
                          "kind": c.kind}
-    return {"tops": tops, "seconds": took, "order": order}
+    return {"tops": tops, "seconds": took, "order": ranking.order}
 
 
 def family_top(tops: dict[str, dict[str, object]], family: str) -> dict[str, object] | None:
