@@ -721,10 +721,10 @@ def _stopped(index: ClipIndex, f: Features, start: int, end: int, fps: float
             before = arr[j - win:j, k]
             level = float(before.mean())
             steps = np.diff(mean[j - win - 1:j, k])
-            if float(np.abs(steps).mean()) >= 0.6 * level and \
-                    abs(float(steps.sum())) < 0.5 * float(np.abs(steps).sum()):
-                continue  # brighter and darker by turns, as a whole (a flicker, a pulsing
-                # light): moving things change a region's pixels, hardly its mean
+            if float(np.abs(steps).mean()) >= 0.6 * level:
+                continue  # brighter or darker as a whole, by turns (a flicker, a pulsing
+                # light) or steadily (a dissolve, a fade): moving things change a region's
+                # pixels, hardly its mean
             after = arr[j:j + win, k]
             if float(detail[j:j + win, covers[k]].mean()) < \
                     KEEPS_DETAIL * float(detail[j - win:j, covers[k]].mean()):
@@ -966,6 +966,7 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
                 run = i
             elif not still and run is not None:
                 seconds = (i - run) / fps
+                pace = _pace(local, shown, run, i, fps, moving)
                 entered = float(np.mean(local[shown[shown < run][-2:]])) \
                     if (shown < run).any() else 0.0
                 # After a stall the picture jumps to where it would be: that jump can read
@@ -981,10 +982,10 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
                 # the catch-up is the picture leaving the stall at speed, by all the
                 # motion it missed, however slowly it then goes on
                 if seconds >= 0.2 and moving >= 1.0 and run > start + 1 and \
-                        (jumped or caught_up or (i < end and left >= 0.5 * moving)) and \
-                        (entered >= 0.5 * moving or caught_up) and \
+                        (jumped or caught_up or (i < end and left >= 0.5 * pace)) and \
+                        (entered >= 0.5 * pace or caught_up) and \
                         i - run < 0.8 * (end - start):
-                    how = "entered and left at speed" if entered >= 0.5 * moving else \
+                    how = "entered and left at speed" if entered >= 0.5 * pace else \
                         f"then a jump of {local[i]:.1f} grey levels to catch up"
                     out.append(Candidate(
                         run, index.time_of(run), min(1.0, seconds / 0.6),
@@ -995,3 +996,16 @@ def stall(index: ClipIndex, f: Features, shots: Shots) -> tuple[list[Candidate],
                               f"{run - 1} to {i - 1} are nearly identical)"))
                 run = None
     return out, {"region_change": [round(v, 3) for v in f.raw_change]}
+
+
+def _pace(local: np.ndarray, shown: np.ndarray, run: int, end: int, fps: float,
+          moving: float) -> float:
+    """How fast the picture changes around a still run (frames ``run`` to ``end`` - 1): the
+    median change over the second before it and the second after, or the shot's own
+    (``moving``) where that is less. A scene's pace varies (people walking in and out of
+    view): a stall is entered and left at the speed of the moments around it."""
+    import numpy as np
+
+    reach = max(2, round(fps))
+    near = np.concatenate([shown[shown < run][-reach:], shown[shown >= end][:reach]])
+    return min(moving, float(np.median(local[near]))) if len(near) else moving

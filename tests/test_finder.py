@@ -415,6 +415,31 @@ def test_a_stall_left_with_a_catch_up_is_found_however_slowly_it_goes_on() -> No
     assert [c.index for c in found] == [41]
 
 
+def test_a_stall_is_judged_against_the_pace_around_it() -> None:
+    """As in a real clip (OpenCV's vtest, people walking, 10 fps, a 0.5 s stall
+    injected): the scene changes 14 grey levels a frame over the clip but 4 to 9 in the
+    seconds around the stall, so the picture entering it at 4 a frame is at the speed of
+    its moment, not easing to a stop. A scene that does ease to a stop and out of it
+    around a still stretch is still no stall."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    from ava_evidence.physics import stall
+    from ava_evidence.shots import Shots
+
+    index = SimpleNamespace(fps=10.0, time_of=lambda i: Fraction(i, 10))
+    around = [9.0, 8.9, 10.6, 5.7, 5.8, 9.3, 4.1, 4.1, 8.7, 5.8, 4.9, 3.8]
+    after = [18.6, 8.2, 7.0, 8.2, 8.4, 15.9, 11.0, 12.2, 12.6, 19.9]
+    busy = [14.0] * 60
+    f = Features(raw_change=[0.0] + busy + around + [0.01] * 5 + after + busy)
+    found, _ = stall(index, f, Shots([], [], [(0, len(f.raw_change))]))
+    assert [c.index for c in found] == [1 + 60 + len(around)]
+    assert "entered and left at speed" in found[0].reason
+    easing = [8.0, 6.0, 4.0, 2.0, 1.0]
+    eased = Features(raw_change=[0.0] + busy + easing + [0.01] * 5 + easing[::-1] + busy)
+    assert stall(index, eased, Shots([], [], [(0, len(eased.raw_change))]))[0] == []
+
+
 def test_a_face_change_must_last_half_a_second() -> None:
     """Landmarks jumping about for a third of a second at a shot's end (a drawn character's
     expression) are not a drift; the same change lasting is; a face's embedding that rises

@@ -146,6 +146,25 @@ def test_a_still_region_that_flickered_does_not_stop_dead(tmp_path: Path) -> Non
     assert [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "stop"] == []
 
 
+def test_a_region_dissolving_into_a_still_picture_does_not_stop_dead(tmp_path: Path
+                                                                     ) -> None:
+    """A textured patch sliding slowly dissolves over half a second into a darker still
+    picture, then holds it, while the ball moves on elsewhere (a dissolve's end read so on
+    a held-out benchmark draw, 0.56). Its change came from its brightness falling steadily,
+    as a whole, not from a thing moving: its end is no stop (it scored 0.97 as one)."""
+    rng = np.random.default_rng(3)
+    sliding = np.repeat(np.repeat(rng.integers(60, 200, (20, 60, 3)), 4, 0), 4, 1)
+    still = np.repeat(np.repeat(rng.integers(10, 60, (15, 23, 3)), 4, 0), 4, 1)[:60, :90]
+    frames = []
+    for i in range(3 * FPS):
+        img = motionclips._background(i).astype(np.float32)
+        blend = min(1.0, max(0.0, (i - FPS) / (0.5 * FPS)))
+        img[10:70, 10:100] = (1 - blend) * sliding[:60, i // 2:i // 2 + 90] + blend * still
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+    clip = encode_frames(tmp_path / "dissolve.mp4", np.stack(frames), FPS)
+    assert [c for c in suggest(index_clip(clip), "physics").candidates if c.kind == "stop"] == []
+
+
 def test_the_picture_going_still_in_separate_places_at_once_is_no_stop() -> None:
     """Stops at one frame in regions far apart (opposite corners) or over most of the
     picture (the end of a dissolve into a still shot: three benchmark controls) are
