@@ -2,15 +2,37 @@
 
 Captions must stay legible when a support agent sees the image scaled down,
 so text is at least 2.5% of the image height and never under 16 px. The font
-is the one bundled with Pillow, so output is the same on every machine::
+is bundled with this package, so output is the same on every machine::
 
     img = compose_pair(left_rgb, right_rgb, Caption("START", 0, Fraction(0)),
                        Caption("END", 239, Fraction(239, 24)), footer="Kling AI - ...")
+
+The font is Noto Sans Regular 2.015 (SIL Open Font License 1.1, ``fonts/OFL.txt``),
+cut down to the scripts it draws: Latin (Latin-1, Extended-A and -B, Vietnamese),
+Greek, Cyrillic, general punctuation, currency signs and number forms (200 kB)::
+
+    fonttools varLib.instancer 'NotoSans[wdth,wght].ttf' wght=400 wdth=100 --static \\
+        --update-name-table -o NotoSans-Regular-static.ttf
+    pyftsubset NotoSans-Regular-static.ttf --notdef-outline \\
+        --name-IDs=0,1,2,3,4,5,6,7,11,13,14 --output-file=NotoSans-Regular.ttf \\
+        --unicodes=U+0020-007E,U+00A0-024F,U+02B0-02FF,U+0300-036F,U+0370-03FF,\\
+    U+0400-052F,U+1E00-1EFF,U+2000-206F,U+20A0-20CF,U+2100-218F,U+2212,U+25CC,\\
+    U+FB00-FB06,U+FFFD
+
+Pillow's own ``load_default(size)`` is a cut-down Aileron: ASCII and a few quotes,
+so every accent and dash came out as a box. A script the font has no letters for
+(Chinese, Japanese, Korean, Arabic, emoji...) is not drawn as boxes either: each run
+of it is replaced by :data:`NOT_SHOWN` (:func:`shown`), as the ticket and report carry
+the user's words exactly. A CJK font is 10-20 MB, and a system font would make the
+images differ between machines.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import struct
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -46,8 +68,9 @@ class Caption:
         return " ".join(self.halves())
 
     def halves(self) -> tuple[str, str]:
-        """The caption in two parts, for a frame too narrow for it on one line."""
-        return (f"{self.label}  {format_seconds(self.time)} s",
+        """The caption in two parts, for a frame too narrow for it on one line (the label
+        as the font can draw it: :func:`shown`)."""
+        return (f"{shown(self.label)}  {format_seconds(self.time)} s",
                 f"({format_clock(self.time)})  frame {self.index}")
 
     def lines(self, width: int, size: int) -> list[str]:
@@ -57,11 +80,119 @@ class Caption:
         return [fit_text(half, width, size) for half in self.halves()]
 
 
-def font(size: int) -> Any:
-    """Pillow's bundled font at ``size`` pixels (identical on every machine)."""
-    from PIL import ImageFont
+FONT_FILE = "NotoSans-Regular.ttf"
+NOT_SHOWN = "[text not shown: see ticket]"
+"""What a caption says in place of words in a script the font cannot draw."""
+PLAIN = {"→": "->", "←": "<-", "↔": "<->", "⇒": "=>", "⇐": "<=", "≈": "~", "≤": "<=",
+         "≥": ">=", "≠": "!=", "✓": "ok", "✔": "ok"}
+"""Signs the font has none of, said with ones it has."""
+_fonts = threading.local()  # a FreeType face is not to be used by two threads at once
 
-    return ImageFont.load_default(size=size)
+
+@functools.cache
+def font_bytes() -> bytes:
+    """The bundled font file, read once."""
+    from importlib.resources import files
+
+    return (files(__package__ or "ava_evidence") / "fonts" / FONT_FILE).read_bytes()
+
+
+def font(size: int) -> Any:
+    """The bundled font at ``size`` pixels (identical on every machine), loaded once per
+    size in each thread."""
+    cache: dict[int, Any] = _fonts.__dict__.setdefault("by_size", {})
+    if size not in cache:
+        from io import BytesIO
+
+        from PIL import ImageFont
+
+        cache[size] = ImageFont.truetype(BytesIO(font_bytes()), size)
+    return cache[size]
+
+
+@functools.cache
+def covered() -> frozenset[int]:
+    """The code points the bundled font has a glyph for (its cmap: format 4 or 12)."""
+    data = font_bytes()
+    u16, u32 = struct.Struct(">H"), struct.Struct(">I")
+    tables = {data[12 + 16 * i:16 + 16 * i]: u32.unpack_from(data, 20 + 16 * i)[0]
+              for i in range(u16.unpack_from(data, 4)[0])}
+    cmap = tables[b"cmap"]
+    subtables = {u16.unpack_from(data, cmap + 4 + 8 * i)[0] << 16 |
+                 u16.unpack_from(data, cmap + 6 + 8 * i)[0]:
+                 cmap + u32.unpack_from(data, cmap + 8 + 8 * i)[0]
+                 for i in range(u16.unpack_from(data, cmap + 2)[0])}
+    # Windows full Unicode, else Windows BMP, else any Unicode one
+    at = next(subtables[k] for k in sorted(subtables, key=lambda k: (
+        k != (3 << 16 | 10), k != (3 << 16 | 1), k >> 16 != 0)))
+    points: set[int] = set()
+    if u16.unpack_from(data, at)[0] == 12:
+        for g in range(u32.unpack_from(data, at + 12)[0]):
+            first, last, glyph = struct.unpack_from(">III", data, at + 16 + 12 * g)
+            points.update(range(first, last + 1))
+        return frozenset(points)
+    segments = u16.unpack_from(data, at + 6)[0] // 2
+    ends = at + 14
+    starts, deltas, offsets = (ends + 2 * segments + 2 + 2 * segments * n for n in range(3))
+    for n in range(segments):
+        first, last = (u16.unpack_from(data, starts + 2 * n)[0],
+                       u16.unpack_from(data, ends + 2 * n)[0])
+        delta = u16.unpack_from(data, deltas + 2 * n)[0]
+        offset = u16.unpack_from(data, offsets + 2 * n)[0]
+        for c in range(first, min(last, 0xFFFE) + 1):
+            if offset:
+                glyph = u16.unpack_from(data, offsets + 2 * n + offset + 2 * (c - first))[0]
+                glyph = (glyph + delta) & 0xFFFF if glyph else 0
+            else:
+                glyph = (c + delta) & 0xFFFF
+            if glyph:
+                points.add(c)
+    return frozenset(points)
+
+
+def shown(text: str) -> str:
+    """``text`` as the font can draw it: composed (NFC), a few signs it lacks said plainly
+    (``→`` as ``->``), invisible format characters dropped, other spaces as spaces, and
+    each run of what it has no glyph for (a CJK word, an emoji; runs apart only by spaces
+    and punctuation count as one) as :data:`NOT_SHOWN`, never as boxes."""
+    import unicodedata
+
+    have = covered()
+    out: list[str | None] = []  # None: a character the font cannot draw
+    for ch in unicodedata.normalize("NFC", text):
+        if ord(ch) in have:
+            out.append(ch)
+        elif ch in PLAIN:
+            out.append(PLAIN[ch])
+        elif ch.isspace():
+            out.append(" ")
+        elif unicodedata.category(ch) == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F:
+            continue  # zero-width joiners, direction marks, emoji variation selectors
+        else:
+            out.append(None)
+    said: list[str] = []
+    i = 0
+    while i < len(out):
+        if (drawn := out[i]) is not None:
+            said.append(drawn)
+            i += 1
+            continue
+        end = j = i + 1
+        while j < len(out) and ((c := out[j]) is None or c.isspace()
+                                or unicodedata.category(c[0]).startswith("P")):
+            if c is None:
+                end = j + 1
+            j += 1
+        said.append(NOT_SHOWN)
+        i = end
+    return "".join(said)
+
+
+def _text_top(y0: int, y1: int, lines: int, size: int) -> int:
+    """Where the first of ``lines`` lines goes (the top of its ascent) for the block to sit
+    in the middle of ``y0``-``y1``: accents and descenders included (font metrics)."""
+    ascent, descent = font(size).getmetrics()
+    return int(y0 + (y1 - y0 - ascent - descent - round(size * 1.3) * (lines - 1)) // 2)
 
 
 def font_px(frame_height: int) -> int:
@@ -69,7 +200,9 @@ def font_px(frame_height: int) -> int:
 
 
 def fit_text(text: str, width: int, size: int) -> str:
-    """``text`` shortened in the middle with an ellipsis until it fits ``width`` pixels."""
+    """``text`` (as the font can draw it: :func:`shown`) shortened in the middle with an
+    ellipsis until it fits ``width`` pixels."""
+    text = shown(text)
     f = font(size)
     if f.getlength(text) <= width:
         return text
@@ -86,8 +219,10 @@ def fit_text(text: str, width: int, size: int) -> str:
 
 def wrap_text(text: str, width: int, size: int, max_lines: int = 3) -> list[str]:
     """``text`` in lines that fit ``width`` pixels, broken between words; past
-    ``max_lines``, the last line is shortened in the middle (fit_text)."""
+    ``max_lines``, the last line is shortened in the middle (fit_text). The text is
+    first made drawable (:func:`shown`)."""
     f = font(size)
+    text = shown(text)
     lines: list[str] = []
     for word in text.split():
         if lines and f.getlength(f"{lines[-1]} {word}") <= width:
@@ -173,9 +308,9 @@ def _band(draw: Any, box: tuple[int, int, int, int], text: str | list[str], size
     pad = size // 2
     lines = [fit_text(text, x1 - x0 - 2 * pad, size)] if isinstance(text, str) else text
     step = round(size * 1.3)
-    top = y0 + (y1 - y0 - size - step * (len(lines) - 1)) // 2
-    for n, shown in enumerate(lines):
-        draw.text((x0 + pad, top + n * step), shown, font=font(size), fill=colour)
+    top = _text_top(y0, y1, len(lines), size)
+    for n, line in enumerate(lines):
+        draw.text((x0 + pad, top + n * step), line, font=font(size), fill=colour)
 
 
 def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
@@ -184,6 +319,7 @@ def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
     what is visible (``note``, when given) and a footer band."""
     from PIL import Image, ImageDraw
 
+    footer, note = shown(footer), shown(note) if note else note
     height = _pair_height(min(max(left.shape[0], right.shape[0]), MAX_PAIR_HEIGHT),
                           [(left, left_caption), (right, right_caption)], footer)
     a, b = _to_image(left, height), _to_image(right, height)
@@ -209,9 +345,9 @@ def compose_pair(left: np.ndarray, right: np.ndarray, left_caption: Caption,
     _band(draw, (0, 0, a.width, top), captions[0], size, ACCENT)
     _band(draw, (a.width + GAP, 0, width, top), captions[1], size, ACCENT)
     y = top + height
+    first = _text_top(y, y + told, len(lines), size)
     for n, text in enumerate(lines):
-        draw.text((size // 2, y + (band - size) // 2 + n * line), text, font=font(size),
-                  fill=ACCENT)
+        draw.text((size // 2, first + n * line), text, font=font(size), fill=ACCENT)
     y += told
     _band(draw, (0, y, width, y + bottom), foot, size)
     return canvas
@@ -262,6 +398,6 @@ def compose_strip(frames: Sequence[tuple[np.ndarray, Caption]], footer: str,
         canvas.paste(tile, (x, y))
         label = fit_text(f"{format_seconds(caption.time)} s  f{caption.index}", tile_width, size)
         colour = ACCENT if caption.label != "strip" else TEXT
-        draw.text((x, y + tile_h + (label_h - size) // 2), label, font=f, fill=colour)
+        draw.text((x, _text_top(y + tile_h, y + cell_h, 1, size)), label, font=f, fill=colour)
     _band(draw, (0, height - footer_h, width, height), footer, size, MUTED)
     return canvas
