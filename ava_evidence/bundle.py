@@ -229,7 +229,7 @@ def _check(request: BuildRequest, catalog: Catalog | None, day: dt.date, *,
         d = plat.discontinued
         raise UsageError(f"{plat.name} is discontinued (since {d.date}), so no credit request "
                          f"can be sent there. {d.remaining}")
-    facts, plan_text, used = _with_profile(request, plat.key)
+    facts, plan_text, used = _with_profile(request, plat.key, plat.plans is not None)
     plan_key, plan_name = plat.resolve_plan(plan_text)
     given_id = _no_controls(check_generation_id(request.generation_id))
     gid = check_generation_id(plat.id_from(given_id))
@@ -257,9 +257,10 @@ def _check(request: BuildRequest, catalog: Catalog | None, day: dt.date, *,
                 else Path(f"{name}.zip"), tuple(warnings), used, day)
 
 
-def _with_profile(request: BuildRequest, platform_key: str
+def _with_profile(request: BuildRequest, platform_key: str, has_plans: bool
                   ) -> tuple[TicketFacts, str | None, tuple[str, ...]]:
-    """The request's account and plan, filled from the profile where not given."""
+    """The request's account and plan, filled from the profile where not given (a plan
+    saved for a platform without plans, before plans were checked, is left unused)."""
     facts, plan = request.facts, request.plan
     if not request.use_profile or (facts.account and plan):
         return facts, plan, ()
@@ -274,7 +275,7 @@ def _with_profile(request: BuildRequest, platform_key: str
         facts = TicketFacts(**{**asdict(facts), "account": clean_line(entry.account,
                                                                       "the profile's account")})
         used.append("account")
-    if not plan and entry.plan:
+    if not plan and entry.plan and has_plans:
         plan = entry.plan
         used.append("plan")
     return facts, plan, tuple(used)

@@ -111,7 +111,7 @@ class Channel(Fact):
     post_in: str | None = None
     """Discord: the channel to post in."""
     mention: str | None = None
-    """Discord: who to tag (a role such as @On Call - Moderators)."""
+    """Discord: who to tag (a role the server names for support questions)."""
     category: str | None = None
     """Web form: the category to pick."""
     carries_text: bool = True
@@ -250,18 +250,23 @@ class Platform:
         """The name as a person says it: 'Luma AI', not 'Luma AI (Dream Machine, ...)'."""
         return self.name.split(" (", 1)[0]
 
-    def resolve_plan(self, text: str | None) -> tuple[str | None, str | None]:
+    def resolve_plan(self, text: str | None, *, from_profile: bool = False
+                     ) -> tuple[str | None, str | None]:
         """(plan key, plan display name) for a user's --plan; (None, None) when none is
         given: a plan is never assumed.
 
-        Platforms without documented tiers keep whatever the user wrote, as their words.
+        A plan must be one of the catalog's tiers: a platform without documented tiers has
+        none to choose from, so a plan for it is a usage error, as an unknown plan is. A
+        plan taken from the user's profile (``from_profile``) for such a platform is
+        ignored instead: a profile saved before plans were checked must not break builds.
         """
         if text is None or not text.strip():
             return None, None
         if self.plans is None:
-            from .facts import clean_line
-
-            return None, clean_line(text, "--plan")
+            if from_profile:
+                return None, None
+            raise UsageError(f"{self.short_name} has no plans to choose from: leave out "
+                             f"--plan.")
         wanted = normalise(text)
         for key, name in self.plans.tiers.items():
             if wanted in (normalise(key), normalise(name)):

@@ -13,10 +13,11 @@ check again before sending::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,46 @@ def facts_of(platform: Platform) -> Iterator[NamedFact]:
         yield NamedFact(f"{kp}.notes[{i}]", f"a note on {name}", n)
 
 
+_FACT_FIELDS_NOT_SHOWN = frozenset({"checked", "status", "key", "kind", "purpose", "pattern",
+                                    "url_patterns", "limit", "plans", "failures"})
+"""Fields of a fact that are not text a person reads (keys, dates, regular expressions;
+a channel's limit is a fact of its own, checked under 'limits')."""
+_HOST_IN_TEXT = re.compile(r"(?<![\w./-])(?:[a-z][a-z0-9+.-]*://)?((?:[a-z0-9-]+\.)+[a-z]{2,})"
+                           r"(?![\w-])", re.IGNORECASE)
+"""A domain name in running text: in a link (with or without its scheme) or after the @
+of an address; not a file name inside a link's path."""
+
+
+def hosts_shown(fact: Fact) -> list[str]:
+    """Every domain a person is shown with ``fact``: its source, and any link or address in
+    its words (where, steps, text, summary, basis...), lower-case, in order, once each."""
+    texts: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                walk(item)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, (type, Fact)):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+
+    for f in dataclasses.fields(fact):
+        if f.name not in _FACT_FIELDS_NOT_SHOWN:
+            walk(getattr(fact, f.name))
+    hosts = (m.group(1).lower() for text in texts for m in _HOST_IN_TEXT.finditer(text))
+    return list(dict.fromkeys(hosts))
+
+
+def _on(host: str, domains: Iterable[str]) -> str | None:
+    """The domain of ``domains`` that ``host`` is, or is under."""
+    return next((d for d in domains if host == d or host.endswith("." + d)), None)
+
+
 def _host(url: str) -> str:
     return re.sub(r"^[a-z]+://", "", url, flags=re.IGNORECASE).split("/")[0].split(":")[0].lower()
 
@@ -123,7 +164,8 @@ def check_catalog(catalog: Catalog, *, only: Path | None = None,
         if ours(f"limits.{key}"):
             named = NamedFact(f"limits.{key}", f"the {key} limits", limit)
             problems += [Problem(catalog.origins.get(f"limits.{key}"), named.key_path, p)
-                         for p in _fact_problems(named, day)]
+                         for p in (*_fact_problems(named, day),
+                                   *_source_problems(catalog, named, "the vendor"))]
     for key, platform in catalog.platforms.items():
         if not ours(f"platforms.{key}"):
             continue
@@ -134,8 +176,42 @@ def check_catalog(catalog: Catalog, *, only: Path | None = None,
     return problems
 
 
+def _source_problems(catalog: Catalog, named: NamedFact, owner: str,
+                     own_domains: tuple[str, ...] = (), *,
+                     non_vendor: bool = True) -> Iterator[str]:
+    """How a fact's source is labelled, as the user is told it: nothing shown links a
+    look-alike site; a non-vendor site's page is never called the platform's own
+    (``non_vendor``: a policy has its own, stricter rule); a page on the platform's own
+    domains is never called a third party's."""
+    f = named.fact
+    for host in hosts_shown(f):
+        if _site_kind(catalog, host) == "look-alike":
+            yield (f"'{host}' is a look-alike site (see 'sites:'), never shown to a user: cite "
+                   f"the vendor's own page, or leave the fact out")
+    if f.source is None:
+        return
+    host = _host(f.source)
+    kind = _site_kind(catalog, host)
+    if non_vendor and f.status == "official" and kind is not None and kind != "look-alike":
+        yield (f"'{f.source}' is a {kind} site's page, not {owner}'s: mark it third-party, or "
+               f"unverified")
+    own = _on(host, own_domains)
+    if f.status == "third-party" and own is not None:
+        yield (f"'{f.source}' is on {owner}'s own domain ({own}), not a third-party page: mark "
+               f"it official, or unverified if {owner} does not say it there (a user's post, "
+               f"a page not read)")
+
+
 def _platform_problems(catalog: Catalog, p: Platform) -> Iterator[tuple[str, str]]:
     kp = f"platforms.{p.key}"
+    for d in p.domains:
+        kind = _site_kind(catalog, d)
+        if kind is not None:
+            yield (f"{kp}.domains", f"'{d}' is listed under 'sites:' as a {kind} site, so it "
+                                    f"is not {p.name}'s own domain")
+    for named in facts_of(p):
+        yield from ((named.key_path, problem) for problem in _source_problems(
+            catalog, named, p.name, p.domains, non_vendor=named.fact is not p.refund_policy))
     if p.help is not None and _NOT_HELP.search(p.help.url):
         yield (f"{kp}.help.url", f"'{p.help.url}' is a terms or policy page, not a help or "
                                  f"contact page: give the help centre, or leave help out")

@@ -2,7 +2,8 @@
 
 A plan is never assumed. Without one, the route that serves every plan is used
 where the catalog has one; when every route depends on the plan, the first is
-used and :attr:`Route.plan_note` says which plans change it and how to choose::
+used and :attr:`Route.plan_note` says which plans change it and how to choose.
+Documented routes always rank before unverified ones (:func:`ranked`)::
 
     route = route_for(catalog.platform("runway"), plan_key=None)
     route.channel, route.writes_for, route.plan_note
@@ -41,10 +42,14 @@ _PURPOSE_RANK = {"support": 0, "billing": 1, "community": 2, "feedback": 3}
 
 
 def ranked(channels: list[Channel]) -> list[Channel]:
-    """Channels in the order a credit request should try them: a support desk or billing
-    before a community or a feedback button (only people there can grant credits), then
-    documented before unverified; the catalog's order otherwise."""
-    return sorted(channels, key=lambda c: (_PURPOSE_RANK.get(c.purpose, 2), c.unverified))
+    """Channels in the order a credit request should try them.
+
+    A route some source documents (official or third-party) always comes before an
+    unverified one, whatever each is for: an unverified route is a guess, and a guess is
+    never the recommended route while a documented one exists. Among routes equally sure,
+    a support desk or billing comes before a community or a feedback button (only people
+    there can grant credits); the catalog's order otherwise."""
+    return sorted(channels, key=lambda c: (c.unverified, _PURPOSE_RANK.get(c.purpose, 2)))
 
 
 def route_for(platform: Platform, plan_key: str | None, plan_given: bool) -> Route:

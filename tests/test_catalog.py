@@ -125,15 +125,20 @@ def test_plans_and_channels_per_plan() -> None:
     runway = load_catalog().platform("runway")
     assert runway.resolve_plan(None) == (None, None)  # a plan is never assumed
     assert runway.resolve_plan("PRO") == ("pro", "Pro")
-    assert [c.key for c in runway.channels_for("free")] == ["discord", "send-feedback"]
-    assert "help-widget" in [c.key for c in runway.channels_for("pro")]
+    # Runway documents no route that depends on the plan (its help widget came only from
+    # a seed page and is gone): every plan has the same routes.
+    for plan in ("free", "pro"):
+        assert [c.key for c in runway.channels_for(plan)] == ["discord", "send-feedback"]
+    pixverse = load_catalog().platform("pixverse")
+    assert "api-email" in [c.key for c in pixverse.channels_for("api")]
+    assert "api-email" not in [c.key for c in pixverse.channels_for("app")]
     with pytest.raises(UsageError, match=re.escape("unknown plan 'gold' for Runway: use one "
                                                    "of free, standard, pro, unlimited, "
                                                    "enterprise.")):
         runway.resolve_plan("gold")
-    # A platform without documented tiers keeps the user's own words.
-    assert load_catalog().platform("luma").resolve_plan("Unlimited yearly") == (
-        None, "Unlimited yearly")
+    # A platform without documented tiers has none to choose from (test_catalog_plans.py).
+    with pytest.raises(UsageError, match="has no plans to choose from"):
+        load_catalog().platform("luma").resolve_plan("Unlimited yearly")
 
 
 def test_share_url_gives_the_id() -> None:

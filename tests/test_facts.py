@@ -222,7 +222,9 @@ def test_profile_fills_account_and_plan_and_flags_win(clips: ClipStore, tmp_path
     text = members["runway_r1_physics/data/ticket.txt"].decode()
     manifest = json.loads(members["runway_r1_physics/data/manifest.json"])
     assert manifest["plan"] == "pro" and manifest["plan_from_profile"] is True
-    assert "Plan:            Pro" in text and "maya@example.com" in text
+    assert manifest["facts"]["account"] == "maya@example.com"
+    # Runway's route is its public Discord: the account goes by direct message, not there.
+    assert "Plan:            Pro" in text and "maya@example.com" not in text
     # A flag beats the profile.
     doc = run_json("build", clips.path(CLIP), "--platform", "runway", "--id", "r1",
                    "--failure", "physics", "--mark", "1", "--account", "other@example.com",
@@ -366,18 +368,24 @@ def test_review_findings_stay_fixed(clips: ClipStore, tmp_path: Path) -> None:
     assert result.stderr.startswith("Error: OpenAI Sora is discontinued (since 2026-09-24)")
 
 
-def test_runway_without_a_plan_the_summary_names_the_plans_that_change_the_route(
+def test_without_a_plan_the_summary_names_the_plans_that_change_the_route(
         clips: ClipStore, tmp_path: Path) -> None:
+    result = run_cli("build", clips.path(CLIP), "--platform", "pixverse", "--id", "p1",
+                     "--failure", "physics", "--mark", "1=the ball jumps", "-o",
+                     tmp_path / "p.zip")
+    out = result.stdout
+    assert ("  The route depends on your plan: on API platform, Email api@pixverse.ai. No plan "
+            "was given, so this bundle is written for Discord: https://discord.gg/pixverse; add "
+            "--plan (for example --plan api) or set it once with 'ava-evidence profile set "
+            "pixverse --plan api'.") in out.splitlines()
+    text = _members(tmp_path / "p.zip")["pixverse_p1_physics/data/ticket.txt"].decode()
+    import re
+
+    assert not re.search(r"\b(Plan|API platform|Web or mobile app)\b", text)
+    # Runway documents no route that depends on the plan: no plan note, no plan in the text.
     result = run_cli("build", clips.path(CLIP), "--platform", "runway", "--id", "r1",
                      "--failure", "physics", "--mark", "1=the ball jumps", "-o",
                      tmp_path / "r.zip")
-    out = result.stdout
-    assert ("  The route depends on your plan: on Pro or Unlimited, In-app: Help widget at the "
-            "bottom right of app.runwayml.com (AI assistant, then a person). No plan was given, "
-            "so this bundle is written for Discord: Runway's Discord community (linked from "
-            "help.runwayml.com); add --plan (for example --plan pro) or set it once with "
-            "'ava-evidence profile set runway --plan pro'.") in out.splitlines()
+    assert "The route depends on your plan" not in result.stdout
     text = _members(tmp_path / "r.zip")["runway_r1_physics/data/ticket.txt"].decode()
-    import re
-
     assert not re.search(r"\b(Plan|Free|Standard|Pro|Unlimited|Enterprise)\b", text)
