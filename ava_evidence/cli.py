@@ -76,6 +76,9 @@ class AvaGroup(click.Group):
                               standalone_mode=False, **extra)
         except click.exceptions.Exit as e:
             sys.exit(e.exit_code)
+        except click.exceptions.NoArgsIsHelpError as e:
+            click.echo(e.format_message(), err=True)  # the help as laid out, not one line
+            sys.exit(EXIT_USAGE)
         except click.UsageError as e:
             cmd = e.ctx.command_path if e.ctx else "ava-evidence"
             hint = (_MISSING_HINTS.get(e.param.name or "")
@@ -567,6 +570,10 @@ def _print_build(result: Any) -> None:
     if result.profile_used:
         click.echo(f"From your profile: {' and '.join(result.profile_used)} "
                    f"(change it with 'ava-evidence profile set {m['platform']}').")
+    earlier = result.path.parent / result.bag
+    if earlier.exists():  # unzipped over, its old stills would stay beside the new ones
+        click.echo(f"The folder {earlier} is from an earlier bundle: move it away or delete "
+                   f"it before you unzip this one, or the two would mix.")
     click.echo(f"Unzip it where it is: unzip -d {shlex.quote(str(result.path.parent))} "
                f"{shlex.quote(str(result.path))}")
     click.echo(f"  then open {unzipped / 'report.html'} (how to send, in full: send.md there)")
@@ -903,12 +910,14 @@ def mark(clip: Path, platform: str | None, generation_id: str | None, failure: s
         clip, defaults={"platform": platform} if platform else {},
         out_dir=out_dir or Path.cwd(), channels_file=channels_file,
         template_dir=template_dir, allow_truncated=allow_truncated, on_progress=progress))
-    key = session.catalog.platform(platform).key if platform else None
+    plat = session.catalog.platform(platform) if platform else None
+    key = plat.key if plat else None
     entry = session.profiles.get(key) if key else None
+    saved_plan = entry.plan if entry and plat and plat.plans is not None else None
     session.defaults = {k: v for k, v in {
         "platform": key, "id": generation_id,
         "failure": session.catalog.failure(failure).key if failure else None,
-        "plan": plan or (entry.plan if entry else None),
+        "plan": plan or saved_plan,
         "account": entry.account if entry else None}.items() if v}
     server = start(session, port)
     try:
@@ -924,10 +933,12 @@ def mark(clip: Path, platform: str | None, generation_id: str | None, failure: s
 
             threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
         server.serve_forever()
-    except KeyboardInterrupt:  # the way to stop it: not an error
+    except KeyboardInterrupt as e:  # the way to stop it: not an error
+        from . import signals
+
         server.server_close()
         _echo("Stopped.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(signals.exit_code(e))  # 130 for Ctrl-C, 143 for SIGTERM, as documented
     finally:
         server.server_close()
 

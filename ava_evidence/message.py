@@ -15,6 +15,7 @@ it out, so both files always say the same thing::
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -40,6 +41,16 @@ MISSING_NAMES = {
 """How each missing fact is named in 'Fill in before sending: ...'."""
 OPTIONAL = ("use", "reference")
 """Placeholder lines a message may leave out when nothing else fits the channel."""
+BLANK_ROOM = {
+    "[date and time]": 20, "[model]": 16, "[your prompt]": 150, "[what the clip was for]": 30,
+    "[what is visible here]": 60,
+}
+"""Characters a blank typically takes once written in, where that is more than its
+brackets: a message that fits a channel's limit only while its blanks are empty does not
+fit once they are filled. A prompt is the longest (one over 200 characters is cut to
+200 when it is given)."""
+OTHER_BLANK_ROOM = 30
+"""The same for any other blank (an account email, a plan, a catalog's own ask)."""
 
 
 @dataclass(frozen=True)
@@ -400,18 +411,42 @@ def _cuts() -> list[Cut]:
     ]
 
 
+def blanks(t: Ticket) -> list[str]:
+    """The [bracketed] parts the user still has to write in, in order."""
+    values = [x.value for x in t.facts if not x.given] + [x.what for x in t.moments
+                                                         if not x.given]
+    return [b for v in values for b in re.findall(r"\[[^\[\]]+\]", v)]
+
+
+def filled_length(t: Ticket, text: str) -> int:
+    """The length of ``text`` (``t`` rendered) once its blanks are typically written in."""
+    return len(text) + sum(max(0, BLANK_ROOM.get(b, OTHER_BLANK_ROOM) - len(b))
+                           for b in blanks(t))
+
+
+def blank_room(t: Ticket, text: str) -> int | None:
+    """Characters left, within the channel's limit, for what replaces the blanks of
+    ``text`` (``t`` rendered); None without a limit or blanks."""
+    found = blanks(t)
+    if t.limit is None or not found:
+        return None
+    return t.limit - len(text) + sum(len(b) for b in found)
+
+
 def fit_message(ticket: Ticket, render: Callable[[Ticket], str]) -> tuple[Ticket, str,
                                                                          list[str]]:
-    """The message within its channel's limit: (ticket, rendered text, what was cut).
+    """The message within its channel's limit once its blanks are filled in: (ticket,
+    rendered text, what was cut).
 
     Cuts go from the least to the most useful to an agent; the ID, the term, the ask
-    and every moment's time and frame are never cut. If even they do not fit, that is
-    a usage error naming the limit."""
+    and every moment's time and frame are never cut. If the blanks cannot be given
+    their usual room, the shortest message is kept (the notes say how much room they
+    have); if even it does not fit as it is, that is a usage error naming the limit."""
     from .errors import UsageError
 
     text = render(ticket)
     limit = ticket.limit
-    if limit is None or len(text) <= limit:
+    if limit is None or filled_length(ticket, text) <= limit:
         return ticket, text, []
     said: list[str] = []
     for cut in _cuts():
@@ -422,8 +457,10 @@ def fit_message(ticket: Ticket, render: Callable[[Ticket], str]) -> tuple[Ticket
         if cut.said not in said:
             said.append(cut.said)
         text = render(ticket)
-        if len(text) <= limit:
+        if filled_length(ticket, text) <= limit:
             return ticket, text, said
+    if len(text) <= limit:
+        return ticket, text, said
     n = len(ticket.moments)
     raise UsageError(f"the message's essentials (the ask, the facts and {n} "
                      f"moment{'s' if n != 1 else ''}) do not fit the channel's {limit}-character "

@@ -67,6 +67,9 @@ class SendInput:
     warnings: Sequence[str]
     day: dt.date
     checks: Sequence[str] = ()
+    room: int | None = None
+    """Characters left within the channel's limit for what replaces the message's
+    blanks (message.blank_room), or None."""
 
 
 def send_notes(s: SendInput) -> SendNotes:
@@ -76,7 +79,7 @@ def send_notes(s: SendInput) -> SendNotes:
         where=_where(channel, p) if channel else _no_route(p),
         trust=_trust(channel, p) if channel else "",
         purpose=_PURPOSE_NOTES.get(channel.purpose) if channel else None,
-        paste=_paste(route, s.ticket),
+        paste=_paste(route, s.ticket, s.room),
         steps=tuple(channel.steps) if channel else (),
         attach=(tuple(s.attachments) if s.ticket.attachments
                 and (channel is None or channel.carries_files) else ()),
@@ -152,7 +155,7 @@ def _tag(c: Channel) -> str:
     return f" ({', '.join(bits)})" if bits else ""
 
 
-def _paste(route: Route, t: Ticket) -> str:
+def _paste(route: Route, t: Ticket, room: int | None = None) -> str:
     channel, writes = route.channel, route.writes_for
     if channel is None:
         return ("No address or form is documented. If you find one: in an email or a form, "
@@ -171,7 +174,10 @@ def _paste(route: Route, t: Ticket) -> str:
         pick = f" Pick the category '{writes.category}'." if writes and writes.category else ""
         return ("In the form, copy the first line of ticket.txt, after 'Subject: ', into the "
                 f"subject field and the rest into the description.{pick} " + _REPLACE)
-    limit = f" It fits the {t.limit}-character limit." if t.limit else ""
+    limit = "" if not t.limit else f" It fits the {t.limit:,}-character limit." \
+        if room is None else f" The box takes {t.limit:,} characters: what you write in " \
+        f"place of the [bracketed] parts has {max(0, room):,} between them (shorten the " \
+        "prompt first, or give the facts to build and it fits them for you)."
     if kind == "discord":
         where = f" in {writes.post_in}" if writes and writes.post_in else ""
         return f"Paste ticket.txt as one message{where}.{limit} " + _REPLACE

@@ -66,7 +66,7 @@ def words(job: Job, index: ClipIndex, plan: FramePlan, attached: list[Attached],
            reference_name: str | None) -> Words:
     """What build and preview both write: the message fitted to the channel, and the
     notes for the user."""
-    from .message import MessageInput, build_message, render_message
+    from .message import MessageInput, blank_room, build_message, render_message
     from .send import SendInput, send_notes
 
     route = job.route
@@ -88,7 +88,7 @@ def words(job: Job, index: ClipIndex, plan: FramePlan, attached: list[Attached],
     notes = send_notes(SendInput(job.platform, route, message.ticket, job.failure.key,
                                  job.plan_key, [a.file for a in message.ticket.attachments],
                                  attachment_notes, _measured_lines(suggestion), warnings,
-                                 job.day, checks))
+                                 job.day, checks, blank_room(message.ticket, message.text)))
     return Words(message, notes, facts, warnings)
 
 
@@ -145,22 +145,25 @@ def _stage_reference(job: Job, staged: Staged) -> str | None:
 def _moments(plan: FramePlan, failure: Failure, index: ClipIndex,
              suggestion: Suggestion | None) -> list[Moment]:
     """One line per moment: start, each mark in time order, end. A mark on the first or
-    last frame speaks for that frame's line. Where the clip was measured (--auto) and
-    found to hold cuts or transitions, its first and last frames are not one shot."""
+    last frame speaks for that frame's line, and one without words leaves it a blank to
+    fill, as any mark does (the user marked it as where the failure shows). Where the
+    clip was measured (--auto) and found to hold cuts or transitions, its first and last
+    frames are not one shot."""
     from .message import PLACEHOLDERS, Moment, frame_words
     from .timecode import format_short
 
     one_shot = suggestion is None or not (suggestion.cuts or suggestion.transitions)
     last = index.frame_count - 1
-    words = {s.index: s.what for s in plan.marks if s.what}
+    words = {s.index: s.what for s in plan.marks}
     out = []
     for s in plan.shots:
         if s.label == "mark" and s.index in (0, last):
             continue
-        if s.label == "mark":
-            what, given = (s.what, True) if s.what else (PLACEHOLDERS["what"], False)
+        if s.label == "mark" or s.index in words:
+            what = words[s.index] if s.label != "mark" else s.what
+            what, given = (what, True) if what else (PLACEHOLDERS["what"], False)
         else:
-            what, given = words.get(s.index) or frame_words(s.label, failure, one_shot), True
+            what, given = frame_words(s.label, failure, one_shot), True
         out.append(Moment(s.label, s.index, float(s.time), format_short(s.time), what, given,
                           last=s.label == "end", measured=s.measured is not None))
     return out

@@ -206,6 +206,17 @@ def test_json_is_one_document(clips: ClipStore, tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.parametrize("args", [[], ["profile"]])
+def test_a_command_given_nothing_shows_its_help_laid_out(args: list[str]) -> None:
+    """The bare command, or a group without its subcommand, shows the help as --help lays
+    it out (it was one 1,500-character 'Error:' line), and exits 2: nothing was done."""
+    result = run_cli(*args, expect=2)
+    name = " ".join(["ava-evidence", *args])
+    assert result.stderr.startswith(f"Usage: {name} [OPTIONS] COMMAND [ARGS]...\n\n")
+    assert "\nCommands:\n" in result.stderr and "Error:" not in result.stderr
+    assert result.stdout == ""
+
+
 def test_help_is_light() -> None:
     """--help must not import the heavy video and image libraries."""
     code = ("import sys\nfrom ava_evidence.cli import cli\n"

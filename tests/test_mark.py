@@ -170,8 +170,12 @@ def test_a_bad_body_is_a_400_with_builds_error(server: MarkServer, body: Any,
     assert list(Path(server.session.out_dir).iterdir()) == []
 
 
-def test_ctrl_c_stops_the_server_with_130_and_leaves_nothing(clips: ClipStore,
-                                                            tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                         (signal.SIGHUP, 129)])
+def test_a_signal_stops_the_server_with_its_code_and_leaves_nothing(
+        clips: ClipStore, tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    """Ctrl-C, SIGTERM and SIGHUP stop the page's server with 130, 143 and 129, as they
+    stop build (SIGTERM gave 130)."""
     script = Path(sys.executable).parent / "ava-evidence"
     if not script.exists():
         pytest.skip("the console script is not installed next to this Python")
@@ -183,12 +187,12 @@ def test_ctrl_c_stops_the_server_with_130_and_leaves_nothing(clips: ClipStore,
         line = proc.stdout.readline() if proc.stdout else ""
         url = json.loads(line)["url"]
         assert url.startswith("http://127.0.0.1:") and "/?token=" in url
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130
+    assert proc.returncode == code
     assert out == ""  # one line of JSON on stdout, then nothing
     assert err.strip().splitlines()[-1] == "Stopped."
     assert list(tmp_path.iterdir()) == []
