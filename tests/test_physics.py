@@ -247,6 +247,41 @@ def test_a_region_turning_slowly_that_stops_dead_is_found(speed: float, stops: l
     assert [c.index for c in found if c.kind == "stop"] == stops
 
 
+@pytest.mark.parametrize("rate", ["24", "24000/1001"])
+def test_ffmpegs_moving_test_pattern_raises_no_alarm(tmp_path: Path, rate: str) -> None:
+    """A new user's first try (review, round 45): FFmpeg's testsrc2, untouched, read as a
+    region stopping dead (0.54 and 0.53) where a line eased out of it. Nothing in it
+    scores 0.5 or more now."""
+    import subprocess
+
+    from . import clipgen
+
+    clip = tmp_path / "testsrc2.mp4"
+    subprocess.run([clipgen.ffmpeg(), "-loglevel", "error", "-f", "lavfi", "-i",
+                    f"testsrc2=size=640x360:rate={rate}", "-t", "4", "-pix_fmt", "yuv420p",
+                    str(clip)], check=True)
+    found = suggest(index_clip(clip), "physics").candidates
+    assert [c for c in found if c.score >= SEEN] == []
+
+
+@pytest.mark.parametrize(("last", "stops"), [((3.0, 2.4), [24]), ((2.6, 2.0), [])])
+def test_a_region_whose_change_dwindles_first_has_not_stopped_dead(
+        last: tuple[float, float], stops: list[int]) -> None:
+    """One region changes 4 grey levels a frame, then ``last`` in its two frames before it
+    repeats its picture, while a thing far from it moves on. Kept at 0.63 of its half
+    second's change it stopped at speed; dwindling to 0.54 it was a thing easing out of
+    the region (a line leaving it in FFmpeg's testsrc2 read 0.57 and alarmed at 0.54)."""
+    f = _still_scene(48)
+    for i in range(48):
+        cells = f.cells[i]
+        cells[3] = 0.1
+        change = 4.0 if i < 22 else last[i - 22] if i < 24 else 0.0
+        cells[3, 2, 3], cells[0, 2, 3] = (change, 1.0 if i < 24 else 0.0)
+        cells[3, 0, 7], cells[0, 0, 7] = 6.0, 1.0  # the thing that keeps moving
+    found, _ = physics.physics(_Clip(), _windowed(f), Shots([], [], [(0, 48)]))  # type: ignore[arg-type]
+    assert [c.index for c in found if c.kind == "stop"] == stops
+
+
 @pytest.mark.parametrize(("kept", "stops"), [(1.0, [24]), (0.34, [24]), (0.32, []), (0.0, [])])
 def test_a_region_that_turns_flat_as_it_goes_still_has_not_stopped(kept: float,
                                                                   stops: list[int]) -> None:
