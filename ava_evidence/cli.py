@@ -408,7 +408,7 @@ def failures(name: str | None, channels_file: Path | None, as_json: bool) -> Non
         marks = f.evidence.min_marks
         need = "start|end pair" + (f" + {marks} mark{'s' if marks > 1 else ''}" if marks else "")
         if f.evidence.needs_note:
-            need += " + --note"
+            need += " + words (--mark TIME=WHAT or --note)"
         _echo(f"{f.key:<20}{f.term:<42}{f.severity:<10}{need}")
         if name:
             _echo("")
@@ -473,7 +473,9 @@ def _mb(n: int) -> str:
                    "left out, and the one the clip most plainly shows is used.")
 @click.option("--mark", "marks", multiple=True, metavar="TIME[=WHAT]",
               help="A moment where the failure shows, and what is visible there "
-                   "(repeatable): --mark '0:02=her eyes begin to move apart'.")
+                   "(repeatable): --mark '0:02=her eyes begin to move apart'. TIME: "
+                   "seconds (2.5), a clock (0:02.5), a frame (f60), start or end; all forms "
+                   "in 'ava-evidence frames --help'.")
 @click.option("--plan", default=None, metavar="TIER",
               help="Your plan on the platform (never assumed; see 'profile set').")
 @click.option("--account", default=None, metavar="TEXT",

@@ -271,6 +271,9 @@ def test_platforms_and_failures_commands() -> None:
     assert {p["key"] for p in doc["platforms"]} >= set(REQUIRED)
     out = run_cli("failures").stdout
     assert "Identity Coherence Failure" in out and "Physics Prior Degeneration" in out
+    # a mark's words are a description too (build takes them in place of --note)
+    assert re.search(r"^audio-desync +Audio-Visual Desynchronisation +major +start\|end pair "
+                     r"\+ 1 mark \+ words \(--mark TIME=WHAT or --note\)$", out, re.MULTILINE)
     out = run_cli("failures", "physics").stdout
     assert "Documentation strength on kling: moderate (unverified: AVA's Kling physics-collapse " \
         "reference page" in out

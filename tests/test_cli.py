@@ -217,6 +217,13 @@ def test_a_command_given_nothing_shows_its_help_laid_out(args: list[str]) -> Non
     assert result.stdout == ""
 
 
+def test_builds_help_says_how_a_time_is_written() -> None:
+    """A creator reading build --help learns the time forms there (review, round 45)."""
+    text = " ".join(run_cli("build", "--help").stdout.split())
+    assert "TIME: seconds (2.5), a clock (0:02.5), a frame (f60), start or end; all forms " \
+        "in 'ava-evidence frames --help'." in text
+
+
 def test_help_is_light() -> None:
     """--help must not import the heavy video and image libraries."""
     code = ("import sys\nfrom ava_evidence.cli import cli\n"
