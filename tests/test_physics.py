@@ -203,16 +203,18 @@ def test_a_thing_stopping_is_told_by_its_plainest_window() -> None:
     assert [c.words for c in kept] == ["middle"]
 
 
-@pytest.mark.parametrize(("settling", "stops"), [(0, [24]), (8, [24]), (10, []), (46, [])])
+@pytest.mark.parametrize(("settling", "stops"), [(0, [24]), (8, [24]), (12, [24]), (13, []),
+                                                 (46, [])])
 def test_a_region_stopping_as_more_of_the_picture_settles_is_a_transition_ending(
         settling: int, stops: list[int]) -> None:
     """One region moves steadily and then repeats its picture exactly; far from it a
     thing keeps moving. Alone it stops dead. When much of the picture changed too in
     the half second before (a dissolve blending into a still shot) and settles at the same
     frame, nearly still though not exactly, it is the transition ending: when more than
-    a quarter of the windows settle. ``settling`` regions besides the stop and the thing
-    moving on: 8 (17% of the picture) settle 39 of the 165 windows, with those half over
-    them; 10 (21%) settle 46; a thing stopping settles less than a quarter."""
+    a third of the windows settle (SETTLES). ``settling`` regions besides the stop and the
+    thing moving on: 12 (25% of the picture) settle 52 of the 165 windows, with those half
+    over them; 13 (27%) settle 56; a model on a turntable stopping settled 48 (a quarter,
+    as the limit was, missed it)."""
     others = [k for k in range(ROWS * COLS) if k not in (2 * COLS + 3, 7)][:settling]
     f = _still_scene(48)
     for i in range(48):
