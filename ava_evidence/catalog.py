@@ -236,6 +236,9 @@ class Platform:
     notes: tuple[Note, ...] = ()
     domains: tuple[str, ...] = ()
     """The vendor's own web domains: the only ones a message may show a link to."""
+    repos: tuple[str, ...] = ()
+    """The vendor's own accounts on a code host ('github.com/PixVerseAI'): a page there is
+    the vendor's own, as one on its domains is (never linked in a message)."""
     account: Account = DEFAULT_ACCOUNT
     discontinued: Discontinued | None = None
     usage: Usage | None = CREDITS
@@ -447,8 +450,13 @@ def user_catalog_file() -> Path:
 
 
 def load_catalog(extra: str | os.PathLike[str] | None = None, *,
-                 use_user_file: bool = True) -> Catalog:
-    """Built-in catalog, then the user's config-folder file, then ``extra`` (--channels)."""
+                 use_user_file: bool = True, checked: bool = True) -> Catalog:
+    """Built-in catalog, then the user's config-folder file, then ``extra`` (--channels).
+
+    A user's file must keep the catalog's rules (catalog_rules.check_catalog), as the
+    built-in one does: an address or a source it gives is shown to the user with the
+    status it claims, so a file that calls a look-alike site's page the platform's own
+    is refused, not used (``checked=False``: only to list its problems)."""
     files = [data_path("channels.yaml")]
     failures_file = data_path("failures.yaml")
     if use_user_file:
@@ -496,7 +504,23 @@ def load_catalog(extra: str | os.PathLike[str] | None = None, *,
                  for k, v in raw_platforms.items()}
     failures = {k: _failure(v, origin[f"failures.{k}"], f"failures.{k}", k)
                 for k, v in raw_failures.items()}
-    return Catalog(platforms, failures, limits, tuple(files), sites, dict(origin))
+    catalog = Catalog(platforms, failures, limits, tuple(files), sites, dict(origin))
+    if checked:
+        for path in files[1:]:
+            _keeps_the_rules(catalog, path)
+    return catalog
+
+
+def _keeps_the_rules(catalog: Catalog, path: Path) -> None:
+    from .catalog_rules import check_catalog
+
+    problems = check_catalog(catalog, only=path)
+    if problems:
+        n = len(problems)
+        raise CatalogError(f"{problems[0]}{f' (and {n - 1} more)' if n > 1 else ''}: this "
+                           f"catalog file is not used until it keeps the catalog's rules; "
+                           f"see them all with 'ava-evidence platforms --check {path}', then "
+                           f"fix the file or remove it.")
 
 
 def _sites(value: Any, path: Path) -> dict[str, str]:
@@ -761,7 +785,7 @@ def _repeat_in_repeat(pattern: str) -> bool:
 
 def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
               limits: Mapping[str, Limit]) -> Platform:
-    r = _Reader(data, path, kp, {"name", "vendor", "aliases", "domains", "status",
+    r = _Reader(data, path, kp, {"name", "vendor", "aliases", "domains", "repos", "status",
                                  "discontinued", "help", "help_centre", "id", "account",
                                  "usage", "plans", "channels", "refund_policy", "notes"})
     plans = _plans(r.mapping("plans", required=False), path, f"{kp}.plans")
@@ -788,12 +812,17 @@ def _platform(data: dict[str, Any], path: Path, kp: str, key: str,
     for d in domains:
         if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", d):
             raise _err(path, f"{kp}.domains", f"'{d}' is not a domain name like example.com")
+    repos = r.texts("repos") or ()
+    for account in repos:
+        if not re.fullmatch(r"(github\.com|gitlab\.com)/[A-Za-z0-9_.-]+", account):
+            raise _err(path, f"{kp}.repos", f"'{account}' is not a code host's account like "
+                                            f"github.com/vendor")
     return Platform(key=key, name=r.req("name"), vendor=r.text("vendor", required=False) or "",
                     aliases=r.texts("aliases") or (), help=_help(r, path, kp),
                     id=_id_info(r.mapping("id"), path, f"{kp}.id"), channels=channels,
                     refund_policy=_policy(r.mapping("refund_policy"), path,
                                           f"{kp}.refund_policy"),
-                    plans=plans, notes=notes, domains=domains,
+                    plans=plans, notes=notes, domains=domains, repos=repos,
                     account=_account(r.mapping("account", required=False), path,
                                      f"{kp}.account"),
                     discontinued=discontinued, usage=_usage(data.get("usage", ""), path,

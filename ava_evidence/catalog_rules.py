@@ -116,6 +116,11 @@ def _on(host: str, domains: Iterable[str]) -> str | None:
     return next((d for d in domains if host == d or host.endswith("." + d)), None)
 
 
+def _url_path(url: str) -> str:
+    """'https://github.com/Org/repo?x' -> 'github.com/Org/repo'."""
+    return re.sub(r"^[a-z]+://", "", url, flags=re.IGNORECASE).split("?")[0].split("#")[0]
+
+
 def _host(url: str) -> str:
     return re.sub(r"^[a-z]+://", "", url, flags=re.IGNORECASE).split("/")[0].split(":")[0].lower()
 
@@ -177,12 +182,12 @@ def check_catalog(catalog: Catalog, *, only: Path | None = None,
 
 
 def _source_problems(catalog: Catalog, named: NamedFact, owner: str,
-                     own_domains: tuple[str, ...] = (), *,
+                     own_domains: tuple[str, ...] = (), *, repos: tuple[str, ...] = (),
                      non_vendor: bool = True) -> Iterator[str]:
     """How a fact's source is labelled, as the user is told it: nothing shown links a
     look-alike site; a non-vendor site's page is never called the platform's own
-    (``non_vendor``: a policy has its own, stricter rule); a page on the platform's own
-    domains is never called a third party's."""
+    (``non_vendor``: a policy has its own, stricter rule); an official fact's page is on
+    the platform's own domains, and a page there is never called a third party's."""
     f = named.fact
     for host in hosts_shown(f):
         if _site_kind(catalog, host) == "look-alike":
@@ -195,7 +200,12 @@ def _source_problems(catalog: Catalog, named: NamedFact, owner: str,
     if non_vendor and f.status == "official" and kind is not None and kind != "look-alike":
         yield (f"'{f.source}' is a {kind} site's page, not {owner}'s: mark it third-party, or "
                f"unverified")
-    own = _on(host, own_domains)
+    own = _on(host, own_domains) or next(
+        (r for r in repos if _url_path(f.source).lower().startswith(r.lower() + "/")), None)
+    if f.status == "official" and own_domains and own is None and kind is None:
+        yield (f"'{f.source}' is not on {owner}'s own domains ({', '.join(own_domains)}): "
+               f"an official fact is read on the vendor's own page; mark it third-party, or "
+               f"add the domain to 'domains' if {owner} owns it")
     if f.status == "third-party" and own is not None:
         yield (f"'{f.source}' is on {owner}'s own domain ({own}), not a third-party page: mark "
                f"it official, or unverified if {owner} does not say it there (a user's post, "
@@ -211,7 +221,8 @@ def _platform_problems(catalog: Catalog, p: Platform) -> Iterator[tuple[str, str
                                     f"is not {p.name}'s own domain")
     for named in facts_of(p):
         yield from ((named.key_path, problem) for problem in _source_problems(
-            catalog, named, p.name, p.domains, non_vendor=named.fact is not p.refund_policy))
+            catalog, named, p.name, p.domains, repos=p.repos,
+            non_vendor=named.fact is not p.refund_policy))
     if p.help is not None and _NOT_HELP.search(p.help.url):
         yield (f"{kp}.help.url", f"'{p.help.url}' is a terms or policy page, not a help or "
                                  f"contact page: give the help centre, or leave help out")

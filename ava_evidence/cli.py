@@ -368,7 +368,7 @@ def _check_catalog(file: Path | None, as_json: bool) -> None:
     from .catalog import load_catalog
     from .catalog_rules import check_catalog
 
-    catalog = load_catalog(file)
+    catalog = load_catalog(file, checked=False)
     problems = check_catalog(catalog, only=file)
     if as_json:
         _emit_json({"ok": not problems, "problems": [

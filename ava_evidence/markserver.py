@@ -320,7 +320,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._json(e.status, {"error": str(e)})
         except (UsageError, OutputError) as e:
             exists = isinstance(e, OutputError) and "already exists" in str(e)
-            status = 409 if exists else (400 if isinstance(e, UsageError) else 500)
+            # an output the user can change (a folder that is not there): not the server's
+            status = 409 if exists else (400 if isinstance(e, UsageError) else 422)
             self._json(status, {"error": str(e), "exists": exists})
         except AvaError as e:
             self._json(422, {"error": str(e)})

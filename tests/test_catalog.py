@@ -235,8 +235,8 @@ def test_user_config_folder_file_overrides_fields() -> None:
      "intercom-email, intercom-messenger, zendesk-chat, zendesk-ticket."),
     (GOOD_PLATFORM.replace("    aliases: [acmevid]\n", "    aliases: [acmevid]\n    colour: red\n"),
      "platforms.acme.colour: unknown key; expected one of account, aliases, channels, "
-     "discontinued, domains, help, help_centre, id, name, notes, plans, refund_policy, status, "
-     "usage, vendor."),
+     "discontinued, domains, help, help_centre, id, name, notes, plans, refund_policy, repos, "
+     "status, usage, vendor."),
     (GOOD_PLATFORM.replace("        source: https://help.example.com/contact\n", ""),
      "platforms.acme.channels[0].source: required unless the status is 'unverified'."),
     (GOOD_PLATFORM.replace("covers_quality: false", "covers_quality: maybe"),

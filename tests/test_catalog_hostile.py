@@ -14,10 +14,10 @@ from .helpers import run_cli
 FIX = " (fix the file or remove it).\n"
 PLATFORM = """\
     name: Acme Video
-    help_centre: https://help.acme.example
-    id: {{name: job ID, where: Job page, source: https://help.acme.example/id, checked: 2026-10-01, status: official{extra}}}
+    help_centre: https://help.acme-video.com
+    id: {{name: job ID, where: Job page, source: https://help.acme-video.com/id, checked: 2026-10-01, status: official{extra}}}
     channels: []
-    refund_policy: {{summary: s, covers_quality: false, source: https://help.acme.example/r, checked: 2026-10-01, status: official}}
+    refund_policy: {{summary: s, covers_quality: false, source: https://help.acme-video.com/r, checked: 2026-10-01, status: official}}
 """  # noqa: E501
 
 
@@ -67,8 +67,8 @@ def test_alias_amplification_is_refused(clips: ClipStore, tmp_path: Path) -> Non
     """r18: a 1 MB file whose 1 MB string is referenced 2000 times printed 2 GB in 59 s, and
     build ended in MemoryError at 4 GB."""
     text = 'schema: &a "' + "lol " * 250000 + '"\n' + _platform("acme").replace(
-        "channels: []", "channels:\n      - {key: email, kind: email, where: help@acme.example, "
-        "source: https://help.acme.example/c, checked: 2026-10-01, status: official, steps: ["
+        "channels: []", "channels:\n      - {key: email, kind: email, where: help@acme-video.com, "
+        "source: https://help.acme-video.com/c, checked: 2026-10-01, status: official, steps: ["
         + ", ".join(["*a"] * 2000) + "]}")
     started = time.monotonic()
     stderr = _build(clips, tmp_path, text, platform="acme")
@@ -79,8 +79,8 @@ def test_alias_amplification_is_refused(clips: ClipStore, tmp_path: Path) -> Non
 
 def test_a_few_aliases_are_fine(clips: ClipStore, tmp_path: Path) -> None:
     text = "schema: &s [Open the app, Go to Help]\n" + _platform("acme").replace(
-        "channels: []", "channels:\n      - {key: email, kind: email, where: help@acme.example, "
-        "source: https://help.acme.example/c, checked: 2026-10-01, status: official, "
+        "channels: []", "channels:\n      - {key: email, kind: email, where: help@acme-video.com, "
+        "source: https://help.acme-video.com/c, checked: 2026-10-01, status: official, "
         "steps: *s}")
     _build(clips, tmp_path, text, platform="acme", expect=0)
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ava_evidence.catalog import load_catalog
+from ava_evidence.catalog import load_catalog, user_catalog_file
 from ava_evidence.catalog_rules import check_catalog, facts_of
 
+from .conftest import ClipStore
 from .helpers import run_cli, run_json
 from .test_catalog import GOOD_PLATFORM
 
@@ -118,3 +119,67 @@ def test_source_rules_name_the_key_path(tmp_path: Path, change: tuple[str, str],
 
 def test_the_shipped_catalog_keeps_the_source_rules() -> None:
     assert check_catalog(CATALOG) == []
+
+
+def _with_domains(text: str = GOOD_PLATFORM) -> str:
+    return text.replace("    aliases: [acmevid]\n",
+                        "    aliases: [acmevid]\n    domains: [example.com]\n")
+
+
+def test_an_official_fact_is_read_on_the_vendors_own_pages(tmp_path: Path) -> None:
+    """Review (round 45): a user file marked a route on an unknown domain (a look-alike
+    not yet listed under 'sites:') 'official', and build showed it as the platform's own
+    page. An official fact's page is on the platform's domains or under its own code-host
+    account (repos); elsewhere it is a problem."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(_with_domains().replace("source: https://help.example.com/contact",
+                                           "source: https://example-support.com/contact", 1))
+    assert run_json("platforms", "--check", bad, expect=1)["problems"] == [{
+        "file": str(bad), "key_path": "platforms.acme.channels[0]",
+        "problem": "'https://example-support.com/contact' is not on Acme Video's own domains "
+                   "(example.com): an official fact is read on the vendor's own page; mark it "
+                   "third-party, or add the domain to 'domains' if Acme Video owns it"}]
+    repo = tmp_path / "repo.yaml"
+    repo.write_text(_with_domains().replace(
+        "source: https://help.example.com/contact",
+        "source: https://github.com/AcmeVideo/plugins/blob/main/SECURITY.md", 1).replace(
+        "    domains: [example.com]\n",
+        "    domains: [example.com]\n    repos: [github.com/AcmeVideo]\n"))
+    assert run_json("platforms", "--check", repo)["ok"] is True
+    other = tmp_path / "other.yaml"  # another account on the same code host is not theirs
+    other.write_text(repo.read_text().replace("github.com/AcmeVideo/plugins",
+                                              "github.com/AcmeVideoFans/plugins"))
+    assert run_json("platforms", "--check", other, expect=1)["problems"][0]["key_path"] == \
+        "platforms.acme.channels[0]"
+
+
+@pytest.mark.parametrize("how", ["--channels", "config"])
+def test_a_user_file_breaking_the_rules_is_not_used(clips: ClipStore, tmp_path: Path,
+                                                     how: str) -> None:
+    """Review (round 45): a user file whose Kling route linked an http:// page dated in
+    the future, and whose policy called a chargeback site's page Kling's own, was used by
+    build as it stood (only platforms --check named its faults). It is refused, with the
+    first fault and the command that lists them all, and nothing is built."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("platforms:\n  kling:\n    refund_policy:\n"
+                   "      summary: Kling refunds everything.\n"
+                   "      source: https://www.joinchargeback.com/refunds/kling\n"
+                   "      checked: 2026-11-01\n      status: official\n")
+    args = ["build", clips.path("h264_bframes"), "--platform", "kling", "--id", "k1",
+            "--failure", "physics", "--mark", "1=x", "-o", tmp_path / "k.zip"]
+    if how == "config":
+        user_catalog_file().parent.mkdir(parents=True, exist_ok=True)
+        user_catalog_file().write_text(bad.read_text())
+        err = run_cli(*args, expect=2).stderr
+        user_catalog_file().unlink()
+    else:
+        err = run_cli(*args, "--channels", bad, expect=2).stderr
+    where = user_catalog_file() if how == "config" else bad
+    assert err == (f"Error: {where}: platforms.kling.refund_policy.source: 'https://www."
+                   "joinchargeback.com/refunds/kling' is a chargeback site's page, never a "
+                   "platform's policy: put it in a note as third-party, and say no policy was "
+                   "found: this catalog file is not used until it keeps the catalog's rules; "
+                   "see them all with 'ava-evidence platforms --check "
+                   f"{where}', then fix the file or remove it.\n")
+    assert not (tmp_path / "k.zip").exists()
+    assert run_json("platforms", "--check", bad, expect=1)["problems"]

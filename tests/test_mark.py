@@ -318,7 +318,7 @@ def test_odd_requests_get_a_clear_answer(server: MarkServer, tmp_path: Path) -> 
                           {**body, "marks": [{"time": "1", "colour": "red"}]})
     assert status == 400 and "'marks' must be a list of {time, what} objects." in raw.decode()
     status, raw, _ = call(server, "POST", "/api/build", {**body, "output": "sub/x.zip"})
-    assert status == 500 and json.loads(raw)["error"].startswith(
+    assert status == 422 and json.loads(raw)["error"].startswith(
         f"folder {tmp_path / 'sub'} does not exist")
     assert list(tmp_path.iterdir()) == []
     # The output is build's -o: a name in the folder mark serves, or a path of the user's.
