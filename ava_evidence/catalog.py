@@ -116,6 +116,8 @@ class Channel(Fact):
     """Web form: the category to pick."""
     carries_text: bool = True
     carries_files: bool = True
+    max_files: int | None = None
+    """How many files the route takes (a form with one screenshot), where it is limited."""
     asks_for: tuple[Ask, ...] = ()
 
     @property
@@ -145,6 +147,7 @@ class Channel(Fact):
             "plans": list(self.plans) if self.plans is not None else None,
             "post_in": self.post_in, "mention": self.mention, "category": self.category,
             "carries_text": self.carries_text, "carries_files": self.carries_files,
+            "max_files": self.max_files,
             "asks_for": [{"label": a.label, "placeholder": a.placeholder, "private": a.private}
                          for a in self.asks_for],
             "attachment_limit_mb": self.limit.attachment_limit_mb if self.limit else None,
@@ -913,7 +916,11 @@ def _channel(item: Any, path: Path, kp: str, tier_keys: set[str],
         raise _err(path, f"{kp}.limits", f"unknown limits '{limit_key}'; known: "
                                          f"{', '.join(sorted(limits))}")
     carries = cr.mapping("carries", required=False) or {}
-    carr = _Reader(carries, path, f"{kp}.carries", {"text", "files"})
+    carr = _Reader(carries, path, f"{kp}.carries", {"text", "files", "max_files"})
+    max_files = carries.get("max_files")
+    if max_files is not None and (isinstance(max_files, bool) or not isinstance(max_files, int)
+                                  or max_files < 1):
+        raise _err(path, f"{kp}.carries.max_files", "must be a whole number of files, 1 or more")
     purpose = cr.text("purpose", required=False) or "support"
     if purpose not in PURPOSES:
         raise _err(path, f"{kp}.purpose", f"must be one of {', '.join(PURPOSES)} "
@@ -925,6 +932,7 @@ def _channel(item: Any, path: Path, kp: str, tier_keys: set[str],
                    mention=cr.text("mention", required=False),
                    category=cr.text("category", required=False),
                    carries_text=carr.flag("text", True), carries_files=carr.flag("files", True),
+                   max_files=max_files,
                    asks_for=_asks(item.get("asks_for"), path, f"{kp}.asks_for"), **cr.fact())
 
 

@@ -69,6 +69,8 @@ class PairPlan:
 
     def description(self) -> str:
         """What the pair shows, for the message's 'Attached:' line."""
+        if self.left.index == self.right.index:  # a clip of one frame
+            return f"frame {self.left.index}, the clip's only frame, twice"
         if self.kind == "start-end":
             return "the first and last frames side by side"
         if self.kind == "base-mark":

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from .catalog import Channel, Failure, Platform, looks_like_link
+from .catalog import Channel, Failure, Platform, Usage, looks_like_link
 from .facts import TicketFacts
 from .route import Route
 
@@ -266,8 +266,8 @@ def _facts(m: MessageInput, channel: Channel | None,
                 if not v]
     usage = m.platform.usage
     if usage is not None:
-        lines.append(Line(usage.label, f.credits or usage.placeholder, bool(f.credits),
-                          "credits"))
+        lines.append(Line(usage.label, _with_unit(f.credits, usage) or usage.placeholder,
+                          bool(f.credits), "credits"))
         if not f.credits:
             missing.append(_lower(usage.label))
     add("prompt", "Prompt", f.prompt, PLACEHOLDERS["prompt"], quoted=bool(f.prompt))
@@ -284,6 +284,15 @@ def _facts(m: MessageInput, channel: Channel | None,
         if value is None:
             missing.append(ask.label)
     return lines, missing
+
+
+def _with_unit(value: str | None, usage: Usage) -> str | None:
+    """A bare number given for usage, with the unit its blank names where the label does
+    not ('GPU time used: 20 GPU minutes'; 'Credits used: 12' as it is)."""
+    if not value or not re.fullmatch(r"\d+(?:[.,]\d+)?", value.strip()):
+        return value
+    unit = usage.placeholder.strip("[]").removesuffix(" used").strip()
+    return value if not unit or unit.lower() in usage.label.lower() else f"{value} {unit}"
 
 
 def _lower(label: str) -> str:
@@ -311,9 +320,11 @@ def attached_text(t: Ticket) -> str:
     pairs = [f"{a.name} ({a.description})" if t.descriptions else a.name
              for a in t.attachments if a.role == "pair"]
     parts = [", ".join(pairs)] if pairs else []
-    frames = [a.frame for a in t.attachments if a.role == "still" and a.frame is not None]
+    frames = list(dict.fromkeys(a.frame for a in t.attachments
+                                if a.role == "still" and a.frame is not None))
     if any(a.role == "still" for a in t.attachments):
-        parts.append(f"the full-size stills of frames {_and([str(f) for f in frames])}"
+        parts.append(f"the full-size still{'s' if len(frames) > 1 else ''} of "
+                     f"frame{'s' if len(frames) > 1 else ''} {_and([str(f) for f in frames])}"
                      if t.stills_listed and frames else "the full-size stills")
     parts += [f"the reference image {a.name}" for a in t.attachments if a.role == "reference"]
     labelled = (" Each image is labelled with its time and frame number."

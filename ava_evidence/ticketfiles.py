@@ -81,7 +81,7 @@ def words(job: Job, index: ClipIndex, plan: FramePlan, attached: list[Attached],
     message = render_message(full, platform_key=job.platform.key, kind=route.kind,
                              template_dir=job.request.template_dir)
     warnings = [*job.warnings, *_clip_warnings(job, index),
-                *_length_warnings(message.ticket, message.text)]
+                *_length_warnings(message.ticket, message.text), *_unsaid(job, facts)]
     checks = (["The generation date is the clip's own creation time: if you exported the clip "
                "again after downloading it, give the real date with --generated."]
               if facts.generated_from_clip else [])
@@ -104,6 +104,8 @@ def write_ticket(job: Job, index: ClipIndex, plan: FramePlan, staged: Staged,
               and channel.limit.attachment_limit_mb else DEFAULT_ATTACHMENT_MB)
     reference = _stage_reference(job, staged)
     attached, attachment_notes = _attachments(plan, staged, budget, reference)
+    if channel is not None and channel.max_files and len(attached) > channel.max_files:
+        attached, attachment_notes = _fewer(attached, attachment_notes, channel.max_files)
     w = words(job, index, plan, attached, attachment_notes, suggestion,
                Path(reference).name if reference else None)
     ticket, text = w.message.ticket, w.message.text
@@ -157,8 +159,8 @@ def _moments(plan: FramePlan, failure: Failure, index: ClipIndex,
     words = {s.index: s.what for s in plan.marks}
     out = []
     for s in plan.shots:
-        if s.label == "mark" and s.index in (0, last):
-            continue
+        if (s.label == "mark" and s.index in (0, last)) or (s.label == "end" and last == 0):
+            continue  # (a clip of one frame: its start line is its end's too)
         if s.label == "mark" or s.index in words:
             what = words[s.index] if s.label != "mark" else s.what
             what, given = (what, True) if what else (PLACEHOLDERS["what"], False)
@@ -167,6 +169,17 @@ def _moments(plan: FramePlan, failure: Failure, index: ClipIndex,
         out.append(Moment(s.label, s.index, float(s.time), format_short(s.time), what, given,
                           last=s.label == "end", measured=s.measured is not None))
     return out
+
+
+def _fewer(attached: list[Attached], notes: list[str], most: int
+           ) -> tuple[list[Attached], list[str]]:
+    """The first ``most`` files (the start|end pair first) for a route that takes no more:
+    the message then names only what can arrive; the rest stay in the bundle."""
+    kept = attached[:most]
+    names = ", ".join(a.file for a in kept)
+    said = (f"This route takes {most} file{'s' if most != 1 else ''}: attach {names}; the "
+            f"other images stay in the bundle, to send if support asks for them.")
+    return kept, [*notes, said]
 
 
 def _attachments(plan: FramePlan, staged: Staged, budget_mb: float,
@@ -238,6 +251,15 @@ def _clip_warnings(job: Job, index: ClipIndex) -> list[str]:
         return [f"{index.file_name} has no sound, so the bundle cannot show the "
                 f"{job.failure.term}: download the clip again with its sound, and describe "
                 f"what you heard with --note."]
+    return []
+
+
+def _unsaid(job: Job, facts: TicketFacts) -> list[str]:
+    """Values the user gave that the message has no line for: said, not dropped quietly."""
+    if facts.credits and job.platform.usage is None:
+        return [f"--credits {facts.credits} is not in the message: {job.platform.short_name} "
+                f"has no credits line (it counts no credits per generation); if your plan "
+                f"spends credits on it, say so with --note."]
     return []
 
 

@@ -852,3 +852,46 @@ def test_user_platform_end_to_end(clips: ClipStore, tmp_path: Path) -> None:
     send = members["acme_gen-42_physics/data/send.md"].decode()
     assert "Email help@example.com" in send and "Failed jobs are refunded." in send
     assert "Failed jobs are refunded." not in md  # the policy is for the user, not the agent
+
+
+def test_credits_a_platform_has_no_line_for_are_said_not_dropped(clips: ClipStore,
+                                                                  tmp_path: Path) -> None:
+    """Review (round 45): Veo with --credits 20 left them out of the message without a
+    word (its catalog counts no credits per generation)."""
+    m = _build(clips, tmp_path / "v.zip", "--mark", "1=x", "--credits", "20",
+               platform="veo")["manifest"]
+    assert "--credits 20 is not in the message: Google Veo and Gemini Omni has no credits " \
+        "line (it counts no credits per generation); if your plan spends credits on it, say " \
+        "so with --note." in m["warnings"]
+    kept = _build(clips, tmp_path / "k.zip", "--mark", "1=x", "--credits", "20")["manifest"]
+    assert not any("--credits" in w for w in kept["warnings"])
+
+
+def test_a_route_taking_one_file_is_told_of_one(clips: ClipStore, tmp_path: Path) -> None:
+    """Review (round 45): the Gemini app's form takes one screenshot, yet the message told
+    the agent of five attachments. It names only what can arrive; the rest stay in the
+    bundle and the notes say so."""
+    out = tmp_path / "v.zip"
+    m = _build(clips, out, "--mark", "1=x", "--plan", "personal", platform="veo")["manifest"]
+    assert m["attachments"] == ["pairs/01_start-end.png"]
+    assert m["attachment_notes"][-1] == (
+        "This route takes 1 file: attach pairs/01_start-end.png; the other images stay in the "
+        "bundle, to send if support asks for them.")
+    members = _members(out)
+    ticket = next(v.decode() for k, v in members.items() if k.endswith("/data/ticket.txt"))
+    assert "Attached: 01_start-end.png" in ticket and "02_mark1" not in ticket
+    assert any(k.endswith("/data/pairs/02_mark1_f000024.png") for k in members)
+
+
+def test_a_clip_of_one_frame_is_told_as_one(tmp_path: Path) -> None:
+    """Review (round 45): a one-frame clip's ticket said its moment twice (once as the last
+    frame), 'frames 0 and 0 side by side' and 'the full-size stills of frames 0 and 0'."""
+    clip = clipgen.encode(tmp_path / "one.mp4", 1)
+    out = tmp_path / "one.zip"
+    run_json("build", clip, "--platform", "kling", "--id", "k1", "--failure", "physics",
+             "--mark", "0=the ball vanishes", "-o", out)
+    ticket = next(v.decode() for k, v in _members(out).items() if k.endswith("/ticket.txt"))
+    assert "What goes wrong (Physics Prior Degeneration):\n- 0:00 (frame 0): the ball " \
+        "vanishes\n\nAttached: 01_start-end.png (frame 0, the clip's only frame, twice), " \
+        "02_mark1_f000000.png (frame 0, the clip's only frame, twice); the full-size still " \
+        "of frame 0." in ticket

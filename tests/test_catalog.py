@@ -244,6 +244,14 @@ def test_user_config_folder_file_overrides_fields() -> None:
     (GOOD_PLATFORM.replace("where: Job page,", "where: Job page, pattern: '[0-9',"),
      "platforms.acme.id.pattern: not a valid regular expression (unterminated character set "
      "at position 0)."),
+    (GOOD_PLATFORM.replace("        limits: email\n",
+                           "        limits: email\n        carries: {max_files: 0}\n"),
+     "platforms.acme.channels[0].carries.max_files: must be a whole number of files, 1 or "
+     "more."),
+    (GOOD_PLATFORM.replace("        limits: email\n",
+                           "        limits: email\n        carries: {max_files: true}\n"),
+     "platforms.acme.channels[0].carries.max_files: must be a whole number of files, 1 or "
+     "more."),
 ])
 def test_malformed_user_file(tmp_path: Path, content: str, problem: str) -> None:
     bad = tmp_path / "bad.yaml"

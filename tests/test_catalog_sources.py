@@ -183,3 +183,14 @@ def test_a_user_file_breaking_the_rules_is_not_used(clips: ClipStore, tmp_path: 
                    f"{where}', then fix the file or remove it.\n")
     assert not (tmp_path / "k.zip").exists()
     assert run_json("platforms", "--check", bad, expect=1)["problems"]
+
+
+def test_lumas_refund_address_does_not_ask_for_card_details_for_one_generation() -> None:
+    """Review (round 45): the route's steps told a user asking a credit for one clip to
+    send the card's last digits, expiry and bank, which Luma asks for a subscription
+    refund only."""
+    steps = " ".join(CATALOG.platform("luma").channels[0].steps)
+    assert "A credit for one generation is not a subscription refund" in steps
+    assert "leave them out unless support asks" in steps
+    assert not any(s.startswith("Include the invoice number")
+                   for s in CATALOG.platform("luma").channels[0].steps)

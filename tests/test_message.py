@@ -284,3 +284,15 @@ def test_a_link_given_for_the_id_is_called_a_link() -> None:
                            "Kling AI generation\n")
     assert "Generation link: https://klingai.com/share/abc123" in text
     assert "Task ID" not in text
+
+
+def test_a_bare_usage_number_gets_the_unit_its_blank_names() -> None:
+    """Review (round 45): Midjourney's '--credits 20' read 'GPU time used: 20', no unit."""
+    def usage_line(platform: str, credits: str) -> str:
+        text = message_for(platform, "physics", facts=TicketFacts(credits=credits)).rendered.text
+        return next(line for line in text.splitlines() if " used:" in line)
+
+    assert usage_line("midjourney", "20") == "GPU time used:   20 GPU minutes"
+    assert usage_line("midjourney", "0.5 hours") == "GPU time used:   0.5 hours"
+    assert usage_line("heygen", "12") == "Credits used:    12"  # the label names the unit
+    assert usage_line("ltx", "40") == "Computing seconds used: 40"
