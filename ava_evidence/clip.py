@@ -173,6 +173,9 @@ class ClipIndex:
     created: str | None = None
     """The container's creation time tag (ISO 8601), as written; None when absent."""
     has_audio: bool = False
+    sound_end: Fraction | None = None
+    """Where the sound ends, relative to frame 0, where it runs on past the picture's end
+    (a player holds the last frame until then); None otherwise."""
 
     @property
     def frame_count(self) -> int:
@@ -221,7 +224,8 @@ class ClipIndex:
 
     @property
     def timing(self) -> ClipTiming:
-        return ClipTiming(self.file_name, self.frame_times, self.duration, self.nominal_rate)
+        return ClipTiming(self.file_name, self.frame_times, self.duration, self.nominal_rate,
+                          self.sound_end)
 
     def time_of(self, index: int) -> Fraction:
         return self.frame_times[index]
@@ -269,6 +273,7 @@ class ClipIndex:
             "missing_s": self.truncation.missing_s if self.truncation else None,
             "created": self.created,
             "has_audio": self.has_audio,
+            "sound_end_s": None if self.sound_end is None else float(self.sound_end),
         }
 
     def describe(self) -> list[str]:
@@ -301,6 +306,9 @@ class ClipIndex:
             f"{len(self.keyframes)} keyframe{'s' if len(self.keyframes) != 1 else ''}",
             f"frame rate  {rate}",
             f"duration    {format_seconds(self.duration)} s ({format_clock(self.duration)})",
+            *([f"sound       runs on to {format_seconds(self.sound_end)} s, past the "
+               f"picture's end: a player holds the last frame until then"]
+              if self.sound_end is not None else []),
             f"sha256      {self.sha256}",
         ] + ([f"truncated   {self.truncation.reason}, so {self.truncation.missing_text()}"]
              if self.truncation else [])
@@ -784,7 +792,26 @@ def _build_index(container: Any, p: Path, st: os.stat_result, hashing: _Beside,
         video_streams=count,
         created=dict(container.metadata).get("creation_time"),
         has_audio=bool(container.streams.audio),
+        sound_end=_sound_end(container, frame_pts[0] * time_base,
+                             (frame_pts[-1] - frame_pts[0] + last_duration) * time_base),
     )
+
+
+SOUND_PAST = Fraction(1, 4)
+"""Sound running on past the picture by more than this is said (a player shows the last
+frame for that long); less is an encoder's usual padding."""
+
+
+def _sound_end(container: Any, first: Fraction, picture_end: Fraction) -> Fraction | None:
+    """Where the first sound stream ends, relative to the first frame (at ``first`` in the
+    file's clock), when it runs on past the picture's end by more than SOUND_PAST."""
+    if not container.streams.audio:
+        return None
+    a = container.streams.audio[0]
+    if a.duration is None or a.time_base is None:
+        return None
+    end = ((a.start_time or 0) + a.duration) * Fraction(a.time_base) - first
+    return end if end > picture_end + SOUND_PAST else None
 
 
 _TS_PACKET_SIZES = (188, 192, 204)

@@ -66,6 +66,8 @@ class ClipTiming:
     """End of the last frame (its time plus its duration)."""
     nominal_rate: Fraction | None
     """The stream's nominal frame rate, used only for SMPTE input."""
+    sound_end: Fraction | None = None
+    """Where the sound ends, where it runs on past the picture (ClipIndex.sound_end)."""
 
 
 class TimeSyntaxError(ValueError):
@@ -206,8 +208,12 @@ def clip_summary(timing: ClipTiming) -> str:
     """'clip.mp4 lasts 10.000 s (00:10.000), 240 frames (f0-f239)': the facts a
     time error must state."""
     n = len(timing.frame_times)
+    sound = (f" of picture (its sound runs on to {format_seconds(timing.sound_end)} s over "
+             f"the last frame: the failure's frames are within the picture)"
+             if timing.sound_end is not None else "")
     return (f"{timing.name} lasts {format_seconds(timing.duration)} s "
-            f"({format_clock(timing.duration)}), {n} frame{'s' if n != 1 else ''} (f0-f{n - 1})")
+            f"({format_clock(timing.duration)}){sound}, {n} frame{'s' if n != 1 else ''} "
+            f"(f0-f{n - 1})")
 
 
 def _ceil_ms(t: Fraction | float) -> int:

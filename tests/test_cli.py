@@ -283,3 +283,22 @@ def test_written_files_are_not_private(clips: ClipStore, tmp_path: Path) -> None
     os.umask(mask)
     for path in (chart, tmp_path / "b.zip"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, path
+
+
+def test_sound_running_past_the_picture_is_said(tmp_path: Path) -> None:
+    """Review (round 45): a clip with 2 s of picture and 6 s of sound plays for 6 s, but
+    probe said only 'duration 2.000 s' and a mark at 0:05 was 'past the end' without why."""
+    from . import clipgen
+
+    clip = tmp_path / "tail.mp4"
+    subprocess.run([clipgen.ffmpeg(), "-loglevel", "error", "-f", "lavfi", "-t", "2", "-i",
+                    "testsrc2=size=160x120:rate=24", "-f", "lavfi", "-t", "6", "-i",
+                    "sine=frequency=440", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a",
+                    "aac", str(clip)], check=True)
+    out = run_cli("probe", clip).stdout
+    assert "duration    2.000 s (00:02.000)\nsound       runs on to 6.0" in out
+    err = run_cli("frames", clip, "0:05", "-o", tmp_path / "f", expect=2).stderr
+    assert err.startswith("Error: time '0:05' is past the end: tail.mp4 lasts 2.000 s "
+                          "(00:02.000) of picture (its sound runs on to 6.0")
+    assert "over the last frame: the failure's frames are within the picture), 48 frames" in err
+    assert run_json("probe", clip)["sound_end_s"] > 5.9
