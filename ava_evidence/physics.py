@@ -178,8 +178,11 @@ def _unexplained(index: ClipIndex, f: Features, start: int, end: int, fps: float
         fine, grew, holds = _detail_step(details, i, win, half)
         plain = (excess >= PLAIN_ERROR) & (fine < PLAIN_DETAIL) & holds
         seen = ok & (lasts | plain) & (motion < np.where(plain, BESIDE, MOTION_AROUND))
-        # turning faint alone lets a region count beside steady motion, as a lead only
-        ok = np.flatnonzero(seen | (ok & faint & ((motion < MOTION_AROUND) | steady)))
+        # turning faint alone lets a region count beside steady motion, as a lead only; so
+        # does its fine detail plainly going or coming, and holding, beside some motion (a
+        # thing smeared away where what moves around it is not fast)
+        gone = ok & (fine < PLAIN_DETAIL) & holds & (motion < BESIDE)
+        ok = np.flatnonzero(seen | gone | (ok & faint & ((motion < MOTION_AROUND) | steady)))
         if not len(ok):
             continue
         score = _unexplained_score(excess[ok], fine[ok], motion[ok], faded[ok])
@@ -278,7 +281,8 @@ class _Change(NamedTuple):
     contrast: float
     """The region's contrast after over before, where it turned faint (else 1)."""
     faint_only: bool
-    """It counts only for turning faint: a lead, said as that."""
+    """It counts only as a lead (turning faint, or its detail going beside some motion),
+    said as that."""
     before: int | None = None
     """Frames its baseline covers (from the shot's second frame), where the shot began less
     than a second before it."""
