@@ -3,7 +3,9 @@
 The zip holds one top-level folder, the bag: ``bagit.txt``, ``bag-info.txt``,
 SHA-256 and SHA-512 payload manifests, a SHA-256 tag manifest and ``data/``.
 Any BagIt validator can check it once unzipped; :func:`verify_bag` checks it
-in place and names every missing, changed or unexpected file.
+in place and names every missing, changed or unexpected file. Files an operating
+system leaves in any folder it shows (``.DS_Store``, ``Thumbs.db``...) are noted, not
+counted against the bag.
 """
 
 from __future__ import annotations
@@ -125,6 +127,8 @@ class Verification:
     files: int = 0
     problems: list[Problem] = field(default_factory=list)
     info: dict[str, str] = field(default_factory=dict)
+    ignored: list[Problem] = field(default_factory=list)
+    """Operating-system clutter (kind "ignored"): shown, but no reason to fail the bag."""
 
     @property
     def ok(self) -> bool:
@@ -132,7 +136,36 @@ class Verification:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "bag": self.bag, "files": self.files,
-                "problems": [p.to_dict() for p in self.problems]}
+                "problems": [p.to_dict() for p in self.problems],
+                "ignored": [p.to_dict() for p in self.ignored]}
+
+
+OS_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+"""Files macOS Finder and Windows Explorer write into folders they show (compared
+lowercased: both systems' disks usually ignore case)."""
+OS_FOLDER = "__MACOSX"
+"""Where macOS's Archive Utility puts a zip's resource forks."""
+_NOTE = "made by the operating system, not part of the bag"
+_PAYLOAD_NOTE = (f"{_NOTE}; other BagIt tools count it as an unexpected payload file, so "
+                 f"delete it before you send the folder")
+
+
+def os_clutter(name: str) -> bool:
+    """Whether a path is a file an operating system made (Finder's ``.DS_Store`` and
+    ``._*`` AppleDouble files, Windows' ``Thumbs.db`` and ``desktop.ini``, a zip's
+    ``__MACOSX/`` folder): a user who only opened the folder did not change the bag.
+
+    bagit-python ignores nothing by name: it never looks at unlisted files outside
+    ``data/`` (RFC 8493 allows extra tag files) and fails any unlisted file inside it."""
+    parts = PurePosixPath(name).parts
+    if not parts:
+        return False
+    base = parts[-1]
+    return base.lower() in OS_FILES or base.startswith("._") or OS_FOLDER in parts[:-1]
+
+
+def _ignore(v: Verification, file: str, in_payload: bool) -> None:
+    v.ignored.append(Problem("ignored", file, _PAYLOAD_NOTE if in_payload else _NOTE))
 
 
 TAG_FILE_LIMIT = 1 << 20
@@ -399,19 +432,29 @@ def verify_bag(bundle: str | os.PathLike[str]) -> Verification:
     with z:
         infos = z.infolist()
         names = [i.filename for i in infos if not i.filename.endswith("/")]
-        tops = {PurePosixPath(n).parts[0] for n in names if PurePosixPath(n).parts}
+        tops = {PurePosixPath(n).parts[0] for n in names
+                if PurePosixPath(n).parts and not _outside_clutter(n)}
         if len(tops) != 1:
             raise AvaError(f"{path.name} does not hold exactly one bag folder "
                            f"(found {len(tops)}): give the .zip that 'ava-evidence build' made.")
         bag = tops.pop()
         v = Verification(bag)
         for n in names:
+            if not n.startswith(bag + "/") and _outside_clutter(n) and not _unsafe(n):
+                _ignore(v, n, in_payload=False)
             unsafe = _unsafe(n)
             if unsafe:
                 v.problems.append(Problem("invalid", n, unsafe))
         _same_names(names, v)
         _check_bag(_Zip(z, bag, v), v)
     return _one_problem_each(v)
+
+
+def _outside_clutter(name: str) -> bool:
+    """Clutter beside the bag folder: a ``.DS_Store`` at the zip's top or anything in
+    ``__MACOSX/`` (where macOS's Archive Utility keeps resource forks)."""
+    parts = PurePosixPath(name).parts
+    return os_clutter(name) and (len(parts) == 1 or parts[0] == OS_FOLDER)
 
 
 def _unsafe(name: str) -> str | None:
@@ -511,17 +554,21 @@ def _check_bag(zf: _Reader, v: Verification) -> None:
     _check_manifests(zf, tags, v)
     _check_payload_listing(zf, payload, v)
     known = listed | {n for n in files if _MANIFEST.fullmatch(n)} | {"bagit.txt"}
+    clutter = {n for n in files if n not in known and os_clutter(n)}
     for name in sorted(files):
-        if name not in known:
+        if name in clutter:
+            _ignore(v, f"{bag}/{name}", in_payload=name.startswith("data/"))
+        elif name not in known:
             v.problems.append(Problem("unexpected", f"{bag}/{name}",
                                       "not listed in any manifest"))
-    v.files = len([n for n in files if n.startswith("data/")])
+    payload_files = [n for n in files if n.startswith("data/") and n not in clutter]
+    v.files = len(payload_files)
     info = zf.read_tag("bag-info.txt") if "bag-info.txt" in files else None
     if info is not None:
         v.info = _parse_info(info.decode("utf-8", "replace"))
         oxum = v.info.get("Payload-Oxum")
         if oxum:
-            size = sum(zf.size(n) for n in files if n.startswith("data/"))
+            size = sum(zf.size(n) for n in payload_files)
             if oxum != f"{size}.{v.files}":
                 v.problems.append(Problem("invalid", f"{bag}/bag-info.txt",
                                           f"Payload-Oxum {oxum} does not match the payload "

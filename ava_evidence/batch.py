@@ -4,9 +4,12 @@ Each row is one clip (its path relative to the jobs file), platform, id, failure
 and optional marks (``TIME`` or ``TIME=WHAT``), plan, note, model and the ticket's
 facts (account, prompt, generated, credits, settings, use, reference). A malformed
 file is refused before any work, with the line named; a row that fails to build does
-not stop the others and ends with the same one-line error ``build`` would give::
+not stop the others and ends with the same one-line error ``build`` would give.
+Each row's outcome is handed to ``on_result`` as it finishes; a signal that stops the
+batch raises :class:`BatchStopped`, which says row by row what was built and what was
+not, and ``skip_existing`` lets the next run finish the job::
 
-    results = run_batch(load_jobs("jobs.csv"), "out", workers=2)
+    results = run_batch(load_jobs("jobs.csv"), "out", workers=2, on_result=print)
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +56,16 @@ class Job:
     """LABEL=VALUE lines a route asks for (as build --detail)."""
 
 
+BUILT, ALREADY_BUILT, FAILED = "built", "already built", "failed"
+STOPPED, NOT_STARTED = "stopped", "not started"
+"""A row is 'stopped' when a signal came while it was being built (its build cleaned up
+after itself, so nothing of it is kept), 'not started' when it had not begun."""
+
+
 @dataclass
 class Outcome:
-    """How one job ended: built (with its bundle) or failed (with its error line)."""
+    """How one job ended: built or already built (with its bundle), failed (with its
+    error line), or, in a batch a signal stopped, stopped or not started."""
 
     job: Job
     ok: bool
@@ -63,12 +73,29 @@ class Outcome:
     error: str | None = None
     warnings: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    status: str = ""
+    """One of BUILT, ALREADY_BUILT, FAILED, STOPPED, NOT_STARTED; by default from ``ok``."""
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = BUILT if self.ok else FAILED
 
     def to_dict(self) -> dict[str, Any]:
         return {"line": self.job.line, "clip": str(self.job.clip),
-                "status": "built" if self.ok else "failed", "bundle": self.bundle,
+                "status": self.status, "bundle": self.bundle,
                 "error": self.error, "warnings": list(self.warnings),
                 "missing": list(self.missing)}
+
+
+class BatchStopped(KeyboardInterrupt):
+    """A signal (Ctrl-C, SIGTERM, SIGHUP) stopped the batch after the workers cleaned up.
+
+    ``outcomes`` holds every row in job order, so what was built can still be listed.
+    It is raised from the signal's own exception, so ``signals.exit_code`` reads it."""
+
+    def __init__(self, outcomes: list[Outcome]) -> None:
+        super().__init__()
+        self.outcomes = outcomes
 
 
 class JobsError(UsageError):
@@ -287,7 +314,7 @@ def _worker_init(control: str) -> None:
 
 
 def _run_one(job: Job, n: int, control: str, out_dir: str, force: bool, catalog: Any,
-             one_core: bool) -> Outcome:
+             one_core: bool, skip_existing: bool = False) -> Outcome:
     """Build one job; runs in a worker process, so it returns plain data.
 
     ``one_core``: this process is one of several that fill the cores, so it does
@@ -310,6 +337,10 @@ def _run_one(job: Job, n: int, control: str, out_dir: str, force: bool, catalog:
                                          f"(through a symbolic link): name a bundle inside it.")
     facts = dict(job.facts)
     try:
+        if skip_existing:
+            found = _existing(job, bundle_paths(job, catalog, Path(out_dir)), force)
+            if found is not None:
+                return found
         result = build_bundle(job.clip, platform=job.platform, generation_id=job.generation_id,
                               failure=job.failure, marks=list(job.marks), plan=job.plan,
                               note=job.note, model=job.model, output=target, force=force,
@@ -329,15 +360,92 @@ def _run_one(job: Job, n: int, control: str, out_dir: str, force: bool, catalog:
                    missing=result.missing)
 
 
+def _existing(job: Job, paths: list[Path], force: bool) -> Outcome | None:
+    """With skip_existing: a bundle of this row that is already there and verifies is
+    skipped; one that does not verify is reported (a half-copied or edited zip must not
+    pass for evidence), or built again with ``force``. None: build the row."""
+    from .bagit import verify_bag
+
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            v = verify_bag(path)
+        except AvaError:
+            reason = "it is not a zip verify can read"
+        else:
+            if v.ok:
+                return Outcome(job, True, bundle=str(path), status=ALREADY_BUILT)
+            more = len(v.problems) - 1
+            reason = str(v.problems[0]) + (f", and {more} more" if more else "")
+        if force:
+            return None
+        return Outcome(job, False, error=f"{path} already exists but does not verify "
+                                         f"({reason}): delete it, or add --force to build "
+                                         f"it again.")
+    return None
+
+
+def bundle_paths(job: Job, catalog: Any, out: Path) -> list[Path]:
+    """Where a row's bundle goes: its 'output', else the default name, one per failure
+    when the failure is to be measured; none when the row names an unknown platform or
+    failure (it fails on its own, with build's error)."""
+    from .ticketfiles import safe_name
+
+    if job.output:
+        return [out / job.output]
+    try:
+        plat = catalog.platform(job.platform)
+        keys = ([catalog.failure(job.failure).key] if job.failure
+                else list(dict.fromkeys(f.key for f in catalog.failures.values())))
+    except AvaError:
+        return []
+    gid = safe_name(plat.id_from(job.generation_id.strip()))
+    return [out / f"{plat.key}_{gid}_{key}.zip" for key in keys]
+
+
+@dataclass
+class _Results:
+    """The rows settled so far, each passed on to the caller's callbacks as it comes."""
+
+    total: int
+    on_result: Callable[[Outcome], None] | None
+    on_progress: Callable[[str, int, int], None] | None
+    done: dict[int, Outcome] = field(default_factory=dict)
+    stamps: dict[int, dict[Path, tuple[int, int] | None]] = field(default_factory=dict)
+    """Each row's possible bundles as they were before the batch: one that changes while
+    its row is being built was renamed into place just before a signal came."""
+
+    def add(self, n: int, outcome: Outcome) -> None:
+        self.done[n] = outcome
+        if self.on_result:
+            self.on_result(outcome)
+        if self.on_progress:
+            self.on_progress("batch", len(self.done), self.total)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: int | None = None,
-              force: bool = False, channels_file: str | os.PathLike[str] | None = None,
-              on_progress: Callable[[str, int, int], None] | None = None) -> list[Outcome]:
+              force: bool = False, skip_existing: bool = False,
+              channels_file: str | os.PathLike[str] | None = None,
+              on_progress: Callable[[str, int, int], None] | None = None,
+              on_result: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Build every job, ``workers`` at a time in separate processes; results in job order.
 
+    ``on_result`` gets each row's outcome as soon as it is known, in the order rows
+    finish, so a long batch shows its results as it goes. ``skip_existing``: a row whose
+    bundle is already there and verifies is not built again (see :func:`_existing`).
     A worker that dies (the OOM killer) fails its own row; the rows the others were
     building when the pool broke are built again. A signal that stops the batch is
-    passed on to the workers, which clean up and exit."""
-    import multiprocessing
+    passed on to the workers, which clean up and exit; then :class:`BatchStopped` says
+    which rows were built."""
     import shutil
     import tempfile
 
@@ -346,13 +454,47 @@ def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: 
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise AvaError(f"cannot create folder {out} ({e.strerror}): choose another -o.") from e
+    results = _Results(len(jobs), on_result, on_progress)
+    control = tempfile.mkdtemp(prefix="ava-evidence-batch-")
+    try:
+        _run(jobs, out, workers, force, skip_existing, channels_file, results, control)
+    except KeyboardInterrupt as e:
+        raise BatchStopped(_when_stopped(jobs, results, control)) from e
+    finally:
+        shutil.rmtree(control, ignore_errors=True)
+    return [results.done[n] for n in range(len(jobs))]
+
+
+def _when_stopped(jobs: Sequence[Job], results: _Results, control: str) -> list[Outcome]:
+    """Every row once a signal stopped the batch: those settled as they were; a row being
+    built is stopped (its build removed what it had made), or built if its bundle had just
+    been renamed into place; the others not started."""
+    rows = []
+    for n, job in enumerate(jobs):
+        if n in results.done:
+            rows.append(results.done[n])
+        elif Path(control, f"job-{n}").exists():
+            made = [p for p, before in results.stamps.get(n, {}).items()
+                    if _stamp(p) not in (None, before)]
+            rows.append(Outcome(job, True, bundle=str(made[0]), status=BUILT) if made
+                        else Outcome(job, False, status=STOPPED))
+        else:
+            rows.append(Outcome(job, False, status=NOT_STARTED))
+    return rows
+
+
+def _run(jobs: Sequence[Job], out: Path, workers: int | None, force: bool,
+         skip_existing: bool, channels_file: str | os.PathLike[str] | None,
+         results: _Results, control: str) -> None:
+    """The batch itself, settling every row in ``results``."""
+    import multiprocessing
+
     from .catalog import load_catalog
 
     count = workers or os.cpu_count() or 1
-    outcomes: dict[int, Outcome] = {}
     catalog = load_catalog(channels_file)  # once, and a bad catalog stops the batch up front
-    if on_progress:
-        on_progress("batch", 0, len(jobs))
+    if results.on_progress:
+        results.on_progress("batch", 0, len(jobs))
     # Where fork exists, import the heavy libraries once here and fork the workers with
     # them loaded (nothing is open and no thread runs yet); elsewhere, spawn.
     if "fork" in multiprocessing.get_all_start_methods():
@@ -378,39 +520,30 @@ def run_batch(jobs: Sequence[Job], out_dir: str | os.PathLike[str], *, workers: 
     else:
         context = multiprocessing.get_context("spawn")
     processes = min(count, len(jobs))
-    control = tempfile.mkdtemp(prefix="ava-evidence-batch-")
-    try:
-        outcomes.update(_same_bundle(jobs, catalog, out))
-        pending = [n for n in range(len(jobs)) if n not in outcomes]
-        for _ in range(len(jobs) + 1):
-            if not pending:
-                break
-            pending = _round(jobs, pending, outcomes, str(out), force, catalog,
-                             processes, context, control, on_progress)
-        for n in pending:  # the workers kept dying before these rows could start
-            outcomes[n] = Outcome(jobs[n], False, error=KILLED)
-    finally:
-        shutil.rmtree(control, ignore_errors=True)
-    return [outcomes[n] for n in range(len(jobs))]
+    for n, outcome in _same_bundle(jobs, catalog, out).items():
+        results.add(n, outcome)
+    pending = [n for n in range(len(jobs)) if n not in results.done]
+    results.stamps = {n: {p: _stamp(p) for p in bundle_paths(jobs[n], catalog, out)}
+                      for n in pending}
+    for _ in range(len(jobs) + 1):
+        if not pending:
+            break
+        pending = _round(jobs, pending, results, str(out), (force, skip_existing), catalog,
+                         processes, context, control)
+    for n in pending:  # the workers kept dying before these rows could start
+        results.add(n, Outcome(jobs[n], False, error=KILLED))
 
 
 def _same_bundle(jobs: Sequence[Job], catalog: Any, out: Path) -> dict[int, Outcome]:
     """Rows whose bundle an earlier row of the file makes too: failed, with the earlier
     row named (which one won depended on timing)."""
-    from .ticketfiles import safe_name
-
     first: dict[Path, Job] = {}
     failed: dict[int, Outcome] = {}
     for n, job in enumerate(jobs):
-        if job.output:
-            path = out / job.output
-        else:
-            try:
-                plat, fail = catalog.platform(job.platform), catalog.failure(job.failure)
-            except AvaError:
-                continue  # the row fails on its own, with build's error
-            gid = plat.id_from(job.generation_id.strip())
-            path = out / f"{plat.key}_{safe_name(gid)}_{fail.key}.zip"
+        paths = bundle_paths(job, catalog, out)
+        if len(paths) != 1:
+            continue  # the row fails on its own, or its failure is measured
+        path = paths[0]
         key = Path(os.path.normcase(os.path.abspath(path)))
         if key in first:
             failed[n] = Outcome(job, False, error=(
@@ -421,28 +554,31 @@ def _same_bundle(jobs: Sequence[Job], catalog: Any, out: Path) -> dict[int, Outc
     return failed
 
 
-def _round(jobs: Sequence[Job], pending: list[int], outcomes: dict[int, Outcome], out: str,
-           force: bool, catalog: Any, processes: int, context: Any, control: str,
-           on_progress: Callable[[str, int, int], None] | None) -> list[int]:
-    """Run the pending jobs in one pool; return those to run again (the pool broke)."""
+def _round(jobs: Sequence[Job], pending: list[int], results: _Results, out: str,
+           flags: tuple[bool, bool], catalog: Any, processes: int, context: Any,
+           control: str) -> list[int]:
+    """Run the pending jobs in one pool; return those to run again (the pool broke).
+    ``flags``: force, skip_existing."""
     from concurrent.futures.process import BrokenProcessPool
 
+    outcomes = results.done
     workers = min(processes, len(pending))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                initializer=_worker_init, initargs=(control,))
+    futures: dict[Any, int] = {}
     try:
-        futures = {pool.submit(_run_one, jobs[n], n, control, out, force, catalog,
-                               processes > 1): n for n in pending}
+        futures = {pool.submit(_run_one, jobs[n], n, control, out, flags[0], catalog,
+                               processes > 1, flags[1]): n for n in pending}
         for future in as_completed(futures):
             try:
-                outcomes[futures[future]] = future.result()
+                outcome = future.result()
             except BrokenProcessPool:
                 continue  # settled below, once every worker is gone
-            if on_progress:
-                on_progress("batch", len(outcomes), len(jobs))
+            results.add(futures[future], outcome)
     except BaseException as e:
         _signal_workers(control, e)
         pool.shutdown(wait=True, cancel_futures=True)
+        _finished_meanwhile(futures, outcomes)
         raise
     pool.shutdown(wait=True)
     for marker in Path(control).glob("worker-*"):  # these processes are gone
@@ -454,13 +590,25 @@ def _round(jobs: Sequence[Job], pending: list[int], outcomes: dict[int, Outcome]
         started = Path(control, f"job-{n}")
         stopped = Path(control, f"job-{n}.stopped")
         if started.exists() and not stopped.exists():
-            outcomes[n] = Outcome(jobs[n], False, error=KILLED)
             _remove_leftovers(jobs[n], out, started.read_text().strip())
+            results.add(n, Outcome(jobs[n], False, error=KILLED))
         else:
             again.append(n)
         started.unlink(missing_ok=True)
         stopped.unlink(missing_ok=True)
     return again
+
+
+def _finished_meanwhile(futures: dict[Any, int], outcomes: dict[int, Outcome]) -> None:
+    """Rows built while the workers were being stopped. A row that failed then is left
+    out: the signal may be what failed it (FFmpeg killed mid-decode)."""
+    for future, n in futures.items():
+        if n in outcomes or not future.done() or future.cancelled():
+            continue
+        with contextlib.suppress(Exception):
+            outcome = future.result()
+            if outcome.ok:
+                outcomes[n] = outcome
 
 
 def _signal_workers(control: str, error: BaseException) -> None:

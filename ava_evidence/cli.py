@@ -763,7 +763,7 @@ def verify(bundle: Path, as_json: bool) -> None:
     except AvaError as e:
         if as_json:  # the one document, then the error line
             _emit_json({"ok": False, "bag": None, "files": 0, "problems": [
-                {"kind": "invalid", "file": str(bundle), "detail": str(e)}]})
+                {"kind": "invalid", "file": str(bundle), "detail": str(e)}], "ignored": []})
         raise
     if as_json:
         _emit_json(result.to_dict())
@@ -773,6 +773,8 @@ def verify(bundle: Path, as_json: bool) -> None:
     else:
         for problem in result.problems:
             _echo(str(problem))
+    for note in result.ignored if not as_json else ():
+        _echo(str(note))
     if not result.ok:
         if not as_json:
             _echo(f"Error: {bundle} failed verification: {len(result.problems)} "
@@ -788,18 +790,24 @@ def verify(bundle: Path, as_json: bool) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Builds at once, each in its own process [default: number of cores].")
 @click.option("--force", is_flag=True, help="Replace existing bundles.")
+@click.option("--skip-existing", is_flag=True,
+              help="Skip rows whose bundle is already there and verifies (to finish a "
+                   "stopped batch); one that does not verify is reported (built again "
+                   "with --force).")
 @CHANNELS
 @JSON
 @QUIET
-def batch(jobs: Path, out_dir: Path, workers: int | None, force: bool,
+def batch(jobs: Path, out_dir: Path, workers: int | None, force: bool, skip_existing: bool,
           channels_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Build many bundles from a CSV or JSON Lines file, in parallel.
 
     One row per clip with the columns clip, platform, id, failure and
     optionally marks (times separated by ';' or spaces), plan, note, model,
     auto (true/false) and output (bundle name). Clip paths are relative to the
-    jobs file. A row that fails does not stop the others; the summary lists
-    every row. Exit status 0 when all rows built, 1 when any failed.
+    jobs file. A row that fails does not stop the others. Each row's result is
+    printed as it finishes (with --json, one document at the end); a batch
+    stopped by Ctrl-C or SIGTERM lists what was built and how to build the
+    rest. Exit status 0 when all rows built, 1 when any failed.
 
     \b
     Example jobs.csv:
@@ -807,26 +815,68 @@ def batch(jobs: Path, out_dir: Path, workers: int | None, force: bool,
       a.mp4,kling,8f2c41d0,physics,0:02;0:03.5,ball goes through the rim
       b.mp4,runway,4d1e...,identity,,
     """
-    from .batch import load_jobs, run_batch
+    from .batch import BatchStopped, load_jobs, run_batch
 
     rows = load_jobs(jobs)
-    outcomes = _with_progress(quiet or as_json, lambda progress: run_batch(
-        rows, out_dir, workers=workers, force=force, channels_file=channels_file,
-        on_progress=progress))
-    built = sum(1 for o in outcomes if o.ok)
-    failed = len(outcomes) - built
-    if as_json:
-        _emit_json({"results": [o.to_dict() for o in outcomes], "built": built,
-                    "failed": failed})
-    else:
-        for o in outcomes:
-            status = f"built  {o.bundle}" if o.ok else f"failed Error: {o.error}"
-            _echo(f"line {o.job.line:<4} {o.job.clip.name:<24} {status}")
-            for warning in o.warnings:
-                _echo(f"          Warning: {warning}")
-        _echo(f"{built} built, {failed} failed")
-    if failed:
+    shown: set[int] = set()  # lines of the rows already printed
+
+    def work(progress: ProgressLine) -> Any:
+        def show(outcome: Any) -> None:
+            progress.close()  # the row's line goes where the progress line was
+            _batch_row(outcome)
+            shown.add(outcome.job.line)
+
+        return run_batch(rows, out_dir, workers=workers, force=force,
+                         skip_existing=skip_existing, channels_file=channels_file,
+                         on_progress=progress, on_result=None if as_json else show)
+
+    try:
+        outcomes = _with_progress(quiet or as_json, work)
+    except BatchStopped as stop:
+        from . import signals
+
+        left = _batch_summary(stop.outcomes, shown, as_json, stopped=True)
+        _echo(f"Error: {signals.describe(stop)}; nothing was left half-written.", err=True)
+        if left:
+            again = ["ava-evidence", "batch", str(jobs), "-o", str(out_dir),
+                     *(["--workers", str(workers)] if workers else []),
+                     *(["--channels", str(channels_file)] if channels_file else []),
+                     *(["--json"] if as_json else []), *(["--quiet"] if quiet else []),
+                     "--skip-existing"]
+            _echo(f"To build the other {left}: {shlex.join(again)}", err=True)
+        sys.exit(signals.exit_code(stop))
+    _batch_summary(outcomes, shown, as_json, stopped=False)
+    if any(o.status == "failed" for o in outcomes):
         sys.exit(EXIT_FAILED)
+
+
+def _batch_row(o: Any) -> None:
+    status = {"built": f"built  {o.bundle}", "already built": f"already built  {o.bundle}",
+              "failed": f"failed Error: {o.error}",
+              "stopped": "stopped (it was being built: nothing of it was kept)"}
+    _echo(f"line {o.job.line:<4} {o.job.clip.name:<24} {status.get(o.status, o.status)}")
+    for warning in o.warnings:
+        _echo(f"          Warning: {warning}")
+
+
+def _batch_summary(outcomes: list[Any], shown: set[int], as_json: bool, stopped: bool) -> int:
+    """The rows not printed yet (in job order) and the counts; returns how many rows were
+    not built (stopped or not started)."""
+    count = {s: sum(1 for o in outcomes if o.status == s)
+             for s in ("built", "already built", "failed", "stopped", "not started")}
+    left = count["stopped"] + count["not started"]
+    if as_json:
+        _emit_json({"results": [o.to_dict() for o in outcomes], "built": count["built"],
+                    "failed": count["failed"], "already_built": count["already built"],
+                    "not_built": left, "interrupted": stopped})
+        return left
+    for o in outcomes:
+        if o.job.line not in shown:
+            _batch_row(o)
+    _echo(f"{count['built']} built, "
+          + (f"{count['already built']} already built, " if count["already built"] else "")
+          + f"{count['failed']} failed" + (f", {left} not built" if stopped else ""))
+    return left
 
 
 @cli.command()

@@ -23,6 +23,20 @@ def jobs_dir(tmp_path: Path, clips: ClipStore) -> Path:
     return d
 
 
+def in_job_order(stdout: str) -> list[str]:
+    """batch's lines with each row (and the Warning lines under it) in job order: rows
+    print as they finish."""
+    lines = stdout.splitlines()
+    rows: list[list[str]] = []
+    for line in lines[:-1]:
+        if line.startswith("line "):
+            rows.append([line])
+        else:
+            rows[-1].append(line)
+    rows.sort(key=lambda row: int(row[0].split()[1]))
+    return [line for row in rows for line in row] + lines[-1:]
+
+
 def test_mixed_rows_csv(jobs_dir: Path, tmp_path: Path) -> None:
     (jobs_dir / "jobs.csv").write_text(
         "clip,platform,id,failure,marks,plan,note\n"
@@ -34,7 +48,7 @@ def test_mixed_rows_csv(jobs_dir: Path, tmp_path: Path) -> None:
         "clips/a.mp4,nowhere,n-1,identity,,,\n")
     out = tmp_path / "out"
     result = run_cli("batch", jobs_dir / "jobs.csv", "-o", out, "--workers", "2", expect=1)
-    lines = result.stdout.splitlines()
+    lines = in_job_order(result.stdout)
     assert lines[0] == f"line 2    a.mp4                    built  {out / 'kling_k-1_physics.zip'}"
     assert lines[1].startswith("line 3    b.gif                    built  ")
     # Runway task IDs are UUIDs: built, with a doubt under the row.

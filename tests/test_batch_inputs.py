@@ -12,6 +12,7 @@ import pytest
 from . import clipgen
 from .conftest import ClipStore
 from .helpers import run_cli
+from .test_batch import in_job_order
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_csv_lines_are_counted_as_in_the_file(folder: Path) -> None:
             'base.mp4,kling,ml2,physics,,needs a mark\n'
             'base.mp4,kling,ml3,physics,0.5,"a\u2028b"\n')
     out, _ = _batch(folder, "multi.csv", text, expect=1)
-    lines = out.splitlines()
+    lines = in_job_order(out)
     assert [line.split()[1] for line in lines[:3]] == ["2", "5", "6"]
     assert lines[1].split()[3] == "failed" and lines[2].split()[3] == "built"
 
@@ -109,7 +110,7 @@ def test_two_rows_with_one_bundle_name(folder: Path) -> None:
             "base.mp4,kling,same,physics,0.5\n"
             "base.mp4,Kling AI,same,physics,1\n")
     out, _ = _batch(folder, "dup.csv", text, expect=1)
-    lines = out.splitlines()
+    lines = in_job_order(out)
     assert lines[0].split()[3] == "built"
     assert lines[1].endswith("failed Error: its bundle kling_same_physics.zip is the one line 2 "
                              "makes: give one of them its own 'output' name.")

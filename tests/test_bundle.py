@@ -262,7 +262,7 @@ def test_verify_passes(bundle: tuple[Path, dict]) -> None:
     assert result.stdout.startswith(f"OK: {out} is a valid bag (")
     assert run_json("verify", out) == {"ok": True, "bag": "kling_gen-42_physics",
                                        "files": len([n for n in _members(out) if "/data/" in n]),
-                                       "problems": []}
+                                       "problems": [], "ignored": []}
 
 
 def _rewrite(src: Path, dst: Path, change: dict[str, bytes | None],
@@ -333,7 +333,7 @@ def test_verify_an_unzipped_bundle(bundle: tuple[Path, dict], tmp_path: Path) ->
     files = len([n for n in _members(out) if "/data/" in n])
     for given in (bag, tmp_path / "unzipped"):  # the bag, or the folder holding it
         assert run_json("verify", given) == {"ok": True, "bag": "kling_gen-42_physics",
-                                             "files": files, "problems": []}
+                                             "files": files, "problems": [], "ignored": []}
     (bag / "data" / "ticket.txt").write_text("edited")
     (bag / "data" / "extra.png").write_bytes(b"x")
     (bag / "data" / "strip.png").unlink()
