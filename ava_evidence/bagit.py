@@ -435,8 +435,11 @@ def verify_bag(bundle: str | os.PathLike[str]) -> Verification:
         tops = {PurePosixPath(n).parts[0] for n in names
                 if PurePosixPath(n).parts and not _outside_clutter(n)}
         if len(tops) != 1:
+            shown = ", ".join(printable(t) for t in sorted(tops)[:4]) + \
+                (", ..." if len(tops) > 4 else "")
             raise AvaError(f"{path.name} does not hold exactly one bag folder "
-                           f"(found {len(tops)}): give the .zip that 'ava-evidence build' made.")
+                           f"(found {len(tops)} top-level entries{': ' + shown if tops else ''})"
+                           f": give the .zip that 'ava-evidence build' made.")
         bag = tops.pop()
         v = Verification(bag)
         for n in names:

@@ -120,3 +120,16 @@ def test_a_listed_clutter_name_is_checked_like_any_file(bundle: Path, tmp_path: 
     assert [(p["kind"], p["file"]) for p in doc["problems"]] == [
         ("changed", f"{BAG}/data/.DS_Store"), ("invalid", f"{BAG}/bag-info.txt")]
     assert doc["ignored"] == []
+
+
+def test_a_zip_with_a_second_top_level_entry_names_it(bundle: Path, tmp_path: Path) -> None:
+    """Review (round 45): a README.txt added beside the bag folder gave 'does not hold
+    exactly one bag folder (found 2)', naming neither."""
+    bad = tmp_path / "extra.zip"
+    bad.write_bytes(bundle.read_bytes())
+    with zipfile.ZipFile(bad, "a") as z:
+        z.writestr("README.txt", "hello")
+    err = run_cli("verify", bad, expect=1).stderr
+    assert err == ("Error: extra.zip does not hold exactly one bag folder (found 2 top-level "
+                   f"entries: README.txt, {BAG}): give the .zip that 'ava-evidence build' "
+                   "made.\n")
