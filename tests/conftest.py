@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from ava_evidence import signals
 
 from . import clipgen
 from .clipgen import encode, remux
@@ -167,3 +169,13 @@ def in_tmp(tmp_path: Path) -> Path:
         yield tmp_path
     finally:
         os.chdir(old)
+
+
+@pytest.fixture
+def handled() -> Iterator[None]:
+    """The handlers main() installs (CliRunner does not call main())."""
+    signals.install()
+    try:
+        yield
+    finally:
+        signals.uninstall()

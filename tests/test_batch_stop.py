@@ -11,13 +11,11 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ava_evidence import signals
 from ava_evidence.bagit import verify_bag
 
 from . import clipgen
@@ -152,16 +150,6 @@ def test_skip_existing_is_in_the_help() -> None:
     assert ("--skip-existing Skip rows whose bundle is already there and verifies (to finish "
             "a stopped batch); one that does not verify is reported (built again with "
             "--force).") in out
-
-
-@pytest.fixture
-def handled() -> Iterator[None]:
-    """The handlers main() installs (CliRunner does not call main())."""
-    signals.install()
-    try:
-        yield
-    finally:
-        signals.uninstall()
 
 
 def test_a_bundle_renamed_into_place_as_the_signal_came_is_listed_built(

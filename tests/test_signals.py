@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,6 @@ from . import clipgen
 from .conftest import ClipStore
 from .helpers import run_cli
 from .test_batch import in_job_order
-
-
-@pytest.fixture
-def handled() -> Iterator[None]:
-    """The handlers main() installs (CliRunner does not call main())."""
-    signals.install()
-    try:
-        yield
-    finally:
-        signals.uninstall()
 
 
 def _signal_self(sig: int) -> None:

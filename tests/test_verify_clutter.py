@@ -26,6 +26,16 @@ def bundle(clips: ClipStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _copy_with(bundle: Path, dest: Path, extra: dict[str, bytes]) -> Path:
+    """A copy of the bundle's zip with ``extra`` members (name: bytes) added at its end."""
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(dest, "w") as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+        for name, data in extra.items():
+            z.writestr(name, data)
+    return dest
+
+
 def _payload_count(bundle: Path) -> int:
     with zipfile.ZipFile(bundle) as z:
         return sum(1 for n in z.namelist() if n.startswith(f"{BAG}/data/"))
@@ -55,13 +65,10 @@ def test_finder_and_explorer_files_in_an_unzipped_bag(bundle: Path, tmp_path: Pa
 def test_a_zip_made_by_macos_archive_utility(bundle: Path, tmp_path: Path) -> None:
     """Compressing the folder on a Mac adds __MACOSX/ (was: 'does not hold exactly one
     bag folder (found 2)') and the .DS_Store files Finder made."""
-    mac = tmp_path / "mac.zip"
-    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(mac, "w") as z:
-        for info in src.infolist():
-            z.writestr(info.filename, src.read(info))
-        z.writestr(f"__MACOSX/{BAG}/._bagit.txt", b"\x00\x05\x16\x07")
-        z.writestr(f"{BAG}/.DS_Store", b"\x00\x00\x00\x01Bud1")
-        z.writestr(f"{BAG}/data/desktop.ini", b"[.ShellClassInfo]\r\n")
+    mac = _copy_with(bundle, tmp_path / "mac.zip", {
+        f"__MACOSX/{BAG}/._bagit.txt": b"\x00\x05\x16\x07",
+        f"{BAG}/.DS_Store": b"\x00\x00\x00\x01Bud1",
+        f"{BAG}/data/desktop.ini": b"[.ShellClassInfo]\r\n"})
     doc = json.loads(run_cli("verify", mac, "--json").stdout)
     assert (doc["ok"], doc["problems"]) == (True, [])
     assert [(p["file"], p["detail"]) for p in doc["ignored"]] == [
@@ -72,13 +79,9 @@ def test_a_zip_made_by_macos_archive_utility(bundle: Path, tmp_path: Path) -> No
 def test_other_extra_files_still_fail(bundle: Path, tmp_path: Path) -> None:
     """Only the operating system's own names are let through: a look-alike, a hidden
     file of another name, or a listed `.DS_Store` that changed all fail."""
-    bad = tmp_path / "bad.zip"
-    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(bad, "w") as z:
-        for info in src.infolist():
-            z.writestr(info.filename, src.read(info))
-        z.writestr(f"{BAG}/data/DS_Store.png", b"x")
-        z.writestr(f"{BAG}/data/.hidden", b"x")
-        z.writestr(f"{BAG}/.DS_Store", b"x")
+    bad = _copy_with(bundle, tmp_path / "bad.zip", {
+        f"{BAG}/data/DS_Store.png": b"x", f"{BAG}/data/.hidden": b"x",
+        f"{BAG}/.DS_Store": b"x"})
     result = run_cli("verify", bad, expect=1)
     assert result.stdout.splitlines() == [
         f"unexpected: {BAG}/data/.hidden (not listed in any manifest)",
