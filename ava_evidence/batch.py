@@ -130,6 +130,23 @@ def _flag(value: Any, where: str) -> bool:
     raise JobsError(f"{where}: 'auto' must be true or false.")
 
 
+_FLAG = re.compile(r"--([a-z]+)\b( (?=[A-Z0-9'\"\[]))?")
+_AS_COLUMN = {"mark": "marks"}
+
+
+def in_columns(message: str) -> str:
+    """build's error as a jobs file's row needs it: '--plan' is the 'plan' column there
+    ('--mark' the 'marks' one, '--mark TIME=WHAT' "the 'marks' column: TIME=WHAT"); a flag
+    with no column (--force) stays as it is."""
+    def column(m: re.Match[str]) -> str:
+        name = _AS_COLUMN.get(m.group(1), m.group(1))
+        if name not in REQUIRED + OPTIONAL:
+            return m.group(0)
+        return f"the '{name}' column" + (": " if m.group(2) else "")
+
+    return _FLAG.sub(column, message)
+
+
 def _job(row: dict[str, Any], line: int, base: Path, name: str) -> Job:
     where = f"{name}, line {line}"
     unknown = sorted(k for k in row if k not in REQUIRED + OPTIONAL)
@@ -350,14 +367,14 @@ def _run_one(job: Job, n: int, control: str, out_dir: str, force: bool, catalog:
                               settings=facts.get("settings"), use=facts.get("use"),
                               details=job.details)
     except AvaError as e:
-        return Outcome(job, False, error=str(e))
+        return Outcome(job, False, error=in_columns(str(e)))
     except KeyboardInterrupt as e:  # a signal: the build has cleaned up after itself
         Path(control, f"job-{n}.stopped").touch()
         os._exit(signals.exit_code(e))
     except Exception as e:  # one bad clip must not take the batch down
         return Outcome(job, False, error=f"unexpected {type(e).__name__}: {e}")
-    return Outcome(job, True, bundle=str(result.path), warnings=result.warnings,
-                   missing=result.missing)
+    return Outcome(job, True, bundle=str(result.path),
+                   warnings=tuple(in_columns(w) for w in result.warnings), missing=result.missing)
 
 
 def _existing(job: Job, paths: list[Path], force: bool) -> Outcome | None:

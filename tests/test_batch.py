@@ -55,16 +55,17 @@ def test_mixed_rows_csv(jobs_dir: Path, tmp_path: Path) -> None:
     assert lines[2].startswith("          Warning: \"r-1\" is not in the usual form of "
                                "Runway's task ID. The bundle was built with it as given; ")
     # An identity ticket with no moment builds, with the reminder that support will ask.
+    # build's flags are said as the file's columns (review, round 45)
     assert lines[3] == ("          Warning: support asks when the Identity Coherence Failure "
-                        "first appears: add --mark TIME=WHAT at the moment it first shows (or "
-                        "--auto to measure it).")
+                        "first appears: add the 'marks' column: TIME=WHAT at the moment it "
+                        "first shows (or the 'auto' column to measure it).")
     assert lines[4] == ("line 4    broken.mp4               failed Error: broken.mp4 is not a "
                         "video file that can be read: give the clip exactly as downloaded from "
                         "the platform.")
     assert lines[5] == ("line 6    a.mp4                    failed Error: Physics Prior "
-                        "Degeneration needs at least 1 marked moment: add --mark TIME=WHAT (for "
-                        "example --mark '0:02=the ball passes through the rim') where the "
-                        "failure is visible.")
+                        "Degeneration needs at least 1 marked moment: add the 'marks' column: "
+                        "TIME=WHAT (for example the 'marks' column: '0:02=the ball passes "
+                        "through the rim') where the failure is visible.")
     assert lines[6].startswith("line 7    a.mp4                    failed Error: unknown "
                                "platform 'nowhere': ")
     assert lines[-1] == "2 built, 3 failed"
@@ -173,3 +174,18 @@ def test_a_row_with_auto_may_leave_the_failure_to_the_measurement(tmp_path: Path
                              "('ava-evidence failures' lists them), or set 'auto' to true "
                              "to measure it.\n")
     assert not (tmp_path / "out2").exists()
+
+
+@pytest.mark.parametrize(("said", "as_row"), [
+    ("leave out --plan.", "leave out the 'plan' column."),
+    ("add --mark TIME=WHAT", "add the 'marks' column: TIME=WHAT"),
+    ("give --prompt or --note", "give the 'prompt' column or the 'note' column"),
+    ("add --force to replace it, or -o", "add --force to replace it, or -o"),  # no column
+    ("--channels FILE", "--channels FILE"),
+])
+def test_builds_flags_are_said_as_the_files_columns(said: str, as_row: str) -> None:
+    """Review (round 45): a row's error told a jobs file's author to 'leave out --plan';
+    the file has a 'plan' column, not that flag."""
+    from ava_evidence.batch import in_columns
+
+    assert in_columns(said) == as_row

@@ -14,6 +14,7 @@ from ava_evidence.errors import UsageError
 
 from .conftest import ClipStore
 from .helpers import run_cli
+from .test_batch import in_job_order
 
 CLIP = "h264_bframes"
 CATALOG = load_catalog(use_user_file=False)
@@ -68,9 +69,10 @@ def test_batch_refuses_the_row_not_the_batch(clips: ClipStore, tmp_path: Path) -
         "clip,platform,id,failure,marks,plan\n"
         f"{clips.path(CLIP)},kling,k-1,physics,1,pro\n"
         f"{clips.path(CLIP)},kling,k-2,physics,1,\n")
-    lines = run_cli("batch", tmp_path / "jobs.csv", "-o", tmp_path / "out",
-                    expect=1).stdout.splitlines()
-    assert lines[0].endswith(f"failed Error: {NO_PLANS}")
+    lines = in_job_order(run_cli("batch", tmp_path / "jobs.csv", "-o", tmp_path / "out",
+                                 expect=1).stdout)  # rows print as they finish
+    assert lines[0].endswith("failed Error: Kling AI has no plans to choose from: leave out "
+                             "the 'plan' column.")  # the file's column, not build's flag
     assert lines[1].split()[3] == "built"
     assert lines[-1] == "1 built, 1 failed"
 
