@@ -106,12 +106,15 @@ class AvaGroup(click.Group):
         sys.exit(rv if isinstance(rv, int) else EXIT_OK)
 
 
-def _stopped(error: BaseException) -> NoReturn:
-    """Ctrl-C, SIGTERM or SIGHUP: one line, and 130, 143 or 129."""
+def _stopped(error: BaseException, then: str | None = None) -> NoReturn:
+    """Ctrl-C, SIGTERM or SIGHUP: one line (and ``then``, what to do next), and 130, 143
+    or 129."""
     from . import signals
 
-    _fail(f"{signals.describe(error)}; nothing was left half-written.",
-          signals.exit_code(error))
+    _echo(f"Error: {signals.describe(error)}; nothing was left half-written.", err=True)
+    if then:
+        _echo(then, err=True)
+    sys.exit(signals.exit_code(error))
 
 
 _MISSING_HINTS = {
@@ -833,18 +836,13 @@ def batch(jobs: Path, out_dir: Path, workers: int | None, force: bool, skip_exis
     try:
         outcomes = _with_progress(quiet or as_json, work)
     except BatchStopped as stop:
-        from . import signals
-
         left = _batch_summary(stop.outcomes, shown, as_json, stopped=True)
-        _echo(f"Error: {signals.describe(stop)}; nothing was left half-written.", err=True)
-        if left:
-            again = ["ava-evidence", "batch", str(jobs), "-o", str(out_dir),
-                     *(["--workers", str(workers)] if workers else []),
-                     *(["--channels", str(channels_file)] if channels_file else []),
-                     *(["--json"] if as_json else []), *(["--quiet"] if quiet else []),
-                     "--skip-existing"]
-            _echo(f"To build the other {left}: {shlex.join(again)}", err=True)
-        sys.exit(signals.exit_code(stop))
+        again = ["ava-evidence", "batch", str(jobs), "-o", str(out_dir),
+                 *(["--workers", str(workers)] if workers else []),
+                 *(["--channels", str(channels_file)] if channels_file else []),
+                 *(["--json"] if as_json else []), *(["--quiet"] if quiet else []),
+                 "--skip-existing"]
+        _stopped(stop, f"To build the other {left}: {shlex.join(again)}" if left else None)
     _batch_summary(outcomes, shown, as_json, stopped=False)
     if any(o.status == "failed" for o in outcomes):
         sys.exit(EXIT_FAILED)

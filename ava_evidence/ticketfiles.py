@@ -156,13 +156,14 @@ def _moments(plan: FramePlan, failure: Failure, index: ClipIndex,
 
     one_shot = suggestion is None or not (suggestion.cuts or suggestion.transitions)
     last = index.frame_count - 1
-    words = {s.index: s.what for s in plan.marks}
+    marked = {s.index for s in plan.marks}
+    words = {s.index: s.what for s in plan.marks if s.what}  # a worded mark speaks first
     out = []
     for s in plan.shots:
         if (s.label == "mark" and s.index in (0, last)) or (s.label == "end" and last == 0):
             continue  # (a clip of one frame: its start line is its end's too)
-        if s.label == "mark" or s.index in words:
-            what = words[s.index] if s.label != "mark" else s.what
+        if s.label == "mark" or s.index in marked:
+            what = s.what if s.label == "mark" else words.get(s.index)
             what, given = (what, True) if what else (PLACEHOLDERS["what"], False)
         else:
             what, given = frame_words(s.label, failure, one_shot), True
